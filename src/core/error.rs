@@ -1,0 +1,64 @@
+//! Errors a site owner reads on the console. Each names the field and says what
+//! was expected, so a typo in a config object is a one-line fix.
+
+use crate::core::val::Val;
+use std::fmt;
+
+/// A problem with one field of the configuration or of a command's arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// Dotted path of the field, e.g. `goals[2].when.op`.
+    pub field: String,
+    /// What would have been accepted, e.g. `one of equals, begins_with, contains, regex`.
+    pub expected: String,
+    /// What was given, short: a type name or a quoted short value.
+    pub got: String,
+}
+
+impl ConfigError {
+    pub fn new(field: impl Into<String>, expected: impl Into<String>, got: &Val) -> Self {
+        ConfigError { field: field.into(), expected: expected.into(), got: describe(got) }
+    }
+
+    /// For errors that are not about a value's type, e.g. an invalid pattern.
+    pub fn msg(field: impl Into<String>, expected: impl Into<String>, got: impl Into<String>) -> Self {
+        ConfigError { field: field.into(), expected: expected.into(), got: got.into() }
+    }
+}
+
+/// A short description of a value for an error message: strings are quoted
+/// (cut to 40 characters), other values are named by type.
+pub fn describe(v: &Val) -> String {
+    match v {
+        Val::Str(s) => {
+            let cut: String = s.chars().take(40).collect();
+            if cut.len() < s.len() {
+                format!("\"{}…\"", cut)
+            } else {
+                format!("\"{}\"", cut)
+            }
+        }
+        Val::Num(n) => format!("{}", n),
+        Val::Bool(b) => format!("{}", b),
+        other => other.type_name().to_string(),
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "goaltag: {}: expected {}, got {}", self.field, self.expected, self.got)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_names_field_expectation_and_value() {
+        let e = ConfigError::new("config.collector", "a URL starting with http:// or https://", &Val::Num(3.0));
+        assert_eq!(e.to_string(), "goaltag: config.collector: expected a URL starting with http:// or https://, got 3");
+        let long = Val::Str("x".repeat(50));
+        assert_eq!(describe(&long), format!("\"{}…\"", "x".repeat(40)));
+    }
+}

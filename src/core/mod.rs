@@ -1,0 +1,7 @@
+//! The functional core: every decision the tag makes, in plain Rust with no
+//! browser types. Time and randomness come in as arguments, so the tests are
+//! deterministic and run natively in milliseconds.
+
+pub mod error;
+pub mod id;
+pub mod val;

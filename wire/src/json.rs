@@ -1,0 +1,323 @@
+//! A minimal JSON writer for the wire types: just enough to write an [`Event`]
+//! and a batch envelope, with field names spelled exactly as the serde derives
+//! spell them (the tests check that).
+
+use crate::{Attribution, Consent, Dropped, Element, Event, Form, VERSION};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Appends `s` as a JSON string literal.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // U+2028/2029 are legal JSON but break naive JS string handling.
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Writes `{"k":v,...}` one field at a time, handling the commas.
+struct Obj<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        Obj { out, first: true }
+    }
+    fn key(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push('"');
+        self.out.push_str(k);
+        self.out.push_str("\":");
+        self.out
+    }
+    fn str(&mut self, k: &str, v: &str) {
+        write_str(self.key(k), v);
+    }
+    fn opt_str(&mut self, k: &str, v: &Option<String>) {
+        if let Some(v) = v {
+            self.str(k, v);
+        }
+    }
+    fn raw(&mut self, k: &str, v: &str) {
+        self.key(k).push_str(v);
+    }
+    fn uint(&mut self, k: &str, v: u64) {
+        let _ = write!(self.key(k), "{}", v);
+    }
+    fn opt_bool(&mut self, k: &str, v: Option<bool>) {
+        if let Some(v) = v {
+            self.raw(k, if v { "true" } else { "false" });
+        }
+    }
+    fn opt_num(&mut self, k: &str, v: Option<f64>) {
+        if let Some(v) = v {
+            let out = self.key(k);
+            if v.is_finite() {
+                let _ = write!(out, "{}", v);
+            } else {
+                out.push_str("null");
+            }
+        }
+    }
+    fn map(&mut self, k: &str, m: &BTreeMap<String, String>) {
+        if m.is_empty() {
+            return;
+        }
+        let mut o = Obj::open(self.key(k));
+        for (k, v) in m {
+            let out = o.key_dynamic(k);
+            write_str(out, v);
+        }
+        o.close();
+    }
+    fn key_dynamic(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        write_str(self.out, k);
+        self.out.push(':');
+        self.out
+    }
+    fn close(self) {
+        self.out.push('}');
+    }
+}
+
+impl Event {
+    /// The event as one JSON object, as it goes on the wire.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256);
+        let mut o = Obj::open(&mut out);
+        o.str("id", &self.id);
+        o.str("kind", self.kind.as_str());
+        o.uint("ts", self.ts);
+        o.opt_str("url", &self.url);
+        o.opt_str("referrer", &self.referrer);
+        o.opt_str("title", &self.title);
+        o.opt_str("action", &self.action);
+        o.opt_str("category", &self.category);
+        o.opt_str("label", &self.label);
+        o.opt_num("value", self.value);
+        o.opt_str("currency", &self.currency);
+        o.opt_str("transaction_id", &self.transaction_id);
+        o.opt_str("goal", &self.goal);
+        o.opt_bool("primary", self.primary);
+        o.opt_str("trigger", &self.trigger);
+        if let Some(e) = &self.element {
+            element(o.key("element"), e);
+        }
+        if let Some(f) = &self.form {
+            form(o.key("form"), f);
+        }
+        o.opt_str("client_id", &self.client_id);
+        o.opt_str("visit_id", &self.visit_id);
+        if let Some(a) = &self.attribution {
+            attribution(o.key("attribution"), a);
+        }
+        if let Some(c) = &self.consent {
+            consent(o.key("consent"), c);
+        }
+        o.opt_bool("gpc", self.gpc);
+        o.close();
+        out
+    }
+}
+
+fn element(out: &mut String, e: &Element) {
+    let mut o = Obj::open(out);
+    o.str("tag", &e.tag);
+    o.opt_str("id", &e.id);
+    o.opt_str("classes", &e.classes);
+    o.opt_str("href", &e.href);
+    o.opt_bool("outbound", e.outbound);
+    o.opt_str("text", &e.text);
+    o.map("data", &e.data);
+    o.close();
+}
+
+fn form(out: &mut String, f: &Form) {
+    let mut o = Obj::open(out);
+    o.opt_str("id", &f.id);
+    o.opt_str("name", &f.name);
+    o.opt_str("action", &f.action);
+    o.opt_str("method", &f.method);
+    o.uint("fields", f.fields as u64);
+    o.close();
+}
+
+fn attribution(out: &mut String, a: &Attribution) {
+    let mut o = Obj::open(out);
+    o.map("click_ids", &a.click_ids);
+    o.map("utm", &a.utm);
+    o.opt_str("referrer_host", &a.referrer_host);
+    o.opt_str("landing_url", &a.landing_url);
+    o.close();
+}
+
+fn consent(out: &mut String, c: &Consent) {
+    let mut o = Obj::open(out);
+    o.str("analytics_storage", c.analytics_storage.as_str());
+    o.str("ad_storage", c.ad_storage.as_str());
+    o.str("ad_user_data", c.ad_user_data.as_str());
+    o.str("ad_personalization", c.ad_personalization.as_str());
+    o.close();
+}
+
+/// A whole POST body around events that are already JSON (the outbox keeps
+/// events serialised, so a retry re-sends the very same bytes).
+pub fn batch_body<'a>(
+    site: &str,
+    sent_at: u64,
+    attempt: u32,
+    dropped: &Dropped,
+    events: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let mut out = String::with_capacity(1024);
+    let mut o = Obj::open(&mut out);
+    o.uint("v", VERSION as u64);
+    o.str("site", site);
+    o.uint("sent_at", sent_at);
+    if attempt != 1 {
+        o.uint("attempt", attempt as u64);
+    }
+    if !dropped.is_empty() {
+        let mut d = Obj::open(o.key("dropped"));
+        for (k, n) in [("overflow", dropped.overflow), ("poison", dropped.poison), ("expired", dropped.expired)] {
+            if n != 0 {
+                d.uint(k, n as u64);
+            }
+        }
+        d.close();
+    }
+    let list = o.key("events");
+    list.push('[');
+    for (i, e) in events.into_iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        list.push_str(e);
+    }
+    list.push(']');
+    o.close();
+    out
+}
+
+/// Bytes the envelope adds around the events of a batch, at most, so the outbox
+/// can size batches without writing them first.
+pub fn envelope_overhead(site: &str) -> usize {
+    // {"v":1,"site":"…","sent_at":<20>,"attempt":<10>,"dropped":{…3×(12+10)},"events":[]}
+    120 + site.len() * 6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Batch, Kind, Signal};
+
+    fn full_event() -> Event {
+        let mut e = Event::new("8b0e8a4e-3c1f-4b8e-9c77-1d2f3a4b5c6d".into(), Kind::Conversion, 1764000000000);
+        e.url = Some("https://shop.example/checkout/confirmation?x=\"q\"".into());
+        e.referrer = Some(String::new());
+        e.title = Some("Thanks \u{1F389} \\ \n\t\u{1}\u{2028}".into());
+        e.action = Some("buy".into());
+        e.category = Some("shop".into());
+        e.label = Some("l".into());
+        e.value = Some(49.95);
+        e.currency = Some("EUR".into());
+        e.transaction_id = Some("T-1".into());
+        e.goal = Some("purchase".into());
+        e.primary = Some(true);
+        e.trigger = Some("abc".into());
+        let mut data = BTreeMap::new();
+        data.insert("goal".into(), "cta\"".into());
+        e.element = Some(Element {
+            tag: "a".into(),
+            id: Some("buy".into()),
+            classes: Some("btn big".into()),
+            href: Some("/cart".into()),
+            outbound: Some(false),
+            text: Some("Buy now".into()),
+            data,
+        });
+        e.form = Some(Form { id: Some("f".into()), name: None, action: Some("/s".into()), method: Some("post".into()), fields: 3 });
+        e.client_id = Some("c".into());
+        e.visit_id = Some("v".into());
+        let mut click_ids = BTreeMap::new();
+        click_ids.insert("gclid".into(), "G1".into());
+        e.attribution = Some(Attribution { click_ids, utm: BTreeMap::new(), referrer_host: Some("news.example".into()), landing_url: None });
+        e.consent = Some(Consent {
+            analytics_storage: Signal::Granted,
+            ad_storage: Signal::Denied,
+            ad_user_data: Signal::Denied,
+            ad_personalization: Signal::Granted,
+        });
+        e.gpc = Some(true);
+        e
+    }
+
+    #[test]
+    fn writer_agrees_with_serde_for_a_full_event() {
+        let e = full_event();
+        let json = e.to_json();
+        let parsed: Event = serde_json::from_str(&json).expect(&json);
+        assert_eq!(parsed, e);
+        // And byte for byte with serde_json's own output, modulo key order, via Value.
+        let ours: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let theirs = serde_json::to_value(&e).unwrap();
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn writer_leaves_out_absent_fields() {
+        let e = Event::new("id".into(), Kind::PageView, 5);
+        assert_eq!(e.to_json(), r#"{"id":"id","kind":"page_view","ts":5}"#);
+    }
+
+    #[test]
+    fn batch_body_parses_to_the_wire_format() {
+        let a = full_event().to_json();
+        let b = Event::new("id2".into(), Kind::Click, 6).to_json();
+        let dropped = Dropped { overflow: 2, poison: 0, expired: 1 };
+        let body = batch_body("demo-shop", 1764000000001, 3, &dropped, [a.as_str(), b.as_str()]);
+        let batch: Batch = serde_json::from_str(&body).unwrap();
+        assert_eq!(batch.v, 1);
+        assert_eq!(batch.site, "demo-shop");
+        assert_eq!(batch.sent_at, 1764000000001);
+        assert_eq!(batch.attempt, 3);
+        assert_eq!(batch.dropped, dropped);
+        assert_eq!(batch.events, vec![full_event(), Event::new("id2".into(), Kind::Click, 6)]);
+        assert!(body.len() <= a.len() + b.len() + 1 + envelope_overhead("demo-shop"));
+    }
+
+    #[test]
+    fn first_attempt_and_no_drops_keep_the_envelope_minimal() {
+        let body = batch_body("s", 1, 1, &Dropped::default(), []);
+        assert_eq!(body, r#"{"v":1,"site":"s","sent_at":1,"events":[]}"#);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut s = String::new();
+        write_str(&mut s, "a\u{0}b\u{1f}c\u{2029}");
+        assert_eq!(s, r#""a\u0000b\u001fc\u2029""#);
+        assert_eq!(serde_json::from_str::<String>(&s).unwrap(), "a\u{0}b\u{1f}c\u{2029}");
+    }
+}
