@@ -38,8 +38,12 @@ pub fn describe(v: &Val) -> String {
                 format!("\"{}\"", cut)
             }
         }
-        Val::Num(n) => format!("{}", n),
-        Val::Bool(b) => format!("{}", b),
+        Val::Num(n) => {
+            let mut s = String::new();
+            goaltag_wire::json::write_num(&mut s, *n);
+            s
+        }
+        Val::Bool(b) => if *b { "true" } else { "false" }.to_string(),
         other => other.type_name().to_string(),
     }
 }

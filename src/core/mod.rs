@@ -2,6 +2,10 @@
 //! browser types. Time and randomness come in as arguments, so the tests are
 //! deterministic and run natively in milliseconds.
 
+pub mod command;
+pub mod config;
 pub mod error;
 pub mod id;
+pub mod outbox;
+pub mod tracker;
 pub mod val;

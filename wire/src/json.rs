@@ -26,6 +26,40 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends a number with at most 6 decimal places (`49.95`, `10`, `-0.5`).
+///
+/// Rust's shortest-float formatting costs about 15 KB of wasm; conversion
+/// values are money, for which 6 decimals are exact enough. Magnitudes from
+/// 9e12 up are written as whole numbers; non-finite values as `null`.
+pub fn write_num(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        out.push_str("null");
+        return;
+    }
+    let a = v.abs();
+    let (int, frac) = if a < 9e12 {
+        let scaled = (a * 1e6 + 0.5) as u64;
+        (scaled / 1_000_000, scaled % 1_000_000)
+    } else {
+        (a as u64, 0)
+    };
+    if v < 0.0 && (int != 0 || frac != 0) {
+        out.push('-');
+    }
+    let _ = write!(out, "{}", int);
+    if frac != 0 {
+        let mut digits = [b'0'; 6];
+        let mut f = frac;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (f % 10) as u8;
+            f /= 10;
+        }
+        let end = 6 - digits.iter().rev().take_while(|&&d| d == b'0').count();
+        out.push('.');
+        out.extend(digits[..end].iter().map(|&d| d as char));
+    }
+}
+
 /// Writes `{"k":v,...}` one field at a time, handling the commas.
 struct Obj<'a> {
     out: &'a mut String,
@@ -68,12 +102,7 @@ impl<'a> Obj<'a> {
     }
     fn opt_num(&mut self, k: &str, v: Option<f64>) {
         if let Some(v) = v {
-            let out = self.key(k);
-            if v.is_finite() {
-                let _ = write!(out, "{}", v);
-            } else {
-                out.push_str("null");
-            }
+            write_num(self.key(k), v);
         }
     }
     fn map(&mut self, k: &str, m: &BTreeMap<String, String>) {
@@ -311,6 +340,20 @@ mod tests {
     fn first_attempt_and_no_drops_keep_the_envelope_minimal() {
         let body = batch_body("s", 1, 1, &Dropped::default(), []);
         assert_eq!(body, r#"{"v":1,"site":"s","sent_at":1,"events":[]}"#);
+    }
+
+    #[test]
+    fn numbers_have_at_most_six_decimals() {
+        let cases: [(f64, &str); 11] = [
+            (0.0, "0"), (10.0, "10"), (49.95, "49.95"), (-0.5, "-0.5"), (0.1 + 0.2, "0.3"),
+            (1.0e-7, "0"), (-1.0e-7, "0"), (123456.654321, "123456.654321"), (1e12, "1000000000000"),
+            (f64::NAN, "null"), (2.5e13, "25000000000000"),
+        ];
+        for (v, want) in cases {
+            let mut s = String::new();
+            write_num(&mut s, v);
+            assert_eq!(s, want, "{v}");
+        }
     }
 
     #[test]

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# goaltag's one entry point. Each command installs what it needs that is
+# missing (idempotently; quick when everything is there) and then does its job.
+#
+#   ./build.sh demo    build everything, serve the demo shop on http://127.0.0.1:8080
+#   ./build.sh test    native tests, browser tests (Chromium, Firefox), end-to-end tests, size budget
+#   ./build.sh build   build the tag (www/goaltag/) and the collector, print the size report
+#   ./build.sh deps    only install the tools
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$PATH"
+NPM_TOOLS=$ROOT/tools/npm
+BIN=$NPM_TOOLS/node_modules/.bin
+BINARYEN_VERSION=132.0.0
+TERSER_VERSION=5.51.2
+OUT=$ROOT/www/goaltag
+
+log() { printf '\n==> %s\n' "$*"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# --- tools ---------------------------------------------------------------
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+deps_build() {
+  command -v cargo >/dev/null || die "Rust is missing: install it with rustup (https://rustup.rs) first"
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || {
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  }
+  command -v wasm-pack >/dev/null || {
+    log "installing wasm-pack (first time only; takes a few minutes)"
+    cargo install wasm-pack --locked
+  }
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  # wasm-pack's own wasm-opt download needs the internet; binaryen and terser
+  # come from the npm registry instead, pinned.
+  if [ ! -x "$BIN/wasm-opt" ] || [ ! -x "$BIN/terser" ] \
+     || ! grep -q "\"version\": \"$BINARYEN_VERSION\"" "$NPM_TOOLS/node_modules/binaryen/package.json" 2>/dev/null \
+     || ! grep -q "\"version\": \"$TERSER_VERSION\"" "$NPM_TOOLS/node_modules/terser/package.json" 2>/dev/null; then
+    log "installing binaryen $BINARYEN_VERSION and terser $TERSER_VERSION from npm into tools/npm"
+    mkdir -p "$NPM_TOOLS"
+    npm install --prefix "$NPM_TOOLS" --no-audit --no-fund --loglevel=error \
+      "binaryen@$BINARYEN_VERSION" "terser@$TERSER_VERSION" >/dev/null
+  fi
+}
+
+deps_browsers() {
+  apt_install chromium chromium-driver firefox-esr
+  command -v geckodriver >/dev/null || {
+    log "installing geckodriver (first time only)"
+    cargo install geckodriver --locked
+  }
+  export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+  export GECKODRIVER=${GECKODRIVER:-$(command -v geckodriver)}
+}
+
+# --- build ---------------------------------------------------------------
+
+build_tag() {
+  log "building the tag (release, wasm)"
+  wasm-pack --quiet build --release --target no-modules --out-dir pkg --no-typescript --no-pack
+  mkdir -p "$OUT"
+  "$BIN/wasm-opt" -Oz --strip-debug --strip-producers \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    pkg/goaltag_bg.wasm -o "$OUT/goaltag_bg.wasm"
+  # One function scope around glue + loader: only window.goaltag reaches the page.
+  { echo "(function(){"; cat pkg/goaltag.js src/browser/loader.js; echo "})();"; } > pkg/goaltag.loader.js
+  "$BIN/terser" pkg/goaltag.loader.js --compress --mangle --ecma 2017 -o "$OUT/goaltag.js"
+}
+
+build_collector() {
+  log "building the collector (release)"
+  cargo build --quiet --release -p goaltag-collector
+}
+
+# Prints raw / gzip -9 / brotli sizes of what a browser downloads and writes
+# the total gzip size to pkg/size.gzip for the budget check.
+size_report() {
+  log "download size (what a browser fetches for the tag)"
+  node - "$OUT/goaltag.js" "$OUT/goaltag_bg.wasm" <<'JS'
+const fs = require('fs'), zlib = require('zlib');
+const rows = process.argv.slice(2).map(f => {
+  const b = fs.readFileSync(f);
+  return [f.split('/').pop(), b.length, zlib.gzipSync(b, { level: 9 }).length,
+    zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length];
+});
+rows.push(['total', ...[1, 2, 3].map(i => rows.reduce((s, r) => s + r[i], 0))]);
+console.log('file'.padEnd(18) + 'raw'.padStart(9) + 'gzip'.padStart(9) + 'brotli'.padStart(9));
+for (const r of rows) console.log(r[0].padEnd(18) + r.slice(1).map(n => String(n).padStart(9)).join(''));
+fs.writeFileSync('pkg/size.gzip', String(rows[rows.length - 1][2]));
+JS
+}
+
+# Download size is deterministic, so CI gates on it (time figures stay in benchmarks).
+size_budget() {
+  local budget total
+  budget=$(grep -E '^gzip_bytes=' size-budget.txt | cut -d= -f2)
+  total=$(cat pkg/size.gzip)
+  if [ "$total" -gt "$budget" ]; then
+    die "size budget exceeded: loader + wasm are $total bytes gzipped, the budget in size-budget.txt is $budget"
+  fi
+  echo "size budget: $total of $budget bytes gzipped"
+}
+
+build() {
+  deps_build
+  build_tag
+  build_collector
+  size_report
+}
+
+# --- commands ------------------------------------------------------------
+
+cmd_demo() {
+  build
+  mkdir -p data
+  log "demo shop: http://127.0.0.1:8080/  (events land in data/events.db; Ctrl-C stops)"
+  exec target/release/goaltag-collector serve --listen 127.0.0.1:8080 --db data/events.db --www www
+}
+
+cmd_test() {
+  build
+  deps_browsers
+  log "native tests (core, wire, collector, end-to-end in Chromium and Firefox)"
+  cargo test --workspace
+  log "browser tests in headless Chromium"
+  wasm-pack test --headless --chrome
+  log "browser tests in headless Firefox"
+  wasm-pack test --headless --firefox
+  log "size budget"
+  size_budget
+  log "all tests passed"
+}
+
+case "${1:-}" in
+  demo) cmd_demo ;;
+  test) cmd_test ;;
+  build) build ;;
+  deps) deps_build; deps_browsers ;;
+  *) echo "usage: ./build.sh demo | test | build | deps" >&2; exit 2 ;;
+esac

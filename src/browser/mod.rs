@@ -1,0 +1,189 @@
+//! The browser shell: the only code that touches the DOM, timers, the network
+//! and storage. It turns browser facts into core inputs and executes what the
+//! core decides; it holds no policy of its own.
+
+mod host;
+mod transport;
+mod values;
+
+use crate::core::command::{self, PageOverrides};
+use crate::core::error::ConfigError;
+use crate::core::tracker::Tracker;
+use crate::core::val::Val;
+use gloo_timers::callback::Timeout;
+use host::BrowserHost;
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::prelude::*;
+
+/// Everything the running tag holds between calls.
+struct Shell {
+    tracker: Tracker,
+    host: BrowserHost,
+    /// The one pending wake-up and when it fires; replaced, never stacked.
+    timer: Option<(u64, Timeout)>,
+    /// The timer that just fired: a callback must not drop its own closure
+    /// while it runs, so it is parked here until the next one fires.
+    spent: Option<Timeout>,
+    /// Keeps the `window.goaltag` closure alive.
+    _api: Option<Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>>,
+}
+
+thread_local! {
+    static SHELL: RefCell<Option<Shell>> = const { RefCell::new(None) };
+    /// Calls that arrived while the shell was busy (a console hook or a
+    /// listener calling back into the tag); run when the shell is free.
+    static DEFERRED: RefCell<Vec<Vec<Val>>> = const { RefCell::new(Vec::new()) };
+    static OFF: Cell<bool> = const { Cell::new(false) };
+    /// Bumped by every boot, so a request or timer started by an earlier
+    /// instance (tests boot many) can never touch a later one.
+    static GENERATION: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Starts the tag: reads the script tag's `data-*` attributes, drains the
+/// `goaltag.q` command queue in order, records the page view and replaces the
+/// stub so later calls go straight in. The loader calls this once.
+#[wasm_bindgen]
+pub fn boot(attrs: JsValue) {
+    install_panic_hook();
+    if OFF.get() {
+        return;
+    }
+    GENERATION.set(GENERATION.get() + 1);
+    let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost, timer: None, spent: None, _api: None };
+    // Attributes are configuration with string values: data-site, data-collector, data-spa.
+    let attrs = values::to_val(&attrs);
+    let mut from_attrs = Vec::new();
+    for key in ["site", "collector", "spa"] {
+        if let Some(v) = attrs.get(key) {
+            from_attrs.push((key.to_string(), v.clone()));
+        }
+    }
+    report(&shell.tracker.configure(&Val::Map(from_attrs)));
+    SHELL.with(|s| *s.borrow_mut() = Some(shell));
+
+    // The stub queued `arguments` objects; run them in order.
+    let window = web_sys::window().expect("a window");
+    let stub = js_sys::Reflect::get(&window, &"goaltag".into()).unwrap_or(JsValue::UNDEFINED);
+    let queue = js_sys::Reflect::get(&stub, &"q".into()).unwrap_or(JsValue::UNDEFINED);
+    if !queue.is_undefined() && !queue.is_null() {
+        for args in js_sys::Array::from(&queue).iter() {
+            call(js_sys::Array::from(&args).iter().map(|a| values::to_val(&a)).collect());
+        }
+    }
+    with_shell(|s| {
+        if let Some(missing) = s.tracker.config.missing() {
+            report(&[missing]);
+        } else if s.tracker.config.auto_page_view {
+            s.tracker.page_view(&mut s.host, PageOverrides::default(), false);
+        }
+        pump(s);
+    });
+
+    let api = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue)>::new(|a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
+        call([a, b, c, d].iter().map(values::to_val).collect());
+    });
+    let _ = js_sys::Reflect::set(&window, &"goaltag".into(), api.as_ref());
+    with_shell(|s| s._api = Some(api));
+}
+
+/// Stops the tag and forgets its state (tests start each case fresh with it).
+#[doc(hidden)]
+pub fn shutdown() {
+    SHELL.with(|s| s.borrow_mut().take());
+    OFF.set(false);
+    DEFERRED.with(|d| d.borrow_mut().clear());
+}
+
+/// Runs one `goaltag(...)` call, never throwing into the page.
+fn call(mut args: Vec<Val>) {
+    while matches!(args.last(), Some(Val::Null)) {
+        args.pop();
+    }
+    let (cmd, errors) = match command::parse(&args) {
+        Ok(ok) => ok,
+        Err(e) => return report(&[e]),
+    };
+    report(&errors);
+    let ran = with_shell(|s| {
+        report(&s.tracker.handle(cmd, &mut s.host));
+        pump(s);
+    });
+    if ran.is_none() {
+        DEFERRED.with(|d| d.borrow_mut().push(args));
+    }
+}
+
+/// Runs `f` on the shell if the tag is running and not already busy.
+fn with_shell<R>(f: impl FnOnce(&mut Shell) -> R) -> Option<R> {
+    if OFF.get() {
+        return None;
+    }
+    let r = SHELL.with(|s| {
+        let mut guard = s.try_borrow_mut().ok()?;
+        guard.as_mut().map(f)
+    });
+    if r.is_some() {
+        let deferred = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        for args in deferred {
+            call(args);
+        }
+    }
+    r
+}
+
+/// Sends whatever the core says is due, then sets one timer for the next
+/// time something will be due.
+fn pump(s: &mut Shell) {
+    let now = host::now();
+    while let Some(send) = s.tracker.poll(now, host::random_u32()) {
+        let url = s.tracker.config.collector.clone().unwrap_or_default();
+        let generation = GENERATION.get();
+        transport::post(&url, send, move |batch, outcome| {
+            if generation != GENERATION.get() {
+                return;
+            }
+            with_shell(|s| {
+                s.tracker.on_outcome(batch, outcome, host::now(), host::random_u32());
+                pump(s);
+            });
+        });
+    }
+    match s.tracker.wake_at() {
+        None => s.timer = None,
+        Some(at) if s.timer.as_ref().map(|t| t.0) == Some(at) => {}
+        Some(at) => {
+            let delay = at.saturating_sub(now).min(i32::MAX as u64) as u32;
+            let generation = GENERATION.get();
+            s.timer = Some((at, Timeout::new(delay, move || {
+                if generation != GENERATION.get() {
+                    return;
+                }
+                with_shell(|s| {
+                    s.spent = s.timer.take().map(|t| t.1);
+                    pump(s)
+                });
+            })));
+        }
+    }
+}
+
+fn report(errors: &[ConfigError]) {
+    for e in errors {
+        web_sys::console::error_1(&JsValue::from_str(&e.to_string()));
+    }
+}
+
+/// A panic is a bug in the tag, never the page's problem: say so once and
+/// turn the tag off so it cannot fail again.
+fn install_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            if !OFF.replace(true) {
+                let msg = format!("goaltag: internal error, the tag has turned itself off: {}", info);
+                web_sys::console::error_1(&JsValue::from_str(&msg));
+                // The shell may be mid-borrow; drop nothing, just never run again.
+            }
+        }));
+    });
+}

@@ -1,0 +1,62 @@
+//! Sending batches: `fetch` with a CORS-simple `text/plain` body (no
+//! preflight), credentials omitted, and a timeout so a hung request cannot
+//! block the queue forever.
+
+use crate::core::outbox::{Outcome, Send};
+use wasm_bindgen::prelude::*;
+use web_sys::{AbortController, RequestCredentials, RequestInit, Response};
+
+/// Longest a request may take before it counts as a network error.
+const TIMEOUT_MS: i32 = 10_000;
+/// keepalive requests share a 64 KiB budget per page; stay under it.
+const KEEPALIVE_MAX: usize = 60 * 1024;
+
+/// POSTs one batch and calls `done` exactly once with the outcome.
+pub fn post(url: &str, send: Send, done: impl FnOnce(u64, Outcome) + 'static) {
+    let batch = send.batch;
+    let Some(window) = web_sys::window() else {
+        return done(batch, Outcome::NetworkError);
+    };
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(RequestCredentials::Omit);
+    // Lets the request outlive the page if the user navigates away meanwhile.
+    // (web-sys marks RequestInit.keepalive unstable; it is a plain dictionary field.)
+    let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &(send.body.len() <= KEEPALIVE_MAX).into());
+    init.set_body(&JsValue::from_str(&send.body));
+    let controller = AbortController::new().ok();
+    if let Some(c) = &controller {
+        init.set_signal(Some(&c.signal()));
+    }
+    let promise = window.fetch_with_str_and_init(url, &init);
+    let abort = controller.map(|c| {
+        gloo_timers::callback::Timeout::new(TIMEOUT_MS as u32, move || c.abort())
+    });
+    let done = std::rc::Rc::new(std::cell::RefCell::new(Some(done)));
+    let done2 = done.clone();
+    let on_ok = Closure::once(move |resp: JsValue| {
+        drop(abort);
+        let outcome = match resp.dyn_into::<Response>() {
+            Ok(r) => Outcome::Status { code: r.status(), retry_after_ms: retry_after(&r) },
+            Err(_) => Outcome::NetworkError,
+        };
+        if let Some(f) = done.borrow_mut().take() {
+            f(batch, outcome);
+        }
+    });
+    let on_err = Closure::once(move |_e: JsValue| {
+        if let Some(f) = done2.borrow_mut().take() {
+            f(batch, Outcome::NetworkError);
+        }
+    });
+    let _ = promise.then2(&on_ok, &on_err);
+    on_ok.forget();
+    on_err.forget();
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare from collectors and
+/// treated as absent).
+fn retry_after(r: &Response) -> Option<u64> {
+    let v = r.headers().get("Retry-After").ok()??;
+    v.trim().parse::<u64>().ok().map(|s| s.saturating_mul(1000))
+}

@@ -1,0 +1,185 @@
+//! Tag configuration: what the `data-*` attributes and `goaltag('config', {...})`
+//! may set, validated field by field. A bad field is reported and ignored; the
+//! valid fields still apply, so one typo never takes the whole tag down.
+
+use crate::core::error::ConfigError;
+use crate::core::val::Val;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The site key, sent with every batch. Not a secret.
+    pub site: Option<String>,
+    /// Where batches are POSTed: an absolute http(s) URL or a path on this origin.
+    pub collector: Option<String>,
+    /// Track SPA navigations through the History API.
+    pub spa: bool,
+    /// Also count `#fragment` changes as page views (hash-routed SPAs).
+    pub hash_routing: bool,
+    /// Send a `page_view` automatically when the tag starts.
+    pub auto_page_view: bool,
+    /// Log what the tag records and sends to the console.
+    pub debug: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { site: None, collector: None, spa: true, hash_routing: false, auto_page_view: true, debug: false }
+    }
+}
+
+/// Longest site key accepted (the collector enforces the same).
+pub const MAX_SITE_LEN: usize = 100;
+
+impl Config {
+    /// Merges one config object into this config. Returns every problem found;
+    /// fields without problems are applied regardless.
+    pub fn apply(&mut self, v: &Val) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let Some(fields) = v.as_map() else {
+            errors.push(ConfigError::new("config", "an object like {site: 'my-site', collector: 'https://…/collect'}", v));
+            return errors;
+        };
+        for (key, val) in fields {
+            if val.is_null() {
+                continue;
+            }
+            let field = || format!("config.{}", key);
+            match key.as_str() {
+                "site" => match val.as_str() {
+                    Some(s) if valid_site(s) => self.site = Some(s.to_owned()),
+                    _ => errors.push(ConfigError::new(
+                        field(),
+                        "a site key of 1 to 100 letters, digits, '.', '_' or '-'",
+                        val,
+                    )),
+                },
+                "collector" => match val.as_str() {
+                    Some(s) if valid_collector(s) => self.collector = Some(s.to_owned()),
+                    _ => errors.push(ConfigError::new(field(), "a URL starting with http://, https:// or /", val)),
+                },
+                "spa" => bool_field(&mut self.spa, field(), val, &mut errors),
+                "hash_routing" => bool_field(&mut self.hash_routing, field(), val, &mut errors),
+                "auto_page_view" => bool_field(&mut self.auto_page_view, field(), val, &mut errors),
+                "debug" => bool_field(&mut self.debug, field(), val, &mut errors),
+                _ => errors.push(ConfigError::msg(
+                    field(),
+                    "one of site, collector, spa, hash_routing, auto_page_view, debug",
+                    "an unknown field",
+                )),
+            }
+        }
+        errors
+    }
+
+    /// What keeps the tag from working at all, if anything.
+    pub fn missing(&self) -> Option<ConfigError> {
+        if self.collector.is_none() {
+            return Some(ConfigError::msg(
+                "config.collector",
+                "a collector URL (data-collector=\"https://…/collect\" on the script tag)",
+                "none; the tag is off",
+            ));
+        }
+        if self.site.is_none() {
+            return Some(ConfigError::msg(
+                "config.site",
+                "a site key (data-site=\"my-site\" on the script tag)",
+                "none; the tag is off",
+            ));
+        }
+        None
+    }
+}
+
+fn bool_field(slot: &mut bool, field: String, v: &Val, errors: &mut Vec<ConfigError>) {
+    match v {
+        Val::Bool(b) => *slot = *b,
+        // Attributes arrive as strings: data-spa="off".
+        Val::Str(s) if matches!(s.as_str(), "on" | "true" | "1") => *slot = true,
+        Val::Str(s) if matches!(s.as_str(), "off" | "false" | "0") => *slot = false,
+        _ => errors.push(ConfigError::new(field, "true or false (\"on\"/\"off\" in an attribute)", v)),
+    }
+}
+
+pub fn valid_site(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_SITE_LEN
+        && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+fn valid_collector(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .filter(|r| !r.is_empty() && !r.starts_with('/'));
+    (rest.is_some() || (s.starts_with('/') && !s.starts_with("//"))) && !s.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::val::json;
+
+    #[test]
+    fn valid_fields_apply() {
+        let mut c = Config::default();
+        let errs = c.apply(&json(
+            r#"{"site":"demo-shop","collector":"https://c.example/collect","spa":"off","debug":true}"#,
+        ));
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(c.site.as_deref(), Some("demo-shop"));
+        assert_eq!(c.collector.as_deref(), Some("https://c.example/collect"));
+        assert!(!c.spa);
+        assert!(c.debug);
+        assert_eq!(c.missing(), None);
+    }
+
+    #[test]
+    fn bad_fields_are_named_and_the_rest_still_applies() {
+        let mut c = Config::default();
+        let errs = c.apply(&json(r#"{"site":"demo shop!","collector":"/collect","spa":3,"colector":"x"}"#));
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["config.site", "config.spa", "config.colector"]);
+        assert_eq!(
+            errs[0].to_string(),
+            "goaltag: config.site: expected a site key of 1 to 100 letters, digits, '.', '_' or '-', got \"demo shop!\""
+        );
+        assert_eq!(errs[1].got, "3");
+        assert_eq!(c.collector.as_deref(), Some("/collect"));
+        assert!(c.spa, "a bad value leaves the default");
+    }
+
+    #[test]
+    fn collector_urls() {
+        for ok in ["http://127.0.0.1:8080/collect", "https://x.example", "/collect"] {
+            assert!(valid_collector(ok), "{ok}");
+        }
+        for bad in ["", "ftp://x", "//x.example/c", "https://", "collect", "https:///x", "https://a b"] {
+            assert!(!valid_collector(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn not_an_object() {
+        let mut c = Config::default();
+        let errs = c.apply(&Val::Str("demo".into()));
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].field, "config");
+        assert_eq!(errs[0].got, "\"demo\"");
+    }
+
+    #[test]
+    fn missing_collector_or_site_turns_the_tag_off() {
+        let mut c = Config::default();
+        assert_eq!(c.missing().unwrap().field, "config.collector");
+        c.collector = Some("/c".into());
+        assert_eq!(c.missing().unwrap().field, "config.site");
+    }
+
+    #[test]
+    fn null_means_not_given() {
+        let mut c = Config::default();
+        assert!(c.apply(&json(r#"{"site":null}"#)).is_empty());
+        assert_eq!(c.site, None);
+    }
+}

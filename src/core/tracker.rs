@@ -1,0 +1,283 @@
+//! The tracker: the one object the browser shell drives. It turns commands and
+//! observed page facts into wire events, and hands batches to send back to the
+//! shell. Everything the shell needs from the browser comes in through [`Host`].
+
+use crate::core::command::{Command, EventParams, PageOverrides};
+use crate::core::config::Config;
+use crate::core::error::ConfigError;
+use crate::core::id::uuid_v4;
+use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send};
+use crate::core::val::Val;
+use goaltag_wire::{Event, Kind};
+
+/// What the tracker reads from its surroundings: the clock, randomness and the
+/// current page. The browser implements it with `Date.now()`,
+/// `crypto.getRandomValues` and `document`; tests with fixed values.
+pub trait Host {
+    /// Milliseconds since the Unix epoch.
+    fn now(&self) -> u64;
+    /// 16 cryptographically random bytes.
+    fn random(&mut self) -> [u8; 16];
+    fn page(&self) -> Page;
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub url: String,
+    pub referrer: String,
+    pub title: String,
+}
+
+pub struct Tracker {
+    pub config: Config,
+    outbox: Outbox,
+    /// URL of the last page view, so an SPA that reports the same path twice in
+    /// a row counts it once, and so the next virtual page has a referrer.
+    last_page: Option<String>,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tracker {
+    pub fn new() -> Self {
+        Tracker { config: Config::default(), outbox: Outbox::new(String::new(), Policy::default()), last_page: None }
+    }
+
+    /// True once a site and a collector are configured; until then events are
+    /// kept, not sent.
+    pub fn ready(&self) -> bool {
+        self.config.missing().is_none()
+    }
+
+    pub fn configure(&mut self, v: &Val) -> Vec<ConfigError> {
+        let errors = self.config.apply(v);
+        if let Some(site) = &self.config.site {
+            self.outbox.set_site(site.clone());
+        }
+        errors
+    }
+
+    /// Runs one parsed command.
+    pub fn handle(&mut self, cmd: Command, host: &mut dyn Host) -> Vec<ConfigError> {
+        match cmd {
+            Command::Config(v) => return self.configure(&v),
+            Command::PageView(o) => self.page_view(host, o, false),
+            Command::Event(p) => self.event(host, p),
+            Command::Flush => self.outbox.flush(),
+        }
+        Vec::new()
+    }
+
+    /// Records a page view. `navigation` is true for SPA history changes, where
+    /// the same URL twice in a row is one page view, not two.
+    pub fn page_view(&mut self, host: &mut dyn Host, o: PageOverrides, navigation: bool) {
+        let page = host.page();
+        let url = o.url.unwrap_or(page.url);
+        if navigation && self.last_page.as_deref() == Some(url.as_str()) {
+            return;
+        }
+        let referrer = match (&self.last_page, navigation) {
+            (Some(prev), true) => prev.clone(),
+            _ => page.referrer,
+        };
+        let mut e = self.new_event(host, Kind::PageView);
+        e.url = Some(url.clone());
+        e.referrer = Some(referrer);
+        e.title = Some(o.title.unwrap_or(page.title));
+        self.last_page = Some(url);
+        self.record(e, host.now());
+    }
+
+    fn event(&mut self, host: &mut dyn Host, p: EventParams) {
+        let mut e = self.new_event(host, Kind::Event);
+        e.url = Some(host.page().url);
+        e.action = Some(p.action);
+        e.category = p.category;
+        e.label = p.label;
+        e.value = p.value;
+        e.currency = p.currency;
+        e.transaction_id = p.transaction_id;
+        self.record(e, host.now());
+    }
+
+    fn new_event(&self, host: &mut dyn Host, kind: Kind) -> Event {
+        Event::new(uuid_v4(host.random()), kind, host.now())
+    }
+
+    /// Queues an event for delivery, serialised once so every retry sends the
+    /// same bytes.
+    pub fn record(&mut self, e: Event, now: u64) {
+        let item = Item {
+            conversion: e.kind == Kind::Conversion,
+            json: e.to_json(),
+            id: e.id,
+            created_ms: now,
+            beacon_sent: false,
+        };
+        self.outbox.push(item, now);
+    }
+
+    /// The next batch to send, if one is due.
+    pub fn poll(&mut self, now: u64, rand: u32) -> Option<Send> {
+        if !self.ready() {
+            return None;
+        }
+        self.outbox.poll(now, rand)
+    }
+
+    pub fn on_outcome(&mut self, batch: u64, outcome: Outcome, now: u64, rand: u32) {
+        self.outbox.on_outcome(batch, outcome, now, rand);
+    }
+
+    /// When [`Tracker::poll`] should next be called, if ever.
+    pub fn wake_at(&self) -> Option<u64> {
+        if !self.ready() {
+            return None;
+        }
+        self.outbox.wake_at()
+    }
+
+    pub fn pending(&self) -> usize {
+        self.outbox.len()
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use crate::core::command::parse;
+    use crate::core::val::json;
+    use goaltag_wire::Batch;
+
+    /// A deterministic host: a settable clock and a counter for randomness.
+    pub struct FakeHost {
+        pub now: u64,
+        pub counter: u8,
+        pub page: Page,
+    }
+
+    impl FakeHost {
+        pub fn new() -> Self {
+            FakeHost {
+                now: 1_764_000_000_000,
+                counter: 0,
+                page: Page { url: "https://shop.example/".into(), referrer: "https://news.example/a".into(), title: "Home".into() },
+            }
+        }
+    }
+
+    impl Host for FakeHost {
+        fn now(&self) -> u64 {
+            self.now
+        }
+        fn random(&mut self) -> [u8; 16] {
+            self.counter += 1;
+            [self.counter; 16]
+        }
+        fn page(&self) -> Page {
+            self.page.clone()
+        }
+    }
+
+    fn run(t: &mut Tracker, h: &mut FakeHost, call: &str) -> Vec<ConfigError> {
+        let (cmd, mut errs) = parse(json(call).as_list().unwrap()).unwrap();
+        errs.extend(t.handle(cmd, h));
+        errs
+    }
+
+    fn send_all(t: &mut Tracker, h: &mut FakeHost) -> Vec<Batch> {
+        let mut out = Vec::new();
+        while let Some(s) = t.poll(h.now, 0) {
+            out.push(serde_json::from_str::<Batch>(&s.body).unwrap());
+            t.on_outcome(s.batch, Outcome::Status { code: 204, retry_after_ms: None }, h.now, 0);
+        }
+        out
+    }
+
+    fn ready() -> (Tracker, FakeHost) {
+        let mut t = Tracker::new();
+        assert!(t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#)).is_empty());
+        (t, FakeHost::new())
+    }
+
+    #[test]
+    fn page_view_goes_on_the_wire_with_the_page_fields() {
+        let (mut t, mut h) = ready();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let batches = send_all(&mut t, &mut h);
+        assert_eq!(batches.len(), 1);
+        let b = &batches[0];
+        assert_eq!((b.v, b.site.as_str(), b.sent_at), (1, "demo-shop", h.now));
+        let e = &b.events[0];
+        assert_eq!(e.kind, Kind::PageView);
+        assert_eq!(e.id, "01010101-0101-4101-8101-010101010101");
+        assert_eq!(e.url.as_deref(), Some("https://shop.example/"));
+        assert_eq!(e.referrer.as_deref(), Some("https://news.example/a"));
+        assert_eq!(e.title.as_deref(), Some("Home"));
+        assert_eq!(e.ts, h.now);
+    }
+
+    #[test]
+    fn custom_event_carries_its_parameters() {
+        let (mut t, mut h) = ready();
+        run(&mut t, &mut h, r#"["event","purchase",{"category":"shop","value":49.95,"currency":"USD","transaction_id":"T-9"}]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let e = &send_all(&mut t, &mut h)[0].events[0];
+        assert_eq!(e.kind, Kind::Event);
+        assert_eq!(e.action.as_deref(), Some("purchase"));
+        assert_eq!(e.value, Some(49.95));
+        assert_eq!(e.currency.as_deref(), Some("USD"));
+        assert_eq!(e.transaction_id.as_deref(), Some("T-9"));
+        assert_eq!(e.url.as_deref(), Some("https://shop.example/"));
+    }
+
+    #[test]
+    fn nothing_is_sent_until_site_and_collector_are_known_and_nothing_is_lost() {
+        let mut t = Tracker::new();
+        let mut h = FakeHost::new();
+        run(&mut t, &mut h, r#"["event","early"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        assert!(t.poll(h.now, 0).is_none());
+        assert_eq!(t.wake_at(), None);
+        run(&mut t, &mut h, r#"["config",{"site":"s","collector":"https://c.example/collect"}]"#);
+        let b = send_all(&mut t, &mut h);
+        assert_eq!(b[0].events[0].action.as_deref(), Some("early"));
+        assert_eq!(b[0].site, "s");
+    }
+
+    #[test]
+    fn spa_navigation_to_the_same_url_counts_once_and_has_a_referrer() {
+        let (mut t, mut h) = ready();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        t.page_view(&mut h, PageOverrides::default(), true);
+        h.page.url = "https://shop.example/specials".into();
+        t.page_view(&mut h, PageOverrides::default(), true);
+        t.page_view(&mut h, PageOverrides::default(), true);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].url.as_deref(), Some("https://shop.example/specials"));
+        assert_eq!(events[1].referrer.as_deref(), Some("https://shop.example/"));
+        // Distinct IDs.
+        assert_ne!(events[0].id, events[1].id);
+    }
+
+    #[test]
+    fn a_failed_send_is_retried_with_the_same_ids() {
+        let (mut t, mut h) = ready();
+        run(&mut t, &mut h, r#"["event","x"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let first = t.poll(h.now, 0).unwrap();
+        t.on_outcome(first.batch, Outcome::NetworkError, h.now, 0);
+        assert!(t.poll(h.now, 0).is_none(), "no immediate retry storm");
+        h.now = t.wake_at().unwrap();
+        let second = t.poll(h.now, 0).unwrap();
+        assert_eq!(first.ids, second.ids);
+        assert_eq!(serde_json::from_str::<Batch>(&second.body).unwrap().attempt, 2);
+    }
+}

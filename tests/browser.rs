@@ -1,0 +1,262 @@
+//! Browser tests of the real shell in headless Chromium and Firefox
+//! (`wasm-pack test --headless --chrome` / `--firefox`). `fetch` and
+//! `console.error` are replaced by recorders so each test sees exactly what
+//! the tag put on the wire and on the console.
+#![cfg(target_arch = "wasm32")]
+
+use goaltag::browser::{boot, shutdown};
+use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Response, ResponseInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const COLLECTOR: &str = "https://collector.invalid/collect";
+
+/// One request the tag made: where, and the init dictionary it passed.
+struct Sent {
+    url: String,
+    init: JsValue,
+}
+
+impl Sent {
+    fn body(&self) -> JsValue {
+        let text = Reflect::get(&self.init, &"body".into()).unwrap().as_string().expect("a string body");
+        JSON::parse(&text).expect("the body is JSON")
+    }
+    fn init_field(&self, k: &str) -> JsValue {
+        Reflect::get(&self.init, &k.into()).unwrap()
+    }
+}
+
+thread_local! {
+    static SENT: RefCell<Vec<Sent>> = const { RefCell::new(Vec::new()) };
+    static STATUSES: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
+    static ERRORS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().unwrap()
+}
+
+fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &k.into()).unwrap()
+}
+
+fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+fn args(items: &[JsValue]) -> JsValue {
+    items.iter().collect::<Array>().into()
+}
+
+/// Fresh tag state, recorders installed, and `window.goaltag` set to the
+/// snippet's stub holding `queued` calls.
+fn setup(responses: &[u16], queued: &[JsValue]) {
+    shutdown();
+    SENT.with(|s| s.borrow_mut().clear());
+    ERRORS.with(|e| e.borrow_mut().clear());
+    STATUSES.with(|s| *s.borrow_mut() = responses.iter().rev().copied().collect());
+    let fetch = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(|url: JsValue, init: JsValue| {
+        SENT.with(|s| s.borrow_mut().push(Sent { url: url.as_string().unwrap_or_default(), init }));
+        let status = STATUSES.with(|s| s.borrow_mut().pop()).unwrap_or(204);
+        let ri = ResponseInit::new();
+        ri.set_status(status);
+        let resp: JsValue = Response::new_with_opt_str_and_init(None, &ri).unwrap().into();
+        Promise::resolve(&resp)
+    });
+    Reflect::set(&window(), &"fetch".into(), fetch.as_ref()).unwrap();
+    fetch.forget();
+    let console = get(&window(), "console");
+    thread_local!(static ORIGINAL: JsValue = get(&get(&window(), "console"), "error"));
+    let original: Function = ORIGINAL.with(|o| o.clone()).dyn_into().unwrap();
+    // Record what the tag reports, and still show it (and test failures) as usual.
+    let error = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| {
+        ERRORS.with(|e| e.borrow_mut().push(m.as_string().unwrap_or_default()));
+        let _ = original.call1(&JsValue::NULL, &m);
+    });
+    Reflect::set(&console, &"error".into(), error.as_ref()).unwrap();
+    error.forget();
+    let stub = obj(&[("q", queued.iter().collect::<Array>().into())]);
+    Reflect::set(&window(), &"goaltag".into(), &stub).unwrap();
+}
+
+fn start(site: &str, collector: Option<&str>) {
+    let mut attrs = vec![("site", JsValue::from_str(site))];
+    if let Some(c) = collector {
+        attrs.push(("collector", c.into()));
+    }
+    boot(obj(&attrs));
+}
+
+/// Calls `window.goaltag(...)` the way a page does.
+fn goaltag(items: &[JsValue]) {
+    let f: Function = get(&window(), "goaltag").dyn_into().expect("window.goaltag is a function after boot");
+    f.apply(&JsValue::NULL, &items.iter().collect::<Array>()).expect("goaltag() never throws");
+}
+
+async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+/// Waits (bounded) until at least `n` requests were made.
+async fn requests(n: usize) -> usize {
+    for _ in 0..60 {
+        if SENT.with(|s| s.borrow().len()) >= n {
+            break;
+        }
+        sleep(50).await;
+    }
+    SENT.with(|s| s.borrow().len())
+}
+
+fn events(i: usize) -> Vec<JsValue> {
+    SENT.with(|s| Array::from(&get(&s.borrow()[i].body(), "events")).iter().collect())
+}
+
+fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+
+fn is_uuid_v4(id: &str) -> bool {
+    let b = id.as_bytes();
+    id.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && b[14] == b'4'
+        && matches!(b[19], b'8' | b'9' | b'a' | b'b')
+        && id.bytes().enumerate().all(|(i, c)| [8, 13, 18, 23].contains(&i) || c.is_ascii_hexdigit())
+}
+
+#[wasm_bindgen_test]
+async fn queued_commands_run_in_order_and_later_calls_go_straight_in() {
+    setup(&[], &[args(&[s("event"), s("first")]), args(&[s("event"), s("second")])]);
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("event"), s("third")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    let kinds: Vec<String> = events(0)
+        .iter()
+        .map(|e| get(e, "action").as_string().unwrap_or_else(|| get(e, "kind").as_string().unwrap()))
+        .collect();
+    assert_eq!(kinds, ["first", "second", "page_view", "third"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_page_load_sends_a_page_view_with_the_page_fields() {
+    setup(&[], &[]);
+    let doc = window().document().unwrap();
+    doc.set_title("Weekend specials");
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    let e = &events(0)[0];
+    assert_eq!(get(e, "kind").as_string().unwrap(), "page_view");
+    assert_eq!(get(e, "url").as_string().unwrap(), doc.location().unwrap().href().unwrap());
+    assert_eq!(get(e, "title").as_string().unwrap(), "Weekend specials");
+    assert_eq!(get(e, "referrer").as_string().unwrap(), doc.referrer());
+    assert!(is_uuid_v4(&get(e, "id").as_string().unwrap()));
+    let ts = get(e, "ts").as_f64().unwrap();
+    assert!((ts - js_sys::Date::now()).abs() < 60_000.0, "ts is now in ms: {ts}");
+}
+
+#[wasm_bindgen_test]
+async fn batches_are_posted_as_cors_simple_text_in_the_wire_format() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    let params = obj(&[
+        ("category", s("shop")),
+        ("label", s("sku-1")),
+        ("value", JsValue::from_f64(49.95)),
+        ("currency", s("USD")),
+        ("transaction_id", s("T-42")),
+    ]);
+    goaltag(&[s("event"), s("purchase"), params]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    SENT.with(|sent| {
+        let r = &sent.borrow()[0];
+        assert_eq!(r.url, COLLECTOR);
+        assert_eq!(r.init_field("method").as_string().unwrap(), "POST");
+        assert_eq!(r.init_field("credentials").as_string().unwrap(), "omit");
+        // A string body makes fetch send text/plain;charset=UTF-8: no preflight.
+        assert!(r.init_field("body").is_string());
+        assert!(r.init_field("headers").is_undefined());
+        let body = r.body();
+        assert_eq!(get(&body, "v").as_f64(), Some(1.0));
+        assert_eq!(get(&body, "site").as_string().unwrap(), "demo-shop");
+        assert!(get(&body, "sent_at").as_f64().unwrap() > 1.7e12);
+    });
+    let evs = events(0);
+    let ids: Vec<String> = evs.iter().map(|e| get(e, "id").as_string().unwrap()).collect();
+    assert!(ids.iter().all(|id| is_uuid_v4(id)), "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    let p = &evs[1];
+    assert_eq!(get(p, "kind").as_string().unwrap(), "event");
+    assert_eq!(get(p, "action").as_string().unwrap(), "purchase");
+    assert_eq!(get(p, "category").as_string().unwrap(), "shop");
+    assert_eq!(get(p, "label").as_string().unwrap(), "sku-1");
+    assert_eq!(get(p, "value").as_f64(), Some(49.95));
+    assert_eq!(get(p, "currency").as_string().unwrap(), "USD");
+    assert_eq!(get(p, "transaction_id").as_string().unwrap(), "T-42");
+}
+
+#[wasm_bindgen_test]
+async fn bad_config_is_reported_on_the_console_and_never_thrown() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("config"), obj(&[("collector", JsValue::from_f64(5.0)), ("debug", s("maybe"))])]);
+    goaltag(&[s("evnt"), s("typo")]);
+    goaltag(&[s("event"), s("ok"), obj(&[("value", s("lots"))])]);
+    let errors = ERRORS.with(|e| e.borrow().clone());
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert!(errors[0].contains("config.collector") && errors[0].contains("http"), "{}", errors[0]);
+    assert!(errors[1].contains("config.debug"), "{}", errors[1]);
+    assert!(errors[2].contains("evnt") && errors[2].contains("page_view"), "{}", errors[2]);
+    assert!(errors[3].contains("event.value"), "{}", errors[3]);
+    // The valid parts still work: the collector kept its good value, the event was sent without its bad value.
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    let evs = events(0);
+    assert_eq!(get(&evs[1], "action").as_string().unwrap(), "ok");
+    assert!(get(&evs[1], "value").is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn without_a_collector_the_tag_says_so_once_and_sends_nothing() {
+    setup(&[], &[args(&[s("event"), s("queued")])]);
+    start("demo-shop", None);
+    goaltag(&[s("flush")]);
+    sleep(300).await;
+    assert_eq!(SENT.with(|s| s.borrow().len()), 0);
+    let errors = ERRORS.with(|e| e.borrow().clone());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("config.collector"), "{}", errors[0]);
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_post_is_retried_later_with_the_same_event_ids() {
+    setup(&[503], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(2).await, 2);
+    let id = |i: usize| get(&events(i)[0], "id").as_string().unwrap();
+    assert_eq!(id(0), id(1));
+    SENT.with(|sent| {
+        let sent = sent.borrow();
+        assert!(get(&sent[0].body(), "attempt").is_undefined(), "first attempt leaves attempt out");
+        assert_eq!(get(&sent[1].body(), "attempt").as_f64(), Some(2.0));
+    });
+    sleep(100).await;
+    assert_eq!(SENT.with(|s| s.borrow().len()), 2, "acknowledged: no further sends");
+}
