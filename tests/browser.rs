@@ -8,6 +8,7 @@ use goaltag::browser::{boot, shutdown};
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::{Response, ResponseInit};
@@ -259,4 +260,131 @@ async fn a_failed_post_is_retried_later_with_the_same_event_ids() {
     });
     sleep(100).await;
     assert_eq!(SENT.with(|s| s.borrow().len()), 2, "acknowledged: no further sends");
+}
+
+fn document() -> web_sys::Document {
+    window().document().unwrap()
+}
+
+/// Adds HTML to the page body and returns the container (removed by `cleanup`).
+fn mount(html: &str) -> web_sys::Element {
+    let div = document().create_element("div").unwrap();
+    div.set_inner_html(html);
+    document().body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+/// The page's own handler cancelling navigation, as a shop's JS would.
+fn prevent_default_on(target: &web_sys::EventTarget, kind: &str) {
+    let f = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| e.prevent_default());
+    target.add_event_listener_with_callback(kind, f.as_ref().unchecked_ref()).unwrap();
+    f.forget();
+}
+
+fn all_events() -> Vec<JsValue> {
+    let n = SENT.with(|s| s.borrow().len());
+    (0..n).flat_map(events).collect()
+}
+
+fn of_kind(kind: &str) -> Vec<JsValue> {
+    all_events().into_iter().filter(|e| get(e, "kind").as_string().as_deref() == Some(kind)).collect()
+}
+
+fn body_texts() -> Vec<String> {
+    SENT.with(|s| {
+        s.borrow().iter().map(|r| get(&r.init, "body").as_string().unwrap_or_default()).collect()
+    })
+}
+
+#[wasm_bindgen_test]
+async fn a_click_inside_a_link_is_described_by_the_link() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    let root = mount(
+        r#"<a id="partner" class="btn  big" href="https://partner.example/deal" data-goaltag-cta="hero">
+             <span id="inner"><b>Get   the</b> deal</span></a>"#,
+    );
+    prevent_default_on(root.as_ref(), "click");
+    let inner: web_sys::HtmlElement = document().get_element_by_id("inner").unwrap().dyn_into().unwrap();
+    inner.click();
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    root.remove();
+    let clicks = of_kind("click");
+    assert_eq!(clicks.len(), 1);
+    let el = get(&clicks[0], "element");
+    assert_eq!(get(&el, "tag").as_string().unwrap(), "a");
+    assert_eq!(get(&el, "id").as_string().unwrap(), "partner");
+    assert_eq!(get(&el, "classes").as_string().unwrap(), "btn big");
+    assert_eq!(get(&el, "href").as_string().unwrap(), "https://partner.example/deal");
+    assert_eq!(get(&el, "outbound").as_bool(), Some(true));
+    assert_eq!(get(&el, "text").as_string().unwrap(), "Get the deal");
+    assert_eq!(get(&get(&el, "data"), "cta").as_string().unwrap(), "hero");
+}
+
+#[wasm_bindgen_test]
+async fn a_form_submit_never_puts_a_field_value_on_the_wire() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    let root = mount(
+        r#"<form id="newsletter" name="news" action="/subscribe" method="post">
+             <input name="email" value="secret.person@example.com"><input type="hidden" name="t" value="tok-98765">
+             <button id="go">Subscribe</button></form>"#,
+    );
+    prevent_default_on(root.as_ref(), "submit");
+    let form: web_sys::HtmlFormElement = document().get_element_by_id("newsletter").unwrap().dyn_into().unwrap();
+    form.request_submit().unwrap();
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    root.remove();
+    let submits = of_kind("form_submit");
+    assert_eq!(submits.len(), 1);
+    let f = get(&submits[0], "form");
+    assert_eq!(get(&f, "id").as_string().unwrap(), "newsletter");
+    assert_eq!(get(&f, "name").as_string().unwrap(), "news");
+    assert!(get(&f, "action").as_string().unwrap().ends_with("/subscribe"));
+    assert_eq!(get(&f, "method").as_string().unwrap(), "post");
+    assert_eq!(get(&f, "fields").as_f64(), Some(3.0));
+    for body in body_texts() {
+        assert!(!body.contains("secret.person"), "a field value leaked: {body}");
+        assert!(!body.contains("tok-98765"), "a hidden value leaked: {body}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn spa_navigations_are_page_views_without_duplicates() {
+    setup(&[], &[]);
+    let history = window().history().unwrap();
+    let start_url = document().location().unwrap().href().unwrap();
+    start("demo-shop", Some(COLLECTOR));
+    history.push_state_with_url(&JsValue::NULL, "", Some("/spa/a")).unwrap();
+    history.push_state_with_url(&JsValue::NULL, "", Some("/spa/a")).unwrap();
+    history.replace_state_with_url(&JsValue::NULL, "", Some("/spa/a")).unwrap();
+    history.push_state_with_url(&JsValue::NULL, "", Some("/spa/a#section")).unwrap();
+    history.push_state_with_url(&JsValue::NULL, "", Some("/spa/b")).unwrap();
+    history.back().unwrap();
+    // popstate arrives asynchronously.
+    for _ in 0..40 {
+        if document().location().unwrap().pathname().unwrap() == "/spa/a" {
+            break;
+        }
+        sleep(25).await;
+    }
+    sleep(50).await;
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    history.replace_state_with_url(&JsValue::NULL, "", Some(&start_url)).unwrap();
+    let paths: Vec<String> = of_kind("page_view")
+        .iter()
+        .map(|e| {
+            let url = get(e, "url").as_string().unwrap();
+            url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default()
+        })
+        .collect();
+    let first = start_url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap();
+    assert_eq!(paths, [first.as_str(), "/spa/a", "/spa/b", "/spa/a#section"]);
+    let views = of_kind("page_view");
+    // An SPA page's referrer is the page before it.
+    assert!(get(&views[2], "referrer").as_string().unwrap().ends_with("/spa/a"));
+    assert!(get(&views[3], "referrer").as_string().unwrap().ends_with("/spa/b"));
 }

@@ -2,6 +2,7 @@
 //! and storage. It turns browser facts into core inputs and executes what the
 //! core decides; it holds no policy of its own.
 
+mod capture;
 mod host;
 mod transport;
 mod values;
@@ -24,6 +25,9 @@ struct Shell {
     /// The timer that just fired: a callback must not drop its own closure
     /// while it runs, so it is parked here until the next one fires.
     spent: Option<Timeout>,
+    /// Auto-capture listeners and the History API hook; dropping them removes them.
+    listeners: Vec<capture::Listener>,
+    history: Option<capture::HistoryHook>,
     /// Keeps the `window.goaltag` closure alive.
     _api: Option<Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>>,
 }
@@ -49,7 +53,7 @@ pub fn boot(attrs: JsValue) {
         return;
     }
     GENERATION.set(GENERATION.get() + 1);
-    let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost, timer: None, spent: None, _api: None };
+    let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost, timer: None, spent: None, listeners: Vec::new(), history: None, _api: None };
     // Attributes are configuration with string values: data-site, data-collector, data-spa.
     let attrs = values::to_val(&attrs);
     let mut from_attrs = Vec::new();
@@ -76,6 +80,7 @@ pub fn boot(attrs: JsValue) {
         } else if s.tracker.config.auto_page_view {
             s.tracker.page_view(&mut s.host, PageOverrides::default(), false);
         }
+        install_capture(s);
         pump(s);
     });
 
@@ -84,6 +89,59 @@ pub fn boot(attrs: JsValue) {
     });
     let _ = js_sys::Reflect::set(&window, &"goaltag".into(), api.as_ref());
     with_shell(|s| s._api = Some(api));
+}
+
+/// Runs `f` on the shell from a browser callback, then sends what is due.
+fn on_fact(f: impl FnOnce(&mut Shell)) {
+    with_shell(|s| {
+        f(s);
+        pump(s);
+    });
+}
+
+fn install_capture(s: &mut Shell) {
+    let Some(window) = web_sys::window() else { return };
+    let Some(document) = window.document() else { return };
+    let (win, doc): (&web_sys::EventTarget, &web_sys::EventTarget) = (window.as_ref(), document.as_ref());
+    let spa = s.tracker.config.spa;
+    let hash = s.tracker.config.hash_routing;
+    s.listeners.push(capture::Listener::new(doc, "click", |e| {
+        if let Some((_, info)) = capture::describe_click(&e) {
+            on_fact(|s| s.tracker.click(&mut s.host, info));
+        }
+    }));
+    s.listeners.push(capture::Listener::new(doc, "submit", |e| {
+        if let Some((_, info)) = capture::describe_form(&e) {
+            on_fact(|s| s.tracker.submit(&mut s.host, info));
+        }
+    }));
+    let navigated = || on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), true));
+    if spa {
+        s.history = capture::HistoryHook::install(navigated);
+        s.listeners.push(capture::Listener::new(win, "popstate", move |_| navigated()));
+        if hash {
+            s.listeners.push(capture::Listener::new(win, "hashchange", move |_| navigated()));
+        }
+    }
+    // A page restored from the back/forward cache is a new page view even
+    // though no script runs again.
+    s.listeners.push(capture::Listener::new(win, "pageshow", |e| {
+        if js_sys::Reflect::get(&e, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
+            on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), false));
+        }
+    }));
+    // The page may be going away: send what is batched now.
+    let leaving = |_| on_fact(|s| s.tracker.handle_flush());
+    s.listeners.push(capture::Listener::new(win, "pagehide", leaving));
+    s.listeners.push(capture::Listener::new(doc, "visibilitychange", move |_| {
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .map(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
+            .unwrap_or(false);
+        if hidden {
+            on_fact(|s| s.tracker.handle_flush());
+        }
+    }));
 }
 
 /// Stops the tag and forgets its state (tests start each case fresh with it).

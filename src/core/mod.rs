@@ -2,6 +2,7 @@
 //! browser types. Time and randomness come in as arguments, so the tests are
 //! deterministic and run natively in milliseconds.
 
+pub mod capture;
 pub mod command;
 pub mod config;
 pub mod error;

@@ -8,7 +8,8 @@ use crate::core::error::ConfigError;
 use crate::core::id::uuid_v4;
 use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send};
 use crate::core::val::Val;
-use goaltag_wire::{Event, Kind};
+use crate::core::capture;
+use goaltag_wire::{Element, Event, Form, Kind};
 
 /// What the tracker reads from its surroundings: the clock, randomness and the
 /// current page. The browser implements it with `Date.now()`,
@@ -67,7 +68,7 @@ impl Tracker {
             Command::Config(v) => return self.configure(&v),
             Command::PageView(o) => self.page_view(host, o, false),
             Command::Event(p) => self.event(host, p),
-            Command::Flush => self.outbox.flush(),
+            Command::Flush => self.handle_flush(),
         }
         Vec::new()
     }
@@ -77,7 +78,7 @@ impl Tracker {
     pub fn page_view(&mut self, host: &mut dyn Host, o: PageOverrides, navigation: bool) {
         let page = host.page();
         let url = o.url.unwrap_or(page.url);
-        if navigation && self.last_page.as_deref() == Some(url.as_str()) {
+        if navigation && self.last_page.as_deref().map(|p| self.same_page(p, &url)) == Some(true) {
             return;
         }
         let referrer = match (&self.last_page, navigation) {
@@ -89,6 +90,36 @@ impl Tracker {
         e.referrer = Some(referrer);
         e.title = Some(o.title.unwrap_or(page.title));
         self.last_page = Some(url);
+        self.record(e, host.now());
+    }
+
+    /// Whether two URLs are one page: the fragment counts only for hash-routed sites.
+    fn same_page(&self, a: &str, b: &str) -> bool {
+        let strip = |u: &'_ str| -> String {
+            if self.config.hash_routing {
+                u.to_string()
+            } else {
+                u.split('#').next().unwrap_or(u).to_string()
+            }
+        };
+        strip(a) == strip(b)
+    }
+
+    /// An auto-captured click on `el` (already described by the shell).
+    pub fn click(&mut self, host: &mut dyn Host, mut el: Element) {
+        let page = host.page().url;
+        el.outbound = el.href.as_deref().and_then(|h| capture::is_outbound(h, &page));
+        let mut e = self.new_event(host, Kind::Click);
+        e.url = Some(page);
+        e.element = Some(el);
+        self.record(e, host.now());
+    }
+
+    /// An auto-captured form submit: the form's identity and field count only.
+    pub fn submit(&mut self, host: &mut dyn Host, form: Form) {
+        let mut e = self.new_event(host, Kind::FormSubmit);
+        e.url = Some(host.page().url);
+        e.form = Some(form);
         self.record(e, host.now());
     }
 
@@ -119,6 +150,11 @@ impl Tracker {
             beacon_sent: false,
         };
         self.outbox.push(item, now);
+    }
+
+    /// Closes the open batch so it is sent now (`goaltag('flush')`, page hiding).
+    pub fn handle_flush(&mut self) {
+        self.outbox.flush();
     }
 
     /// The next batch to send, if one is due.
@@ -265,6 +301,34 @@ pub mod tests {
         assert_eq!(events[1].referrer.as_deref(), Some("https://shop.example/"));
         // Distinct IDs.
         assert_ne!(events[0].id, events[1].id);
+    }
+
+    #[test]
+    fn fragment_changes_are_one_page_unless_hash_routing() {
+        let (mut t, mut h) = ready();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        h.page.url = "https://shop.example/#reviews".into();
+        t.page_view(&mut h, PageOverrides::default(), true);
+        assert_eq!(t.pending(), 1);
+        t.configure(&json(r#"{"hash_routing":true}"#));
+        h.page.url = "https://shop.example/#/cart".into();
+        t.page_view(&mut h, PageOverrides::default(), true);
+        assert_eq!(t.pending(), 2);
+    }
+
+    #[test]
+    fn clicks_and_submits_carry_their_descriptors() {
+        let (mut t, mut h) = ready();
+        let el = Element { tag: "a".into(), href: Some("https://partner.example/".into()), text: Some("Partner".into()), ..Default::default() };
+        t.click(&mut h, el);
+        t.submit(&mut h, Form { id: Some("newsletter".into()), fields: 2, ..Default::default() });
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
+        assert_eq!(events[0].kind, Kind::Click);
+        assert_eq!(events[0].element.as_ref().unwrap().outbound, Some(true));
+        assert_eq!(events[0].url.as_deref(), Some("https://shop.example/"));
+        assert_eq!(events[1].kind, Kind::FormSubmit);
+        assert_eq!(events[1].form.as_ref().unwrap().fields, 2);
     }
 
     #[test]

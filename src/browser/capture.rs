@@ -1,0 +1,137 @@
+//! Auto-capture: one delegated listener each for clicks and submits on
+//! `document` (never one per element), the History API for SPA page views,
+//! and `pageshow` for back/forward-cache restores. Handlers read a few
+//! attributes and hand the facts to the core: no layout reads, no storage.
+
+use crate::core::capture::{clean_text, ACTIONABLE, DATA_PREFIX};
+use goaltag_wire::{Element as ElementInfo, Form};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{AddEventListenerOptions, Element, EventTarget, HtmlFormElement};
+
+/// A listener that removes itself when dropped, so a shut-down tag leaves
+/// nothing behind on the page.
+pub struct Listener {
+    target: EventTarget,
+    kind: &'static str,
+    closure: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Listener {
+    pub fn new(target: &EventTarget, kind: &'static str, f: impl FnMut(web_sys::Event) + 'static) -> Listener {
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+        let opts = AddEventListenerOptions::new();
+        // Capture phase: the page's own handlers cannot hide the event from us
+        // with stopPropagation. Passive: we never delay scrolling or clicks.
+        opts.set_capture(true);
+        opts.set_passive(true);
+        let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
+            kind,
+            closure.as_ref().unchecked_ref(),
+            &opts,
+        );
+        Listener { target: target.clone(), kind, closure }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self
+            .target
+            .remove_event_listener_with_callback_and_bool(self.kind, self.closure.as_ref().unchecked_ref(), true);
+    }
+}
+
+/// Wraps `history.pushState` / `replaceState` so SPA navigations are seen,
+/// and puts the originals back when dropped.
+pub struct HistoryHook {
+    history: JsValue,
+    originals: Vec<(&'static str, JsValue)>,
+    _wrappers: Vec<Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>>,
+}
+
+impl HistoryHook {
+    pub fn install(on_change: impl Fn() + Clone + 'static) -> Option<HistoryHook> {
+        let window = web_sys::window()?;
+        let history: JsValue = window.history().ok()?.into();
+        let mut originals = Vec::new();
+        let mut wrappers = Vec::new();
+        for name in ["pushState", "replaceState"] {
+            let original = js_sys::Reflect::get(&history, &name.into()).ok()?;
+            let f: js_sys::Function = original.clone().dyn_into().ok()?;
+            let h = history.clone();
+            let notify = on_change.clone();
+            let wrapper = Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>::new(
+                move |state: JsValue, title: JsValue, url: JsValue| {
+                    // The page's call must behave exactly as before, errors included.
+                    let args = if url.is_undefined() {
+                        js_sys::Array::of2(&state, &title)
+                    } else {
+                        js_sys::Array::of3(&state, &title, &url)
+                    };
+                    let result = js_sys::Reflect::apply(&f, &h, &args);
+                    notify();
+                    match result {
+                        Ok(v) => v,
+                        Err(e) => wasm_bindgen::throw_val(e),
+                    }
+                },
+            );
+            let _ = js_sys::Reflect::set(&history, &name.into(), wrapper.as_ref());
+            originals.push((name, original));
+            wrappers.push(wrapper);
+        }
+        Some(HistoryHook { history, originals, _wrappers: wrappers })
+    }
+}
+
+impl Drop for HistoryHook {
+    fn drop(&mut self) {
+        for (name, f) in &self.originals {
+            let _ = js_sys::Reflect::set(&self.history, &(*name).into(), f);
+        }
+    }
+}
+
+/// Describes the clicked element: the nearest actionable ancestor, its tag,
+/// id, classes, `data-goaltag-*` attributes, link target and a little text.
+pub fn describe_click(event: &web_sys::Event) -> Option<(Element, ElementInfo)> {
+    let target: Element = event.target()?.dyn_into().ok()?;
+    let actionable = target.closest(ACTIONABLE).ok().flatten();
+    let el = actionable.clone().unwrap_or(target);
+    let mut info = ElementInfo { tag: el.tag_name().to_ascii_lowercase(), ..Default::default() };
+    info.id = non_empty(el.id());
+    info.classes = el.get_attribute("class").and_then(|c| clean_text(&c));
+    for name in el.get_attribute_names().iter().filter_map(|n| n.as_string()) {
+        if let Some(key) = name.strip_prefix(DATA_PREFIX) {
+            info.data.insert(key.to_string(), el.get_attribute(&name).unwrap_or_default());
+        }
+    }
+    if info.tag == "a" {
+        // The `href` property is the resolved absolute URL.
+        info.href = js_sys::Reflect::get(&el, &"href".into()).ok().and_then(|h| h.as_string()).and_then(non_empty);
+    }
+    // Text only of an actionable element (a link or button is small); a click
+    // on a large container must not copy the page's text.
+    if actionable.is_some() && !info.tag.starts_with("input") {
+        info.text = el.text_content().and_then(|t| clean_text(&t));
+    }
+    Some((el, info))
+}
+
+/// Describes a submitted form without reading any field's value.
+pub fn describe_form(event: &web_sys::Event) -> Option<(Element, Form)> {
+    let form: HtmlFormElement = event.target()?.dyn_into().ok()?;
+    let info = Form {
+        id: non_empty(form.id()),
+        name: form.get_attribute("name").and_then(non_empty),
+        action: form.get_attribute("action").map(|_| form.action()).and_then(non_empty),
+        method: Some(form.method().to_ascii_lowercase()),
+        fields: form.elements().length(),
+    };
+    Some((form.into(), info))
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}

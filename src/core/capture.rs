@@ -1,0 +1,82 @@
+//! What auto-capture keeps of a click or a form submit. The shell reads the
+//! DOM; these rules decide which element describes a click and how much of it
+//! may leave the page (never more than 100 characters of its own text, never
+//! a form field's value).
+
+/// A click is described by the nearest of these around the target, so a
+/// click on the icon inside a button reports the button.
+pub const ACTIONABLE: &str =
+    "a[href],button,[role=button],[role=link],input[type=submit],input[type=button],input[type=image],summary,[data-goaltag]";
+
+/// Prefix of the attributes a site owner adds to label clicks: `data-goaltag-cta="hero"`.
+pub const DATA_PREFIX: &str = "data-goaltag-";
+
+pub const MAX_TEXT: usize = 100;
+
+/// Whitespace collapsed, trimmed, cut to [`MAX_TEXT`] characters; `None` when empty.
+pub fn clean_text(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    for word in raw.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() >= MAX_TEXT {
+            break;
+        }
+    }
+    let cut: String = out.chars().take(MAX_TEXT).collect();
+    (!cut.is_empty()).then_some(cut)
+}
+
+/// The host (with port) of an absolute http(s) URL, lower-cased.
+pub fn host_of(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..end];
+    let host = host.rsplit('@').next().unwrap_or(host);
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// A link is outbound when it leads to another host; links that are not
+/// http(s) (mailto:, tel:, javascript:) are neither.
+pub fn is_outbound(href: &str, page_url: &str) -> Option<bool> {
+    let to = host_of(href)?;
+    let from = host_of(page_url)?;
+    let bare = |h: &str| h.strip_prefix("www.").unwrap_or(h).to_string();
+    Some(bare(&to) != bare(&from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_collapsed_and_cut() {
+        assert_eq!(clean_text("  Buy\n\t now  ").as_deref(), Some("Buy now"));
+        assert_eq!(clean_text(" \n "), None);
+        let long = "word ".repeat(60);
+        let t = clean_text(&long).unwrap();
+        assert_eq!(t.chars().count(), 100);
+        assert_eq!(clean_text(&"é".repeat(150)).unwrap().chars().count(), 100);
+    }
+
+    #[test]
+    fn outbound_links() {
+        let page = "https://shop.example/cart";
+        assert_eq!(is_outbound("https://shop.example/checkout", page), Some(false));
+        assert_eq!(is_outbound("https://www.shop.example/", page), Some(false));
+        assert_eq!(is_outbound("http://SHOP.example:443/x", page), Some(true), "a port makes another origin");
+        assert_eq!(is_outbound("https://partner.example/?ref=shop.example", page), Some(true));
+        assert_eq!(is_outbound("mailto:hi@shop.example", page), None);
+        assert_eq!(is_outbound("https://user@evil.example/", page), Some(true));
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host_of("https://A.example:8080/p?q#f").as_deref(), Some("a.example:8080"));
+        assert_eq!(host_of("https://a.example").as_deref(), Some("a.example"));
+        assert_eq!(host_of("/relative"), None);
+        assert_eq!(host_of("https:///x"), None);
+    }
+}
