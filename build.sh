@@ -42,6 +42,10 @@ deps_build() {
     log "installing wasm-pack (first time only; takes a few minutes)"
     cargo install wasm-pack --locked
   }
+  command -v twiggy >/dev/null || {
+    log "installing twiggy, for the size report (first time only)"
+    cargo install twiggy --locked
+  }
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   # wasm-pack's own wasm-opt download needs the internet; binaryen and terser
   # come from the npm registry instead, pinned.
@@ -101,6 +105,9 @@ console.log('file'.padEnd(18) + 'raw'.padStart(9) + 'gzip'.padStart(9) + 'brotli
 for (const r of rows) console.log(r[0].padEnd(18) + r.slice(1).map(n => String(n).padStart(9)).join(''));
 fs.writeFileSync('pkg/size.gzip', String(rows[rows.length - 1][2]));
 JS
+  # Names the biggest functions, so a size regression has a culprit.
+  echo; echo "largest functions in the wasm (twiggy, before wasm-opt; names are stripped from the shipped file):"
+  twiggy top -n 12 pkg/goaltag_bg.wasm | grep -v 'function names\|Total Rows\|more\.$' | cut -c1-150
 }
 
 # Download size is deterministic, so CI gates on it (time figures stay in benchmarks).
