@@ -6,3 +6,8 @@
 pub mod core;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+
+/// Download size is a product feature: talc is a few KB smaller than std's allocator.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -238,9 +238,16 @@ fn install_panic_hook() {
     INSTALLED.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
             if !OFF.replace(true) {
-                let msg = format!("goaltag: internal error, the tag has turned itself off: {}", info);
+                // The message and place only: formatting the whole PanicHookInfo
+                // would pull std's formatting machinery into the download.
+                let what = info.payload().downcast_ref::<&str>().copied().unwrap_or("a bug");
+                let mut msg = String::from("goaltag: internal error, the tag has turned itself off: ");
+                msg.push_str(what);
+                if let Some(at) = info.location() {
+                    msg.push_str(" at ");
+                    msg.push_str(at.file());
+                }
                 web_sys::console::error_1(&JsValue::from_str(&msg));
-                // The shell may be mid-borrow; drop nothing, just never run again.
             }
         }));
     });
