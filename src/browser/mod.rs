@@ -130,8 +130,8 @@ fn install_capture(s: &mut Shell) {
             on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), false));
         }
     }));
-    // The page may be going away: send what is batched now.
-    let leaving = |_| on_fact(|s| s.tracker.handle_flush());
+    // The page may be going away: beacon everything not yet acknowledged.
+    let leaving = |_| on_fact(leave);
     s.listeners.push(capture::Listener::new(win, "pagehide", leaving));
     s.listeners.push(capture::Listener::new(doc, "visibilitychange", move |_| {
         let hidden = web_sys::window()
@@ -139,9 +139,21 @@ fn install_capture(s: &mut Shell) {
             .map(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
             .unwrap_or(false);
         if hidden {
-            on_fact(|s| s.tracker.handle_flush());
+            on_fact(leave);
         }
     }));
+}
+
+/// Page hidden or unloading: sendBeacon survives the unload where a fetch
+/// may not (Firefox ESR cancels keepalive fetches); a keepalive fetch is the
+/// fallback when the beacon is refused.
+fn leave(s: &mut Shell) {
+    let url = s.tracker.config.collector.clone().unwrap_or_default();
+    for (body, ids) in s.tracker.beacon_bodies(host::now()) {
+        if !transport::beacon(&url, &body) {
+            s.tracker.beacon_refused(&ids);
+        }
+    }
 }
 
 /// Stops the tag and forgets its state (tests start each case fresh with it).

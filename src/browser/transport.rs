@@ -60,3 +60,23 @@ fn retry_after(r: &Response) -> Option<u64> {
     let v = r.headers().get("Retry-After").ok()??;
     v.trim().parse::<u64>().ok().map(|s| s.saturating_mul(1000))
 }
+
+/// Queues `body` with `navigator.sendBeacon` (sent as text/plain, outlives the
+/// page), or a keepalive fetch when the beacon is refused. False when neither
+/// could be started.
+pub fn beacon(url: &str, body: &str) -> bool {
+    let Some(window) = web_sys::window() else { return false };
+    if window.navigator().send_beacon_with_opt_str(url, Some(body)).unwrap_or(false) {
+        return true;
+    }
+    if body.len() > KEEPALIVE_MAX {
+        return false;
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(RequestCredentials::Omit);
+    let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &true.into());
+    init.set_body(&JsValue::from_str(body));
+    let _ = window.fetch_with_str_and_init(url, &init);
+    true
+}

@@ -157,6 +157,21 @@ impl Tracker {
         self.outbox.flush();
     }
 
+    /// The page is going away: every unacknowledged event as beacon bodies.
+    /// They stay queued (a beacon's fate is unknown); the collector's ID
+    /// dedup absorbs a later resend.
+    pub fn beacon_bodies(&mut self, now: u64) -> Vec<(String, Vec<String>)> {
+        if !self.ready() {
+            return Vec::new();
+        }
+        self.outbox.beacon_bodies(now)
+    }
+
+    /// The browser refused a beacon: those events go back to the normal path.
+    pub fn beacon_refused(&mut self, ids: &[String]) {
+        self.outbox.beacon_refused(ids);
+    }
+
     /// The next batch to send, if one is due.
     pub fn poll(&mut self, now: u64, rand: u32) -> Option<Send> {
         if !self.ready() {
@@ -329,6 +344,23 @@ pub mod tests {
         assert_eq!(events[0].url.as_deref(), Some("https://shop.example/"));
         assert_eq!(events[1].kind, Kind::FormSubmit);
         assert_eq!(events[1].form.as_ref().unwrap().fields, 2);
+    }
+
+    #[test]
+    fn a_hiding_page_beacons_everything_unacknowledged_including_what_is_in_flight() {
+        let (mut t, mut h) = ready();
+        run(&mut t, &mut h, r#"["event","a"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let in_flight = t.poll(h.now, 0).unwrap();
+        run(&mut t, &mut h, r#"["event","b"]"#);
+        let beacons = t.beacon_bodies(h.now);
+        let ids: Vec<String> = beacons.iter().flat_map(|(_, ids)| ids.clone()).collect();
+        assert!(ids.contains(&in_flight.ids[0]));
+        assert_eq!(ids.len(), 2);
+        let b: Batch = serde_json::from_str(&beacons[0].0).unwrap();
+        assert_eq!(b.site, "demo-shop");
+        // A second hide in the same page sends nothing new.
+        assert!(t.beacon_bodies(h.now).is_empty());
     }
 
     #[test]
