@@ -2,11 +2,17 @@
 //! browser types. Time and randomness come in as arguments, so the tests are
 //! deterministic and run natively in milliseconds.
 
+pub mod attribution;
 pub mod capture;
 pub mod command;
 pub mod config;
+pub mod consent;
 pub mod error;
+pub mod goals;
 pub mod id;
+pub mod name_id;
 pub mod outbox;
 pub mod tracker;
+pub mod url;
 pub mod val;
+pub mod visit;

@@ -1,0 +1,283 @@
+//! Visits: a visit ends after a stretch of inactivity (30 minutes unless
+//! configured). It counts its pages and its engaged time (milliseconds the
+//! page was visible, summed across its pages) for `pages_per_visit` and
+//! `duration` goals. The shell stores [`Visits::serialise`] only with
+//! `analytics_storage` granted; without it a visit lives as long as the page.
+
+/// Default inactivity that ends a visit: 30 minutes.
+pub const DEFAULT_VISIT_TIMEOUT_MS: u64 = 30 * 60 * 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub id: String,
+    /// When the visit started and when it was last active, ms since the epoch.
+    pub started: u64,
+    pub last: u64,
+    pub pages: u32,
+    pub engaged_ms: u64,
+}
+
+/// The current visit, if any, and the rule that ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visits {
+    pub timeout_ms: u64,
+    current: Option<Visit>,
+}
+
+impl Default for Visits {
+    fn default() -> Self {
+        Visits::new(DEFAULT_VISIT_TIMEOUT_MS)
+    }
+}
+
+impl Visits {
+    pub fn new(timeout_ms: u64) -> Self {
+        Visits { timeout_ms, current: None }
+    }
+
+    /// The visit still live at `now`, without counting `now` as activity.
+    pub fn current(&self, now: u64) -> Option<&Visit> {
+        self.current.as_ref().filter(|v| self.live(v, now))
+    }
+
+    /// A visit is over once `timeout_ms` have passed since its last activity
+    /// (exactly `timeout_ms` is over). A clock that went back counts as no time.
+    fn live(&self, v: &Visit, active_from: u64) -> bool {
+        active_from.saturating_sub(v.last) < self.timeout_ms
+    }
+
+    /// Activity at `now` (a command, a click): continues the live visit or
+    /// starts a new one. Returns the visit and whether it is new.
+    pub fn touch(&mut self, now: u64, new_id: &mut dyn FnMut() -> String) -> (&Visit, bool) {
+        let (v, new) = self.active(now, now, new_id);
+        (v, new)
+    }
+
+    /// A page view at `now`: activity that also counts a page.
+    pub fn page(&mut self, now: u64, new_id: &mut dyn FnMut() -> String) -> (&Visit, bool) {
+        let (v, new) = self.active(now, now, new_id);
+        v.pages = v.pages.saturating_add(1);
+        (v, new)
+    }
+
+    /// `ms` of visible time that ended at `now`. The page was in view all that
+    /// time, so the visit was active from `now - ms`: a long read with no clicks
+    /// does not end it.
+    pub fn engaged(&mut self, ms: u64, now: u64, new_id: &mut dyn FnMut() -> String) -> (&Visit, bool) {
+        let (v, new) = self.active(now.saturating_sub(ms), now, new_id);
+        v.engaged_ms = v.engaged_ms.saturating_add(ms);
+        (v, new)
+    }
+
+    fn active(&mut self, from: u64, now: u64, new_id: &mut dyn FnMut() -> String) -> (&mut Visit, bool) {
+        let new = !matches!(&self.current, Some(v) if self.live(v, from));
+        if new {
+            self.current = None;
+        }
+        let v = self.current.get_or_insert_with(|| Visit {
+            id: new_id(),
+            started: from,
+            last: now,
+            pages: 0,
+            engaged_ms: 0,
+        });
+        v.last = v.last.max(now);
+        (v, new)
+    }
+
+    /// Short text for storage: `1.<id>.<started>.<last>.<pages>.<engaged_ms>`.
+    /// Empty when there is no visit.
+    pub fn serialise(&self) -> String {
+        let Some(v) = &self.current else { return String::new() };
+        let mut s = String::with_capacity(80);
+        s.push_str("1.");
+        s.push_str(&v.id);
+        for n in [v.started, v.last, u64::from(v.pages), v.engaged_ms] {
+            s.push('.');
+            push_u64(&mut s, n);
+        }
+        s
+    }
+
+    /// Restores what [`serialise`](Self::serialise) wrote. Damaged or foreign
+    /// text, or a visit already over at `now`, leaves no visit: the next
+    /// activity starts a new one.
+    pub fn restore(&mut self, s: &str, now: u64) {
+        self.current = parse_visit(s).filter(|v| self.live(v, now));
+    }
+}
+
+fn parse_visit(s: &str) -> Option<Visit> {
+    let mut it = s.split('.');
+    if it.next()? != "1" {
+        return None;
+    }
+    let id = it.next().filter(|id| !id.is_empty() && id.len() <= 64)?.to_string();
+    let mut n = [0u64; 4];
+    for slot in &mut n {
+        *slot = parse_u64(it.next()?)?;
+    }
+    if it.next().is_some() {
+        return None;
+    }
+    Some(Visit { id, started: n[0], last: n[1], pages: u32::try_from(n[2]).ok()?, engaged_ms: n[3] })
+}
+
+/// Decimal digits only (no sign, no spaces), without overflow.
+pub(crate) fn parse_u64(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, c| {
+        let d = c.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
+/// Appends `n` in decimal without the `fmt` machinery.
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[i..].iter().map(|&c| c as char));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: u64 = 60 * 1000;
+    const T0: u64 = 1_700_000_000_000;
+
+    fn ids() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("v{}", n)
+        }
+    }
+
+    #[test]
+    fn timeout_boundary() {
+        let mut ids = ids();
+        let mut v = Visits::default();
+        assert_eq!(v.current(T0), None);
+        let (first, new) = v.page(T0, &mut ids);
+        assert_eq!((first.id.as_str(), new), ("v1", true));
+        // 29:59.999 of silence continues the visit ...
+        let (same, new) = v.touch(T0 + 30 * MIN - 1, &mut ids);
+        assert_eq!((same.id.as_str(), new), ("v1", false));
+        // ... and inactivity is measured from the last activity, not the start.
+        let last = T0 + 30 * MIN - 1;
+        assert_eq!(v.current(last + 30 * MIN - 1).map(|x| x.id.as_str()), Some("v1"));
+        assert_eq!(v.current(last + 30 * MIN), None, "exactly the timeout ends it");
+        let (next, new) = v.page(last + 30 * MIN, &mut ids);
+        assert_eq!((next.id.as_str(), new, next.pages), ("v2", true, 1));
+    }
+
+    #[test]
+    fn configurable_timeout() {
+        let mut ids = ids();
+        let mut v = Visits::new(5 * MIN);
+        v.page(T0, &mut ids);
+        assert!(v.current(T0 + 5 * MIN - 1).is_some());
+        assert!(v.current(T0 + 5 * MIN).is_none());
+    }
+
+    #[test]
+    fn counts_pages_and_engaged_time_across_pages() {
+        let mut ids = ids();
+        let mut v = Visits::default();
+        v.page(T0, &mut ids);
+        v.engaged(20_000, T0 + 25_000, &mut ids);
+        v.page(T0 + 30_000, &mut ids);
+        v.engaged(15_000, T0 + 50_000, &mut ids);
+        let (cur, new) = v.page(T0 + 60_000, &mut ids);
+        assert!(!new);
+        assert_eq!((cur.pages, cur.engaged_ms, cur.started, cur.last), (3, 35_000, T0, T0 + 60_000));
+    }
+
+    #[test]
+    fn a_long_visible_read_keeps_the_visit() {
+        let mut ids = ids();
+        let mut v = Visits::default();
+        v.page(T0, &mut ids);
+        // 40 minutes in view without a click, reported when the tab is hidden.
+        let (cur, new) = v.engaged(40 * MIN, T0 + 40 * MIN, &mut ids);
+        assert_eq!((cur.id.as_str(), new, cur.engaged_ms), ("v1", false, 40 * MIN));
+        // Visible time after a long absence belongs to a new visit.
+        let (cur, new) = v.engaged(MIN, T0 + 100 * MIN, &mut ids);
+        assert_eq!((cur.id.as_str(), new, cur.engaged_ms, cur.pages), ("v2", true, MIN, 0));
+        assert_eq!(cur.started, T0 + 99 * MIN);
+    }
+
+    #[test]
+    fn clock_going_back_is_no_time() {
+        let mut ids = ids();
+        let mut v = Visits::default();
+        v.page(T0, &mut ids);
+        let (cur, new) = v.touch(T0 - 10 * MIN, &mut ids);
+        assert_eq!((cur.id.as_str(), new, cur.last), ("v1", false, T0));
+    }
+
+    #[test]
+    fn serialise_and_restore() {
+        let mut ids = || "0b6e8f0e-7d4c-4c7e-9d2a-1f2e3d4c5b6a".to_string();
+        let mut v = Visits::default();
+        assert_eq!(v.serialise(), "");
+        v.page(T0, &mut ids);
+        v.engaged(1234, T0 + 2000, &mut ids);
+        let s = v.serialise();
+        assert_eq!(s, "1.0b6e8f0e-7d4c-4c7e-9d2a-1f2e3d4c5b6a.1700000000000.1700000002000.1.1234");
+
+        let mut back = Visits::default();
+        back.restore(&s, T0 + 2000 + 29 * MIN);
+        assert_eq!(back, v);
+        back.restore(&s, T0 + 2000 + 30 * MIN);
+        assert_eq!(back.current(T0), None, "expired while stored");
+    }
+
+    #[test]
+    fn damaged_text_restores_nothing() {
+        for bad in [
+            "",
+            "x",
+            "2.id.1.2.3.4",
+            "1..1.2.3.4",
+            "1.id.1.2.3",
+            "1.id.1.2.3.4.5",
+            "1.id.1.+2.3.4",
+            "1.id.1.2.99999999999.4",
+            "1.id.a.2.3.4",
+        ] {
+            let mut v = Visits::default();
+            v.restore(bad, 0);
+            assert_eq!(v.current(0), None, "{bad}");
+        }
+        let mut v = Visits::default();
+        v.restore("1.id.0.0.0.0", 0);
+        assert!(v.current(0).is_some());
+    }
+
+    #[test]
+    fn numbers() {
+        let mut s = String::new();
+        for n in [0, 7, 10, u64::MAX] {
+            s.clear();
+            push_u64(&mut s, n);
+            assert_eq!(parse_u64(&s), Some(n));
+        }
+        assert_eq!(parse_u64("18446744073709551616"), None);
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64("+1"), None);
+        assert_eq!(parse_u64(""), None);
+        assert_eq!(parse_u64("1 "), None);
+    }
+}
