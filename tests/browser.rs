@@ -216,13 +216,13 @@ async fn batches_are_posted_as_cors_simple_text_in_the_wire_format() {
 async fn bad_config_is_reported_on_the_console_and_never_thrown() {
     setup(&[], &[]);
     start("demo-shop", Some(COLLECTOR));
-    goaltag(&[s("config"), obj(&[("collector", JsValue::from_f64(5.0)), ("debug", s("maybe"))])]);
+    goaltag(&[s("config"), obj(&[("collector", JsValue::from_f64(5.0)), ("spa", s("maybe"))])]);
     goaltag(&[s("evnt"), s("typo")]);
     goaltag(&[s("event"), s("ok"), obj(&[("value", s("lots"))])]);
     let errors = ERRORS.with(|e| e.borrow().clone());
     assert_eq!(errors.len(), 4, "{errors:?}");
     assert!(errors[0].contains("config.collector") && errors[0].contains("http"), "{}", errors[0]);
-    assert!(errors[1].contains("config.debug"), "{}", errors[1]);
+    assert!(errors[1].contains("config.spa"), "{}", errors[1]);
     assert!(errors[2].contains("evnt") && errors[2].contains("page_view"), "{}", errors[2]);
     assert!(errors[3].contains("event.value"), "{}", errors[3]);
     // The valid parts still work: the collector kept its good value, the event was sent without its bad value.

@@ -17,13 +17,11 @@ pub struct Config {
     pub hash_routing: bool,
     /// Send a `page_view` automatically when the tag starts.
     pub auto_page_view: bool,
-    /// Log what the tag records and sends to the console.
-    pub debug: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { site: None, collector: None, spa: true, hash_routing: false, auto_page_view: true, debug: false }
+        Config { site: None, collector: None, spa: true, hash_routing: false, auto_page_view: true }
     }
 }
 
@@ -60,10 +58,9 @@ impl Config {
                 "spa" => bool_field(&mut self.spa, field(), val, &mut errors),
                 "hash_routing" => bool_field(&mut self.hash_routing, field(), val, &mut errors),
                 "auto_page_view" => bool_field(&mut self.auto_page_view, field(), val, &mut errors),
-                "debug" => bool_field(&mut self.debug, field(), val, &mut errors),
                 _ => errors.push(ConfigError::msg(
                     field(),
-                    "one of site, collector, spa, hash_routing, auto_page_view, debug",
+                    "one of site, collector, spa, hash_routing, auto_page_view",
                     "an unknown field",
                 )),
             }
@@ -124,13 +121,13 @@ mod tests {
     fn valid_fields_apply() {
         let mut c = Config::default();
         let errs = c.apply(&json(
-            r#"{"site":"demo-shop","collector":"https://c.example/collect","spa":"off","debug":true}"#,
+            r#"{"site":"demo-shop","collector":"https://c.example/collect","spa":"off","auto_page_view":false}"#,
         ));
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(c.site.as_deref(), Some("demo-shop"));
         assert_eq!(c.collector.as_deref(), Some("https://c.example/collect"));
         assert!(!c.spa);
-        assert!(c.debug);
+        assert!(!c.auto_page_view);
         assert_eq!(c.missing(), None);
     }
 
