@@ -24,13 +24,7 @@ const MAX_TEXT: usize = 2048;
 const MAX_URL: usize = 4096;
 const MAX_VALUE: f64 = 1e12;
 
-pub fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
+use goaltag_wire::is_uuid;
 
 pub fn parse(body: &[u8], limits: &Limits) -> Result<Batch, Rejection> {
     if body.len() > limits.max_body_bytes {

@@ -23,14 +23,7 @@ pub fn format_uuid(b: &[u8; 16]) -> String {
     s
 }
 
-/// True for a canonical lower- or upper-case hyphenated UUID of any version.
-pub fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
+pub use goaltag_wire::is_uuid;
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,16 @@ use std::collections::BTreeMap;
 
 pub mod json;
 
+/// True for a canonical hyphenated UUID of any version (either case): the
+/// tag makes them, the collector refuses anything else as an event ID.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// Wire format version; bumped only for an incompatible change.
 pub const VERSION: u32 = 1;
 
