@@ -91,7 +91,14 @@ fn setup(responses: &[u16], queued: &[JsValue]) {
 }
 
 fn start(site: &str, collector: Option<&str>) {
+    start_with(site, collector, Some("granted"));
+}
+
+fn start_with(site: &str, collector: Option<&str>, consent: Option<&str>) {
     let mut attrs = vec![("site", JsValue::from_str(site))];
+    if let Some(c) = consent {
+        attrs.push(("consent", c.into()));
+    }
     if let Some(c) = collector {
         attrs.push(("collector", c.into()));
     }
@@ -387,4 +394,65 @@ async fn spa_navigations_are_page_views_without_duplicates() {
     // An SPA page's referrer is the page before it.
     assert!(get(&views[2], "referrer").as_string().unwrap().ends_with("/spa/a"));
     assert!(get(&views[3], "referrer").as_string().unwrap().ends_with("/spa/b"));
+}
+
+/// Everything the tag could have written in this browser.
+fn storage_of_the_tag() -> Vec<String> {
+    let mut found = Vec::new();
+    for store in [window().local_storage().unwrap().unwrap(), window().session_storage().unwrap().unwrap()] {
+        for i in 0..store.length().unwrap() {
+            let k = store.key(i).unwrap().unwrap_or_default();
+            if k.to_ascii_lowercase().contains("goaltag") || k.starts_with("gt") {
+                found.push(k);
+            }
+        }
+    }
+    let cookies = js_sys::Reflect::get(&document(), &"cookie".into()).unwrap().as_string().unwrap_or_default();
+    if cookies.contains("goaltag") || cookies.contains("gt") {
+        found.push(cookies);
+    }
+    found
+}
+
+#[wasm_bindgen_test]
+async fn with_consent_unknown_nothing_is_sent_or_stored_until_granted_then_held_events_arrive_once() {
+    setup(&[], &[args(&[s("event"), s("before-consent")])]);
+    start_with("demo-shop", Some(COLLECTOR), None);
+    let root = mount(r#"<button id="b">Buy</button>"#);
+    let b: web_sys::HtmlElement = document().get_element_by_id("b").unwrap().dyn_into().unwrap();
+    b.click();
+    goaltag(&[s("flush")]);
+    sleep(300).await;
+    root.remove();
+    assert_eq!(SENT.with(|s| s.borrow().len()), 0, "a request was made with consent unknown");
+    assert!(storage_of_the_tag().is_empty(), "{:?}", storage_of_the_tag());
+    goaltag(&[s("consent"), s("update"), obj(&[("analytics_storage", s("granted"))])]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    sleep(200).await;
+    let evs = all_events();
+    let kinds: Vec<String> = evs.iter().map(|e| get(e, "kind").as_string().unwrap()).collect();
+    assert_eq!(kinds, ["event", "page_view", "click"], "held events arrive once, in order");
+    for e in &evs {
+        assert_eq!(get(&get(e, "consent"), "analytics_storage").as_string().unwrap(), "granted");
+    }
+    assert!(storage_of_the_tag().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn data_consent_denied_sends_nothing_in_basic_mode() {
+    setup(&[], &[args(&[s("event"), s("x")])]);
+    start_with("demo-shop", Some(COLLECTOR), Some("denied"));
+    goaltag(&[s("event"), s("y")]);
+    goaltag(&[s("flush")]);
+    sleep(300).await;
+    assert_eq!(SENT.with(|s| s.borrow().len()), 0);
+    assert!(storage_of_the_tag().is_empty());
+    // A later grant resumes: the queue never stays paused.
+    goaltag(&[s("consent"), s("update"), obj(&[("analytics_storage", s("granted"))])]);
+    goaltag(&[s("event"), s("z")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    let actions: Vec<String> = all_events().iter().filter_map(|e| get(e, "action").as_string()).collect();
+    assert_eq!(actions, ["z"]);
 }

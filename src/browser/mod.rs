@@ -63,6 +63,19 @@ pub fn boot(attrs: JsValue) {
         }
     }
     report(&shell.tracker.configure(&Val::Map(from_attrs)));
+    // Global Privacy Control is a browser fact the core's consent rules use.
+    let gpc = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"globalPrivacyControl".into()).ok())
+        .and_then(|v| v.as_bool())
+        == Some(true);
+    let now = host::now();
+    shell.tracker.begin(crate::core::consent::Env { gpc, ..Default::default() }, now);
+    if let Some(v) = attrs.get("consent") {
+        match crate::core::consent::parse_data_consent(v) {
+            Ok(p) => shell.tracker.consent_default(p, None, now),
+            Err(e) => report(&[e]),
+        }
+    }
     SHELL.with(|s| *s.borrow_mut() = Some(shell));
 
     // The stub queued `arguments` objects; run them in order.
@@ -205,6 +218,9 @@ fn with_shell<R>(f: impl FnOnce(&mut Shell) -> R) -> Option<R> {
 /// time something will be due.
 fn pump(s: &mut Shell) {
     let now = host::now();
+    for w in s.tracker.tick(now) {
+        web_sys::console::warn_1(&JsValue::from_str(&w));
+    }
     while let Some(send) = s.tracker.poll(now, host::random_u32()) {
         let url = s.tracker.config.collector.clone().unwrap_or_default();
         let generation = GENERATION.get();

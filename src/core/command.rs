@@ -15,6 +15,8 @@ pub enum Command {
     Event(EventParams),
     /// `goaltag('flush')`: send what is batched now rather than after the batch delay.
     Flush,
+    /// `goaltag('consent', 'default' | 'update', {...})`.
+    Consent { update: bool, partial: crate::core::consent::Partial, wait_for_update_ms: Option<u64> },
 }
 
 /// Lets an SPA report a virtual page with its own URL or title.
@@ -39,7 +41,7 @@ pub const MAX_TEXT: usize = 500;
 /// Largest absolute `value` accepted (the collector enforces the same bound).
 pub const MAX_VALUE: f64 = 1e12;
 
-pub const COMMANDS: &str = "one of config, page_view, event, flush";
+pub const COMMANDS: &str = "one of config, page_view, event, flush, consent";
 
 /// Parses one call. `Err` means the command cannot run at all; the `Vec` lists
 /// parameters that were dropped from a command that still runs.
@@ -93,6 +95,11 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
             Command::Event(p)
         }
         Some("flush") => Command::Flush,
+        Some("consent") => {
+            let which = arg(1).as_str().unwrap_or("");
+            let (partial, wait) = crate::core::consent::parse_partial(arg(2), which)?;
+            Command::Consent { update: which == "update", partial, wait_for_update_ms: wait }
+        }
         _ => return Err(ConfigError::new("goaltag(command, …)", COMMANDS, name)),
     };
     Ok((cmd, errors))
@@ -253,6 +260,16 @@ mod tests {
         for bad in ["", ".", "1e3", "1,5", "abc", "--1", "1234567890123456789"] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn consent_commands() {
+        let (c, _) = p(r#"["consent","default",{"analytics_storage":"denied","wait_for_update":500}]"#).unwrap();
+        assert!(matches!(c, Command::Consent { update: false, wait_for_update_ms: Some(500), .. }));
+        let (c, _) = p(r#"["consent","update",{"analytics_storage":"granted"}]"#).unwrap();
+        assert!(matches!(c, Command::Consent { update: true, .. }));
+        assert!(p(r#"["consent","update",{"analytics_storage":"yes"}]"#).unwrap_err().field.contains("analytics_storage"));
+        assert!(p(r#"["consent","maybe",{}]"#).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::core::id::uuid_v4;
 use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send};
 use crate::core::val::Val;
 use crate::core::capture;
+use crate::core::consent::{Consent, Effect, Env, Held, Mode, Partial, Route};
 use goaltag_wire::{Element, Event, Form, Kind};
 
 /// What the tracker reads from its surroundings: the clock, randomness and the
@@ -35,6 +36,13 @@ pub struct Tracker {
     /// URL of the last page view, so an SPA that reports the same path twice in
     /// a row counts it once, and so the next virtual page has a referrer.
     last_page: Option<String>,
+    /// Consent decides, for every event recorded, whether it is held in
+    /// memory, queued for sending, or dropped: the one gate for sending.
+    consent: Consent,
+    /// Events recorded while consent is unknown (memory only, bounded).
+    held: Held<Event>,
+    /// Console warnings for the shell to print.
+    warnings: Vec<String>,
 }
 
 impl Default for Tracker {
@@ -45,7 +53,60 @@ impl Default for Tracker {
 
 impl Tracker {
     pub fn new() -> Self {
-        Tracker { config: Config::default(), outbox: Outbox::new(String::new(), Policy::default()), last_page: None }
+        Tracker {
+            config: Config::default(),
+            outbox: Outbox::new(String::new(), Policy::default()),
+            last_page: None,
+            consent: Consent::new(Mode::Basic, Env::default(), 0),
+            held: Held::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Starts the consent clock (the "no consent set" warning comes 10 s
+    /// after this) with what the browser signals (GPC, DNT).
+    pub fn begin(&mut self, env: Env, now: u64) {
+        self.consent = Consent::new(Mode::Basic, env, now);
+    }
+
+    /// `data-consent` and `goaltag('consent', 'default', …)`.
+    pub fn consent_default(&mut self, p: Partial, wait_ms: Option<u64>, now: u64) {
+        let fx = self.consent.set_default(p, wait_ms, now);
+        self.apply(fx, now);
+    }
+
+    /// `goaltag('consent', 'update', …)`: the visitor's choice.
+    pub fn consent_update(&mut self, p: Partial, now: u64) {
+        let fx = self.consent.update(p, now);
+        self.apply(fx, now);
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>, now: u64) {
+        for fx in effects {
+            match fx {
+                Effect::ReleaseHeld => {
+                    for e in self.held.drain() {
+                        self.record(e, now);
+                    }
+                }
+                Effect::DiscardHeld => self.held.clear(),
+                // The tag stores nothing in the browser yet, so there is nothing to purge.
+                Effect::PurgeStorage { .. } => {}
+                Effect::WarnNoConsent => self.warnings.push(
+                    "goaltag: no consent state was set, so nothing is sent. Set one with data-consent=\"granted\" \
+                     on the script tag or goaltag('consent', 'default', {analytics_storage: 'granted', …})"
+                        .into(),
+                ),
+            }
+        }
+    }
+
+    /// Runs what is due by the clock (consent waits and warnings); returns
+    /// console warnings to print.
+    pub fn tick(&mut self, now: u64) -> Vec<String> {
+        let fx = self.consent.tick(now);
+        self.apply(fx, now);
+        std::mem::take(&mut self.warnings)
     }
 
     /// True once a site and a collector are configured; until then events are
@@ -69,6 +130,10 @@ impl Tracker {
             Command::PageView(o) => self.page_view(host, o, false),
             Command::Event(p) => self.event(host, p),
             Command::Flush => self.handle_flush(),
+            Command::Consent { update: true, partial, .. } => self.consent_update(partial, host.now()),
+            Command::Consent { update: false, partial, wait_for_update_ms } => {
+                self.consent_default(partial, wait_for_update_ms, host.now())
+            }
         }
         Vec::new()
     }
@@ -139,9 +204,22 @@ impl Tracker {
         Event::new(uuid_v4(host.random()), kind, host.now())
     }
 
-    /// Queues an event for delivery, serialised once so every retry sends the
-    /// same bytes.
-    pub fn record(&mut self, e: Event, now: u64) {
+    /// Routes an event through consent: held while consent is unknown, queued
+    /// (stamped with the consent it was recorded under, serialised once so
+    /// every retry sends the same bytes) when allowed, dropped otherwise.
+    pub fn record(&mut self, mut e: Event, now: u64) {
+        match self.consent.route() {
+            Route::Hold => {
+                self.held.push(e);
+                return;
+            }
+            Route::Drop => return,
+            Route::Send { .. } => {}
+        }
+        e.consent = Some(self.consent.snapshot());
+        if self.consent.gpc() {
+            e.gpc = Some(true);
+        }
         let item = Item {
             conversion: e.kind == Kind::Conversion,
             json: e.to_json(),
@@ -186,10 +264,12 @@ impl Tracker {
 
     /// When [`Tracker::poll`] should next be called, if ever.
     pub fn wake_at(&self) -> Option<u64> {
-        if !self.ready() {
-            return None;
+        let consent = self.consent.wake_at();
+        let outbox = if self.ready() { self.outbox.wake_at() } else { None };
+        match (consent, outbox) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        self.outbox.wake_at()
     }
 
     pub fn pending(&self) -> usize {
@@ -251,8 +331,74 @@ pub mod tests {
 
     fn ready() -> (Tracker, FakeHost) {
         let mut t = Tracker::new();
+        let h = FakeHost::new();
+        t.begin(Env::default(), h.now);
         assert!(t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#)).is_empty());
-        (t, FakeHost::new())
+        t.consent_default(Partial::all(goaltag_wire::Signal::Granted), None, h.now);
+        (t, h)
+    }
+
+    fn unset() -> (Tracker, FakeHost) {
+        let mut t = Tracker::new();
+        let h = FakeHost::new();
+        t.begin(Env::default(), h.now);
+        t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#));
+        (t, h)
+    }
+
+    #[test]
+    fn with_consent_unknown_events_are_held_then_sent_once_on_grant() {
+        let (mut t, mut h) = unset();
+        run(&mut t, &mut h, r#"["event","early"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        assert!(t.poll(h.now, 0).is_none(), "nothing is sent while consent is unknown");
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
+        assert_eq!(events.len(), 1);
+        let c = events[0].consent.unwrap();
+        assert_eq!(c.analytics_storage, goaltag_wire::Signal::Granted);
+        assert_eq!(c.ad_storage, goaltag_wire::Signal::Denied, "types never named count as denied");
+        assert!(send_all(&mut t, &mut h).is_empty());
+    }
+
+    #[test]
+    fn basic_mode_denial_discards_held_events_and_a_later_grant_resumes() {
+        let (mut t, mut h) = unset();
+        run(&mut t, &mut h, r#"["event","held"]"#);
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"denied"}]"#);
+        run(&mut t, &mut h, r#"["event","while-denied"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        assert!(send_all(&mut t, &mut h).is_empty());
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+        run(&mut t, &mut h, r#"["event","after-grant"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let actions: Vec<_> =
+            send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).filter_map(|e| e.action).collect();
+        assert_eq!(actions, ["after-grant"]);
+    }
+
+    #[test]
+    fn one_warning_when_no_consent_is_ever_set() {
+        let (mut t, h) = unset();
+        assert!(t.tick(h.now + 9_999).is_empty());
+        assert_eq!(t.wake_at(), Some(h.now + 10_000));
+        let w = t.tick(h.now + 10_000);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("data-consent"));
+        assert!(t.tick(h.now + 60_000).is_empty());
+    }
+
+    #[test]
+    fn gpc_is_stamped_on_events() {
+        let (mut t, mut h) = ready();
+        t.begin(Env { gpc: true, ..Env::default() }, h.now);
+        t.consent_default(Partial::all(goaltag_wire::Signal::Granted), None, h.now);
+        run(&mut t, &mut h, r#"["event","x"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let e = &send_all(&mut t, &mut h)[0].events[0];
+        assert_eq!(e.gpc, Some(true));
+        assert_eq!(e.consent.unwrap().ad_storage, goaltag_wire::Signal::Denied, "GPC denies ad storage");
     }
 
     #[test]
@@ -291,6 +437,7 @@ pub mod tests {
     fn nothing_is_sent_until_site_and_collector_are_known_and_nothing_is_lost() {
         let mut t = Tracker::new();
         let mut h = FakeHost::new();
+        t.consent_default(Partial::all(goaltag_wire::Signal::Granted), None, h.now);
         run(&mut t, &mut h, r#"["event","early"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
         assert!(t.poll(h.now, 0).is_none());
