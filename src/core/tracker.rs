@@ -30,6 +30,17 @@ pub struct Page {
     pub title: String,
 }
 
+/// The collector's limits for URLs and titles, in characters.
+pub const MAX_URL: usize = 4096;
+pub const MAX_TITLE: usize = 2048;
+
+/// Cuts `s` to at most `max` characters, on a character boundary.
+fn cut(s: &mut String, max: usize) {
+    if let Some((i, _)) = s.char_indices().nth(max) {
+        s.truncate(i);
+    }
+}
+
 pub struct Tracker {
     pub config: Config,
     outbox: Outbox,
@@ -216,6 +227,18 @@ impl Tracker {
             Route::Drop => return,
             Route::Send { .. } => {}
         }
+        // Page facts are not the site owner's input: a huge URL or title is
+        // cut to what the collector accepts rather than poison the batch.
+        for (field, max) in [(&mut e.url, MAX_URL), (&mut e.referrer, MAX_URL), (&mut e.title, MAX_TITLE)] {
+            if let Some(t) = field {
+                cut(t, max);
+            }
+        }
+        if let Some(el) = &mut e.element {
+            if let Some(h) = &mut el.href {
+                cut(h, MAX_URL);
+            }
+        }
         e.consent = Some(self.consent.snapshot());
         if self.consent.gpc() {
             e.gpc = Some(true);
@@ -387,6 +410,18 @@ pub mod tests {
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("data-consent"));
         assert!(t.tick(h.now + 60_000).is_empty());
+    }
+
+    #[test]
+    fn huge_page_urls_and_titles_are_cut_to_what_the_collector_accepts() {
+        let (mut t, mut h) = ready();
+        h.page.url = format!("https://shop.example/?q={}", "é".repeat(5000));
+        h.page.title = "t".repeat(3000);
+        t.page_view(&mut h, PageOverrides::default(), false);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let e = &send_all(&mut t, &mut h)[0].events[0];
+        assert_eq!(e.url.as_ref().unwrap().chars().count(), MAX_URL);
+        assert_eq!(e.title.as_ref().unwrap().chars().count(), MAX_TITLE);
     }
 
     #[test]

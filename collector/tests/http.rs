@@ -1,0 +1,394 @@
+//! The real collector on a free loopback port, spoken to over HTTP; what
+//! landed is read straight from SQLite.
+
+use goaltag_collector::{Accepted, Config, Rejected, Store, Stored};
+use goaltag_wire::{Event, Kind};
+use rusqlite::Connection;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+struct Server {
+    base: String,
+    db: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Serves the router `app` builds on a free loopback port until the sender is dropped.
+fn spawn(app: impl FnOnce() -> axum::Router + Send + 'static) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(l, app())
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    (format!("http://{addr}"), stop)
+}
+
+/// The collector with SQLite in a temp folder and a `www` folder holding a
+/// `.wasm` file and an `index.html`; `edit` adjusts the configuration.
+fn start(edit: impl FnOnce(&mut Config)) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/events.db");
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(www.join("shop")).unwrap();
+    std::fs::write(www.join("x.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(www.join("index.html"), "<h1>landing</h1>").unwrap();
+    std::fs::write(www.join("shop/index.html"), "<h1>shop</h1>").unwrap();
+    let mut cfg = Config { db: db.clone(), www: Some(www), ..Default::default() };
+    edit(&mut cfg);
+    // The router opens the database here, so a bad config fails the test at once.
+    let app = goaltag_collector::router(cfg).unwrap();
+    let (base, stop) = spawn(move || app);
+    Server { base, db, stop: Some(stop), _dir: dir }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(TIMEOUT).build()
+}
+
+/// Status, body and the headers a test looks at, for 2xx and 4xx/5xx alike.
+struct Answer {
+    status: u16,
+    body: String,
+    allow_origin: Option<String>,
+    retry_after: Option<String>,
+    content_type: Option<String>,
+}
+
+fn answer(r: Result<ureq::Response, ureq::Error>) -> Answer {
+    let r = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let h = |n: &str| r.header(n).map(str::to_string);
+    let (allow_origin, retry_after, content_type) =
+        (h("access-control-allow-origin"), h("retry-after"), h("content-type"));
+    Answer { status: r.status(), allow_origin, retry_after, content_type, body: r.into_string().unwrap() }
+}
+
+fn post_to(base: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = agent().post(&format!("{base}/collect"));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    answer(req.send_string(body))
+}
+
+impl Server {
+    /// POSTs as the tag does: text/plain, so no preflight.
+    fn post(&self, body: &str) -> Answer {
+        post_to(&self.base, body, &[("Content-Type", "text/plain;charset=UTF-8")])
+    }
+    fn get(&self, path: &str) -> Answer {
+        answer(agent().get(&format!("{}{path}", self.base)).call())
+    }
+    fn count(&self, sql: &str) -> i64 {
+        Connection::open(&self.db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+const ID1: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const ID2: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+
+fn batch(events: &str) -> String {
+    format!(r#"{{"v":1,"site":"demo-shop","sent_at":1764000000000,"events":[{events}]}}"#)
+}
+
+fn two_events() -> String {
+    batch(&format!(
+        r#"{{"id":"{ID1}","kind":"page_view","ts":1764000000000,"url":"https://shop.example/","referrer":"","title":"Home"}},
+           {{"id":"{ID2}","kind":"conversion","ts":1764000000001,"action":"purchase","value":49.95,"currency":"USD",
+             "transaction_id":"T-1","goal":"purchase","primary":true,"client_id":"c-1","visit_id":"v-1",
+             "attribution":{{"utm":{{"utm_source":"news"}},"referrer_host":"news.example"}}}}"#
+    ))
+}
+
+#[test]
+fn a_valid_batch_is_stored_with_its_columns_and_json() {
+    let s = start(|_| {});
+    let a = s.post(&two_events());
+    assert_eq!((a.status, a.body.as_str()), (200, r#"{"duplicates":0,"stored":2}"#));
+    assert_eq!(a.content_type.as_deref(), Some("application/json"));
+    assert_eq!(s.count("select count(*) from events"), 2);
+
+    let conn = Connection::open(&s.db).unwrap();
+    type Row = (String, String, i64, i64, Option<String>, String, f64, String, String, String, String, String);
+    let row: Row = conn
+        .query_row(
+            &format!(
+                "select site, kind, ts, received_at, url, goal, value, currency, transaction_id, client_id, visit_id, json
+                 from events where id='{ID2}'"
+            ),
+            [],
+            |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?,
+                    r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?))
+            },
+        )
+        .unwrap();
+    let (site, kind, ts, received_at, url, goal, value, currency, tx, client, visit, json) = row;
+    assert_eq!((site.as_str(), kind.as_str(), ts, url), ("demo-shop", "conversion", 1764000000001, None));
+    assert_eq!((goal.as_str(), value, currency.as_str(), tx.as_str()), ("purchase", 49.95, "USD", "T-1"));
+    assert_eq!((client.as_str(), visit.as_str()), ("c-1", "v-1"));
+    assert!(received_at > 1_700_000_000_000, "received_at is a ms timestamp: {received_at}");
+    // The json column is the whole event: it parses back to what was sent.
+    let e: Event = serde_json::from_str(&json).unwrap();
+    assert_eq!((e.id.as_str(), e.kind, e.primary), (ID2, Kind::Conversion, Some(true)));
+    assert_eq!(e.attribution.unwrap().utm["utm_source"], "news");
+
+    let (url, title): (String, String) = conn
+        .query_row(&format!("select url, json_extract(json, '$.title') from events where id='{ID1}'"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((url.as_str(), title.as_str()), ("https://shop.example/", "Home"));
+    assert_eq!(s.count("select count(*) from batches where site='demo-shop' and events=2 and stored=2 and attempt=1"), 1);
+}
+
+#[test]
+fn the_same_batch_resent_is_stored_once() {
+    let s = start(|_| {});
+    assert_eq!(s.post(&two_events()).status, 200);
+    // A retry: attempt 2, the tag's drop counts, and one ID in upper case.
+    let retry = two_events()
+        .replace(r#""sent_at""#, r#""attempt":2,"dropped":{"overflow":3,"expired":1},"sent_at""#)
+        .replace(ID1, &ID1.to_uppercase());
+    let a = s.post(&retry);
+    assert_eq!((a.status, a.body.as_str()), (200, r#"{"duplicates":2,"stored":0}"#));
+    assert_eq!(s.count("select count(*) from events"), 2);
+    assert_eq!(s.count("select count(*) from batches"), 2);
+    assert_eq!(
+        s.count("select count(*) from batches where attempt=2 and stored=0 and duplicates=2 and dropped_overflow=3 and dropped_poison=0 and dropped_expired=1"),
+        1
+    );
+    // A batch with one old and one new event stores the new one only.
+    let mixed = batch(&format!(
+        r#"{{"id":"{ID1}","kind":"page_view","ts":1}},{{"id":"1b4e28ba-2fa1-41d2-883f-0016d3cca427","kind":"click","ts":2}}"#
+    ));
+    assert_eq!(s.post(&mixed).body, r#"{"duplicates":1,"stored":1}"#);
+    assert_eq!(s.count("select count(*) from events"), 3);
+}
+
+#[test]
+fn bad_input_is_refused_with_a_reason_and_nothing_is_stored() {
+    let s = start(|c| c.max_events = 3);
+    let ev = |id: &str| format!(r#"{{"id":"{id}","kind":"page_view","ts":1}}"#);
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("{not json".into(), 400, "not a goaltag batch: key must be a string"),
+        ("".into(), 400, "not a goaltag batch: EOF"),
+        (r#"{"v":1,"site":"s","sent_at":1}"#.into(), 400, "missing field `events`"),
+        (batch(&ev(ID1)).replace("page_view", "pageview"), 400, "unknown variant `pageview`"),
+        (batch(&ev("not-a-uuid")), 400, "events[0].id: not a UUID"),
+        (batch(&ev(ID1)).replace(r#""v":1"#, r#""v":2"#), 400, "v: version 2 is not supported"),
+        (batch(""), 400, "events: expected 1 to 3 events, got 0"),
+        (batch(&[ev(ID1), ev(ID2), ev(ID1), ev(ID2)].join(",")), 400, "events: expected 1 to 3 events, got 4"),
+        // One bad event among good ones: the whole batch is refused.
+        (batch(&format!("{},{}", ev(ID1), ev("bad"))), 400, "events[1].id: not a UUID"),
+        (
+            batch(&ev(ID1).replace(r#""ts":1"#, &format!(r#""ts":1,"title":"{}""#, "x".repeat(3000)))),
+            400,
+            "events[0].title: longer than 2048 characters",
+        ),
+        (
+            batch(&ev(ID2).replace(r#""ts":1"#, &format!(r#""ts":1,"url":"https://a.example/{}""#, "x".repeat(4096)))),
+            400,
+            "events[0].url: longer than 4096 characters",
+        ),
+        (batch(&ev(ID1).replace(r#""ts":1"#, r#""ts":1,"value":1e13"#)), 400, "events[0].value"),
+        (batch(&ev(ID1).replace(r#""ts":1"#, r#""ts":0"#)), 400, "events[0].ts"),
+        (batch(&ev(ID1)).replace("demo-shop", "demo shop"), 400, "site: expected 1 to 100"),
+        ("x".repeat(200 * 1024), 413, "the limit"),
+    ];
+    for (body, want, reason) in cases {
+        let a = s.post(&body);
+        assert_eq!(a.status, want, "{}", a.body);
+        let v: serde_json::Value = serde_json::from_str(&a.body).unwrap_or_else(|_| panic!("not JSON: {}", a.body));
+        let error = v["error"].as_str().unwrap_or_else(|| panic!("no error field: {}", a.body));
+        assert!(error.contains(reason), "expected {reason:?} in {error:?}");
+    }
+    assert_eq!(s.count("select count(*) from events"), 0);
+    assert_eq!(s.count("select count(*) from batches"), 0);
+}
+
+#[test]
+fn refused_bodies_are_counted_with_their_reason() {
+    let s = start(|c| c.max_body_bytes = 1000);
+    assert_eq!(s.post("[]").status, 400);
+    let big = s.post(&"y".repeat(5000));
+    assert_eq!(big.status, 413);
+    assert!(big.body.contains("body is 5000 bytes, the limit is 1000"), "{}", big.body);
+    // A parser message quoting a huge input is cut short, in the answer and the table.
+    let long_variant = batch(&format!(r#"{{"id":"{ID1}","kind":"{}","ts":1}}"#, "k".repeat(700)));
+    let a = s.post(&long_variant);
+    assert_eq!(a.status, 400);
+    assert!(a.body.len() < 400, "{}", a.body);
+    // Rejections are queued ahead of this batch, so they are written once it is acknowledged.
+    assert_eq!(s.post(&two_events()).status, 200);
+    assert_eq!(s.count("select count(*) from rejections"), 3);
+    assert_eq!(s.count("select count(*) from rejections where reason like 'body is 5000 bytes%'"), 1);
+    assert_eq!(s.count("select max(length(reason)) < 400 from rejections"), 1);
+}
+
+#[test]
+fn an_oversized_body_gets_413_every_time_not_a_reset() {
+    let s = start(|_| {});
+    let big = batch(&format!(r#"{{"id":"{ID1}","kind":"click","ts":1,"title":"{}"}}"#, "t".repeat(1 << 20)));
+    for _ in 0..10 {
+        let a = s.post(&big);
+        assert_eq!(a.status, 413, "{}", a.body);
+        assert!(a.body.contains(&format!("body is {} bytes, the limit is 131072", big.len())), "{}", a.body);
+    }
+    // Chunked, without a Content-Length: the size is counted while draining.
+    let r = agent().post(&format!("{}/collect", s.base)).send(std::io::Cursor::new(big.clone().into_bytes()));
+    let a = answer(r);
+    assert_eq!(a.status, 413, "{}", a.body);
+    assert!(a.body.contains(&format!("body is {} bytes", big.len())), "{}", a.body);
+    // The connection pool is still usable and nothing was stored.
+    assert_eq!(s.post(&two_events()).status, 200);
+    assert_eq!(s.count("select count(*) from events"), 2);
+}
+
+#[test]
+fn any_content_type_is_accepted() {
+    let s = start(|_| {});
+    for (i, ct) in ["application/json", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded"].iter().enumerate() {
+        let id = format!("00000000-0000-4000-8000-00000000000{i}");
+        let a = post_to(&s.base, &batch(&format!(r#"{{"id":"{id}","kind":"click","ts":1}}"#)), &[("Content-Type", ct)]);
+        assert_eq!(a.status, 200, "{ct}: {}", a.body);
+    }
+    // sendBeacon with a Blob of no type sends no Content-Type at all.
+    let a = post_to(&s.base, &batch(r#"{"id":"00000000-0000-4000-8000-00000000000f","kind":"click","ts":1}"#), &[]);
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(s.count("select count(*) from events"), 4);
+}
+
+#[test]
+fn cors_allows_any_origin_by_default() {
+    let s = start(|_| {});
+    let a = post_to(&s.base, &two_events(), &[("Origin", "https://shop.example")]);
+    assert_eq!((a.status, a.allow_origin.as_deref()), (200, Some("*")));
+    // Refusals carry it too, or the browser hides the status from the tag (which splits on 413).
+    let a = post_to(&s.base, &"z".repeat(200 * 1024), &[("Origin", "https://shop.example")]);
+    assert_eq!((a.status, a.allow_origin.as_deref()), (413, Some("*")));
+    let a = post_to(&s.base, "{}", &[("Origin", "https://shop.example")]);
+    assert_eq!((a.status, a.allow_origin.as_deref()), (400, Some("*")));
+}
+
+#[test]
+fn cors_echoes_listed_origins_only() {
+    let s = start(|c| c.allowed_origins = vec!["https://shop.example".into(), "http://127.0.0.1:9000".into()]);
+    let from = |origin: &str| post_to(&s.base, &two_events(), &[("Origin", origin)]);
+    assert_eq!(from("https://shop.example").allow_origin.as_deref(), Some("https://shop.example"));
+    assert_eq!(from("http://127.0.0.1:9000").allow_origin.as_deref(), Some("http://127.0.0.1:9000"));
+    assert_eq!(from("https://evil.example").allow_origin, None);
+
+    let preflight = |origin: &str| {
+        agent()
+            .request("OPTIONS", &format!("{}/collect", s.base))
+            .set("Origin", origin)
+            .set("Access-Control-Request-Method", "POST")
+            .set("Access-Control-Request-Headers", "content-type")
+            .call()
+            .unwrap()
+    };
+    let ok = preflight("https://shop.example");
+    assert!(ok.status() < 300);
+    assert_eq!(ok.header("access-control-allow-origin"), Some("https://shop.example"));
+    assert!(ok.header("access-control-allow-methods").unwrap().contains("POST"));
+    assert!(ok.header("access-control-allow-headers").unwrap().to_ascii_lowercase().contains("content-type"));
+    assert_eq!(preflight("https://evil.example").header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn a_misspelt_origin_is_refused_at_start() {
+    let err = goaltag_collector::router(Config {
+        db: tempfile::tempdir().unwrap().path().join("x.db"),
+        allowed_origins: vec!["https://shop.example/".into()],
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("no path or trailing slash"), "{err}");
+}
+
+#[test]
+fn health_and_static_files() {
+    let s = start(|_| {});
+    let h = s.get("/health");
+    assert_eq!((h.status, h.body.as_str()), (200, r#"{"status":"ok"}"#));
+    let w = s.get("/x.wasm");
+    assert_eq!((w.status, w.content_type.as_deref()), (200, Some("application/wasm")));
+    assert_eq!(w.body.as_bytes(), b"\0asm\x01\0\0\0");
+    assert_eq!(s.get("/").body, "<h1>landing</h1>");
+    assert_eq!(s.get("/shop/").body, "<h1>shop</h1>");
+    assert_eq!(s.get("/missing.html").status, 404);
+    assert_eq!(s.get("/collect").status, 405);
+}
+
+/// A store that blocks in `store` until the test opens the gate, and says when it got there.
+struct Gated {
+    entered: mpsc::Sender<()>,
+    gate: mpsc::Receiver<()>,
+}
+
+impl Store for Gated {
+    fn store(&mut self, batches: &[Accepted]) -> anyhow::Result<Vec<Stored>> {
+        let _ = self.entered.send(());
+        // Bounded, so a failing test cannot hang the run.
+        let _ = self.gate.recv_timeout(TIMEOUT);
+        Ok(batches.iter().map(|a| Stored { stored: a.batch.events.len(), duplicates: 0 }).collect())
+    }
+    fn reject(&mut self, _: &[Rejected]) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_write_queue_answers_503_with_retry_after() {
+    let (entered, entered_rx) = mpsc::channel();
+    let (open, gate) = mpsc::channel();
+    let cfg = Config { queue_capacity: 1, ..Default::default() };
+    let (base, _stop) = spawn(move || goaltag_collector::router_with_store(cfg, Gated { entered, gate }).unwrap());
+
+    // The first batch takes the only slot and sits in the (blocked) store.
+    let first = {
+        let base = base.clone();
+        std::thread::spawn(move || post_to(&base, &two_events(), &[]))
+    };
+    entered_rx.recv_timeout(TIMEOUT).expect("the first batch reached the store");
+
+    let busy = post_to(&base, &two_events(), &[("Origin", "https://shop.example")]);
+    assert_eq!(busy.status, 503, "{}", busy.body);
+    assert_eq!(busy.retry_after.as_deref(), Some("1"));
+    assert_eq!(busy.allow_origin.as_deref(), Some("*"));
+    assert!(busy.body.contains(r#""error":"write queue full"#), "{}", busy.body);
+
+    // Open the gate for the first batch and the next one: both are stored.
+    open.send(()).unwrap();
+    open.send(()).unwrap();
+    let first = first.join().unwrap();
+    assert_eq!((first.status, first.body.as_str()), (200, r#"{"duplicates":0,"stored":2}"#));
+    assert_eq!(post_to(&base, &two_events(), &[]).status, 200);
+}
