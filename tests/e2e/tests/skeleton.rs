@@ -1,53 +1,99 @@
-//! The built demo shop in a real headless browser against the real collector.
+//! The built tag on the demo shop (www/) in real headless browsers against the
+//! real collector: what a visitor does lands in the database.
 
-use goaltag_e2e::{Browser, Harness};
-
-fn is_uuid_v4(id: &str) -> bool {
-    id.len() == 36 && id.as_bytes()[14] == b'4' && id.chars().filter(|&c| c == '-').count() == 4
-}
+use goaltag_e2e::{is_uuid_v4, Browser, Harness, WAIT};
+use serde_json::Value;
 
 fn page_view_lands(browser: Browser) {
     let h = Harness::start(browser);
     h.goto("/");
-    let rows = h.wait_rows("select id, url, json from events where kind='page_view' and site='demo-shop'", 1, 20);
-    assert_eq!(rows.len(), 1, "{browser:?}: no page_view landed");
+    let rows = h.wait_for_rows(
+        "select id, url, json from events where kind = 'page_view' and site = 'demo-shop' and url like '%/'",
+        1,
+        WAIT,
+    );
+    assert_eq!(rows.len(), 1, "{browser:?}: {rows:?}");
     let id = rows[0][0].as_str().unwrap();
-    assert!(is_uuid_v4(id), "{id}");
-    assert_eq!(rows[0][1].as_str().unwrap(), h.url("/"));
-    assert!(rows[0][2].as_str().unwrap().contains(r#""title":"Weekend Goods — home""#));
+    assert!(is_uuid_v4(id), "{browser:?}: event ID {id} is not a UUID v4");
+    assert_eq!(rows[0][1], h.url("/"));
+    let event: Value = serde_json::from_str(rows[0][2].as_str().unwrap()).unwrap();
+    assert_eq!(event["title"], "Weekend Goods — home", "{event}");
 }
 
 fn walk_the_shop(browser: Browser) {
     let h = Harness::start(browser);
+    let view = |path: &str| {
+        let sql = format!("select id from events where kind = 'page_view' and url = '{}'", h.url(path));
+        h.wait_for_rows(&sql, 1, WAIT);
+    };
+
     h.goto("/");
+    view("/");
     h.click("#hero-cta");
-    h.wait_rows("select 1 from events where kind='page_view' and url like '%/specials.html'", 1, 20);
+    view("/specials.html");
     h.click("#product-blanket");
-    h.wait_rows("select 1 from events where kind='page_view' and url like '%/product.html?sku=blanket'", 1, 20);
+    view("/product.html?sku=blanket");
     h.click("#add-to-cart");
+    h.wait_for_js("!document.getElementById('added').hidden", WAIT);
     h.click("#go-to-cart");
-    h.wait_rows("select 1 from events where kind='page_view' and url like '%/cart.html'", 1, 20);
+    view("/cart.html");
+    assert_eq!(h.text("#cart-total"), "59.00");
     h.click("#place-order");
-    let purchase = h.wait_rows(
-        "select value, currency, transaction_id, url from events where kind='event' and json like '%\"action\":\"purchase\"%'",
+    h.wait_for_js("location.pathname == '/checkout/confirmation.html'", WAIT);
+    let confirmation = h.current_url();
+    let order = h.text("#order-id");
+    assert!(order.starts_with("T-"), "{order}");
+    assert_eq!(confirmation, h.url(&format!("/checkout/confirmation.html?order={order}&total=59.00")));
+    view(&confirmation[h.base.len()..]);
+
+    let add = h.wait_for_rows(
+        "select json, value, currency, url from events where kind = 'event' and json like '%\"action\":\"add_to_cart\"%'",
         1,
-        20,
+        WAIT,
     );
-    assert_eq!(purchase.len(), 1, "{browser:?}: no purchase landed");
-    assert_eq!(purchase[0][0].as_f64(), Some(59.0));
-    assert_eq!(purchase[0][1].as_str(), Some("USD"));
-    assert!(purchase[0][2].as_str().unwrap().starts_with("T-"));
-    assert!(purchase[0][3].as_str().unwrap().contains("/checkout/confirmation.html?order=T-"));
-    let add = h.wait_rows("select json, value from events where json like '%\"action\":\"add_to_cart\"%'", 1, 20);
-    assert_eq!(add.len(), 1, "{browser:?}: add_to_cart did not land");
-    assert!(add[0][0].as_str().unwrap().contains(r#""label":"blanket""#));
+    assert_eq!(add.len(), 1, "{browser:?}: {add:?}");
+    let event: Value = serde_json::from_str(add[0][0].as_str().unwrap()).unwrap();
+    assert_eq!((&event["category"], &event["label"]), (&"shop".into(), &"blanket".into()), "{event}");
     assert_eq!(add[0][1].as_f64(), Some(59.0));
-    // Clicks were auto-captured along the way, with their element.
-    let clicks = h.wait_rows("select json from events where kind='click' and json like '%\"id\":\"hero-cta\"%'", 1, 20);
-    assert_eq!(clicks.len(), 1, "{browser:?}: the hero click did not land");
-    assert!(clicks[0][0].as_str().unwrap().contains(r#""cta":"hero""#));
-    let views = h.query("select count(*) from events where kind='page_view'");
-    assert!(views[0][0].as_i64().unwrap() >= 5, "{browser:?}: {views:?}");
+    assert_eq!(add[0][2], "USD");
+    assert_eq!(add[0][3], h.url("/product.html?sku=blanket"));
+
+    let purchase = h.wait_for_rows(
+        "select json, value, currency, transaction_id, url from events
+         where kind = 'event' and json like '%\"action\":\"purchase\"%'",
+        1,
+        WAIT,
+    );
+    assert_eq!(purchase.len(), 1, "{browser:?}: {purchase:?}");
+    let event: Value = serde_json::from_str(purchase[0][0].as_str().unwrap()).unwrap();
+    assert_eq!(event["category"], "shop", "{event}");
+    assert_eq!(purchase[0][1].as_f64(), Some(59.0));
+    assert_eq!(purchase[0][2], "USD");
+    assert_eq!(purchase[0][3], order.as_str());
+    assert_eq!(purchase[0][4], confirmation.as_str());
+
+    // Clicks were auto-captured along the way, with their data-goaltag-* attributes.
+    let clicks =
+        h.wait_for_rows("select json from events where kind = 'click' and json like '%\"hero-cta\"%'", 1, WAIT);
+    assert!(clicks[0][0].as_str().unwrap().contains(r#""cta":"hero""#), "{browser:?}: {clicks:?}");
+    // Every event came from this site with its own ID.
+    for r in h.query("select id, site from events") {
+        assert!(is_uuid_v4(r[0].as_str().unwrap()) && r[1] == "demo-shop", "{browser:?}: {r:?}");
+    }
+}
+
+fn newsletter_submit_lands_without_the_address(browser: Browser) {
+    let h = Harness::start(browser);
+    h.goto("/");
+    let email = "reader.e2e@example.com";
+    h.type_text("#newsletter-email", email);
+    h.click("#subscribe");
+    h.wait_for_js("!document.getElementById('newsletter-thanks').hidden", WAIT);
+    assert_eq!(h.current_url(), h.url("/"), "{browser:?}: the newsletter form navigated away");
+    let submits = h.wait_for_rows("select json from events where kind = 'form_submit'", 1, WAIT);
+    assert!(submits[0][0].as_str().unwrap().contains(r#""newsletter""#), "{browser:?}: {submits:?}");
+    let leaks = h.query(&format!("select json from events where json like '%{email}%' or url like '%{email}%'"));
+    assert!(leaks.is_empty(), "{browser:?}: the typed address reached the collector: {leaks:?}");
 }
 
 #[test]
@@ -68,4 +114,14 @@ fn chromium_walk_through_the_shop_to_a_purchase() {
 #[test]
 fn firefox_walk_through_the_shop_to_a_purchase() {
     walk_the_shop(Browser::Firefox);
+}
+
+#[test]
+fn chromium_newsletter_submit_lands_without_the_address() {
+    newsletter_submit_lands_without_the_address(Browser::Chromium);
+}
+
+#[test]
+fn firefox_newsletter_submit_lands_without_the_address() {
+    newsletter_submit_lands_without_the_address(Browser::Firefox);
 }
