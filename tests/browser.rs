@@ -63,6 +63,11 @@ fn args(items: &[JsValue]) -> JsValue {
 /// snippet's stub holding `queued` calls.
 fn setup(responses: &[u16], queued: &[JsValue]) {
     shutdown();
+    // Each case starts as a first visit: no state left by an earlier case.
+    let ls = window().local_storage().unwrap().unwrap();
+    for k in storage_of_the_tag() {
+        let _ = ls.remove_item(&k);
+    }
     SENT.with(|s| s.borrow_mut().clear());
     ERRORS.with(|e| e.borrow_mut().clear());
     STATUSES.with(|s| *s.borrow_mut() = responses.iter().rev().copied().collect());
@@ -102,7 +107,7 @@ fn start_with(site: &str, collector: Option<&str>, consent: Option<&str>) {
     if let Some(c) = collector {
         attrs.push(("collector", c.into()));
     }
-    boot(obj(&attrs));
+    boot(obj(&attrs), JsValue::UNDEFINED);
 }
 
 /// Calls `window.goaltag(...)` the way a page does.
@@ -436,7 +441,7 @@ async fn with_consent_unknown_nothing_is_sent_or_stored_until_granted_then_held_
     for e in &evs {
         assert_eq!(get(&get(e, "consent"), "analytics_storage").as_string().unwrap(), "granted");
     }
-    assert!(storage_of_the_tag().is_empty());
+    assert_eq!(storage_of_the_tag(), ["goaltag_cid"], "granted: the client ID is stored, the rest a moment later");
 }
 
 #[wasm_bindgen_test]
@@ -455,4 +460,125 @@ async fn data_consent_denied_sends_nothing_in_basic_mode() {
     assert_eq!(requests(1).await, 1);
     let actions: Vec<String> = all_events().iter().filter_map(|e| get(e, "action").as_string()).collect();
     assert_eq!(actions, ["z"]);
+}
+
+const GOALS: &str = r#"[
+  {"id": "cta", "primary": false, "when": {"type": "click", "selector": ".buy-box"}},
+  {"id": "broken", "when": {"type": "url", "op": "regex", "value": "(unclosed"}},
+  {"id": "signup", "when": {"type": "form_submit", "selector": "form.signup"}},
+  {"id": "purchase", "when": {"type": "event", "action": {"op": "equals", "value": "purchase"}},
+   "revenue": {"kind": "variable", "default": 5}, "currency": "EUR"},
+  {"id": "read", "when": {"type": "duration", "min_seconds": 1}}
+]"#;
+
+fn config_goals() {
+    let goals = js_sys::JSON::parse(GOALS).unwrap();
+    goaltag(&[s("config"), obj(&[("goals", goals)])]);
+}
+
+fn conversions_of(goal: &str) -> Vec<JsValue> {
+    of_kind("conversion").into_iter().filter(|c| get(c, "goal").as_string().as_deref() == Some(goal)).collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_real_click_inside_a_goal_selector_converts_and_a_bad_regex_disables_only_its_goal() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    config_goals();
+    let errors = ERRORS.with(|e| e.borrow().clone());
+    assert!(
+        errors.iter().any(|e| e.contains("broken") && e.contains("regular expression")),
+        "the invalid pattern is reported with its goal: {errors:?}"
+    );
+    let root = mount(r#"<div class="buy-box"><p><span id="deep">Add <b id="deeper">now</b></span></p></div><span id="out">x</span>"#);
+    let deeper: web_sys::HtmlElement = document().get_element_by_id("deeper").unwrap().dyn_into().unwrap();
+    deeper.click();
+    let out: web_sys::HtmlElement = document().get_element_by_id("out").unwrap().dyn_into().unwrap();
+    out.click();
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    sleep(100).await;
+    root.remove();
+    let conv = conversions_of("cta");
+    assert_eq!(conv.len(), 1, "one click inside the selector, one outside");
+    let clicks = of_kind("click");
+    assert_eq!(clicks.len(), 2);
+    assert_eq!(get(&conv[0], "trigger").as_string(), get(&clicks[0], "id").as_string());
+    assert_eq!(get(&conv[0], "primary").as_bool(), Some(false));
+    assert!(get(&conv[0], "visit_id").as_string().is_some());
+    assert_eq!(get(&conv[0], "client_id").as_string(), get(&clicks[0], "client_id").as_string());
+}
+
+#[wasm_bindgen_test]
+async fn a_form_goal_converts_without_any_field_value_and_a_purchase_carries_its_value() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    config_goals();
+    let root = mount(r#"<form class="signup" action="/s"><input name="email" value="typed.by.visitor@example.org"><button>Go</button></form>"#);
+    prevent_default_on(root.as_ref(), "submit");
+    let form: web_sys::HtmlFormElement = root.query_selector("form").unwrap().unwrap().dyn_into().unwrap();
+    form.request_submit().unwrap();
+    goaltag(&[s("event"), s("purchase"), obj(&[("value", 12.5.into()), ("currency", s("USD")), ("transaction_id", s("T-77"))])]);
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    sleep(100).await;
+    root.remove();
+    assert_eq!(conversions_of("signup").len(), 1);
+    for body in body_texts() {
+        assert!(!body.contains("typed.by.visitor"), "a field value leaked: {body}");
+    }
+    let p = conversions_of("purchase");
+    assert_eq!(p.len(), 1);
+    assert_eq!(get(&p[0], "value").as_f64(), Some(12.5));
+    assert_eq!(get(&p[0], "currency").as_string().as_deref(), Some("USD"));
+    assert_eq!(get(&p[0], "transaction_id").as_string().as_deref(), Some("T-77"));
+    // The same purchase again (a reloaded confirmation page) converts no more.
+    goaltag(&[s("event"), s("purchase"), obj(&[("value", 12.5.into()), ("transaction_id", s("T-77"))])]);
+    goaltag(&[s("flush")]);
+    requests(2).await;
+    sleep(100).await;
+    assert_eq!(conversions_of("purchase").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_duration_goal_converts_after_the_visible_time() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    config_goals();
+    assert_eq!(document().visibility_state(), web_sys::VisibilityState::Visible, "headless pages count as visible");
+    for _ in 0..40 {
+        if !conversions_of("read").is_empty() {
+            break;
+        }
+        goaltag(&[s("flush")]);
+        sleep(100).await;
+    }
+    let read = conversions_of("read");
+    assert_eq!(read.len(), 1, "one engaged-time conversion after about a second");
+    let views = of_kind("page_view");
+    assert_eq!(get(&read[0], "trigger").as_string(), get(&views[0], "id").as_string());
+}
+
+#[wasm_bindgen_test]
+async fn revoking_consent_removes_everything_the_tag_stored() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    config_goals();
+    goaltag(&[s("consent"), s("update"), obj(&[("ad_storage", s("granted"))])]);
+    goaltag(&[s("event"), s("purchase"), obj(&[("transaction_id", s("T-1"))])]);
+    // The coalesced save comes a moment after the change.
+    for _ in 0..30 {
+        if storage_of_the_tag().len() >= 3 {
+            break;
+        }
+        sleep(100).await;
+    }
+    let mut stored = storage_of_the_tag();
+    stored.sort();
+    assert_eq!(stored, ["goaltag_cid", "goaltag_goals", "goaltag_visit"]);
+    goaltag(&[s("consent"), s("update"), obj(&[("analytics_storage", s("denied")), ("ad_storage", s("denied"))])]);
+    assert!(storage_of_the_tag().is_empty(), "{:?}", storage_of_the_tag());
+    goaltag(&[s("event"), s("after")]);
+    sleep(1500).await;
+    assert!(storage_of_the_tag().is_empty(), "nothing written after the revocation");
 }

@@ -95,10 +95,11 @@ impl Drop for HistoryHook {
 
 /// Describes the clicked element: the nearest actionable ancestor, its tag,
 /// id, classes, `data-goaltag-*` attributes, link target and a little text.
+/// Also returns the click's own target, for the goals' selectors.
 pub fn describe_click(event: &web_sys::Event) -> Option<(Element, ElementInfo)> {
     let target: Element = event.target()?.dyn_into().ok()?;
     let actionable = target.closest(ACTIONABLE).ok().flatten();
-    let el = actionable.clone().unwrap_or(target);
+    let el = actionable.clone().unwrap_or_else(|| target.clone());
     let mut info = ElementInfo { tag: el.tag_name().to_ascii_lowercase(), ..Default::default() };
     info.id = non_empty(el.id());
     info.classes = el.get_attribute("class").and_then(|c| clean_text(&c));
@@ -116,7 +117,7 @@ pub fn describe_click(event: &web_sys::Event) -> Option<(Element, ElementInfo)> 
     if actionable.is_some() && !info.tag.starts_with("input") {
         info.text = el.text_content().and_then(|t| clean_text(&t));
     }
-    Some((el, info))
+    Some((target, info))
 }
 
 /// Describes a submitted form without reading any field's value.
@@ -130,6 +131,34 @@ pub fn describe_form(event: &web_sys::Event) -> Option<(Element, Form)> {
         fields: form.elements().length(),
     };
     Some((form.into(), info))
+}
+
+/// Indices of the selectors that `el` or an ancestor matches (`Element.closest`).
+/// A selector the browser rejects matches nothing; it is reported once.
+pub fn matching(el: &Element, selectors: &[String]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, sel) in selectors.iter().enumerate() {
+        match el.closest(sel) {
+            Ok(Some(_)) => out.push(i),
+            Ok(None) => {}
+            Err(_) => warn_once(sel),
+        }
+    }
+    out
+}
+
+fn warn_once(selector: &str) {
+    thread_local!(static WARNED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) });
+    WARNED.with(|w| {
+        let mut w = w.borrow_mut();
+        if !w.iter().any(|s| s == selector) {
+            w.push(selector.to_string());
+            let mut msg = String::from("goaltag: goals: the browser rejects the CSS selector ");
+            msg.push_str(selector);
+            msg.push_str(", so the goal using it never converts; fix the selector in the goal's \"when\"");
+            web_sys::console::error_1(&JsValue::from_str(&msg));
+        }
+    });
 }
 
 fn non_empty(s: String) -> Option<String> {

@@ -1,6 +1,10 @@
-//! The browser as the core's [`Host`]: clock, randomness, and page facts.
+//! The browser as the core's [`Host`]: clock, randomness, page facts,
+//! `localStorage` and `RegExp`. Storage is reached only through the core's
+//! tracker, which asks consent first.
 
+use crate::core::goals::{Pattern, Patterns};
 use crate::core::tracker::{Host, Page};
+use wasm_bindgen::prelude::*;
 
 pub struct BrowserHost;
 
@@ -23,6 +27,38 @@ pub fn random_u32() -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
+/// `localStorage`, or nothing: it throws in sandboxed frames and when the
+/// visitor blocks site data, and the tag must then work from memory.
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's RegExp, bound with `catch` so an invalid pattern is an
+    /// error value rather than an exception through the wasm.
+    #[wasm_bindgen(js_name = RegExp)]
+    type Re;
+    #[wasm_bindgen(constructor, js_class = "RegExp", catch)]
+    fn new(pattern: &str, flags: &str) -> Result<Re, JsValue>;
+    #[wasm_bindgen(method)]
+    fn test(this: &Re, s: &str) -> bool;
+}
+
+impl Pattern for Re {
+    fn is_match(&self, text: &str) -> bool {
+        self.test(text)
+    }
+}
+
+impl Patterns for BrowserHost {
+    fn compile(&self, pattern: &str) -> Result<Box<dyn Pattern>, String> {
+        Re::new(pattern, "i").map(|r| Box::new(r) as Box<dyn Pattern>).map_err(|e| {
+            js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
+        })
+    }
+}
+
 impl Host for BrowserHost {
     fn now(&self) -> u64 {
         now()
@@ -38,6 +74,19 @@ impl Host for BrowserHost {
             url: doc.location().and_then(|l| l.href().ok()).unwrap_or_default(),
             referrer: doc.referrer(),
             title: doc.title(),
+        }
+    }
+    fn load(&self, key: &str) -> Option<String> {
+        storage()?.get_item(key).ok().flatten()
+    }
+    fn save(&mut self, key: &str, value: &str) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(key, value);
+        }
+    }
+    fn remove(&mut self, key: &str) {
+        if let Some(s) = storage() {
+            let _ = s.remove_item(key);
         }
     }
 }

@@ -7,9 +7,18 @@ if (script && script.dataset) {
 }
 // The wasm sits next to this file, wherever the site serves it from.
 var wasmUrl = new URL('goaltag_bg.wasm', (script && script.src) || location.href);
-wasm_bindgen({ module_or_path: wasmUrl }).then(function () {
+// data-config names a JSON file of configuration (goals, mostly), fetched
+// beside the wasm so that goals are known before the first page view. A
+// missing or broken file is reported; the tag still starts without it.
+var fileConfig = attrs.config && fetch(new URL(attrs.config, location.href)).then(function (r) {
+  if (!r.ok) throw new Error('HTTP ' + r.status);
+  return r.json();
+}).catch(function (e) {
+  console.error('goaltag: could not load data-config "' + attrs.config + '": ' + e.message);
+});
+Promise.all([wasm_bindgen({ module_or_path: wasmUrl }), fileConfig]).then(function (loaded) {
   try {
-    wasm_bindgen.boot(attrs);
+    wasm_bindgen.boot(attrs, loaded[1]);
   } catch (e) {
     return;
   }

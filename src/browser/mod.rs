@@ -46,8 +46,12 @@ thread_local! {
 /// Starts the tag: reads the script tag's `data-*` attributes, drains the
 /// `goaltag.q` command queue in order, records the page view and replaces the
 /// stub so later calls go straight in. The loader calls this once.
+///
+/// `file_config` is the JSON of the `data-config` file when the script tag
+/// names one: the loader fetches it beside the wasm, so goals are known
+/// before the first page view.
 #[wasm_bindgen]
-pub fn boot(attrs: JsValue) {
+pub fn boot(attrs: JsValue, file_config: JsValue) {
     install_panic_hook();
     if OFF.get() {
         return;
@@ -62,17 +66,19 @@ pub fn boot(attrs: JsValue) {
             from_attrs.push((key.to_string(), v.clone()));
         }
     }
-    report(&shell.tracker.configure(&Val::Map(from_attrs)));
-    // Global Privacy Control is a browser fact the core's consent rules use.
-    let gpc = web_sys::window()
-        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"globalPrivacyControl".into()).ok())
-        .and_then(|v| v.as_bool())
-        == Some(true);
-    let now = host::now();
-    shell.tracker.begin(crate::core::consent::Env { gpc, ..Default::default() }, now);
+    report(&shell.tracker.configure(&Val::Map(from_attrs), &mut shell.host));
+    if !file_config.is_undefined() && !file_config.is_null() {
+        report(&shell.tracker.configure(&values::to_val(&file_config), &mut shell.host));
+    }
+    // Global Privacy Control and Do Not Track are browser facts the core's consent rules use.
+    let nav = web_sys::window().map(|w| w.navigator());
+    let signal = |name: &str| nav.as_ref().and_then(|n| js_sys::Reflect::get(n, &name.into()).ok());
+    let gpc = signal("globalPrivacyControl").and_then(|v| v.as_bool()) == Some(true);
+    let dnt = signal("doNotTrack").and_then(|v| v.as_string()).as_deref() == Some("1");
+    shell.tracker.begin(crate::core::consent::Env { gpc, dnt, ..Default::default() }, host::now());
     if let Some(v) = attrs.get("consent") {
         match crate::core::consent::parse_data_consent(v) {
-            Ok(p) => shell.tracker.consent_default(p, None, now),
+            Ok(p) => shell.tracker.consent_default(&mut shell.host, p, None),
             Err(e) => report(&[e]),
         }
     }
@@ -94,6 +100,7 @@ pub fn boot(attrs: JsValue) {
             s.tracker.page_view(&mut s.host, PageOverrides::default(), false);
         }
         install_capture(s);
+        s.tracker.visibility(&mut s.host, visible());
         pump(s);
     });
 
@@ -119,13 +126,19 @@ fn install_capture(s: &mut Shell) {
     let spa = s.tracker.config.spa;
     let hash = s.tracker.config.hash_routing;
     s.listeners.push(capture::Listener::new(doc, "click", |e| {
-        if let Some((_, info)) = capture::describe_click(&e) {
-            on_fact(|s| s.tracker.click(&mut s.host, info));
+        if let Some((target, info)) = capture::describe_click(&e) {
+            on_fact(|s| {
+                let matched = capture::matching(&target, s.tracker.click_selectors());
+                s.tracker.click(&mut s.host, info, &matched)
+            });
         }
     }));
     s.listeners.push(capture::Listener::new(doc, "submit", |e| {
-        if let Some((_, info)) = capture::describe_form(&e) {
-            on_fact(|s| s.tracker.submit(&mut s.host, info));
+        if let Some((form, info)) = capture::describe_form(&e) {
+            on_fact(|s| {
+                let matched = capture::matching(&form, s.tracker.form_selectors());
+                s.tracker.submit(&mut s.host, info, &matched)
+            });
         }
     }));
     let navigated = || on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), true));
@@ -147,20 +160,30 @@ fn install_capture(s: &mut Shell) {
     let leaving = |_| on_fact(leave);
     s.listeners.push(capture::Listener::new(win, "pagehide", leaving));
     s.listeners.push(capture::Listener::new(doc, "visibilitychange", move |_| {
-        let hidden = web_sys::window()
-            .and_then(|w| w.document())
-            .map(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
-            .unwrap_or(false);
-        if hidden {
-            on_fact(leave);
-        }
+        let visible = visible();
+        on_fact(|s| {
+            s.tracker.visibility(&mut s.host, visible);
+            if !visible {
+                leave(s);
+            }
+        });
     }));
+}
+
+/// Whether the page is in view: engaged time for `duration` goals accrues only then.
+fn visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .map(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+        .unwrap_or(false)
 }
 
 /// Page hidden or unloading: sendBeacon survives the unload where a fetch
 /// may not (Firefox ESR cancels keepalive fetches); a keepalive fetch is the
 /// fallback when the beacon is refused.
 fn leave(s: &mut Shell) {
+    // The coalesced storage write cannot wait for its timer any more.
+    s.tracker.persist(&mut s.host);
     let url = s.tracker.config.collector.clone().unwrap_or_default();
     for (body, ids) in s.tracker.beacon_bodies(host::now()) {
         if !transport::beacon(&url, &body) {
@@ -218,7 +241,7 @@ fn with_shell<R>(f: impl FnOnce(&mut Shell) -> R) -> Option<R> {
 /// time something will be due.
 fn pump(s: &mut Shell) {
     let now = host::now();
-    for w in s.tracker.tick(now) {
+    for w in s.tracker.tick(&mut s.host) {
         web_sys::console::warn_1(&JsValue::from_str(&w));
     }
     while let Some(send) = s.tracker.poll(now, host::random_u32()) {

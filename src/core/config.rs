@@ -2,8 +2,12 @@
 //! may set, validated field by field. A bad field is reported and ignored; the
 //! valid fields still apply, so one typo never takes the whole tag down.
 
+use crate::core::attribution::DEFAULT_WINDOW_DAYS;
+use crate::core::consent::{parse_mode, Mode};
 use crate::core::error::ConfigError;
+use crate::core::url::parse_names;
 use crate::core::val::Val;
+use crate::core::visit::DEFAULT_VISIT_TIMEOUT_MS;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -17,13 +21,44 @@ pub struct Config {
     pub hash_routing: bool,
     /// Send a `page_view` automatically when the tag starts.
     pub auto_page_view: bool,
+    /// Query parameters removed from every URL and referrer before queueing.
+    pub redact_params: Vec<String>,
+    /// Click-ID parameters captured beside the built-in ones (gclid, msclkid, …).
+    pub click_ids: Vec<String>,
+    /// Inactivity that ends a visit.
+    pub visit_timeout_ms: u64,
+    /// How long a campaign touch is credited with conversions.
+    pub attribution_window_days: u32,
+    /// Consent mode: basic sends nothing without analytics consent, advanced sends cookieless pings.
+    pub mode: Mode,
+    /// GPC denies the three ad consent types.
+    pub honor_gpc: bool,
+    /// DNT denies everything.
+    pub honor_dnt: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { site: None, collector: None, spa: true, hash_routing: false, auto_page_view: true }
+        Config {
+            site: None,
+            collector: None,
+            spa: true,
+            hash_routing: false,
+            auto_page_view: true,
+            redact_params: Vec::new(),
+            click_ids: Vec::new(),
+            visit_timeout_ms: DEFAULT_VISIT_TIMEOUT_MS,
+            attribution_window_days: DEFAULT_WINDOW_DAYS,
+            mode: Mode::Basic,
+            honor_gpc: true,
+            honor_dnt: false,
+        }
     }
 }
+
+/// Every field `goaltag('config', …)` knows, for the unknown-field message.
+pub const FIELDS: &str = "one of site, collector, spa, hash_routing, auto_page_view, goals, redact_params, click_ids, \
+     visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt";
 
 /// Longest site key accepted (the collector enforces the same).
 pub const MAX_SITE_LEN: usize = 100;
@@ -58,11 +93,28 @@ impl Config {
                 "spa" => bool_field(&mut self.spa, field(), val, &mut errors),
                 "hash_routing" => bool_field(&mut self.hash_routing, field(), val, &mut errors),
                 "auto_page_view" => bool_field(&mut self.auto_page_view, field(), val, &mut errors),
-                _ => errors.push(ConfigError::msg(
-                    field(),
-                    "one of site, collector, spa, hash_routing, auto_page_view",
-                    "an unknown field",
-                )),
+                "honor_gpc" => bool_field(&mut self.honor_gpc, field(), val, &mut errors),
+                "honor_dnt" => bool_field(&mut self.honor_dnt, field(), val, &mut errors),
+                // Goals need the shell's RegExp: the tracker parses them.
+                "goals" => {}
+                "redact_params" | "click_ids" => {
+                    let (names, errs) = parse_names(val, &field());
+                    errors.extend(errs);
+                    if key == "redact_params" { self.redact_params = names } else { self.click_ids = names }
+                }
+                "visit_timeout_minutes" => match val.as_num() {
+                    Some(m) if (1.0..=1440.0).contains(&m) => self.visit_timeout_ms = (m * 60_000.0) as u64,
+                    _ => errors.push(ConfigError::new(field(), "a number of minutes from 1 to 1440", val)),
+                },
+                "attribution_window_days" => match val.as_num() {
+                    Some(d) if (1.0..=365.0).contains(&d) && d.fract() == 0.0 => self.attribution_window_days = d as u32,
+                    _ => errors.push(ConfigError::new(field(), "a whole number of days from 1 to 365", val)),
+                },
+                "mode" => match parse_mode(val, &field()) {
+                    Ok(m) => self.mode = m,
+                    Err(e) => errors.push(e),
+                },
+                _ => errors.push(ConfigError::msg(field(), FIELDS, "an unknown field")),
             }
         }
         errors
@@ -171,6 +223,28 @@ mod tests {
         assert_eq!(c.missing().unwrap().field, "config.collector");
         c.collector = Some("/c".into());
         assert_eq!(c.missing().unwrap().field, "config.site");
+    }
+
+    #[test]
+    fn visit_attribution_privacy_and_consent_fields() {
+        let mut c = Config::default();
+        let errs = c.apply(&json(
+            r#"{"redact_params":["Email","token"],"click_ids":["ScCid"],"visit_timeout_minutes":45,
+                "attribution_window_days":7,"mode":"advanced","honor_gpc":false,"honor_dnt":"on","goals":[]}"#,
+        ));
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(c.redact_params, ["email", "token"]);
+        assert_eq!(c.click_ids, ["sccid"]);
+        assert_eq!(c.visit_timeout_ms, 45 * 60_000);
+        assert_eq!(c.attribution_window_days, 7);
+        assert_eq!(c.mode, Mode::Advanced);
+        assert!(!c.honor_gpc && c.honor_dnt);
+        let errs = c.apply(&json(
+            r#"{"redact_params":"email","visit_timeout_minutes":0,"attribution_window_days":1.5,"mode":"strict"}"#,
+        ));
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["config.redact_params", "config.visit_timeout_minutes", "config.attribution_window_days", "config.mode"]);
+        assert_eq!(c.visit_timeout_ms, 45 * 60_000, "a bad value keeps the last good one");
     }
 
     #[test]

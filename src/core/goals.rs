@@ -736,14 +736,14 @@ fn parse_revenue(cx: &mut Cx, r: &Val) -> Option<Revenue> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::id::is_uuid;
     use crate::core::val::json;
     use goaltag_wire::{Consent, Signal};
 
     /// Test double for the browser's `RegExp(pattern, "i")`.
-    struct Re;
+    pub(crate) struct Re;
     struct R(regex::Regex);
     impl Pattern for R {
         fn is_match(&self, text: &str) -> bool {

@@ -1,26 +1,38 @@
 //! The tracker: the one object the browser shell drives. It turns commands and
-//! observed page facts into wire events, and hands batches to send back to the
-//! shell. Everything the shell needs from the browser comes in through [`Host`].
+//! observed page facts into wire events and conversions, keeps the visit,
+//! campaign and goal memory, and hands batches to send back to the shell.
+//! Everything the shell needs from the browser comes in through [`Host`].
 
+use crate::core::attribution::{self, Campaign};
+use crate::core::capture;
 use crate::core::command::{Command, EventParams, PageOverrides};
 use crate::core::config::Config;
+use crate::core::consent::{Consent, Effect, Env, Held, Partial, Purpose, Route};
 use crate::core::error::ConfigError;
+use crate::core::goals::{parse_goals, Fact, Goals, Memory, Patterns};
 use crate::core::id::uuid_v4;
 use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send};
+use crate::core::url;
 use crate::core::val::Val;
-use crate::core::capture;
-use crate::core::consent::{Consent, Effect, Env, Held, Mode, Partial, Route};
-use goaltag_wire::{Element, Event, Form, Kind};
+use crate::core::visit::Visits;
+use goaltag_wire::{is_uuid, Element, Event, Form, Kind};
 
-/// What the tracker reads from its surroundings: the clock, randomness and the
-/// current page. The browser implements it with `Date.now()`,
-/// `crypto.getRandomValues` and `document`; tests with fixed values.
-pub trait Host {
+/// What the tracker reads from its surroundings: the clock, randomness, the
+/// current page, first-party storage and the regex engine. The browser
+/// implements it with `Date.now()`, `crypto.getRandomValues`, `document`,
+/// `localStorage` and `RegExp`; tests with fixed values and a map.
+///
+/// Storage is only ever touched through [`Tracker`], which asks consent first:
+/// the one gate for every read and write.
+pub trait Host: Patterns {
     /// Milliseconds since the Unix epoch.
     fn now(&self) -> u64;
     /// 16 cryptographically random bytes.
     fn random(&mut self) -> [u8; 16];
     fn page(&self) -> Page;
+    fn load(&self, key: &str) -> Option<String>;
+    fn save(&mut self, key: &str, value: &str);
+    fn remove(&mut self, key: &str);
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,11 +46,38 @@ pub struct Page {
 pub const MAX_URL: usize = 4096;
 pub const MAX_TITLE: usize = 2048;
 
+/// Every key the tag writes, with the consent purpose it needs. Revocation
+/// removes exactly these.
+pub const STORED: [(&str, Purpose); 4] = [
+    (CLIENT_KEY, Purpose::Analytics),
+    (VISIT_KEY, Purpose::Analytics),
+    (GOALS_KEY, Purpose::Analytics),
+    (CAMPAIGN_KEY, Purpose::Ads),
+];
+pub const CLIENT_KEY: &str = "goaltag_cid";
+pub const VISIT_KEY: &str = "goaltag_visit";
+pub const GOALS_KEY: &str = "goaltag_goals";
+pub const CAMPAIGN_KEY: &str = "goaltag_campaign";
+
+/// Storage writes are coalesced: at most one round this long after a change
+/// (and at once when the page hides), never on the click path itself.
+pub const SAVE_DELAY_MS: u64 = 1000;
+
 /// Cuts `s` to at most `max` characters, on a character boundary.
 fn cut(s: &mut String, max: usize) {
     if let Some((i, _)) = s.char_indices().nth(max) {
         s.truncate(i);
     }
+}
+
+/// What an observed event is, for the goals.
+enum Seen<'a> {
+    /// `landing`: a real page load (not an SPA navigation), where campaign
+    /// parameters and the referrer mean a new touch.
+    Page { landing: bool },
+    Event,
+    Click(&'a [usize]),
+    Submit(&'a [usize]),
 }
 
 pub struct Tracker {
@@ -48,12 +87,30 @@ pub struct Tracker {
     /// a row counts it once, and so the next virtual page has a referrer.
     last_page: Option<String>,
     /// Consent decides, for every event recorded, whether it is held in
-    /// memory, queued for sending, or dropped: the one gate for sending.
+    /// memory, queued for sending, or dropped, and whether storage may be
+    /// touched: the one gate for sending and storing.
     consent: Consent,
     /// Events recorded while consent is unknown (memory only, bounded).
     held: Held<Event>,
     /// Console warnings for the shell to print.
     warnings: Vec<String>,
+    goals: Goals,
+    /// What the goals already counted (per visit, per user, per transaction).
+    memory: Memory,
+    visits: Visits,
+    campaign: Campaign,
+    /// Pseudonymous browser ID: only while analytics storage is granted.
+    client_id: Option<String>,
+    /// Stored state was read since analytics / ad storage became allowed.
+    loaded: (bool, bool),
+    /// When the coalesced storage write is due.
+    save_at: Option<u64>,
+    /// The page is visible since then (engaged time is accruing).
+    visible_since: Option<u64>,
+    /// Engaged ms of the visit at `visible_since`.
+    engaged: u64,
+    /// The last page view, the trigger of `duration` conversions.
+    last_view: Option<Event>,
 }
 
 impl Default for Tracker {
@@ -64,45 +121,71 @@ impl Default for Tracker {
 
 impl Tracker {
     pub fn new() -> Self {
+        let config = Config::default();
         Tracker {
-            config: Config::default(),
+            consent: Consent::new(config.mode, Env::default(), 0),
             outbox: Outbox::new(String::new(), Policy::default()),
             last_page: None,
-            consent: Consent::new(Mode::Basic, Env::default(), 0),
             held: Held::new(),
             warnings: Vec::new(),
+            goals: Goals::default(),
+            memory: Memory::new(),
+            visits: Visits::new(config.visit_timeout_ms),
+            campaign: Campaign::new(config.attribution_window_days),
+            client_id: None,
+            loaded: (false, false),
+            save_at: None,
+            visible_since: None,
+            engaged: 0,
+            last_view: None,
+            config,
         }
     }
 
     /// Starts the consent clock (the "no consent set" warning comes 10 s
     /// after this) with what the browser signals (GPC, DNT).
     pub fn begin(&mut self, env: Env, now: u64) {
-        self.consent = Consent::new(Mode::Basic, env, now);
+        let env = Env { honor_gpc: self.config.honor_gpc, honor_dnt: self.config.honor_dnt, ..env };
+        self.consent = Consent::new(self.config.mode, env, now);
     }
 
     /// `data-consent` and `goaltag('consent', 'default', …)`.
-    pub fn consent_default(&mut self, p: Partial, wait_ms: Option<u64>, now: u64) {
-        let fx = self.consent.set_default(p, wait_ms, now);
-        self.apply(fx, now);
+    pub fn consent_default(&mut self, host: &mut dyn Host, p: Partial, wait_ms: Option<u64>) {
+        let fx = self.consent.set_default(p, wait_ms, host.now());
+        self.apply(host, fx);
     }
 
     /// `goaltag('consent', 'update', …)`: the visitor's choice.
-    pub fn consent_update(&mut self, p: Partial, now: u64) {
-        let fx = self.consent.update(p, now);
-        self.apply(fx, now);
+    pub fn consent_update(&mut self, host: &mut dyn Host, p: Partial) {
+        let fx = self.consent.update(p, host.now());
+        self.apply(host, fx);
     }
 
-    fn apply(&mut self, effects: Vec<Effect>, now: u64) {
+    fn apply(&mut self, host: &mut dyn Host, effects: Vec<Effect>) {
+        let now = host.now();
         for fx in effects {
             match fx {
                 Effect::ReleaseHeld => {
+                    self.sync(host);
                     for e in self.held.drain() {
                         self.record(e, now);
                     }
                 }
                 Effect::DiscardHeld => self.held.clear(),
-                // The tag stores nothing in the browser yet, so there is nothing to purge.
-                Effect::PurgeStorage { .. } => {}
+                Effect::PurgeStorage { analytics, ads } => {
+                    for (key, purpose) in STORED {
+                        if (analytics && purpose == Purpose::Analytics) || (ads && purpose == Purpose::Ads) {
+                            host.remove(key);
+                        }
+                    }
+                    if analytics {
+                        self.client_id = None;
+                        self.loaded.0 = false;
+                    }
+                    if ads {
+                        self.loaded.1 = false;
+                    }
+                }
                 Effect::WarnNoConsent => self.warnings.push(
                     "goaltag: no consent state was set, so nothing is sent. Set one with data-consent=\"granted\" \
                      on the script tag or goaltag('consent', 'default', {analytics_storage: 'granted', …})"
@@ -112,12 +195,115 @@ impl Tracker {
         }
     }
 
-    /// Runs what is due by the clock (consent waits and warnings); returns
-    /// console warnings to print.
-    pub fn tick(&mut self, now: u64) -> Vec<String> {
+    /// Reads stored state once storage is allowed, and forgets the client ID
+    /// when it no longer is. State that began in memory (before a banner
+    /// answered) wins over stored state of the same kind.
+    fn sync(&mut self, host: &mut dyn Host) {
+        let now = host.now();
+        if !self.consent.may_store(Purpose::Analytics) {
+            self.client_id = None;
+            self.loaded.0 = false;
+        } else if !self.loaded.0 {
+            self.loaded.0 = true;
+            let cid = match host.load(CLIENT_KEY).filter(|c| is_uuid(c)) {
+                Some(c) => c,
+                None => {
+                    let c = uuid_v4(host.random());
+                    host.save(CLIENT_KEY, &c);
+                    c
+                }
+            };
+            self.client_id = Some(cid);
+            if self.visits.current(now).is_none() {
+                if let Some(s) = host.load(VISIT_KEY) {
+                    self.visits.restore(&s, now);
+                }
+            }
+            if self.memory == Memory::new() {
+                if let Some(s) = host.load(GOALS_KEY) {
+                    self.memory = Memory::restore(&s);
+                }
+            }
+            // What began in memory is stored soon.
+            self.changed(now);
+        }
+        if !self.consent.may_store(Purpose::Ads) {
+            self.loaded.1 = false;
+        } else if !self.loaded.1 {
+            self.loaded.1 = true;
+            if self.campaign.current(now).is_none() {
+                if let Some(s) = host.load(CAMPAIGN_KEY) {
+                    self.campaign.restore(&s, now);
+                }
+            }
+            self.changed(now);
+        }
+    }
+
+    /// Writes the visit, goal memory and campaign where consent allows. The
+    /// shell calls it when the page hides; otherwise it runs from
+    /// [`Tracker::tick`], [`SAVE_DELAY_MS`] after a change.
+    pub fn persist(&mut self, host: &mut dyn Host) {
+        self.save_at = None;
+        self.sync(host);
+        if self.loaded.0 {
+            host.save(VISIT_KEY, &self.visits.serialise());
+            host.save(GOALS_KEY, &self.memory.serialise());
+        }
+        if self.loaded.1 {
+            match self.campaign.serialise() {
+                c if c.is_empty() => host.remove(CAMPAIGN_KEY),
+                c => host.save(CAMPAIGN_KEY, &c),
+            }
+        }
+    }
+
+    fn changed(&mut self, now: u64) {
+        if self.save_at.is_none() && (self.loaded.0 || self.loaded.1) {
+            self.save_at = Some(now + SAVE_DELAY_MS);
+        }
+    }
+
+    /// Runs what is due by the clock (consent waits and warnings, engaged
+    /// time, the coalesced storage write); returns console warnings to print.
+    pub fn tick(&mut self, host: &mut dyn Host) -> Vec<String> {
+        let now = host.now();
         let fx = self.consent.tick(now);
-        self.apply(fx, now);
+        self.apply(host, fx);
+        self.accrue(host, now);
+        if self.save_at.is_some_and(|t| t <= now) {
+            self.persist(host);
+        }
         std::mem::take(&mut self.warnings)
+    }
+
+    /// The page became visible or hidden: engaged time accrues only while visible.
+    pub fn visibility(&mut self, host: &mut dyn Host, visible: bool) {
+        let now = host.now();
+        self.accrue(host, now);
+        self.visible_since = visible.then_some(now);
+    }
+
+    /// Adds the visible time since the last call to the visit, and converts
+    /// `duration` goals it reaches.
+    fn accrue(&mut self, host: &mut dyn Host, now: u64) {
+        let Some(since) = self.visible_since else { return };
+        if now <= since {
+            return;
+        }
+        self.visible_since = Some(now);
+        let mut new_id = || uuid_v4(host.random());
+        let (v, _) = self.visits.engaged(now - since, now, &mut new_id);
+        let (engaged, visit_id) = (v.engaged_ms, v.id.clone());
+        self.engaged = engaged;
+        if self.goals.next_duration(0).is_none() || !matches!(self.consent.route(), Route::Send { .. } | Route::Hold) {
+            return;
+        }
+        let Some(mut trigger) = self.last_view.clone() else { return };
+        trigger.ts = now;
+        let site = self.config.site.clone().unwrap_or_default();
+        let found = self.goals.evaluate(&Fact::Engaged { ms: engaged }, &trigger, &site, &visit_id, &mut self.memory, &mut new_id);
+        self.convert(found, now);
     }
 
     /// True once a site and a collector are configured; until then events are
@@ -126,24 +312,53 @@ impl Tracker {
         self.config.missing().is_none()
     }
 
-    pub fn configure(&mut self, v: &Val) -> Vec<ConfigError> {
-        let errors = self.config.apply(v);
+    /// Merges configuration; `goals` are compiled with the host's regex engine.
+    pub fn configure(&mut self, v: &Val, host: &mut dyn Host) -> Vec<ConfigError> {
+        let mut errors = self.config.apply(v);
+        if let Some(g) = v.get("goals").filter(|g| !g.is_null()) {
+            let (goals, errs) = parse_goals(g, &*host);
+            self.goals = goals;
+            errors.extend(errs);
+        }
         if let Some(site) = &self.config.site {
             self.outbox.set_site(site.clone());
         }
+        self.visits.timeout_ms = self.config.visit_timeout_ms;
+        self.campaign.window_days = self.config.attribution_window_days;
+        let c = &self.config;
+        let env = self.consent.env();
+        let mut fx = Vec::new();
+        if self.consent.mode() != c.mode {
+            fx.extend(self.consent.set_mode(c.mode));
+        }
+        if (env.honor_gpc, env.honor_dnt) != (c.honor_gpc, c.honor_dnt) {
+            fx.extend(self.consent.set_env(Env { honor_gpc: c.honor_gpc, honor_dnt: c.honor_dnt, ..env }));
+        }
+        self.apply(host, fx);
         errors
+    }
+
+    /// The CSS selectors of `click` goals, for the shell to test with
+    /// `Element.closest` on each click (see [`Goals::click_selectors`]).
+    pub fn click_selectors(&self) -> &[String] {
+        self.goals.click_selectors()
+    }
+
+    /// The CSS selectors of `form_submit` goals.
+    pub fn form_selectors(&self) -> &[String] {
+        self.goals.form_selectors()
     }
 
     /// Runs one parsed command.
     pub fn handle(&mut self, cmd: Command, host: &mut dyn Host) -> Vec<ConfigError> {
         match cmd {
-            Command::Config(v) => return self.configure(&v),
+            Command::Config(v) => return self.configure(&v, host),
             Command::PageView(o) => self.page_view(host, o, false),
             Command::Event(p) => self.event(host, p),
             Command::Flush => self.handle_flush(),
-            Command::Consent { update: true, partial, .. } => self.consent_update(partial, host.now()),
+            Command::Consent { update: true, partial, .. } => self.consent_update(host, partial),
             Command::Consent { update: false, partial, wait_for_update_ms } => {
-                self.consent_default(partial, wait_for_update_ms, host.now())
+                self.consent_default(host, partial, wait_for_update_ms)
             }
         }
         Vec::new()
@@ -166,7 +381,7 @@ impl Tracker {
         e.referrer = Some(referrer);
         e.title = Some(o.title.unwrap_or(page.title));
         self.last_page = Some(url);
-        self.record(e, host.now());
+        self.observe(host, e, Seen::Page { landing: !navigation });
     }
 
     /// Whether two URLs are one page: the fragment counts only for hash-routed sites.
@@ -181,22 +396,23 @@ impl Tracker {
         strip(a) == strip(b)
     }
 
-    /// An auto-captured click on `el` (already described by the shell).
-    pub fn click(&mut self, host: &mut dyn Host, mut el: Element) {
+    /// An auto-captured click on `el` (already described by the shell);
+    /// `matched`: indices of [`Tracker::click_selectors`] the target matched.
+    pub fn click(&mut self, host: &mut dyn Host, mut el: Element, matched: &[usize]) {
         let page = host.page().url;
         el.outbound = el.href.as_deref().and_then(|h| capture::is_outbound(h, &page));
         let mut e = self.new_event(host, Kind::Click);
         e.url = Some(page);
         e.element = Some(el);
-        self.record(e, host.now());
+        self.observe(host, e, Seen::Click(matched));
     }
 
     /// An auto-captured form submit: the form's identity and field count only.
-    pub fn submit(&mut self, host: &mut dyn Host, form: Form) {
+    pub fn submit(&mut self, host: &mut dyn Host, form: Form, matched: &[usize]) {
         let mut e = self.new_event(host, Kind::FormSubmit);
         e.url = Some(host.page().url);
         e.form = Some(form);
-        self.record(e, host.now());
+        self.observe(host, e, Seen::Submit(matched));
     }
 
     fn event(&mut self, host: &mut dyn Host, p: EventParams) {
@@ -208,24 +424,118 @@ impl Tracker {
         e.value = p.value;
         e.currency = p.currency;
         e.transaction_id = p.transaction_id;
-        self.record(e, host.now());
+        self.observe(host, e, Seen::Event);
     }
 
     fn new_event(&self, host: &mut dyn Host, kind: Kind) -> Event {
         Event::new(uuid_v4(host.random()), kind, host.now())
     }
 
+    /// Everything that happens to an observed event before it is recorded:
+    /// PII redaction, the visit, a landing's campaign touch, and the goals.
+    fn observe(&mut self, host: &mut dyn Host, mut e: Event, seen: Seen) {
+        if self.consent.route() == Route::Drop {
+            return;
+        }
+        let now = e.ts;
+        self.sync(host);
+        // Before anything else sees them: goals match redacted URLs, and
+        // only redacted URLs are queued.
+        let redact = &self.config.redact_params;
+        for u in [&mut e.url, &mut e.referrer].into_iter().flatten() {
+            *u = url::redact(u, redact);
+        }
+        if let Some(h) = e.element.as_mut().and_then(|el| el.href.as_mut()) {
+            *h = url::redact(h, redact);
+        }
+        if let Some(t) = &mut e.title {
+            *t = url::redact_emails(t);
+        }
+        let mut new_id = || uuid_v4(host.random());
+        let (v, _) = match seen {
+            Seen::Page { .. } => self.visits.page(now, &mut new_id),
+            _ => self.visits.touch(now, &mut new_id),
+        };
+        let (visit_id, pages) = (v.id.clone(), v.pages);
+        e.visit_id = Some(visit_id.clone());
+        if let Seen::Page { landing: true } = seen {
+            let found = attribution::capture(
+                e.url.as_deref().unwrap_or(""),
+                e.referrer.as_deref().unwrap_or(""),
+                &self.config.click_ids,
+            );
+            if found.landing_url.is_some() {
+                e.attribution = Some(found.clone());
+            }
+            self.campaign.land(found, now);
+        }
+        let mut found = Vec::new();
+        if !self.goals.is_empty() {
+            let site = self.config.site.clone().unwrap_or_default();
+            let facts = match seen {
+                Seen::Page { .. } => [Some(Fact::Page { url: e.url.as_deref().unwrap_or("") }), Some(Fact::Pages { count: pages })],
+                Seen::Event => [
+                    Some(Fact::Event {
+                        category: e.category.as_deref(),
+                        action: e.action.as_deref(),
+                        label: e.label.as_deref(),
+                        value: e.value,
+                    }),
+                    None,
+                ],
+                Seen::Click(m) => [Some(Fact::Click { matched: m }), None],
+                Seen::Submit(m) => [Some(Fact::Submit { matched: m }), None],
+            };
+            for f in facts.iter().flatten() {
+                found.extend(self.goals.evaluate(f, &e, &site, &visit_id, &mut self.memory, &mut new_id));
+            }
+        }
+        if e.kind == Kind::PageView {
+            let mut view = Event::new(e.id.clone(), Kind::PageView, now);
+            view.url = e.url.clone();
+            view.visit_id = e.visit_id.clone();
+            self.last_view = Some(view);
+        }
+        self.changed(now);
+        self.record(e, now);
+        self.convert(found, now);
+    }
+
+    /// Records conversions with the campaign touch that earned them.
+    fn convert(&mut self, conversions: Vec<Event>, now: u64) {
+        for mut c in conversions {
+            c.attribution = self.campaign.current(now).cloned();
+            self.changed(now);
+            self.record(c, now);
+        }
+    }
+
     /// Routes an event through consent: held while consent is unknown, queued
-    /// (stamped with the consent it was recorded under, serialised once so
-    /// every retry sends the same bytes) when allowed, dropped otherwise.
+    /// (stamped with the consent it was recorded under and the identifiers it
+    /// allows, serialised once so every retry sends the same bytes) when
+    /// allowed, dropped otherwise.
     pub fn record(&mut self, mut e: Event, now: u64) {
-        match self.consent.route() {
+        let (identifiers, ad_data) = match self.consent.route() {
             Route::Hold => {
                 self.held.push(e);
                 return;
             }
             Route::Drop => return,
-            Route::Send { .. } => {}
+            Route::Send { identifiers, ad_data } => (identifiers, ad_data),
+        };
+        if identifiers {
+            if e.client_id.is_none() {
+                e.client_id = self.client_id.clone();
+            }
+        } else {
+            // A cookieless ping: nothing that links it to other events.
+            e.client_id = None;
+            e.visit_id = None;
+        }
+        if !ad_data {
+            if let Some(a) = &mut e.attribution {
+                a.click_ids.clear();
+            }
         }
         // Page facts are not the site owner's input: a huge URL or title is
         // cut to what the collector accepts rather than poison the batch.
@@ -237,6 +547,11 @@ impl Tracker {
         if let Some(el) = &mut e.element {
             if let Some(h) = &mut el.href {
                 cut(h, MAX_URL);
+            }
+        }
+        if let Some(a) = &mut e.attribution {
+            if let Some(l) = &mut a.landing_url {
+                cut(l, MAX_URL);
             }
         }
         e.consent = Some(self.consent.snapshot());
@@ -285,14 +600,14 @@ impl Tracker {
         self.outbox.on_outcome(batch, outcome, now, rand);
     }
 
-    /// When [`Tracker::poll`] should next be called, if ever.
+    /// When [`Tracker::tick`] or [`Tracker::poll`] should next be called, if ever.
     pub fn wake_at(&self) -> Option<u64> {
-        let consent = self.consent.wake_at();
+        let duration = self
+            .visible_since
+            .zip(self.goals.next_duration(self.engaged))
+            .map(|(since, at)| since + (at - self.engaged));
         let outbox = if self.ready() { self.outbox.wake_at() } else { None };
-        match (consent, outbox) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.consent.wake_at(), outbox, self.save_at, duration].into_iter().flatten().min()
     }
 
     pub fn pending(&self) -> usize {
@@ -305,13 +620,15 @@ pub mod tests {
     use super::*;
     use crate::core::command::parse;
     use crate::core::val::json;
-    use goaltag_wire::Batch;
+    use goaltag_wire::{is_uuid, Batch};
 
     /// A deterministic host: a settable clock and a counter for randomness.
     pub struct FakeHost {
         pub now: u64,
         pub counter: u8,
         pub page: Page,
+        /// Stands in for localStorage.
+        pub storage: std::collections::BTreeMap<String, String>,
     }
 
     impl FakeHost {
@@ -320,6 +637,7 @@ pub mod tests {
                 now: 1_764_000_000_000,
                 counter: 0,
                 page: Page { url: "https://shop.example/".into(), referrer: "https://news.example/a".into(), title: "Home".into() },
+                storage: Default::default(),
             }
         }
     }
@@ -334,6 +652,21 @@ pub mod tests {
         }
         fn page(&self) -> Page {
             self.page.clone()
+        }
+        fn load(&self, key: &str) -> Option<String> {
+            self.storage.get(key).cloned()
+        }
+        fn save(&mut self, key: &str, value: &str) {
+            self.storage.insert(key.into(), value.into());
+        }
+        fn remove(&mut self, key: &str) {
+            self.storage.remove(key);
+        }
+    }
+
+    impl Patterns for FakeHost {
+        fn compile(&self, p: &str) -> Result<Box<dyn crate::core::goals::Pattern>, String> {
+            crate::core::goals::tests::Re.compile(p)
         }
     }
 
@@ -354,18 +687,18 @@ pub mod tests {
 
     fn ready() -> (Tracker, FakeHost) {
         let mut t = Tracker::new();
-        let h = FakeHost::new();
+        let mut h = FakeHost::new();
         t.begin(Env::default(), h.now);
-        assert!(t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#)).is_empty());
-        t.consent_default(Partial::all(goaltag_wire::Signal::Granted), None, h.now);
+        assert!(t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h).is_empty());
+        t.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
         (t, h)
     }
 
     fn unset() -> (Tracker, FakeHost) {
         let mut t = Tracker::new();
-        let h = FakeHost::new();
+        let mut h = FakeHost::new();
         t.begin(Env::default(), h.now);
-        t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#));
+        t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h);
         (t, h)
     }
 
@@ -403,13 +736,17 @@ pub mod tests {
 
     #[test]
     fn one_warning_when_no_consent_is_ever_set() {
-        let (mut t, h) = unset();
-        assert!(t.tick(h.now + 9_999).is_empty());
-        assert_eq!(t.wake_at(), Some(h.now + 10_000));
-        let w = t.tick(h.now + 10_000);
+        let (mut t, mut h) = unset();
+        let start = h.now;
+        h.now = start + 9_999;
+        assert!(t.tick(&mut h).is_empty());
+        assert_eq!(t.wake_at(), Some(start + 10_000));
+        h.now = start + 10_000;
+        let w = t.tick(&mut h);
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("data-consent"));
-        assert!(t.tick(h.now + 60_000).is_empty());
+        h.now = start + 60_000;
+        assert!(t.tick(&mut h).is_empty());
     }
 
     #[test]
@@ -428,7 +765,7 @@ pub mod tests {
     fn gpc_is_stamped_on_events() {
         let (mut t, mut h) = ready();
         t.begin(Env { gpc: true, ..Env::default() }, h.now);
-        t.consent_default(Partial::all(goaltag_wire::Signal::Granted), None, h.now);
+        t.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
         run(&mut t, &mut h, r#"["event","x"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
         let e = &send_all(&mut t, &mut h)[0].events[0];
@@ -447,7 +784,10 @@ pub mod tests {
         assert_eq!((b.v, b.site.as_str(), b.sent_at), (1, "demo-shop", h.now));
         let e = &b.events[0];
         assert_eq!(e.kind, Kind::PageView);
-        assert_eq!(e.id, "01010101-0101-4101-8101-010101010101");
+        assert!(is_uuid(&e.id) && e.id.as_bytes()[14] == b'4', "a v4 UUID: {}", e.id);
+        let cid = e.client_id.as_deref().expect("a client ID with analytics storage granted");
+        assert!(is_uuid(cid) && cid != e.id);
+        assert!(e.visit_id.is_some());
         assert_eq!(e.url.as_deref(), Some("https://shop.example/"));
         assert_eq!(e.referrer.as_deref(), Some("https://news.example/a"));
         assert_eq!(e.title.as_deref(), Some("Home"));
@@ -472,11 +812,11 @@ pub mod tests {
     fn nothing_is_sent_until_site_and_collector_are_known_and_nothing_is_lost() {
         let mut t = Tracker::new();
         let mut h = FakeHost::new();
-        t.consent_default(Partial::all(goaltag_wire::Signal::Granted), None, h.now);
+        t.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
         run(&mut t, &mut h, r#"["event","early"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
         assert!(t.poll(h.now, 0).is_none());
-        assert_eq!(t.wake_at(), None);
+        assert!(t.poll(h.now + 60_000, 0).is_none());
         run(&mut t, &mut h, r#"["config",{"site":"s","collector":"https://c.example/collect"}]"#);
         let b = send_all(&mut t, &mut h);
         assert_eq!(b[0].events[0].action.as_deref(), Some("early"));
@@ -507,7 +847,7 @@ pub mod tests {
         h.page.url = "https://shop.example/#reviews".into();
         t.page_view(&mut h, PageOverrides::default(), true);
         assert_eq!(t.pending(), 1);
-        t.configure(&json(r#"{"hash_routing":true}"#));
+        t.configure(&json(r#"{"hash_routing":true}"#), &mut h);
         h.page.url = "https://shop.example/#/cart".into();
         t.page_view(&mut h, PageOverrides::default(), true);
         assert_eq!(t.pending(), 2);
@@ -517,8 +857,8 @@ pub mod tests {
     fn clicks_and_submits_carry_their_descriptors() {
         let (mut t, mut h) = ready();
         let el = Element { tag: "a".into(), href: Some("https://partner.example/".into()), text: Some("Partner".into()), ..Default::default() };
-        t.click(&mut h, el);
-        t.submit(&mut h, Form { id: Some("newsletter".into()), fields: 2, ..Default::default() });
+        t.click(&mut h, el, &[]);
+        t.submit(&mut h, Form { id: Some("newsletter".into()), fields: 2, ..Default::default() }, &[]);
         run(&mut t, &mut h, r#"["flush"]"#);
         let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
         assert_eq!(events[0].kind, Kind::Click);
@@ -557,5 +897,195 @@ pub mod tests {
         let second = t.poll(h.now, 0).unwrap();
         assert_eq!(first.ids, second.ids);
         assert_eq!(serde_json::from_str::<Batch>(&second.body).unwrap().attempt, 2);
+    }
+
+    const GOALS: &str = r#"{"goals":[
+        {"id":"purchase","primary":true,"when":{"type":"event","action":{"op":"equals","value":"purchase"}},
+         "revenue":{"kind":"variable","default":1},"currency":"EUR"},
+        {"id":"specials","primary":false,"when":{"type":"url","op":"begins_with","value":"/specials"},"count":"once_per_visit"},
+        {"id":"cta","when":{"type":"click","selector":".cta"}},
+        {"id":"read","when":{"type":"duration","min_seconds":5}}]}"#;
+
+    fn with_goals() -> (Tracker, FakeHost) {
+        let (mut t, mut h) = ready();
+        assert!(t.configure(&json(GOALS), &mut h).is_empty());
+        (t, h)
+    }
+
+    fn sent(t: &mut Tracker, h: &mut FakeHost) -> Vec<Event> {
+        run(t, h, r#"["flush"]"#);
+        send_all(t, h).into_iter().flat_map(|b| b.events).collect()
+    }
+
+    fn conversions(events: &[Event]) -> Vec<&Event> {
+        events.iter().filter(|e| e.kind == Kind::Conversion).collect()
+    }
+
+    #[test]
+    fn a_landing_touch_is_credited_to_a_later_url_conversion() {
+        let (mut t, mut h) = with_goals();
+        h.page.url = "https://shop.example/?utm_source=news&utm_campaign=spring&gclid=abc".into();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        h.page.url = "https://www.shop.example/Specials.html".into();
+        t.page_view(&mut h, PageOverrides::default(), true);
+        t.page_view(&mut h, PageOverrides { url: Some("https://shop.example/specials?x".into()), title: None }, true);
+        let events = sent(&mut t, &mut h);
+        let landing = events[0].attribution.as_ref().expect("the landing page view carries its touch");
+        assert_eq!(landing.utm.get("utm_source").map(String::as_str), Some("news"));
+        let conv = conversions(&events);
+        assert_eq!(conv.len(), 1, "once per visit");
+        let c = conv[0];
+        assert_eq!(c.goal.as_deref(), Some("specials"));
+        assert_eq!(c.primary, Some(false));
+        assert_eq!(c.trigger.as_deref(), Some(events[1].id.as_str()));
+        assert_eq!((c.value, c.currency.as_deref()), (None, None), "revenue none");
+        let a = c.attribution.as_ref().unwrap();
+        assert_eq!(a.click_ids.get("gclid").map(String::as_str), Some("abc"));
+        assert_eq!(a.utm.get("utm_campaign").map(String::as_str), Some("spring"));
+        assert_eq!(c.client_id, events[0].client_id);
+        assert_eq!(c.visit_id, events[1].visit_id);
+        assert!(c.consent.is_some());
+    }
+
+    #[test]
+    fn a_reloaded_confirmation_converts_once_with_a_deterministic_id() {
+        let purchase = r#"["event","purchase",{"value":49.5,"currency":"USD","transaction_id":"T-1"}]"#;
+        let (mut t, mut h) = with_goals();
+        run(&mut t, &mut h, purchase);
+        let first = sent(&mut t, &mut h);
+        let c = conversions(&first)[0].clone();
+        assert_eq!((c.value, c.currency.as_deref()), (Some(49.5), Some("USD")), "the event's value and currency win");
+        assert_eq!(c.transaction_id.as_deref(), Some("T-1"));
+        assert_eq!(c.id, crate::core::name_id::transaction_event_id("demo-shop", "purchase", "T-1"));
+        t.persist(&mut h);
+
+        // The reload: a new tag on the same storage.
+        let mut t2 = Tracker::new();
+        t2.begin(Env::default(), h.now);
+        t2.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h);
+        t2.configure(&json(GOALS), &mut h);
+        t2.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
+        run(&mut t2, &mut h, purchase);
+        let again = sent(&mut t2, &mut h);
+        assert_eq!(again.len(), 1, "the event again, no second conversion");
+        assert_eq!(again[0].client_id, first[0].client_id, "same browser, same client ID");
+
+        // Storage lost: the conversion comes again, with the same ID, for the collector to absorb.
+        let (mut t3, mut h3) = with_goals();
+        run(&mut t3, &mut h3, purchase);
+        assert_eq!(conversions(&sent(&mut t3, &mut h3))[0].id, c.id);
+    }
+
+    #[test]
+    fn clicks_convert_by_selector_index() {
+        let (mut t, mut h) = with_goals();
+        assert_eq!(t.click_selectors(), [".cta"]);
+        t.click(&mut h, Element { tag: "span".into(), ..Default::default() }, &[]);
+        t.click(&mut h, Element { tag: "a".into(), ..Default::default() }, &[0]);
+        let events = sent(&mut t, &mut h);
+        assert_eq!(events.len(), 3);
+        assert_eq!(conversions(&events)[0].trigger.as_deref(), Some(events[1].id.as_str()));
+    }
+
+    #[test]
+    fn duration_goals_fire_after_visible_time_only() {
+        let (mut t, mut h) = with_goals();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        let start = h.now;
+        t.visibility(&mut h, true);
+        h.now = start + 3_000;
+        t.visibility(&mut h, false);
+        h.now = start + 60_000;
+        t.tick(&mut h);
+        assert!(conversions(&sent(&mut t, &mut h)).is_empty(), "3 s visible is not 5");
+        t.visibility(&mut h, true);
+        assert_eq!(t.wake_at(), Some(h.now + 2_000), "wakes when the threshold will be reached");
+        h.now += 2_000;
+        t.tick(&mut h);
+        h.now += 10_000;
+        t.tick(&mut h);
+        let conv: Vec<_> = sent(&mut t, &mut h).into_iter().filter(|e| e.kind == Kind::Conversion).collect();
+        assert_eq!(conv.len(), 1);
+        assert_eq!(conv[0].goal.as_deref(), Some("read"));
+    }
+
+    #[test]
+    fn urls_are_redacted_before_anything_sees_them() {
+        let (mut t, mut h) = ready();
+        t.configure(&json(r#"{"redact_params":["token"]}"#), &mut h);
+        h.page.url = "https://shop.example/u/jane@mail.example/?token=s3cret&ref=a%40b.example&q=1".into();
+        h.page.referrer = "https://mail.example/?to=jane@mail.example".into();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        let e = &sent(&mut t, &mut h)[0];
+        assert_eq!(e.url.as_deref(), Some("https://shop.example/u/[email]/?ref=[email]&q=1"));
+        assert_eq!(e.referrer.as_deref(), Some("https://mail.example/?to=[email]"));
+    }
+
+    #[test]
+    fn nothing_is_stored_until_consent_allows_and_revocation_removes_everything() {
+        let (mut t, mut h) = unset();
+        t.configure(&json(GOALS), &mut h);
+        h.page.url = "https://shop.example/?gclid=abc".into();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        t.click(&mut h, Element { tag: "a".into(), ..Default::default() }, &[0]);
+        h.now += 5_000;
+        t.tick(&mut h);
+        t.persist(&mut h);
+        assert!(h.storage.is_empty(), "consent unknown: nothing stored, {:?}", h.storage);
+
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted","ad_storage":"granted"}]"#);
+        assert!(h.storage.contains_key(CLIENT_KEY), "the client ID is stored when granted");
+        assert!(!h.storage.contains_key(VISIT_KEY), "other writes wait for the coalesced save");
+        h.now += SAVE_DELAY_MS;
+        t.tick(&mut h);
+        let keys: Vec<_> = h.storage.keys().map(String::as_str).collect();
+        assert_eq!(keys, [CAMPAIGN_KEY, CLIENT_KEY, GOALS_KEY, VISIT_KEY]);
+        let held = sent(&mut t, &mut h);
+        assert_eq!(held.len(), 3, "held page view, click and conversion arrive once");
+        assert!(held.iter().all(|e| e.client_id.is_some()));
+
+        run(&mut t, &mut h, r#"["consent","update",{"ad_storage":"denied"}]"#);
+        assert!(!h.storage.contains_key(CAMPAIGN_KEY), "ad storage revoked: the campaign goes");
+        assert!(h.storage.contains_key(CLIENT_KEY));
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"denied"}]"#);
+        assert!(h.storage.is_empty(), "revoked: {:?}", h.storage);
+        run(&mut t, &mut h, r#"["event","after"]"#);
+        h.now += 5_000;
+        t.tick(&mut h);
+        t.persist(&mut h);
+        assert!(h.storage.is_empty());
+        assert!(sent(&mut t, &mut h).is_empty(), "basic mode: nothing sent while denied");
+    }
+
+    #[test]
+    fn advanced_mode_sends_cookieless_pings_while_denied() {
+        let (mut t, mut h) = unset();
+        t.configure(&json(r#"{"mode":"advanced"}"#), &mut h);
+        h.page.url = "https://shop.example/?gclid=abc&utm_source=x".into();
+        run(&mut t, &mut h, r#"["consent","default",{"analytics_storage":"denied","ad_storage":"denied"}]"#);
+        t.page_view(&mut h, PageOverrides::default(), false);
+        let e = &sent(&mut t, &mut h)[0];
+        assert_eq!((e.client_id.as_ref(), e.visit_id.as_ref()), (None, None));
+        let a = e.attribution.as_ref().unwrap();
+        assert!(a.click_ids.is_empty(), "click IDs dropped with ad_storage denied");
+        assert_eq!(a.utm.len(), 1);
+        t.persist(&mut h);
+        assert!(h.storage.is_empty());
+    }
+
+    #[test]
+    fn a_click_writes_nothing_to_storage_on_its_own_path() {
+        let (mut t, mut h) = with_goals();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        h.now = t.wake_at().unwrap();
+        t.tick(&mut h);
+        let before = h.storage.clone();
+        h.now += 60_000;
+        t.click(&mut h, Element { tag: "a".into(), ..Default::default() }, &[0]);
+        assert_eq!(h.storage, before, "the click itself writes nothing");
+        assert_eq!(t.save_at, Some(h.now + SAVE_DELAY_MS));
+        h.now += SAVE_DELAY_MS;
+        t.tick(&mut h);
+        assert_ne!(h.storage, before, "the coalesced save a moment later");
     }
 }

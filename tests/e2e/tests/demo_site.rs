@@ -10,7 +10,7 @@ use goaltag_wire::{Event, Kind};
 const PAGES: [&str; 5] = ["index.html", "specials.html", "product.html", "cart.html", "checkout/confirmation.html"];
 
 const SNIPPET: &str = r#"<script>window.goaltag=window.goaltag||function(){(goaltag.q=goaltag.q||[]).push(arguments)};</script>
-<script async src="/goaltag/goaltag.js" data-site="demo-shop" data-collector="/collect" data-consent="granted"></script>"#;
+<script async src="/goaltag/goaltag.js" data-site="demo-shop" data-collector="/collect" data-config="/goals.json" data-consent="granted"></script>"#;
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(repo_www().join(path)).unwrap_or_else(|e| panic!("www/{path}: {e}"))
@@ -93,14 +93,21 @@ fn goals_json_is_valid_and_fires_on_the_shop() {
     let base = "http://127.0.0.1:8080";
     let mut page = Event::new("00000000-0000-4000-8000-00000000000a".into(), Kind::PageView, 1);
 
-    for path in ["/", "/specials.html", "/product.html?sku=blanket", "/cart.html"] {
+    for path in ["/", "/product.html?sku=blanket", "/cart.html", "/checkout/confirmation.html?order=T-1&total=59.00"] {
         let url = format!("{base}{path}");
         assert_eq!(fire(&goals, Fact::Page { url: &url }, &page, &mut mem), [], "{path}");
     }
-    let url = format!("{base}/checkout/confirmation.html?order=T-1&total=59.00");
+    let url = format!("{base}/specials.html");
     page.url = Some(url.clone());
-    let purchase = fire(&goals, Fact::Page { url: &url }, &page, &mut mem);
-    assert_eq!(purchase, [("purchase".to_string(), Some(10.0), Some("USD".to_string()))]);
+    assert_eq!(fire(&goals, Fact::Page { url: &url }, &page, &mut mem), [("specials_view".to_string(), None, None)]);
+    assert_eq!(fire(&goals, Fact::Page { url: &url }, &page, &mut mem), [], "specials_view: once per visit");
+
+    let mut buy = Event::new("00000000-0000-4000-8000-00000000000d".into(), Kind::Event, 2);
+    buy.value = Some(59.0);
+    buy.transaction_id = Some("T-1".into());
+    let fact = Fact::Event { category: Some("shop"), action: Some("purchase"), label: None, value: Some(59.0) };
+    assert_eq!(fire(&goals, fact, &buy, &mut mem), [("purchase".to_string(), Some(59.0), Some("USD".to_string()))]);
+    assert_eq!(fire(&goals, fact, &buy, &mut mem), [], "one transaction converts once");
 
     let mut add = Event::new("00000000-0000-4000-8000-00000000000b".into(), Kind::Event, 2);
     add.value = Some(59.0);

@@ -76,9 +76,33 @@ fn walk_the_shop(browser: Browser) {
     let clicks =
         h.wait_for_rows("select json from events where kind = 'click' and json like '%\"hero-cta\"%'", 1, WAIT);
     assert!(clicks[0][0].as_str().unwrap().contains(r#""cta":"hero""#), "{browser:?}: {clicks:?}");
-    // Every event came from this site with its own ID.
-    for r in h.query("select id, site from events") {
-        assert!(is_uuid_v4(r[0].as_str().unwrap()) && r[1] == "demo-shop", "{browser:?}: {r:?}");
+    // The goals in www/goals.json converted in the browser.
+    let purchase_sql = "select id, value, currency, transaction_id, json from events where kind = 'conversion' and goal = 'purchase'";
+    let conv = h.wait_for_rows(purchase_sql, 1, WAIT);
+    assert_eq!(conv[0][1].as_f64(), Some(59.0), "{browser:?}: {conv:?}");
+    assert_eq!((conv[0][2].as_str(), conv[0][3].as_str()), (Some("USD"), Some(order.as_str())));
+    let c: Value = serde_json::from_str(conv[0][4].as_str().unwrap()).unwrap();
+    assert_eq!(c["primary"], true, "{c}");
+    assert!(c["client_id"].is_string() && c["visit_id"].is_string(), "{c}");
+    for goal in ["add_to_cart", "specials_view"] {
+        h.wait_for_rows(&format!("select id from events where kind = 'conversion' and goal = '{goal}'"), 1, WAIT);
+    }
+    // A reloaded confirmation page (twice) is no second purchase.
+    for _ in 0..2 {
+        h.reload();
+        h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
+    }
+    let views = format!("select id from events where kind = 'page_view' and url = '{confirmation}'");
+    h.wait_for_rows(&views, 3, WAIT);
+    h.wait_for_rows("select id from events where kind = 'event' and json like '%\"action\":\"purchase\"%'", 3, WAIT);
+    h.expect_rows_stay(purchase_sql, 1, std::time::Duration::from_secs(2));
+
+    // Every event came from this site with its own ID: random (v4), or
+    // derived from the transaction (v5) for a purchase conversion.
+    for r in h.query("select id, site, kind from events") {
+        let id = r[0].as_str().unwrap();
+        let v5 = r[2] == "conversion" && id.as_bytes()[14] == b'5';
+        assert!((is_uuid_v4(id) || v5) && r[1] == "demo-shop", "{browser:?}: {r:?}");
     }
 }
 
@@ -92,6 +116,7 @@ fn newsletter_submit_lands_without_the_address(browser: Browser) {
     assert_eq!(h.current_url(), h.url("/"), "{browser:?}: the newsletter form navigated away");
     let submits = h.wait_for_rows("select json from events where kind = 'form_submit'", 1, WAIT);
     assert!(submits[0][0].as_str().unwrap().contains(r#""newsletter""#), "{browser:?}: {submits:?}");
+    h.wait_for_rows("select id from events where kind = 'conversion' and goal = 'newsletter'", 1, WAIT);
     let leaks = h.query(&format!("select json from events where json like '%{email}%' or url like '%{email}%'"));
     assert!(leaks.is_empty(), "{browser:?}: the typed address reached the collector: {leaks:?}");
 }
