@@ -5,6 +5,7 @@
 use crate::core::goals::{Pattern, Patterns};
 use crate::core::tracker::{Host, Page};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 pub struct BrowserHost;
 
@@ -89,4 +90,43 @@ impl Host for BrowserHost {
             let _ = s.remove_item(key);
         }
     }
+    fn keys(&self, prefix: &str) -> Vec<String> {
+        let Some(s) = storage() else { return Vec::new() };
+        let n = s.length().unwrap_or(0);
+        (0..n).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect()
+    }
+}
+
+/// Web Locks (`navigator.locks`), where the browser has them: this page holds
+/// a lock named after its outbox key for its whole life, and a lock another
+/// page could take at once (`ifAvailable`) belongs to a page that is gone.
+pub fn lock_for_life(name: &str) -> bool {
+    request_lock(name, false, Closure::once_into_js(|_: JsValue| -> JsValue { js_sys::Promise::new(&mut |_, _| {}).into() }))
+}
+
+/// Calls `then` if the lock `name` is free right now (its owner is gone).
+pub fn if_lock_free(name: &str, then: impl FnOnce() + 'static) -> bool {
+    request_lock(
+        name,
+        true,
+        Closure::once_into_js(move |lock: JsValue| -> JsValue {
+            if !lock.is_null() {
+                then();
+            }
+            JsValue::UNDEFINED
+        }),
+    )
+}
+
+fn request_lock(name: &str, if_available: bool, callback: JsValue) -> bool {
+    let Some(nav) = web_sys::window().map(|w| w.navigator()) else { return false };
+    let Ok(locks) = js_sys::Reflect::get(&nav, &"locks".into()) else { return false };
+    let Some(request) = js_sys::Reflect::get(&locks, &"request".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
+        return false;
+    };
+    let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"ifAvailable".into(), &if_available.into());
+    // The returned promise rejects only if the page goes away; nothing to do then.
+    request.call3(&locks, &name.into(), &opts, &callback).is_ok()
 }

@@ -28,6 +28,8 @@ struct Shell {
     /// Auto-capture listeners and the History API hook; dropping them removes them.
     listeners: Vec<capture::Listener>,
     history: Option<capture::HistoryHook>,
+    /// The outbox key this page holds a Web Lock for, once it has one.
+    locked: String,
     /// Keeps the `window.goaltag` closure alive.
     _api: Option<Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>>,
 }
@@ -57,7 +59,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue) {
         return;
     }
     GENERATION.set(GENERATION.get() + 1);
-    let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost, timer: None, spent: None, listeners: Vec::new(), history: None, _api: None };
+    let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost, timer: None, spent: None, listeners: Vec::new(), history: None, locked: String::new(), _api: None };
     // Attributes are configuration with string values: data-site, data-collector, data-spa.
     let attrs = values::to_val(&attrs);
     let mut from_attrs = Vec::new();
@@ -156,9 +158,22 @@ fn install_capture(s: &mut Shell) {
             on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), false));
         }
     }));
-    // The page may be going away: beacon everything not yet acknowledged.
-    let leaving = |_| on_fact(leave);
-    s.listeners.push(capture::Listener::new(win, "pagehide", leaving));
+    // The page is going away: beacon everything not yet acknowledged, and
+    // release the persisted queue for the next page to adopt at once.
+    s.listeners.push(capture::Listener::new(win, "pagehide", |_| {
+        on_fact(|s| {
+            leave(s);
+            s.tracker.release(&mut s.host);
+        })
+    }));
+    for (kind, online) in [("online", true), ("offline", false)] {
+        s.listeners.push(capture::Listener::new(win, kind, move |_| {
+            on_fact(|s| s.tracker.set_online(online, host::now(), host::random_u32()))
+        }));
+    }
+    if js_sys::Reflect::get(&window.navigator(), &"onLine".into()).ok().and_then(|v| v.as_bool()) == Some(false) {
+        s.tracker.set_online(false, host::now(), host::random_u32());
+    }
     s.listeners.push(capture::Listener::new(doc, "visibilitychange", move |_| {
         let visible = visible();
         on_fact(|s| {
@@ -180,15 +195,36 @@ fn visible() -> bool {
 
 /// Page hidden or unloading: sendBeacon survives the unload where a fetch
 /// may not (Firefox ESR cancels keepalive fetches); a keepalive fetch is the
-/// fallback when the beacon is refused.
+/// fallback when the beacon is refused. Then the coalesced storage write,
+/// which cannot wait for its timer any more, records the beacon marks.
 fn leave(s: &mut Shell) {
-    // The coalesced storage write cannot wait for its timer any more.
-    s.tracker.persist(&mut s.host);
     let url = s.tracker.config.collector.clone().unwrap_or_default();
     for (body, ids) in s.tracker.beacon_bodies(host::now()) {
         if !transport::beacon(&url, &body) {
             s.tracker.beacon_refused(&ids);
         }
+    }
+    s.tracker.persist(&mut s.host);
+}
+
+/// Cross-tab: once this page has an outbox key, it holds that Web Lock for
+/// life; other pages' keys with a live lease are adopted if their lock turns
+/// out free (their page is gone). Without Web Locks, leases alone decide.
+fn locks(s: &mut Shell) {
+    let key = s.tracker.outbox_key();
+    if key.is_empty() || s.locked == key {
+        return;
+    }
+    s.locked = key.to_string();
+    host::lock_for_life(key);
+    let generation = GENERATION.get();
+    for probe in s.tracker.take_probes() {
+        let name = probe.clone();
+        host::if_lock_free(&name, move || {
+            if generation == GENERATION.get() {
+                on_fact(|s| s.tracker.adopt(&mut s.host, &probe));
+            }
+        });
     }
 }
 
@@ -244,6 +280,7 @@ fn pump(s: &mut Shell) {
     for w in s.tracker.tick(&mut s.host) {
         web_sys::console::warn_1(&JsValue::from_str(&w));
     }
+    locks(s);
     while let Some(send) = s.tracker.poll(now, host::random_u32()) {
         let url = s.tracker.config.collector.clone().unwrap_or_default();
         let generation = GENERATION.get();
@@ -291,7 +328,8 @@ fn install_panic_hook() {
             if !OFF.replace(true) {
                 // The message and place only: formatting the whole PanicHookInfo
                 // would pull std's formatting machinery into the download.
-                let what = info.payload().downcast_ref::<&str>().copied().unwrap_or("a bug");
+                let p = info.payload();
+                let what = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(String::as_str)).unwrap_or("a bug");
                 let mut msg = String::from("goaltag: internal error, the tag has turned itself off: ");
                 msg.push_str(what);
                 if let Some(at) = info.location() {

@@ -57,8 +57,8 @@ impl Default for Config {
 }
 
 /// Every field `goaltag('config', …)` knows, for the unknown-field message.
-pub const FIELDS: &str = "one of site, collector, spa, hash_routing, auto_page_view, goals, redact_params, click_ids, \
-     visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt";
+pub const FIELDS: &str = "one of site, collector, spa, hash_routing, auto_page_view, goals, delivery, redact_params, \
+     click_ids, visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt";
 
 /// Longest site key accepted (the collector enforces the same).
 pub const MAX_SITE_LEN: usize = 100;
@@ -95,8 +95,9 @@ impl Config {
                 "auto_page_view" => bool_field(&mut self.auto_page_view, field(), val, &mut errors),
                 "honor_gpc" => bool_field(&mut self.honor_gpc, field(), val, &mut errors),
                 "honor_dnt" => bool_field(&mut self.honor_dnt, field(), val, &mut errors),
-                // Goals need the shell's RegExp: the tracker parses them.
-                "goals" => {}
+                // Goals need the shell's RegExp and delivery belongs to the
+                // outbox: the tracker applies both.
+                "goals" | "delivery" => {}
                 "redact_params" | "click_ids" => {
                     let (names, errs) = parse_names(val, &field());
                     errors.extend(errs);

@@ -235,6 +235,10 @@ impl Outbox {
         self.site = site;
     }
 
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     pub fn set_policy(&mut self, p: Policy) {
         self.policy = p;
         self.enforce();

@@ -33,6 +33,8 @@ pub trait Host: Patterns {
     fn load(&self, key: &str) -> Option<String>;
     fn save(&mut self, key: &str, value: &str);
     fn remove(&mut self, key: &str);
+    /// Stored keys that start with `prefix`.
+    fn keys(&self, prefix: &str) -> Vec<String>;
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,14 +48,23 @@ pub struct Page {
 pub const MAX_URL: usize = 4096;
 pub const MAX_TITLE: usize = 2048;
 
-/// Every key the tag writes, with the consent purpose it needs. Revocation
-/// removes exactly these.
-pub const STORED: [(&str, Purpose); 4] = [
+/// Every key the tag writes, with the consent purpose it needs (a key ending
+/// in `.` is a prefix: one key per tab). Revocation removes exactly these.
+pub const STORED: [(&str, Purpose); 5] = [
     (CLIENT_KEY, Purpose::Analytics),
     (VISIT_KEY, Purpose::Analytics),
     (GOALS_KEY, Purpose::Analytics),
+    (OUTBOX_PREFIX, Purpose::Analytics),
     (CAMPAIGN_KEY, Purpose::Ads),
 ];
+/// Each page (tab) persists its unacknowledged events under its own key,
+/// `goaltag_outbox.<tab>`, as `<lease ms>\n<outbox text>`, so two tabs never
+/// write one queue. A page adopts (reads, removes, resends) the queues of
+/// pages that are gone: released on page hide (lease 0), a lease older than
+/// [`LEASE_MS`], or (in the shell) a Web Lock its owner no longer holds.
+pub const OUTBOX_PREFIX: &str = "goaltag_outbox.";
+/// A live page with unacknowledged events renews its lease a third of this often.
+pub const LEASE_MS: u64 = 15_000;
 pub const CLIENT_KEY: &str = "goaltag_cid";
 pub const VISIT_KEY: &str = "goaltag_visit";
 pub const GOALS_KEY: &str = "goaltag_goals";
@@ -111,6 +122,12 @@ pub struct Tracker {
     engaged: u64,
     /// The last page view, the trigger of `duration` conversions.
     last_view: Option<Event>,
+    /// This page's outbox key, and when its lease was last written.
+    outbox_key: String,
+    lease_at: u64,
+    /// Other pages' outbox keys whose owners may still be alive: the shell
+    /// asks Web Locks about them (see [`Tracker::take_probes`]).
+    probes: Vec<String>,
 }
 
 impl Default for Tracker {
@@ -138,6 +155,9 @@ impl Tracker {
             visible_since: None,
             engaged: 0,
             last_view: None,
+            outbox_key: String::new(),
+            lease_at: 0,
+            probes: Vec::new(),
             config,
         }
     }
@@ -175,7 +195,13 @@ impl Tracker {
                 Effect::PurgeStorage { analytics, ads } => {
                     for (key, purpose) in STORED {
                         if (analytics && purpose == Purpose::Analytics) || (ads && purpose == Purpose::Ads) {
-                            host.remove(key);
+                            if key.ends_with('.') {
+                                for k in host.keys(key) {
+                                    host.remove(&k);
+                                }
+                            } else {
+                                host.remove(key);
+                            }
                         }
                     }
                     if analytics {
@@ -224,6 +250,17 @@ impl Tracker {
                     self.memory = Memory::restore(&s);
                 }
             }
+            if self.outbox_key.is_empty() {
+                let r = host.random();
+                self.outbox_key.push_str(OUTBOX_PREFIX);
+                for b in &r[..4] {
+                    for n in [b >> 4, b & 15] {
+                        self.outbox_key.push(char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 }));
+                    }
+                }
+            }
+            self.adopt_gone(host, now);
+            self.lease_at = now;
             // What began in memory is stored soon.
             self.changed(now);
         }
@@ -240,15 +277,61 @@ impl Tracker {
         }
     }
 
-    /// Writes the visit, goal memory and campaign where consent allows. The
-    /// shell calls it when the page hides; otherwise it runs from
-    /// [`Tracker::tick`], [`SAVE_DELAY_MS`] after a change.
+    /// Adopts the outboxes of pages that are gone by their lease; the others
+    /// wait in `probes` for the shell's Web Locks check.
+    fn adopt_gone(&mut self, host: &mut dyn Host, now: u64) {
+        for key in host.keys(OUTBOX_PREFIX) {
+            if key == self.outbox_key {
+                continue;
+            }
+            let lease = host.load(&key).and_then(|t| t.split('\n').next().and_then(crate::core::visit::parse_u64));
+            match lease {
+                Some(at) if at != 0 && now.saturating_sub(at) < LEASE_MS => self.probes.push(key),
+                _ => self.adopt(host, &key),
+            }
+        }
+    }
+
+    /// Other pages' outbox keys that only Web Locks can tell are orphaned:
+    /// for each, the shell asks `navigator.locks.request(key, {ifAvailable:
+    /// true})` and calls [`Tracker::adopt`] when granted (the owner is gone).
+    pub fn take_probes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.probes)
+    }
+
+    /// This page's outbox key (the shell holds a Web Lock of that name for the
+    /// page's lifetime), once storage is allowed.
+    pub fn outbox_key(&self) -> &str {
+        &self.outbox_key
+    }
+
+    /// Takes over another page's persisted events: read, remove, queue with
+    /// their IDs (events it had beaconed are sent once more; the collector
+    /// dedups). Only with analytics storage allowed.
+    pub fn adopt(&mut self, host: &mut dyn Host, key: &str) {
+        if !self.loaded.0 || !key.starts_with(OUTBOX_PREFIX) || key == self.outbox_key {
+            return;
+        }
+        if let Some(text) = host.load(key) {
+            host.remove(key);
+            let body = text.split_once('\n').map_or("", |(_, b)| b);
+            if self.outbox.restore(body, host.now()) > 0 {
+                self.changed(host.now());
+            }
+        }
+    }
+
+    /// Writes the visit, goal memory, campaign and this page's outbox where
+    /// consent allows. The shell calls it when the page hides; otherwise it
+    /// runs from [`Tracker::tick`], [`SAVE_DELAY_MS`] after a change.
     pub fn persist(&mut self, host: &mut dyn Host) {
         self.save_at = None;
         self.sync(host);
         if self.loaded.0 {
             host.save(VISIT_KEY, &self.visits.serialise());
             host.save(GOALS_KEY, &self.memory.serialise());
+            let now = host.now();
+            self.write_outbox(host, now);
         }
         if self.loaded.1 {
             match self.campaign.serialise() {
@@ -256,6 +339,36 @@ impl Tracker {
                 c => host.save(CAMPAIGN_KEY, &c),
             }
         }
+    }
+
+    /// The outbox under this page's key with a lease (`0`: released, the
+    /// page is going away), or no key when nothing is unacknowledged.
+    fn write_outbox(&mut self, host: &mut dyn Host, lease: u64) {
+        self.lease_at = lease;
+        if self.outbox.is_empty() {
+            host.remove(&self.outbox_key);
+        } else {
+            let mut text = String::new();
+            crate::core::visit::push_u64(&mut text, lease);
+            text.push('\n');
+            text.push_str(&self.outbox.persist());
+            host.save(&self.outbox_key, &text);
+        }
+        self.outbox.mark_clean();
+    }
+
+    /// The page is going away (after its beacons): everything is written
+    /// now, the outbox released for the next page to adopt at once.
+    pub fn release(&mut self, host: &mut dyn Host) {
+        self.persist(host);
+        if self.loaded.0 {
+            self.write_outbox(host, 0);
+        }
+    }
+
+    /// `online` / `offline`: sending pauses and resumes (with a fresh jittered delay).
+    pub fn set_online(&mut self, online: bool, now: u64, rand: u32) {
+        self.outbox.set_online(online, now, rand);
     }
 
     fn changed(&mut self, now: u64) {
@@ -271,7 +384,7 @@ impl Tracker {
         let fx = self.consent.tick(now);
         self.apply(host, fx);
         self.accrue(host, now);
-        if self.save_at.is_some_and(|t| t <= now) {
+        if self.save_at.is_some_and(|t| t <= now) || self.lease_due().is_some_and(|t| t <= now) {
             self.persist(host);
         }
         std::mem::take(&mut self.warnings)
@@ -306,6 +419,12 @@ impl Tracker {
         self.convert(found, now);
     }
 
+    /// When a page still holding unacknowledged events must renew its lease
+    /// (not once it has released it: it is going away).
+    fn lease_due(&self) -> Option<u64> {
+        (self.loaded.0 && self.lease_at != 0 && !self.outbox.is_empty()).then_some(self.lease_at + LEASE_MS / 3)
+    }
+
     /// True once a site and a collector are configured; until then events are
     /// kept, not sent.
     pub fn ready(&self) -> bool {
@@ -319,6 +438,11 @@ impl Tracker {
             let (goals, errs) = parse_goals(g, &*host);
             self.goals = goals;
             errors.extend(errs);
+        }
+        if let Some(d) = v.get("delivery").filter(|d| !d.is_null()) {
+            let mut policy = self.outbox.policy().clone();
+            errors.extend(policy.apply(d));
+            self.outbox.set_policy(policy);
         }
         if let Some(site) = &self.config.site {
             self.outbox.set_site(site.clone());
@@ -598,6 +722,10 @@ impl Tracker {
 
     pub fn on_outcome(&mut self, batch: u64, outcome: Outcome, now: u64, rand: u32) {
         self.outbox.on_outcome(batch, outcome, now, rand);
+        if self.outbox.dirty() {
+            // Acknowledged events leave the persisted copy soon.
+            self.changed(now);
+        }
     }
 
     /// When [`Tracker::tick`] or [`Tracker::poll`] should next be called, if ever.
@@ -607,7 +735,7 @@ impl Tracker {
             .zip(self.goals.next_duration(self.engaged))
             .map(|(since, at)| since + (at - self.engaged));
         let outbox = if self.ready() { self.outbox.wake_at() } else { None };
-        [self.consent.wake_at(), outbox, self.save_at, duration].into_iter().flatten().min()
+        [self.consent.wake_at(), outbox, self.save_at, duration, self.lease_due()].into_iter().flatten().min()
     }
 
     pub fn pending(&self) -> usize {
@@ -661,6 +789,9 @@ pub mod tests {
         }
         fn remove(&mut self, key: &str) {
             self.storage.remove(key);
+        }
+        fn keys(&self, prefix: &str) -> Vec<String> {
+            self.storage.keys().filter(|k| k.starts_with(prefix)).cloned().collect()
         }
     }
 
@@ -893,8 +1024,16 @@ pub mod tests {
         let first = t.poll(h.now, 0).unwrap();
         t.on_outcome(first.batch, Outcome::NetworkError, h.now, 0);
         assert!(t.poll(h.now, 0).is_none(), "no immediate retry storm");
-        h.now = t.wake_at().unwrap();
-        let second = t.poll(h.now, 0).unwrap();
+        let mut second = None;
+        for _ in 0..10 {
+            h.now = t.wake_at().unwrap();
+            t.tick(&mut h);
+            second = t.poll(h.now, 0);
+            if second.is_some() {
+                break;
+            }
+        }
+        let second = second.expect("a retry within a few wake-ups");
         assert_eq!(first.ids, second.ids);
         assert_eq!(serde_json::from_str::<Batch>(&second.body).unwrap().attempt, 2);
     }
@@ -999,7 +1138,7 @@ pub mod tests {
         t.tick(&mut h);
         assert!(conversions(&sent(&mut t, &mut h)).is_empty(), "3 s visible is not 5");
         t.visibility(&mut h, true);
-        assert_eq!(t.wake_at(), Some(h.now + 2_000), "wakes when the threshold will be reached");
+        assert!(t.wake_at().unwrap() <= h.now + 2_000, "wakes by the time the threshold is reached");
         h.now += 2_000;
         t.tick(&mut h);
         h.now += 10_000;
@@ -1038,8 +1177,8 @@ pub mod tests {
         assert!(!h.storage.contains_key(VISIT_KEY), "other writes wait for the coalesced save");
         h.now += SAVE_DELAY_MS;
         t.tick(&mut h);
-        let keys: Vec<_> = h.storage.keys().map(String::as_str).collect();
-        assert_eq!(keys, [CAMPAIGN_KEY, CLIENT_KEY, GOALS_KEY, VISIT_KEY]);
+        let keys: Vec<_> = h.storage.keys().map(|k| if k.starts_with(OUTBOX_PREFIX) { OUTBOX_PREFIX } else { k }).collect();
+        assert_eq!(keys, [CAMPAIGN_KEY, CLIENT_KEY, GOALS_KEY, OUTBOX_PREFIX, VISIT_KEY], "the unsent events too");
         let held = sent(&mut t, &mut h);
         assert_eq!(held.len(), 3, "held page view, click and conversion arrive once");
         assert!(held.iter().all(|e| e.client_id.is_some()));
@@ -1087,5 +1226,118 @@ pub mod tests {
         h.now += SAVE_DELAY_MS;
         t.tick(&mut h);
         assert_ne!(h.storage, before, "the coalesced save a moment later");
+    }
+
+    /// A new page of the same site on the same storage.
+    fn next_page(h: &mut FakeHost) -> Tracker {
+        let mut t = Tracker::new();
+        t.begin(Env::default(), h.now);
+        t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), h);
+        t.consent_default(h, Partial::all(goaltag_wire::Signal::Granted), None);
+        t
+    }
+
+    fn ids(events: &[Event]) -> Vec<String> {
+        let mut v: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        v.sort();
+        v
+    }
+
+    fn outbox_keys(h: &FakeHost) -> Vec<String> {
+        h.storage.keys().filter(|k| k.starts_with(OUTBOX_PREFIX)).cloned().collect()
+    }
+
+    #[test]
+    fn unacknowledged_events_survive_the_page_with_their_ids() {
+        let (mut t, mut h) = ready();
+        for a in ["a", "b", "c"] {
+            run(&mut t, &mut h, &format!(r#"["event","{a}"]"#));
+        }
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let s = t.poll(h.now, 0).unwrap();
+        t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
+        let sent_ids = { let mut v = s.ids.clone(); v.sort(); v };
+        t.release(&mut h);
+        assert_eq!(outbox_keys(&h).len(), 1);
+
+        h.now += 60_000;
+        let mut t2 = next_page(&mut h);
+        assert!(outbox_keys(&h).is_empty(), "adopted: the released key is gone");
+        let resent = sent(&mut t2, &mut h);
+        assert_eq!(ids(&resent), sent_ids, "the same IDs, once");
+        h.now += SAVE_DELAY_MS;
+        t2.tick(&mut h);
+        assert!(outbox_keys(&h).is_empty(), "acknowledged: nothing left to persist");
+    }
+
+    #[test]
+    fn beaconed_events_are_resent_once_by_the_next_page() {
+        let (mut t, mut h) = ready();
+        run(&mut t, &mut h, r#"["event","purchase",{"transaction_id":"T-5"}]"#);
+        let beacons = t.beacon_bodies(h.now);
+        assert_eq!(beacons.len(), 1);
+        t.release(&mut h);
+        t.tick(&mut h);
+        assert!(h.storage.values().any(|v| v.starts_with("0\n")), "a released queue stays released");
+        let mut t2 = next_page(&mut h);
+        let again = sent(&mut t2, &mut h);
+        assert_eq!(ids(&again), { let mut v = beacons[0].1.clone(); v.sort(); v });
+        let mut t3 = next_page(&mut h);
+        assert!(sent(&mut t3, &mut h).is_empty(), "once, not on every page");
+    }
+
+    #[test]
+    fn a_live_tab_keeps_its_queue_and_a_gone_one_is_adopted() {
+        let (mut a, mut h) = ready();
+        run(&mut a, &mut h, r#"["event","from-a"]"#);
+        run(&mut a, &mut h, r#"["flush"]"#);
+        let s = a.poll(h.now, 0).unwrap();
+        a.on_outcome(s.batch, Outcome::Status { code: 503, retry_after_ms: Some(60_000) }, h.now, 0);
+        h.now += SAVE_DELAY_MS;
+        a.tick(&mut h);
+        let a_key = a.outbox_key().to_string();
+        assert_eq!(outbox_keys(&h), [a_key.clone()]);
+
+        // Tab B opens while A lives: A's lease is fresh, so B only probes it.
+        h.counter = 100;
+        let mut b = next_page(&mut h);
+        assert_eq!(b.take_probes(), [a_key.clone()], "Web Locks decide about a live lease");
+        assert!(sent(&mut b, &mut h).is_empty(), "B does not send A's events");
+        // A renews its lease while it waits for the collector.
+        h.now += LEASE_MS;
+        a.tick(&mut h);
+        h.counter = 200;
+        let mut c = next_page(&mut h);
+        assert!(sent(&mut c, &mut h).is_empty(), "a renewed lease is still live");
+        // A dies without a word (a crash): after the lease, the next page adopts.
+        h.now += LEASE_MS + 1;
+        h.counter = 50;
+        let mut d = next_page(&mut h);
+        let adopted = sent(&mut d, &mut h);
+        assert_eq!(adopted.iter().filter_map(|e| e.action.as_deref()).collect::<Vec<_>>(), ["from-a"]);
+        assert!(!h.storage.contains_key(&a_key));
+        // The shell's lock check: granted means gone, so B adopts only what is still there.
+        b.adopt(&mut h, &a_key);
+        assert!(sent(&mut b, &mut h).is_empty());
+    }
+
+    #[test]
+    fn revocation_removes_every_page_queue_and_delivery_is_configurable() {
+        let (mut t, mut h) = ready();
+        assert!(t.configure(&json(r#"{"delivery":{"max_events":2,"max_delay_ms":60000}}"#), &mut h).is_empty());
+        run(&mut t, &mut h, r#"["event","a"]"#);
+        assert!(t.poll(h.now, 0).is_none(), "one event: the batch stays open");
+        run(&mut t, &mut h, r#"["event","b"]"#);
+        let s = t.poll(h.now, 0).expect("max_events 2 closes the batch");
+        assert_eq!(s.ids.len(), 2);
+        t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
+        h.storage.insert(format!("{OUTBOX_PREFIX}deadbeef"), "0\ngt1\t0\t0\t0".into());
+        t.release(&mut h);
+        assert_eq!(outbox_keys(&h).len(), 2);
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"denied"}]"#);
+        assert!(h.storage.is_empty(), "{:?}", h.storage);
+        let errs = t.configure(&json(r#"{"delivery":{"max_events":0,"speed":1}}"#), &mut h);
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["delivery.max_events", "delivery.speed"]);
     }
 }
