@@ -92,7 +92,10 @@ document.addEventListener('securitypolicyviolation', function (e) {
     var series = [{},
       {label: 'Page views', scale: 'n', stroke: COLORS[0], fill: 'rgba(53,89,224,0.10)', width: 2},
       {label: 'Conversions', scale: 'n', stroke: COLORS[1], width: 2, points: {show: true, size: 6}}];
-    var axes = [{}, {scale: 'n', label: 'count', size: 50}];
+    // One tick per day (or per week on long ranges), labelled with the UTC date.
+    var axes = [{incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400, 91 * 86400],
+      values: function (u, splits) { return splits.map(function (s) { return new Date(s * 1000).toISOString().slice(5, 10); }); }},
+      {scale: 'n', label: 'count', size: 50}];
     currencies.forEach(function (c, i) {
       data.push(r.daily.map(function (d) {
         var m = d.values.filter(function (v) { return v.currency === c; })[0];
@@ -103,6 +106,7 @@ document.addEventListener('securitypolicyviolation', function (e) {
     });
     if (currencies.length) axes.push({scale: 'v', side: 1, label: 'value', size: 60, grid: {show: false}});
     var opts = {width: width('chart-daily'), height: 260, series: series, axes: axes,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); },
       scales: {x: {time: true}, n: {range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; }},
         v: {range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; }}}};
     charts.push([new uPlot(opts, data, $('chart-daily')), 'chart-daily']);
@@ -113,6 +117,8 @@ document.addEventListener('securitypolicyviolation', function (e) {
   // Bars over categories: x is the category's index, labelled below.
   function bars(id, labels, sets, height) {
     var xs = labels.map(function (_, i) { return i; });
+    // Labels cut to what fits under one bar group (about 8 px a character).
+    var chars = Math.max(6, Math.floor((width(id) - 100) / Math.max(1, labels.length) / 8));
     var n = sets.length;
     var series = [{label: 'step', value: function (u, i) { return i == null ? '–' : labels[i]; }}];
     sets.forEach(function (s, i) {
@@ -122,13 +128,13 @@ document.addEventListener('securitypolicyviolation', function (e) {
     });
     var axes = [{
       splits: function () { return xs; },
-      values: function (u, splits) { return splits.map(function (i) { return labels[i] === undefined ? '' : short(labels[i], 22); }); },
+      values: function (u, splits) { return splits.map(function (i) { return labels[i] === undefined ? '' : short(labels[i], chars); }); },
       grid: {show: false}, size: 40, gap: 6,
-    }, {scale: 'y', size: 50}];
+    }, {scale: 'y', size: 50, label: sets[0].label.toLowerCase()}];
     var scales = {x: {time: false, range: [-0.5, labels.length - 0.5]},
       y: {range: function (u, min, max) { return [0, Math.max(1, max * 1.15)]; }}};
     if (sets.some(function (s) { return s.scale === 'c'; })) {
-      axes.push({scale: 'c', side: 1, size: 40, grid: {show: false}});
+      axes.push({scale: 'c', side: 1, size: 50, grid: {show: false}, label: 'conversions'});
       scales.c = {range: function (u, min, max) { return [0, Math.max(1, max * 1.15)]; }};
     }
     var data = [xs].concat(sets.map(function (s) { return s.values; }));
