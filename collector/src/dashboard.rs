@@ -7,6 +7,9 @@
 //! they never queue behind it. These routes are for the site owner: put them
 //! behind a proxy with authentication before exposing the collector.
 
+// Handlers' helpers return the error answer itself (a Response) as their Err.
+#![allow(clippy::result_large_err)]
+
 use crate::report::{self, ReportError};
 use crate::store::now_ms;
 use crate::{dates, import};

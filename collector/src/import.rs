@@ -58,9 +58,7 @@ impl Format {
         let ct = content_type.unwrap_or("").to_ascii_lowercase();
         if ct.contains("csv") {
             Format::Csv
-        } else if ct.contains("json") {
-            Format::JsonLines
-        } else if body.trim_start_matches('\u{feff}').trim_start().starts_with('{') {
+        } else if ct.contains("json") || body.trim_start_matches('\u{feff}').trim_start().starts_with('{') {
             Format::JsonLines
         } else {
             Format::Csv

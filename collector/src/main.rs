@@ -25,6 +25,10 @@ ENDPOINTS
                   when invalid and 413 when too large (nothing of a refused batch
                   is stored); 503 with Retry-After: 1 when the write queue is full.
   GET /health     {\"status\":\"ok\"} while the writer is running.
+  GET /report     The report as JSON (?site=&from=YYYY-MM-DD&to=&funnel=/,/cart.html);
+                  GET /dashboard shows it with charts; see 'report --help'.
+  POST /import    Offline conversions (?site=), CSV or JSON lines; see 'import --help'.
+                  Reports and imports have no authentication: keep them private.
   GET /...        Files from --www (folders answer index.html).
 
 STORAGE
@@ -103,8 +107,10 @@ enum Cmd {
     /// Import offline conversions (CSV with a header row, or JSON lines); see POST /import.
     #[command(after_long_help = goaltag_collector::import::CLI_MANUAL)]
     Import {
+        /// SQLite database file the collector writes.
         #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db")]
         db: PathBuf,
+        /// Site key the rows belong to, as the tag sends it.
         #[arg(long)]
         site: String,
         /// The file; its first character tells JSON lines ({) from CSV.

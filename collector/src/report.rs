@@ -669,7 +669,9 @@ fn imports(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Res
                        AND e.kind = 'conversion')
          FROM imports i WHERE i.site = ?1 AND i.ts >= ?2 AND i.ts < ?3 ORDER BY i.goal, i.ts, i.stage",
     )?;
-    let mut goals: Vec<(String, Vec<(String, u64, u64, Sums)>)> = Vec::new();
+    /// (stage, rows, matched, value sums)
+    type Stage = (String, u64, u64, Sums);
+    let mut goals: Vec<(String, Vec<Stage>)> = Vec::new();
     let rows = st.query_map(params![site, start, end], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<f64>>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, bool>(5)?))
     })?;

@@ -86,11 +86,13 @@ fn days() -> (i64, String, String) {
     (day0, goaltag_collector::dates::format_date(day0), goaltag_collector::dates::format_date(today + 1))
 }
 
-fn money(v: &Value) -> Vec<(Option<String>, f64)> {
+type Amounts = Vec<(Option<String>, f64)>;
+
+fn money(v: &Value) -> Amounts {
     v.as_array().unwrap().iter().map(|m| (m["currency"].as_str().map(String::from), m["value"].as_f64().unwrap())).collect()
 }
 
-fn eur_usd(eur: f64, usd: f64) -> Vec<(Option<String>, f64)> {
+fn eur_usd(eur: f64, usd: f64) -> Amounts {
     vec![(Some("EUR".into()), eur), (Some("USD".into()), usd)]
 }
 
@@ -171,7 +173,7 @@ fn the_report_adds_up_figure_by_figure() {
     assert_eq!(r["funnel"]["page_views_without_id"], 2);
 
     // Daily series: every day of the range, the last one empty.
-    let daily: Vec<(u64, u64, Vec<(Option<String>, f64)>)> = r["daily"]
+    let daily: Vec<(u64, u64, Amounts)> = r["daily"]
         .as_array()
         .unwrap()
         .iter()
