@@ -35,11 +35,14 @@ struct App {
     limits: Limits,
 }
 
-/// The routes with SQLite storage at `cfg.db`, for [`serve`] and in-process tests.
+/// The routes with SQLite storage at `cfg.db`, for [`serve`] and in-process tests,
+/// with the reporting routes of [`crate::dashboard`].
 pub fn router(cfg: Config) -> anyhow::Result<Router> {
     cfg.validate()?;
     let store = SqliteStore::open(&cfg.db).with_context(|| format!("opening the database {}", cfg.db.display()))?;
-    router_with_store(cfg, store)
+    // Reports, the dashboard and imports read and write this SQLite file themselves.
+    let reporting = crate::dashboard::routes(cfg.db.clone());
+    Ok(router_with_store(cfg, store)?.merge(reporting))
 }
 
 /// The routes with any [`Store`]: another backend, or a test double. `cfg.db` is not used.

@@ -5,11 +5,18 @@
 //! - [`config`]: what it can be told at start-up;
 //! - [`ingest`]: what a valid batch is;
 //! - [`store`]: where batches go (the [`Store`] seam, SQLite, the writer thread);
-//! - [`http`]: the routes.
+//! - [`http`]: the routes;
+//! - [`report`]: the numbers (JSON, dashboard and CLI share one builder);
+//! - [`dashboard`]: the reporting routes and the dashboard page;
+//! - [`import`]: offline conversions from a CRM, joined by transaction ID.
 
 pub mod config;
+pub mod dashboard;
+pub mod dates;
 pub mod http;
+pub mod import;
 pub mod ingest;
+pub mod report;
 pub mod store;
 
 pub use config::Config;

@@ -25,6 +25,10 @@ ENDPOINTS
                   when invalid and 413 when too large (nothing of a refused batch
                   is stored); 503 with Retry-After: 1 when the write queue is full.
   GET /health     {\"status\":\"ok\"} while the writer is running.
+  GET /report     The report as JSON (?site=&from=YYYY-MM-DD&to=&funnel=/,/cart.html);
+                  GET /dashboard shows it with charts; see 'report --help'.
+  POST /import    Offline conversions (?site=), CSV or JSON lines; see 'import --help'.
+                  Reports and imports have no authentication: keep them private.
   GET /...        Files from --www (folders answer index.html).
 
 STORAGE
@@ -78,6 +82,40 @@ enum Cmd {
         #[arg(long, default_value_t = 64)]
         queue_capacity: usize,
     },
+    /// Print the report as tables: the numbers GET /report and /dashboard show.
+    #[command(after_long_help = goaltag_collector::report::CLI_MANUAL)]
+    Report {
+        /// SQLite database file the collector writes (opened read-only).
+        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db")]
+        db: PathBuf,
+        /// Site key; may be left out when the database holds one site.
+        #[arg(long)]
+        site: Option<String>,
+        /// First day, YYYY-MM-DD (UTC); default 29 days before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (UTC), included; default today.
+        #[arg(long)]
+        to: Option<String>,
+        /// Funnel steps as comma-separated URL paths; default the demo shop's purchase path.
+        #[arg(long)]
+        funnel: Option<String>,
+        /// Print the JSON of GET /report instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import offline conversions (CSV with a header row, or JSON lines); see POST /import.
+    #[command(after_long_help = goaltag_collector::import::CLI_MANUAL)]
+    Import {
+        /// SQLite database file the collector writes.
+        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db")]
+        db: PathBuf,
+        /// Site key the rows belong to, as the tag sends it.
+        #[arg(long)]
+        site: String,
+        /// The file; its first character tells JSON lines ({) from CSV.
+        file: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -88,8 +126,21 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity } =
-        Cli::parse().cmd;
+    let (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity) = match Cli::parse().cmd {
+        Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity } => {
+            (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity)
+        }
+        Cmd::Report { db, site, from, to, funnel, json } => {
+            let params = [("site", site), ("from", from), ("to", to), ("funnel", funnel)];
+            let given = params.iter().filter_map(|(k, v)| Some((*k, v.as_deref()?)));
+            print!("{}", goaltag_collector::report::cli(&db, given, json)?);
+            return Ok(());
+        }
+        Cmd::Import { db, site, file } => {
+            println!("{}", goaltag_collector::import::cli(&db, &site, &file)?);
+            return Ok(());
+        }
+    };
     let cfg = goaltag_collector::Config {
         db,
         www,

@@ -56,7 +56,8 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-/// The schema, created if missing. `json` keeps the whole event so fields the
+/// The schema, created if missing (a file of an older version gains the new
+/// tables and indexes). `json` keeps the whole event so fields the
 /// wire format gains later need no migration; the other columns are what
 /// reports filter and group by.
 pub const SCHEMA: &str = "
@@ -71,7 +72,15 @@ CREATE TABLE IF NOT EXISTS batches(
   events INTEGER NOT NULL, stored INTEGER NOT NULL, duplicates INTEGER NOT NULL,
   dropped_overflow INTEGER NOT NULL, dropped_poison INTEGER NOT NULL, dropped_expired INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS rejections(received_at INTEGER NOT NULL, reason TEXT NOT NULL);
-PRAGMA user_version = 1;
+-- Version 2: offline conversions imported from a CRM (see import.rs), joined
+-- to online conversions by transaction ID.
+CREATE TABLE IF NOT EXISTS imports(
+  site TEXT NOT NULL, transaction_id TEXT NOT NULL, goal TEXT NOT NULL, stage TEXT NOT NULL,
+  value REAL, currency TEXT, ts INTEGER NOT NULL, imported_at INTEGER NOT NULL,
+  PRIMARY KEY(site, transaction_id, goal, stage));
+CREATE INDEX IF NOT EXISTS imports_site_ts ON imports(site, ts);
+CREATE INDEX IF NOT EXISTS events_site_transaction ON events(site, transaction_id) WHERE transaction_id IS NOT NULL;
+PRAGMA user_version = 2;
 ";
 
 /// SQLite in WAL mode with `synchronous=FULL`: a committed batch survives a
@@ -350,7 +359,7 @@ mod tests {
         assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
         let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        assert_eq!((v, mode.as_str()), (1, "wal"));
+        assert_eq!((v, mode.as_str()), (2, "wal"));
         let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 3);
     }

@@ -74,7 +74,9 @@ impl Browser {
                 ];
                 let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
                 args.push(format!("--user-data-dir={}", profile.display()));
-                (driver, json!({"browserName": "chrome", "goog:chromeOptions": {"binary": binary, "args": args}}))
+                // loggingPrefs: lets Harness::console_errors read the console.
+                (driver, json!({"browserName": "chrome", "goog:chromeOptions": {"binary": binary, "args": args},
+                                "goog:loggingPrefs": {"browser": "ALL"}}))
             }
             Browser::Firefox => {
                 let home = std::env::var("HOME").unwrap_or_default();
@@ -406,6 +408,23 @@ impl Harness {
         let b64 = self.wd("GET", "/screenshot", None);
         let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).unwrap();
         std::fs::write(path, png).unwrap();
+    }
+
+    /// Chromium only (Firefox answers `None`): the console's errors since the
+    /// last call (uncaught exceptions, failed loads, CSP violations, console.error).
+    pub fn console_errors(&self) -> Option<Vec<String>> {
+        if self.browser != Browser::Chromium {
+            return None;
+        }
+        let log = self.wd("POST", "/se/log", Some(json!({"type": "browser"})));
+        let entries = log.as_array().cloned().unwrap_or_default();
+        Some(
+            entries
+                .iter()
+                .filter(|e| e["level"] == "SEVERE")
+                .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+                .collect(),
+        )
     }
 
     /// Runs `sql` on the collector's database; each row as JSON values
