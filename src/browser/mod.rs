@@ -75,7 +75,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue) {
     let signal = |name: &str| nav.as_ref().and_then(|n| js_sys::Reflect::get(n, &name.into()).ok());
     let gpc = signal("globalPrivacyControl").and_then(|v| v.as_bool()) == Some(true);
     let dnt = signal("doNotTrack").and_then(|v| v.as_string()).as_deref() == Some("1");
-    shell.tracker.begin(crate::core::consent::Env { gpc, dnt, ..Default::default() }, host::now());
+    shell.tracker.begin(&mut shell.host, crate::core::consent::Env { gpc, dnt, ..Default::default() });
     if let Some(v) = attrs.get("consent") {
         match crate::core::consent::parse_data_consent(v) {
             Ok(p) => shell.tracker.consent_default(&mut shell.host, p, None),
