@@ -67,6 +67,8 @@ fn setup(responses: &[u16], queued: &[JsValue]) {
     for k in storage_of_the_tag() {
         let _ = ls.remove_item(&k);
     }
+    let _ = Reflect::set(&document(), &"cookie".into(), &s("cc_cookie=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/"));
+    let _ = Reflect::delete_property(window().unchecked_ref::<Object>(), &"__tcfapi".into());
     next_page(responses, queued);
 }
 
@@ -657,4 +659,185 @@ async fn offline_pauses_sending_and_online_resumes_it() {
     assert_eq!(requests(before + 1).await, before + 1);
     let actions: Vec<String> = all_events().iter().filter_map(|e| get(e, "action").as_string()).collect();
     assert_eq!(actions, ["while-offline"]);
+}
+
+fn consent_of(e: &JsValue) -> Vec<String> {
+    let c = get(e, "consent");
+    ["analytics_storage", "ad_storage", "ad_user_data", "ad_personalization"]
+        .iter()
+        .map(|k| get(&c, k).as_string().unwrap_or_default())
+        .collect()
+}
+
+fn actions_in(request: usize) -> Vec<String> {
+    events(request).iter().map(|e| get(e, "action").as_string().unwrap_or_else(|| get(e, "kind").as_string().unwrap())).collect()
+}
+
+/// A stand-in CMP: `__tcfapi('addEventListener', 2, cb)` keeps `cb` for
+/// [`tcf_answer`], and calls it at once with `first` (tcData JSON) if given.
+fn stub_tcfapi(first: Option<&str>) {
+    let now = first.map(|j| format!("cb({j}, true);")).unwrap_or_default();
+    let body = format!(
+        "if (cmd !== 'addEventListener' || version !== 2) throw new Error('unexpected __tcfapi call ' + cmd);
+         window.__tcf_listener = cb; {now}"
+    );
+    let f = Function::new_with_args("cmd, version, cb", &body);
+    Reflect::set(&window(), &"__tcfapi".into(), &f).unwrap();
+}
+
+/// The CMP calls the tag's listener, as it does on load and on every choice.
+fn tcf_answer(tc_data: &str) {
+    let cb: Function = get(&window(), "__tcf_listener").dyn_into().expect("the tag registered a TCF listener");
+    cb.call2(&JsValue::NULL, &JSON::parse(tc_data).unwrap(), &true.into()).unwrap();
+}
+
+fn tc_data(status: &str, consents: &[u32]) -> String {
+    let c: Vec<String> = consents.iter().map(|n| format!(r#""{n}":true"#)).collect();
+    format!(r#"{{"tcString":"CQ...","eventStatus":"{status}","gdprApplies":true,"purpose":{{"consents":{{{}}},"legitimateInterests":{{"7":true}}}},"vendor":{{"consents":{{"755":true}}}}}}"#, c.join(","))
+}
+
+#[wasm_bindgen_test]
+async fn the_tcf_adapter_follows_the_cmp_through_tcloaded_and_useractioncomplete() {
+    setup(&[], &[args(&[s("consent"), s("source"), s("tcf")]), args(&[s("event"), s("before")])]);
+    // The CMP's first answer: the UI is shown, no decision. It must not decide anything.
+    stub_tcfapi(Some(&tc_data("cmpuishown", &[])));
+    start_with("demo-shop", Some(COLLECTOR), None);
+    assert!(ERRORS.with(|e| e.borrow().is_empty()), "{:?}", ERRORS.with(|e| e.borrow().clone()));
+    assert!(storage_of_the_tag().is_empty(), "held, nothing stored: {:?}", storage_of_the_tag());
+
+    // tcloaded with purpose 1 only: storage, but no conversions data or personalisation.
+    tcf_answer(&tc_data("tcloaded", &[1]));
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(actions_in(0), ["before", "page_view"], "held events arrive once the CMP answers");
+    for e in events(0) {
+        assert_eq!(consent_of(&e), ["granted", "granted", "denied", "denied"]);
+    }
+    assert_eq!(storage_of_the_tag(), ["goaltag_cid"]);
+
+    // The visitor rejects everything: storage goes at once, nothing more is sent.
+    tcf_answer(&tc_data("useractioncomplete", &[]));
+    assert!(storage_of_the_tag().is_empty(), "{:?}", storage_of_the_tag());
+    goaltag(&[s("event"), s("rejected")]);
+    goaltag(&[s("flush")]);
+    // ...then accepts everything: sending resumes, and "rejected" is not in it.
+    tcf_answer(&tc_data("useractioncomplete", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    goaltag(&[s("event"), s("accepted")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(2).await, 2);
+    assert_eq!(actions_in(1), ["accepted"]);
+    assert_eq!(consent_of(&events(1)[0]), ["granted"; 4]);
+}
+
+#[wasm_bindgen_test]
+async fn a_cmp_answering_at_once_counts_and_a_missing_cmp_is_reported() {
+    // gdprApplies false, answered synchronously inside the 'source' call.
+    setup(&[], &[args(&[s("consent"), s("source"), s("tcf")])]);
+    stub_tcfapi(Some(r#"{"eventStatus":"tcloaded","gdprApplies":false}"#));
+    start_with("demo-shop", Some(COLLECTOR), Some("denied"));
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(actions_in(0), ["page_view"]);
+    assert_eq!(consent_of(&events(0)[0]), ["granted"; 4], "GDPR does not apply: granted");
+
+    setup(&[], &[args(&[s("consent"), s("source"), s("tcf")]), args(&[s("event"), s("x")])]);
+    start_with("demo-shop", Some(COLLECTOR), Some("denied"));
+    let errors = ERRORS.with(|e| e.borrow().clone());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("__tcfapi") && errors[0].contains("tcf"), "{}", errors[0]);
+    // The default stays: denied, and the tag still takes later updates.
+    goaltag(&[s("consent"), s("update"), obj(&[("analytics_storage", s("granted"))])]);
+    goaltag(&[s("event"), s("y")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(actions_in(0), ["y"]);
+}
+
+/// What orestbida/cookieconsent v3 writes: URI-encoded JSON with the accepted categories.
+fn set_cc_cookie(categories: &[&str]) {
+    let cats: Vec<String> = categories.iter().map(|c| format!(r#""{c}""#)).collect();
+    let json = format!(r#"{{"categories":[{}],"revision":0,"data":null,"consentId":"c-1","services":{{}}}}"#, cats.join(","));
+    let v = String::from(js_sys::encode_uri_component(&json));
+    Reflect::set(&document(), &"cookie".into(), &s(&format!("cc_cookie={v}; path=/; SameSite=Lax"))).unwrap();
+}
+
+/// The banner's `cc:onChange` window event, with its `detail.cookie`.
+fn dispatch_cc(kind: &str, categories: &[&str]) {
+    let f = Function::new_with_args("kind, cats", "window.dispatchEvent(new CustomEvent(kind, {detail: {cookie: {categories: cats}, changedCategories: []}}));");
+    let cats: Array = categories.iter().map(|c| s(c)).collect();
+    f.call2(&JsValue::NULL, &s(kind), &cats).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_cookie_adapter_reads_the_banner_cookie_and_follows_its_events() {
+    // A returning visitor who accepted analytics only.
+    setup(&[], &[args(&[s("consent"), s("source"), obj(&[("cookie", s("cc_cookie"))])])]);
+    set_cc_cookie(&["necessary", "analytics"]);
+    start_with("demo-shop", Some(COLLECTOR), Some("denied"));
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(actions_in(0), ["page_view"]);
+    assert_eq!(consent_of(&events(0)[0]), ["granted", "denied", "denied", "denied"]);
+    assert_eq!(storage_of_the_tag(), ["goaltag_cid"]);
+
+    // Privacy settings: everything off.
+    dispatch_cc("cc:onChange", &["necessary"]);
+    assert!(storage_of_the_tag().is_empty(), "{:?}", storage_of_the_tag());
+    goaltag(&[s("event"), s("rejected")]);
+    goaltag(&[s("flush")]);
+    // Then everything on.
+    dispatch_cc("cc:onChange", &["necessary", "analytics", "marketing"]);
+    goaltag(&[s("event"), s("accepted")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(2).await, 2);
+    assert_eq!(actions_in(1), ["accepted"]);
+    assert_eq!(consent_of(&events(1)[0]), ["granted"; 4]);
+}
+
+#[wasm_bindgen_test]
+async fn a_first_choice_in_the_banner_arrives_as_cc_on_consent() {
+    // No cookie yet: the denied default holds until the visitor accepts.
+    setup(&[], &[args(&[s("consent"), s("source"), obj(&[("cookie", s("cc_cookie"))])]), args(&[s("event"), s("before")])]);
+    start_with("demo-shop", Some(COLLECTOR), Some("denied"));
+    dispatch_cc("cc:onConsent", &["necessary", "ads"]);
+    goaltag(&[s("event"), s("chosen")]);
+    goaltag(&[s("flush")]);
+    // Ads without analytics is still no sending in basic mode; analytics now:
+    dispatch_cc("cc:onChange", &["necessary", "analytics", "ads"]);
+    goaltag(&[s("event"), s("analytics-too")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(actions_in(0), ["analytics-too"], "nothing recorded under the denial is sent");
+    assert_eq!(consent_of(&events(0)[0]), ["granted"; 4]);
+}
+
+#[wasm_bindgen_test]
+async fn opt_out_sends_nothing_more_keeps_only_its_marker_and_opt_in_resumes() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("event"), s("a")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert!(storage_of_the_tag().contains(&"goaltag_cid".to_string()));
+
+    goaltag(&[s("opt_out")]);
+    assert_eq!(storage_of_the_tag(), ["goaltag_optout"]);
+    goaltag(&[s("event"), s("b")]);
+    goaltag(&[s("flush")]);
+
+    // The next page load: the marker is found, whatever data-consent says.
+    shutdown();
+    Reflect::set(&window(), &"goaltag".into(), &obj(&[("q", args(&[args(&[s("event"), s("c")])]))])).unwrap();
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("flush")]);
+    sleep(1200).await; // past the coalesced storage write, which must not happen
+    assert_eq!(storage_of_the_tag(), ["goaltag_optout"]);
+
+    goaltag(&[s("opt_in")]);
+    assert!(!storage_of_the_tag().contains(&"goaltag_optout".to_string()));
+    goaltag(&[s("event"), s("d")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(2).await, 2);
+    assert_eq!(actions_in(1), ["d"], "b, c and the second page view were never sent");
+    assert_eq!(SENT.with(|s| s.borrow().len()), 2);
 }

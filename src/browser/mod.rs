@@ -2,6 +2,7 @@
 //! and storage. It turns browser facts into core inputs and executes what the
 //! core decides; it holds no policy of its own.
 
+mod adapters;
 mod capture;
 mod host;
 mod transport;
@@ -77,7 +78,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue) {
     let signal = |name: &str| nav.as_ref().and_then(|n| js_sys::Reflect::get(n, &name.into()).ok());
     let gpc = signal("globalPrivacyControl").and_then(|v| v.as_bool()) == Some(true);
     let dnt = signal("doNotTrack").and_then(|v| v.as_string()).as_deref() == Some("1");
-    shell.tracker.begin(crate::core::consent::Env { gpc, dnt, ..Default::default() }, host::now());
+    shell.tracker.begin(&mut shell.host, crate::core::consent::Env { gpc, dnt, ..Default::default() });
     if let Some(v) = attrs.get("consent") {
         match crate::core::consent::parse_data_consent(v) {
             Ok(p) => shell.tracker.consent_default(&mut shell.host, p, None),
@@ -247,6 +248,9 @@ fn call(mut args: Vec<Val>) {
     };
     report(&errors);
     let ran = with_shell(|s| {
+        if let command::Command::ConsentSource(source) = &cmd {
+            adapters::install(source, &mut s.listeners);
+        }
         report(&s.tracker.handle(cmd, &mut s.host));
         pump(s);
     });

@@ -17,6 +17,13 @@ pub enum Command {
     Flush,
     /// `goaltag('consent', 'default' | 'update', {...})`.
     Consent { update: bool, partial: crate::core::consent::Partial, wait_for_update_ms: Option<u64> },
+    /// `goaltag('consent', 'source', 'tcf' | {cookie, categories})`: a banner
+    /// adapter, which the shell installs (src/browser/adapters.rs).
+    ConsentSource(crate::core::consent::Source),
+    /// `goaltag('opt_out')`: nothing is sent or stored on this site any more.
+    OptOut,
+    /// `goaltag('opt_in')`: undoes `opt_out`.
+    OptIn,
 }
 
 /// Lets an SPA report a virtual page with its own URL or title.
@@ -41,7 +48,7 @@ pub const MAX_TEXT: usize = 500;
 /// Largest absolute `value` accepted (the collector enforces the same bound).
 pub const MAX_VALUE: f64 = 1e12;
 
-pub const COMMANDS: &str = "one of config, page_view, event, flush, consent";
+pub const COMMANDS: &str = "one of config, page_view, event, flush, consent, opt_out, opt_in";
 
 /// Parses one call. `Err` means the command cannot run at all; the `Vec` lists
 /// parameters that were dropped from a command that still runs.
@@ -95,6 +102,11 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
             Command::Event(p)
         }
         Some("flush") => Command::Flush,
+        Some("opt_out") => Command::OptOut,
+        Some("opt_in") => Command::OptIn,
+        Some("consent") if arg(1).as_str() == Some("source") => {
+            Command::ConsentSource(crate::core::consent::parse_source(arg(2))?)
+        }
         Some("consent") => {
             let which = arg(1).as_str().unwrap_or("");
             let (partial, wait) = crate::core::consent::parse_partial(arg(2), which)?;
@@ -270,6 +282,20 @@ mod tests {
         assert!(matches!(c, Command::Consent { update: true, .. }));
         assert!(p(r#"["consent","update",{"analytics_storage":"yes"}]"#).unwrap_err().field.contains("analytics_storage"));
         assert!(p(r#"["consent","maybe",{}]"#).is_err());
+    }
+
+    #[test]
+    fn opt_out_opt_in_and_consent_sources() {
+        assert_eq!(p(r#"["opt_out"]"#).unwrap().0, Command::OptOut);
+        assert_eq!(p(r#"["opt_in"]"#).unwrap().0, Command::OptIn);
+        use crate::core::consent::Source;
+        assert_eq!(p(r#"["consent","source","tcf"]"#).unwrap().0, Command::ConsentSource(Source::Tcf));
+        let (c, _) = p(r#"["consent","source",{"cookie":"cc_cookie"}]"#).unwrap();
+        assert!(matches!(c, Command::ConsentSource(Source::Cookie { ref name, .. }) if name == "cc_cookie"));
+        let e = p(r#"["consent","source","onetrust"]"#).unwrap_err();
+        assert_eq!((e.field.as_str(), e.got.as_str()), ("goaltag('consent', 'source', …)", "\"onetrust\""));
+        assert_eq!(p(r#"["consent","source"]"#).unwrap_err().got, "null");
+        assert!(p(r#"["opt-out"]"#).unwrap_err().expected.contains("opt_out"));
     }
 
     #[test]

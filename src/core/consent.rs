@@ -592,15 +592,16 @@ pub fn parse_category_map(v: &Val) -> Result<CategoryMap, ConfigError> {
     };
     let mut entries = Vec::new();
     for (cat, val) in fields {
-        let field = format!("{}.{}", CATEGORIES_FIELD, cat);
-        let one = |x: &Val, field: String| {
-            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, TYPE_NAMES, x))
+        // push_str, not format! or concat: this runs in the wasm, where size counts.
+        let mut field = String::from(CATEGORIES_FIELD);
+        field.push('.');
+        field.push_str(cat);
+        let one = |x: &Val| {
+            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field.clone(), TYPE_NAMES, x))
         };
         let types = match val {
-            Val::Str(_) => vec![one(val, field)?],
-            Val::List(l) => {
-                l.iter().enumerate().map(|(i, x)| one(x, format!("{}[{}]", field, i))).collect::<Result<_, _>>()?
-            }
+            Val::Str(_) => vec![one(val)?],
+            Val::List(l) => l.iter().map(one).collect::<Result<_, _>>()?,
             _ => {
                 return Err(ConfigError::new(field, "a list of consent types like ['ad_storage', 'ad_user_data']", val))
             }
@@ -658,8 +659,10 @@ pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
                     },
                     "categories" => categories = parse_category_map(val)?,
                     _ => {
+                        let mut field = String::from("consent.source.");
+                        field.push_str(key);
                         return Err(ConfigError::msg(
-                            format!("consent.source.{}", key),
+                            field,
                             "one of cookie, categories",
                             "an unknown field",
                         ))
@@ -670,6 +673,28 @@ pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
         }
         _ => Err(ConfigError::new(FIELD, EXPECTED, v)),
     }
+}
+
+/// The value of cookie `name` in a `document.cookie` string (`a=1; b=2`), still
+/// URI-encoded as the banner wrote it. `None` when the cookie is not set.
+pub fn cookie_value<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
+    cookies
+        .split(';')
+        .filter_map(|c| c.split_once('='))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// An adapter's answer as the call a page would make:
+/// `goaltag('consent', 'update', {...})`. The shell runs it like any call, so
+/// an answer that arrives while the tag is busy (a CMP calling back at once,
+/// inside the `source` command) is deferred, never lost.
+pub fn update_args(p: &Partial) -> Vec<Val> {
+    let fields = ConsentType::ALL
+        .into_iter()
+        .filter_map(|t| p.get(t).map(|s| (t.name().to_owned(), Val::Str(s.as_str().to_owned()))))
+        .collect();
+    vec![Val::Str("consent".to_owned()), Val::Str("update".to_owned()), Val::Map(fields)]
 }
 
 /// An RFC 6265 token, short: anything else could never match `document.cookie`.
@@ -1346,6 +1371,22 @@ mod tests {
             })
         );
         assert_eq!(from_tcf(&tcf("tcloaded", true, &[3, 4])).unwrap().ad_personalization, Some(G));
+        // One row per combination of the purposes that matter: (1, 3, 4, 7) →
+        // (analytics_storage, ad_storage, ad_user_data, ad_personalization).
+        let row = |a, s, u, p| Some(Partial { analytics_storage: Some(a), ad_storage: Some(s), ad_user_data: Some(u), ad_personalization: Some(p) });
+        let table: [(&[u32], _); 8] = [
+            (&[3], row(D, D, D, D)),
+            (&[4], row(D, D, D, D)),
+            (&[7], row(D, D, G, D)),
+            (&[1, 7], row(G, G, G, D)),
+            (&[1, 3], row(G, G, D, D)),
+            (&[1, 3, 4], row(G, G, D, G)),
+            (&[3, 4, 7], row(D, D, G, G)),
+            (&[2, 5, 6, 8, 9, 10, 11], row(D, D, D, D)),
+        ];
+        for (purposes, want) in table {
+            assert_eq!(from_tcf(&tcf("useractioncomplete", true, purposes)), want, "purposes {purposes:?}");
+        }
         // gdprApplies missing: treat as applying; no purpose object: all denied.
         assert_eq!(from_tcf(&json(r#"{"eventStatus":"tcloaded"}"#)), Some(Partial::all(D)));
         let falsy = json(r#"{"eventStatus":"tcloaded","gdprApplies":true,"purpose":{"consents":{"1":false}}}"#);
@@ -1390,7 +1431,7 @@ mod tests {
         let e = parse_category_map(&json(r#"{"marketing":["ad_storage","ads_storage"]}"#)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "goaltag: consent.source.categories.marketing[1]: expected one of analytics_storage, ad_storage, \
+            "goaltag: consent.source.categories.marketing: expected one of analytics_storage, ad_storage, \
              ad_user_data, ad_personalization, got \"ads_storage\""
         );
         let e = parse_category_map(&json(r#"{"analytics":true}"#)).unwrap_err();
@@ -1409,6 +1450,41 @@ mod tests {
         assert_eq!(cookie_categories(&json(r#"{"categories":"analytics"}"#)), None);
         assert_eq!(cookie_categories(&json(r#"{}"#)), None);
         assert_eq!(cookie_categories(&Val::Null), None);
+    }
+
+    #[test]
+    fn finds_the_banner_cookie_among_others() {
+        let all = "theme=dark; cc_cookie=%7B%22categories%22%3A%5B%5D%7D;other=1; cc_cookie2=x";
+        assert_eq!(cookie_value(all, "cc_cookie"), Some("%7B%22categories%22%3A%5B%5D%7D"));
+        assert_eq!(cookie_value(all, "other"), Some("1"));
+        assert_eq!(cookie_value(all, "cc"), None, "a prefix is not a match");
+        assert_eq!(cookie_value("", "cc_cookie"), None);
+        assert_eq!(cookie_value("cc_cookie=", "cc_cookie"), Some(""));
+        assert_eq!(cookie_value("xcc_cookie=1", "cc_cookie"), None);
+    }
+
+    #[test]
+    fn bad_or_foreign_cookie_content_is_no_answer() {
+        // What the shell hands over when JSON.parse fails, or the JSON is not the banner's.
+        for v in [Val::Null, Val::Str("not json".into()), json("[1,2]"), json(r#"{"categories":{"analytics":true}}"#)] {
+            assert_eq!(cookie_categories(&v), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_categories_grant_nothing() {
+        let m = CategoryMap::default();
+        let got = cookie_categories(&json(r#"{"categories":["necessary","functionality","Analytics","statistics"]}"#));
+        assert_eq!(from_categories(&got.unwrap(), &m), Partial::all(D), "names are matched exactly");
+    }
+
+    #[test]
+    fn an_adapter_answer_is_an_update_command() {
+        for p in [Partial::all(G), Partial::all(D), Partial { ad_storage: Some(G), ..Default::default() }] {
+            let (cmd, errs) = crate::core::command::parse(&update_args(&p)).unwrap();
+            assert!(errs.is_empty());
+            assert_eq!(cmd, crate::core::command::Command::Consent { update: true, partial: p, wait_for_update_ms: None });
+        }
     }
 
     #[test]
@@ -1435,7 +1511,7 @@ mod tests {
         assert_eq!(parse_source(&json(r#"{"cookie":""}"#)).unwrap_err().field, "consent.source.cookie");
         assert_eq!(parse_source(&json(r#"{"cooky":"cc"}"#)).unwrap_err().field, "consent.source.cooky");
         let e = parse_source(&json(r#"{"categories":{"x":["y"]}}"#)).unwrap_err();
-        assert_eq!(e.field, "consent.source.categories.x[0]");
+        assert_eq!(e.field, "consent.source.categories.x");
     }
 
     #[test]

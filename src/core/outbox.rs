@@ -262,6 +262,13 @@ impl Outbox {
         self.close(false);
     }
 
+    /// Forgets every queued event (the visitor opted out). A request already
+    /// in flight settles as usual; its answer finds nothing left to remove.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.dirty = true;
+    }
+
     /// Closes the open batch now (`goaltag('flush')`).
     pub fn flush(&mut self) {
         self.close(true);

@@ -48,8 +48,9 @@ pub struct Page {
 pub const MAX_URL: usize = 4096;
 pub const MAX_TITLE: usize = 2048;
 
-/// Every key the tag writes, with the consent purpose it needs (a key ending
-/// in `.` is a prefix: one key per tab). Revocation removes exactly these.
+/// Every key the tag writes with consent, with the purpose it needs (a key
+/// ending in `.` is a prefix: one key per page). Revocation removes exactly
+/// these; an opt-out removes them all.
 pub const STORED: [(&str, Purpose); 5] = [
     (CLIENT_KEY, Purpose::Analytics),
     (VISIT_KEY, Purpose::Analytics),
@@ -69,6 +70,11 @@ pub const CLIENT_KEY: &str = "goaltag_cid";
 pub const VISIT_KEY: &str = "goaltag_visit";
 pub const GOALS_KEY: &str = "goaltag_goals";
 pub const CAMPAIGN_KEY: &str = "goaltag_campaign";
+/// The one exception to the consent gate: `goaltag('opt_out')` writes it
+/// without consent because it records a refusal, and it must outlive every
+/// purge. It is read at [`Tracker::begin`] and written or removed only by
+/// [`Tracker::opt_out`] / [`Tracker::opt_in`].
+pub const OPT_OUT_KEY: &str = "goaltag_optout";
 
 /// Storage writes are coalesced: at most one round this long after a change
 /// (and at once when the page hides), never on the click path itself.
@@ -78,6 +84,23 @@ pub const SAVE_DELAY_MS: u64 = 1000;
 fn cut(s: &mut String, max: usize) {
     if let Some((i, _)) = s.char_indices().nth(max) {
         s.truncate(i);
+    }
+}
+
+/// Removes the [`STORED`] keys of the purposes `which` selects; a prefix
+/// entry removes every page's key.
+fn remove_keys(host: &mut dyn Host, which: impl Fn(Purpose) -> bool) {
+    for (key, purpose) in STORED {
+        if !which(purpose) {
+            continue;
+        }
+        if key.ends_with('.') {
+            for k in host.keys(key) {
+                host.remove(&k);
+            }
+        } else {
+            host.remove(key);
+        }
     }
 }
 
@@ -163,10 +186,46 @@ impl Tracker {
     }
 
     /// Starts the consent clock (the "no consent set" warning comes 10 s
-    /// after this) with what the browser signals (GPC, DNT).
-    pub fn begin(&mut self, env: Env, now: u64) {
-        let env = Env { honor_gpc: self.config.honor_gpc, honor_dnt: self.config.honor_dnt, ..env };
-        self.consent = Consent::new(self.config.mode, env, now);
+    /// after this) with what the browser signals (GPC, DNT) and whether the
+    /// visitor opted out on an earlier page (the marker, read whatever the
+    /// consent: see [`OPT_OUT_KEY`]).
+    pub fn begin(&mut self, host: &mut dyn Host, env: Env) {
+        let opted_out = host.load(OPT_OUT_KEY).is_some();
+        let env = Env { honor_gpc: self.config.honor_gpc, honor_dnt: self.config.honor_dnt, opted_out, ..env };
+        self.consent = Consent::new(self.config.mode, env, host.now());
+        if opted_out {
+            // Whatever another tab or an older version left behind goes too.
+            self.forget_stored(host);
+        }
+    }
+
+    /// `goaltag('opt_out')`: stores the marker, removes everything else the
+    /// tag stored (whatever the consent: a denied state can still find keys of
+    /// an earlier visit), and drops what is held or queued, so nothing more
+    /// leaves this browser for the site, on this page or later ones.
+    pub fn opt_out(&mut self, host: &mut dyn Host) {
+        host.save(OPT_OUT_KEY, "1");
+        let fx = self.consent.opt_out();
+        self.apply(host, fx);
+        self.forget_stored(host);
+        self.held.clear();
+        self.outbox.clear();
+    }
+
+    /// `goaltag('opt_in')`: removes the marker; consent is again what the
+    /// defaults and the banner say (held events wait for it as usual).
+    pub fn opt_in(&mut self, host: &mut dyn Host) {
+        host.remove(OPT_OUT_KEY);
+        let fx = self.consent.opt_in(host.now());
+        self.apply(host, fx);
+    }
+
+    /// Removes every key of [`STORED`] and the identifiers read from them.
+    fn forget_stored(&mut self, host: &mut dyn Host) {
+        remove_keys(host, |_| true);
+        self.client_id = None;
+        self.loaded = (false, false);
+        self.save_at = None;
     }
 
     /// `data-consent` and `goaltag('consent', 'default', …)`.
@@ -193,17 +252,7 @@ impl Tracker {
                 }
                 Effect::DiscardHeld => self.held.clear(),
                 Effect::PurgeStorage { analytics, ads } => {
-                    for (key, purpose) in STORED {
-                        if (analytics && purpose == Purpose::Analytics) || (ads && purpose == Purpose::Ads) {
-                            if key.ends_with('.') {
-                                for k in host.keys(key) {
-                                    host.remove(&k);
-                                }
-                            } else {
-                                host.remove(key);
-                            }
-                        }
-                    }
+                    remove_keys(host, |p| (analytics && p == Purpose::Analytics) || (ads && p == Purpose::Ads));
                     if analytics {
                         self.client_id = None;
                         self.loaded.0 = false;
@@ -484,6 +533,11 @@ impl Tracker {
             Command::Consent { update: false, partial, wait_for_update_ms } => {
                 self.consent_default(host, partial, wait_for_update_ms)
             }
+            Command::OptOut => self.opt_out(host),
+            Command::OptIn => self.opt_in(host),
+            // Adapters listen to the page; the shell installs them and feeds
+            // their answers back as consent updates.
+            Command::ConsentSource(_) => {}
         }
         Vec::new()
     }
@@ -819,7 +873,7 @@ pub mod tests {
     fn ready() -> (Tracker, FakeHost) {
         let mut t = Tracker::new();
         let mut h = FakeHost::new();
-        t.begin(Env::default(), h.now);
+        t.begin(&mut h, Env::default());
         assert!(t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h).is_empty());
         t.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
         (t, h)
@@ -828,7 +882,7 @@ pub mod tests {
     fn unset() -> (Tracker, FakeHost) {
         let mut t = Tracker::new();
         let mut h = FakeHost::new();
-        t.begin(Env::default(), h.now);
+        t.begin(&mut h, Env::default());
         t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h);
         (t, h)
     }
@@ -895,7 +949,7 @@ pub mod tests {
     #[test]
     fn gpc_is_stamped_on_events() {
         let (mut t, mut h) = ready();
-        t.begin(Env { gpc: true, ..Env::default() }, h.now);
+        t.begin(&mut h, Env { gpc: true, ..Env::default() });
         t.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
         run(&mut t, &mut h, r#"["event","x"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
@@ -1100,7 +1154,7 @@ pub mod tests {
 
         // The reload: a new tag on the same storage.
         let mut t2 = Tracker::new();
-        t2.begin(Env::default(), h.now);
+        t2.begin(&mut h, Env::default());
         t2.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h);
         t2.configure(&json(GOALS), &mut h);
         t2.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
@@ -1196,6 +1250,85 @@ pub mod tests {
         assert!(sent(&mut t, &mut h).is_empty(), "basic mode: nothing sent while denied");
     }
 
+    fn keys(h: &FakeHost) -> Vec<&str> {
+        h.storage.keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn opt_out_keeps_only_the_marker_sends_nothing_more_and_holds_across_page_loads() {
+        let (mut t, mut h) = with_goals();
+        h.page.url = "https://shop.example/?gclid=abc".into();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        h.now += SAVE_DELAY_MS;
+        t.tick(&mut h);
+        let stored: Vec<&str> = keys(&h).into_iter().map(|k| if k.starts_with(OUTBOX_PREFIX) { OUTBOX_PREFIX } else { k }).collect();
+        assert_eq!(stored, [CAMPAIGN_KEY, CLIENT_KEY, GOALS_KEY, OUTBOX_PREFIX, VISIT_KEY], "the unsent page view too");
+        run(&mut t, &mut h, r#"["event","queued before the opt-out"]"#);
+
+        assert!(run(&mut t, &mut h, r#"["opt_out"]"#).is_empty());
+        assert_eq!(keys(&h), [OPT_OUT_KEY], "only the marker is left");
+        run(&mut t, &mut h, r#"["event","after"]"#);
+        t.page_view(&mut h, PageOverrides::default(), true);
+        t.click(&mut h, Element { tag: "a".into(), ..Default::default() }, &[0]);
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+        h.now += 60_000;
+        t.tick(&mut h);
+        t.persist(&mut h);
+        assert!(sent(&mut t, &mut h).is_empty(), "nothing leaves, not even what was queued before");
+        assert!(t.beacon_bodies(h.now).is_empty(), "nor as a beacon when the page hides");
+        assert_eq!(keys(&h), [OPT_OUT_KEY]);
+
+        // The next page load finds the marker: a granted default changes nothing.
+        let mut t2 = Tracker::new();
+        t2.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h);
+        t2.begin(&mut h, Env::default());
+        t2.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
+        t2.page_view(&mut h, PageOverrides::default(), false);
+        h.now += 60_000;
+        t2.tick(&mut h);
+        assert!(sent(&mut t2, &mut h).is_empty());
+        assert_eq!(keys(&h), [OPT_OUT_KEY]);
+
+        // Opting back in resumes under the consent given; what happened while
+        // opted out was dropped, not held.
+        run(&mut t2, &mut h, r#"["opt_in"]"#);
+        assert!(!h.storage.contains_key(OPT_OUT_KEY));
+        assert!(h.storage.contains_key(CLIENT_KEY), "granted: the client ID comes back (a new one)");
+        run(&mut t2, &mut h, r#"["event","back"]"#);
+        let events = sent(&mut t2, &mut h);
+        let actions: Vec<_> = events.iter().map(|e| e.action.as_deref()).collect();
+        assert_eq!(actions, [Some("back")]);
+        assert!(events[0].client_id.is_some());
+    }
+
+    #[test]
+    fn opt_out_removes_what_an_earlier_visit_stored_even_while_denied() {
+        let mut h = FakeHost::new();
+        h.storage.insert(CLIENT_KEY.into(), "6f1c2b9e-1d2a-4c3b-8a4d-5e6f7a8b9c0d".into());
+        h.storage.insert(CAMPAIGN_KEY.into(), "x".into());
+        let mut t = Tracker::new();
+        t.begin(&mut h, Env::default());
+        run(&mut t, &mut h, r#"["consent","default",{"analytics_storage":"denied"}]"#);
+        assert_eq!(keys(&h), [CAMPAIGN_KEY, CLIENT_KEY], "a denial keeps them for a later grant");
+        run(&mut t, &mut h, r#"["opt_out"]"#);
+        assert_eq!(keys(&h), [OPT_OUT_KEY]);
+        run(&mut t, &mut h, r#"["opt_out"]"#);
+        assert_eq!(keys(&h), [OPT_OUT_KEY], "twice is once");
+
+        // A key that appears later (another tab) is gone at the next start.
+        h.storage.insert(VISIT_KEY.into(), "v".into());
+        let mut t = Tracker::new();
+        t.begin(&mut h, Env::default());
+        assert_eq!(keys(&h), [OPT_OUT_KEY]);
+        // Opting in without being opted out touches nothing.
+        h.storage.clear();
+        let (mut t, mut h) = unset();
+        run(&mut t, &mut h, r#"["opt_in"]"#);
+        assert!(h.storage.is_empty());
+        run(&mut t, &mut h, r#"["event","held"]"#);
+        assert!(sent(&mut t, &mut h).is_empty(), "consent still unknown: held");
+    }
+
     #[test]
     fn advanced_mode_sends_cookieless_pings_while_denied() {
         let (mut t, mut h) = unset();
@@ -1231,7 +1364,7 @@ pub mod tests {
     /// A new page of the same site on the same storage.
     fn next_page(h: &mut FakeHost) -> Tracker {
         let mut t = Tracker::new();
-        t.begin(Env::default(), h.now);
+        t.begin(h, Env::default());
         t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), h);
         t.consent_default(h, Partial::all(goaltag_wire::Signal::Granted), None);
         t

@@ -9,8 +9,10 @@ use goaltag_wire::{Event, Kind};
 
 const PAGES: [&str; 5] = ["index.html", "specials.html", "product.html", "cart.html", "checkout/confirmation.html"];
 
-const SNIPPET: &str = r#"<script>window.goaltag=window.goaltag||function(){(goaltag.q=goaltag.q||[]).push(arguments)};</script>
-<script async src="/goaltag/goaltag.js" data-site="demo-shop" data-collector="/collect" data-config="/goals.json" data-consent="granted"></script>"#;
+/// As README.md documents it: consent denied until the banner (www/consent.js,
+/// in cookieconsent's cookie format) says otherwise.
+const SNIPPET: &str = r#"<script>window.goaltag=window.goaltag||function(){(goaltag.q=goaltag.q||[]).push(arguments)};goaltag('consent','source',{cookie:'cc_cookie'});</script>
+<script async src="/goaltag/goaltag.js" data-site="demo-shop" data-collector="/collect" data-config="/goals.json" data-consent="denied"></script>"#;
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(repo_www().join(path)).unwrap_or_else(|e| panic!("www/{path}: {e}"))
@@ -23,12 +25,13 @@ fn every_page_carries_the_tag_in_its_head() {
         let head = &html[..html.find("</head>").unwrap_or_else(|| panic!("{page}: no </head>"))];
         assert_eq!(head.matches(SNIPPET).count(), 1, "{page}: the tag snippet, once, in <head>");
         assert_eq!(html.matches("goaltag.js").count(), 1, "{page}: one tag");
+        assert_eq!(head.matches(r#"<script src="/consent.js" defer></script>"#).count(), 1, "{page}: the banner");
     }
 }
 
 #[test]
 fn nothing_is_fetched_from_outside_the_shop() {
-    for file in PAGES.iter().copied().chain(["shop.js", "style.css"]) {
+    for file in PAGES.iter().copied().chain(["shop.js", "consent.js", "style.css"]) {
         let text = read(file);
         for needle in ["http://", "https://", "//cdn", "@import", "url("] {
             assert!(!text.contains(needle), "www/{file} refers outside the shop: {needle}");
@@ -51,6 +54,7 @@ fn the_elements_the_tests_and_goals_use_exist() {
             assert!(html.contains(&format!("id=\"{id}\"")), "{page}: no #{id}");
         }
         assert!(html.contains("id=\"cart-count\""), "{page}: no cart count in the header");
+        assert!(html.contains("id=\"privacy-settings\""), "{page}: no privacy settings link to reopen the banner");
     }
     assert!(read("index.html").contains(r#"data-goaltag-cta="hero""#));
 }

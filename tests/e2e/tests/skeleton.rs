@@ -4,8 +4,18 @@
 use goaltag_e2e::{is_uuid_v4, Browser, Harness, WAIT};
 use serde_json::Value;
 
+/// The demo shop starts with consent denied and shows its banner: accept
+/// all, as a visitor would, and wait until the banner's cookie is set. The
+/// page the banner was accepted on sent nothing (basic mode).
+fn accept_the_banner(h: &Harness) {
+    h.goto("/");
+    h.click("#cc-accept");
+    h.wait_for_js("document.cookie.indexOf('cc_cookie=') >= 0 && document.getElementById('cc-banner').hidden", WAIT);
+}
+
 fn page_view_lands(browser: Browser) {
     let h = Harness::start(browser);
+    accept_the_banner(&h);
     h.goto("/");
     let rows = h.wait_for_rows(
         "select id, url, json from events where kind = 'page_view' and site = 'demo-shop' and url like '%/'",
@@ -27,6 +37,7 @@ fn walk_the_shop(browser: Browser) {
         h.wait_for_rows(&sql, 1, WAIT);
     };
 
+    accept_the_banner(&h);
     h.goto("/");
     view("/");
     h.click("#hero-cta");
@@ -108,6 +119,7 @@ fn walk_the_shop(browser: Browser) {
 
 fn newsletter_submit_lands_without_the_address(browser: Browser) {
     let h = Harness::start(browser);
+    accept_the_banner(&h);
     h.goto("/");
     let email = "reader.e2e@example.com";
     h.type_text("#newsletter-email", email);
@@ -119,6 +131,53 @@ fn newsletter_submit_lands_without_the_address(browser: Browser) {
     h.wait_for_rows("select id from events where kind = 'conversion' and goal = 'newsletter'", 1, WAIT);
     let leaks = h.query(&format!("select json from events where json like '%{email}%' or url like '%{email}%'"));
     assert!(leaks.is_empty(), "{browser:?}: the typed address reached the collector: {leaks:?}");
+}
+
+/// Reject all, walk the shop: the collector gets nothing. Then accept in the
+/// privacy settings: what happens from then on arrives, and nothing from
+/// before (the outbox is first in, first out, so anything queued while
+/// rejected would have arrived first).
+fn rejecting_sends_nothing_and_accepting_later_resumes(browser: Browser) {
+    let h = Harness::start(browser);
+    h.goto("/");
+    h.click("#cc-reject");
+    h.wait_for_js("document.cookie.indexOf('cc_cookie=') >= 0 && document.getElementById('cc-banner').hidden", WAIT);
+    h.goto("/");
+    h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
+    h.click("#hero-cta");
+    h.click("#product-blanket");
+    h.click("#add-to-cart");
+    h.wait_for_js("!document.getElementById('added').hidden", WAIT);
+    let stored = h.exec("return Object.keys(localStorage).filter(function (k) { return k.indexOf('goaltag') == 0; });");
+    assert_eq!(stored, serde_json::json!([]), "{browser:?}: the tag stored something while rejected");
+
+    h.click("#privacy-settings");
+    h.click("#cc-accept");
+    h.wait_for_js("document.getElementById('cc-banner').hidden", WAIT);
+    h.click("#add-to-cart");
+    let rows = h.wait_for_rows("select kind, json from events where json like '%\"action\":\"add_to_cart\"%'", 1, WAIT);
+    let event: serde_json::Value = serde_json::from_str(rows[0][1].as_str().unwrap()).unwrap();
+    assert_eq!(event["consent"]["analytics_storage"], "granted", "{event}");
+    h.wait_for_rows("select id from events where kind = 'conversion' and goal = 'add_to_cart'", 1, WAIT);
+    // Everything stored came from the product page after the grant: no page
+    // view, no click on the way there, one add_to_cart (the second one).
+    let all = h.query("select kind, url from events");
+    let product = h.url("/product.html?sku=blanket");
+    assert!(
+        all.iter().all(|r| r[1] == product.as_str() && r[0] != "page_view"),
+        "{browser:?}: something recorded while rejected reached the collector: {all:?}"
+    );
+    assert_eq!(all.iter().filter(|r| r[0] == "event").count(), 1, "{browser:?}: {all:?}");
+}
+
+#[test]
+fn chromium_rejecting_sends_nothing_and_accepting_later_resumes() {
+    rejecting_sends_nothing_and_accepting_later_resumes(Browser::Chromium);
+}
+
+#[test]
+fn firefox_rejecting_sends_nothing_and_accepting_later_resumes() {
+    rejecting_sends_nothing_and_accepting_later_resumes(Browser::Firefox);
 }
 
 #[test]

@@ -1,0 +1,88 @@
+//! Consent adapters (`goaltag('consent', 'source', …)`): listen to the page's
+//! consent banner and feed its answers back as `goaltag('consent', 'update',
+//! …)` calls. What a TCF purpose or a banner category means is decided in the
+//! core ([`consent::from_tcf`], [`consent::from_categories`]); here are only
+//! the callbacks and the reading of the banner's cookie.
+
+use super::capture::Listener;
+use super::values::to_val;
+use crate::core::consent::{self, CategoryMap, Partial, Source};
+use crate::core::error::ConfigError;
+use crate::core::val::Val;
+use js_sys::{Function, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Installs the adapter for `source`. Event listeners go to `listeners`, so
+/// they are removed with the shell.
+pub fn install(source: &Source, listeners: &mut Vec<Listener>) {
+    match source {
+        Source::Tcf => tcf(),
+        Source::Cookie { name, categories } => cookie(name, categories, listeners),
+    }
+}
+
+/// An answer goes in like the page's own call: when the shell is busy (a CMP
+/// calling back at once, inside the `source` call) it is deferred, not lost.
+fn answer(p: Option<Partial>) {
+    if let Some(p) = p {
+        super::call(consent::update_args(&p));
+    }
+}
+
+/// IAB TCF v2.2: `__tcfapi('addEventListener', 2, cb)`; the CMP calls `cb`
+/// with its tcData now and on every change for the life of the page.
+fn tcf() {
+    let api = web_sys::window()
+        .and_then(|w| Reflect::get(&w, &"__tcfapi".into()).ok())
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    let Some(api) = api else {
+        return super::report(&[ConfigError::msg(
+            "goaltag('consent', 'source', 'tcf')",
+            "window.__tcfapi, the stub of an IAB TCF v2.2 CMP, loaded before this call",
+            "no __tcfapi on this page, so consent stays on its default",
+        )]);
+    };
+    let generation = super::GENERATION.get();
+    let cb = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |tc_data: JsValue, success: JsValue| {
+        if generation == super::GENERATION.get() && success.as_bool() != Some(false) {
+            answer(consent::from_tcf(&to_val(&tc_data)));
+        }
+    });
+    let _ = api.call3(&JsValue::NULL, &"addEventListener".into(), &2.into(), cb.as_ref());
+    // The CMP keeps the callback for the life of the page; so must we.
+    cb.forget();
+}
+
+/// orestbida/cookieconsent v3: its cookie now (a returning visitor's
+/// choice), then its `cc:onConsent` / `cc:onChange` window events, whose
+/// `detail.cookie` is the same JSON.
+fn cookie(name: &str, categories: &CategoryMap, listeners: &mut Vec<Listener>) {
+    let decide = |v: &Val, map: &CategoryMap| consent::cookie_categories(v).map(|c| consent::from_categories(&c, map));
+    answer(decide(&read_cookie(name), categories));
+    let Some(window) = web_sys::window() else { return };
+    for kind in ["cc:onConsent", "cc:onChange"] {
+        let (name, map) = (name.to_owned(), categories.clone());
+        listeners.push(Listener::new(window.as_ref(), kind, move |e| {
+            let detail = Reflect::get(&e, &"detail".into()).unwrap_or(JsValue::UNDEFINED);
+            let from_event = Reflect::get(&detail, &"cookie".into()).map(|c| to_val(&c)).unwrap_or(Val::Null);
+            // A banner that dispatches without the detail has written the cookie first.
+            let v = if consent::cookie_categories(&from_event).is_some() { from_event } else { read_cookie(&name) };
+            answer(decide(&v, &map));
+        }));
+    }
+}
+
+/// The banner cookie as JSON (`encodeURIComponent(JSON.stringify(…))`);
+/// null when absent or unreadable, which leaves consent on its default.
+fn read_cookie(name: &str) -> Val {
+    let all = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| Reflect::get(&d, &"cookie".into()).ok())
+        .and_then(|c| c.as_string())
+        .unwrap_or_default();
+    consent::cookie_value(&all, name)
+        .and_then(|raw| js_sys::decode_uri_component(raw).ok())
+        .and_then(|text| js_sys::JSON::parse(&String::from(text)).ok())
+        .map_or(Val::Null, |v| to_val(&v))
+}
