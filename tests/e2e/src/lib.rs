@@ -28,7 +28,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// A sensible bound for waiting on something the browser sends.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(30);
 
 /// How often [`Harness::wait_for_rows`] polls the database.
 const POLL: Duration = Duration::from_millis(100);
