@@ -5,11 +5,15 @@
 //! - [`config`]: what it can be told at start-up;
 //! - [`ingest`]: what a valid batch is;
 //! - [`store`]: where batches go (the [`Store`] seam, SQLite, the writer thread);
+//! - [`origins`]: which pages may send for which site;
+//! - [`ratelimit`]: per-IP and per-site token buckets;
 //! - [`http`]: the routes.
 
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod origins;
+pub mod ratelimit;
 pub mod store;
 
 pub use config::Config;

@@ -54,8 +54,11 @@ fn serve_prints_its_address_honours_the_environment_and_stops_on_sigterm() {
 
     let agent = ureq::AgentBuilder::new().timeout(TIMEOUT).build();
     assert!(agent.get(&format!("{base}/health")).call().unwrap().into_string().unwrap().contains("ok"));
-    let body = r#"{"v":1,"site":"s","sent_at":1,"events":[{"id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"click","ts":1}]}"#;
-    let r = agent.post(&format!("{base}/collect")).set("Origin", "https://b.example").send_string(body).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let body = format!(
+        r#"{{"v":1,"site":"s","sent_at":{now},"events":[{{"id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"click","ts":{now}}}]}}"#
+    );
+    let r = agent.post(&format!("{base}/collect")).set("Origin", "https://b.example").send_string(&body).unwrap();
     assert_eq!(r.header("access-control-allow-origin"), Some("https://b.example"));
 
     // SIGTERM (via kill(1), to need no libc binding) stops it cleanly.
@@ -80,7 +83,11 @@ fn help_reads_like_a_manual() {
     let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for needle in ["--allowed-origin", "GOALTAG_ALLOWED_ORIGINS", "GOALTAG_LISTEN", "ENDPOINTS", "Retry-After", "EXAMPLES"] {
+    for needle in [
+        "--allowed-origin", "GOALTAG_ALLOWED_ORIGINS", "GOALTAG_LISTEN", "ENDPOINTS", "Retry-After", "EXAMPLES",
+        "--site-origin", "GOALTAG_SITE_ORIGINS", "--ip-rate", "--trust-forwarded-for", "--max-event-age",
+        "RATE LIMITS", "DURABILITY", "fsyncs", "not a secret", "--log-format",
+    ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
 }
