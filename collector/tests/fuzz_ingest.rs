@@ -345,3 +345,19 @@ proptest! {
         });
     }
 }
+
+/// The fuzzer's seed corpus (collector/fuzz/seeds/ingest) stays valid, so
+/// fuzzing starts from batches that reach the deep checks.
+#[test]
+fn the_fuzz_seeds_are_valid_batches() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/ingest");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let body = std::fs::read(&path).unwrap();
+        let parsed = ingest::parse_at(&body, &Limits::default(), NOW);
+        assert!(parsed.is_ok(), "{}: {:?}", path.display(), parsed.err());
+        n += 1;
+    }
+    assert!(n >= 2, "seeds in {}", dir.display());
+}
