@@ -105,3 +105,21 @@ fn a_bad_origin_is_refused_before_listening() {
     assert!(out.stdout.is_empty(), "no listening line");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no path or trailing slash"));
 }
+
+#[test]
+fn json_logs_are_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bad origin stops it right after the first log line.
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--allowed-origin", "https://shop.example/"])
+        .env("GOALTAG_DB", dir.path().join("e.db"))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no path or trailing slash"), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(first).unwrap_or_else(|e| panic!("{e}: {first:?}"));
+    assert_eq!((v["level"].as_str(), v["message"].as_str()), (Some("INFO"), Some("starting")), "{first}");
+}

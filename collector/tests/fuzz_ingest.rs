@@ -233,7 +233,7 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 proptest! {
-    #![proptest_config(config(300))]
+    #![proptest_config(config(200))]
 
     /// The generator makes batches the collector accepts, or the mutation
     /// properties below would be testing refusals only.
@@ -247,7 +247,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(1500))]
+    #![proptest_config(config(1000))]
 
     /// Mutated bodies: no panic; anything accepted is valid, and accepting is
     /// stable (the accepted batch, sent again, is accepted as the same batch).
@@ -306,7 +306,7 @@ fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
 }
 
 proptest! {
-    #![proptest_config(config(300))]
+    #![proptest_config(config(200))]
 
     /// Through the real handler and SQLite: a 200 means every event of the
     /// batch is there; anything else means none of it is, nor a batches row.
