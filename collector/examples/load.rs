@@ -57,7 +57,7 @@ fn options() -> Result<Options, String> {
             _ => return Err(format!("unknown argument {a:?} (see --help)")),
         }
     }
-    if o.clients == 0 || o.events == 0 || !(o.seconds > 0.0) {
+    if o.clients == 0 || o.events == 0 || o.seconds.is_nan() || o.seconds <= 0.0 {
         return Err("--clients, --events and --seconds must be positive".into());
     }
     Ok(o)

@@ -109,7 +109,7 @@ impl Limiters {
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-                .last();
+                .next_back();
             if last.is_some() {
                 return last;
             }
