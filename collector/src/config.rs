@@ -1,8 +1,10 @@
 //! What the collector can be told at start-up. The binary fills this from
 //! flags and environment variables; tests and embedders build it directly.
 
-use axum::http::HeaderValue;
+use crate::origins::SiteOrigin;
+use crate::ratelimit::RateLimits;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Everything the collector can be told at start-up.
 #[derive(Debug, Clone)]
@@ -21,6 +23,13 @@ pub struct Config {
     /// Batches queued for or being written by the writer; past this, 503 with
     /// `Retry-After` at once instead of letting requests pile up.
     pub queue_capacity: usize,
+    /// Events stamped longer than this before receipt are refused (400).
+    pub max_event_age: Duration,
+    /// Events stamped further than this ahead of receipt are refused (400).
+    pub max_event_ahead: Duration,
+    /// Sites that take beacons only from their own origins (`--site-origin`).
+    pub site_origins: Vec<SiteOrigin>,
+    pub rate_limits: RateLimits,
 }
 
 impl Default for Config {
@@ -32,6 +41,10 @@ impl Default for Config {
             max_body_bytes: 128 * 1024,
             max_events: 500,
             queue_capacity: 64,
+            max_event_age: Duration::from_millis(crate::ingest::DEFAULT_MAX_AGE_MS),
+            max_event_ahead: Duration::from_millis(crate::ingest::DEFAULT_MAX_AHEAD_MS),
+            site_origins: Vec::new(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -44,22 +57,43 @@ impl Config {
         anyhow::ensure!(self.max_events > 0, "max_events must be at least 1");
         anyhow::ensure!(self.queue_capacity > 0, "queue_capacity must be at least 1");
         for o in &self.allowed_origins {
-            check_origin(o)?;
+            crate::origins::check_origin(o).map_err(|e| anyhow::anyhow!("allowed {e}"))?;
         }
+        for so in &self.site_origins {
+            // Built directly (not parsed from a flag), so check it the same way.
+            format!("{}={}", so.site, so.origin).parse::<SiteOrigin>().map_err(|e| anyhow::anyhow!("site origin {e}"))?;
+        }
+        self.rate_limits.validate(self.max_events)?;
         Ok(())
+    }
+
+    /// The ingest limits these settings make.
+    pub fn limits(&self) -> crate::ingest::Limits {
+        crate::ingest::Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_events: self.max_events,
+            max_age_ms: u64::try_from(self.max_event_age.as_millis()).unwrap_or(u64::MAX),
+            max_ahead_ms: u64::try_from(self.max_event_ahead.as_millis()).unwrap_or(u64::MAX),
+        }
     }
 }
 
-/// An origin as browsers send it in the `Origin` header: `scheme://host[:port]`.
-fn check_origin(o: &str) -> anyhow::Result<()> {
-    let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
-    let ok = HeaderValue::from_str(o).is_ok()
-        && rest.is_some_and(|r| !r.is_empty() && !r.contains(['/', '?', '#', ' ']));
-    anyhow::ensure!(
-        ok,
-        "allowed origin {o:?}: expected scheme://host[:port] with no path or trailing slash, like \"https://shop.example\""
-    );
-    Ok(())
+/// A duration as written on a command line: a number and a unit, `ms`, `s`,
+/// `m`, `h` or `d` (`7d`, `90s`, `1h`); a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected a number and a unit, like 7d, 1h, 90s"))?;
+    let ms = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        u => return Err(format!("{s:?}: unknown unit {u:?} (use ms, s, m, h or d)")),
+    };
+    n.checked_mul(ms).map(Duration::from_millis).ok_or_else(|| format!("{s:?}: too long"))
 }
 
 #[cfg(test)]
@@ -76,5 +110,24 @@ mod tests {
             assert!(err.contains("no path or trailing slash"), "{bad}: {err}");
         }
         assert!(Config { max_events: 0, ..Default::default() }.validate().is_err());
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("1w").unwrap_err().contains("unknown unit \"w\""));
+        assert!(parse_duration("h").unwrap_err().contains("expected a number"));
+    }
+
+    #[test]
+    fn site_origins_and_rate_limits_are_checked_at_start() {
+        let bad = SiteOrigin { site: "shop".into(), origin: "https://shop.example/".into() };
+        let err = Config { site_origins: vec![bad], ..Default::default() }.validate().unwrap_err();
+        assert!(err.to_string().contains("no path or trailing slash"), "{err}");
+        let tight = RateLimits { site_burst: 10, ..Default::default() };
+        assert!(Config { rate_limits: tight, ..Default::default() }.validate().is_err());
     }
 }

@@ -3,17 +3,21 @@
 
 use crate::config::Config;
 use crate::ingest::{self, Limits, Rejection};
+use crate::origins::Origins;
+use crate::ratelimit::{Limited, Limiters};
 use crate::store::{now_ms, Accepted, Rejected, SqliteStore, Store, StoreError, Writer};
 use anyhow::Context;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
 use serde_json::json;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -33,6 +37,8 @@ const MAX_REASON: usize = 300;
 struct App {
     writer: Writer,
     limits: Limits,
+    origins: Origins,
+    limiters: Limiters,
 }
 
 /// The routes with SQLite storage at `cfg.db`, for [`serve`] and in-process tests,
@@ -50,11 +56,13 @@ pub fn router_with_store(cfg: Config, store: impl Store) -> anyhow::Result<Route
     cfg.validate()?;
     let app = Arc::new(App {
         writer: Writer::start(store, cfg.queue_capacity).context("starting the writer thread")?,
-        limits: Limits { max_body_bytes: cfg.max_body_bytes, max_events: cfg.max_events },
+        limits: cfg.limits(),
+        origins: Origins::new(&cfg.allowed_origins, &cfg.site_origins),
+        limiters: Limiters::new(&cfg.rate_limits),
     });
     let collect_route = Router::new()
         .route("/collect", post(collect))
-        .layer(cors(&cfg));
+        .layer(cors(&app.origins.cors_list()));
     let api = Router::new().route("/health", get(health)).merge(collect_route).with_state(app);
     Ok(match cfg.www {
         Some(dir) => {
@@ -74,6 +82,9 @@ pub async fn serve(listener: tokio::net::TcpListener, cfg: Config) -> anyhow::Re
 
 /// Serves until `shutdown` completes, then finishes the requests in flight
 /// (so every batch already queued is stored and answered) and returns.
+/// Connections carry their peer address, which the per-IP rate limit needs:
+/// an embedder serving [`router`] itself should use
+/// `into_make_service_with_connect_info::<SocketAddr>()` too.
 pub async fn serve_with_shutdown(
     listener: tokio::net::TcpListener,
     cfg: Config,
@@ -81,19 +92,21 @@ pub async fn serve_with_shutdown(
 ) -> anyhow::Result<()> {
     let app = router(cfg)?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }
 
 /// CORS for `/collect`. The tag sends CORS-simple requests (text/plain, no
 /// credentials), so browsers only need `Access-Control-Allow-Origin` on the
 /// answer; preflights are answered anyway for `fetch` calls with other types.
-fn cors(cfg: &Config) -> CorsLayer {
-    let origins = if cfg.allowed_origins.is_empty() {
+fn cors(allowed: &[String]) -> CorsLayer {
+    let origins = if allowed.is_empty() {
         AllowOrigin::any()
     } else {
         // Config::validate has checked that every origin is a valid header value.
-        AllowOrigin::list(cfg.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        AllowOrigin::list(allowed.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
     CorsLayer::new()
         .allow_origin(origins)
@@ -154,22 +167,41 @@ async fn read_body(mut body: Body, limit: usize, declared: Option<usize>) -> Res
 }
 
 /// `POST /collect`: any content type (browsers send text/plain, sendBeacon
-/// whatever it likes); the bytes are the batch.
-async fn collect(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+/// whatever it likes); the bytes are the batch. Checked in order of cost: the
+/// client's rate limit, the body, the origin for its site, the site's rate limit.
+async fn collect(State(app): State<Arc<App>>, req: Request) -> Response {
     let received_at = now_ms();
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+    app.limiters.housekeeping();
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    match app.limiters.client_ip(peer, headers) {
+        Some(ip) => {
+            if let Err(limited) = app.limiters.check_ip(ip) {
+                // Read the body all the same (within the limit) so that the
+                // browser sees the 429 rather than a reset connection.
+                let _ = read_body(body, app.limits.max_body_bytes, declared).await;
+                tracing::debug!(%ip, "client rate limit: answered 429");
+                return too_many(limited);
+            }
+        }
+        None => no_peer_warning(),
+    }
     let parsed = read_body(body, app.limits.max_body_bytes, declared)
         .await
-        .and_then(|bytes| ingest::parse(&bytes, &app.limits));
+        .and_then(|bytes| ingest::parse_at(&bytes, &app.limits, received_at));
     let batch = match parsed {
         Ok(b) => b,
-        Err(Rejection { status, reason }) => {
-            let reason = truncated(reason);
-            tracing::info!(status = status.as_u16(), %reason, "refused a batch");
-            app.writer.reject(Rejected { received_at, reason: reason.clone() });
-            return error(status, &reason);
-        }
+        Err(r) => return refuse(&app, received_at, r),
     };
+    if let Err(r) = app.origins.check(&batch.site, headers.get(header::ORIGIN).map(|v| v.as_bytes())) {
+        return refuse(&app, received_at, r);
+    }
+    if let Err(limited) = app.limiters.check_site(&batch.site, batch.events.len()) {
+        tracing::debug!(site = %batch.site, "site rate limit: answered 429");
+        return too_many(limited);
+    }
     let (site, events, attempt) = (batch.site.clone(), batch.events.len(), batch.attempt);
     match app.writer.store(Accepted { batch, received_at }).await {
         Ok(r) => {
@@ -186,6 +218,34 @@ async fn collect(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
             tracing::error!(error = %e, %site, "storing a batch failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "storage failed")
         }
+    }
+}
+
+/// A refused body: logged, recorded for data-quality reports, answered with its reason.
+fn refuse(app: &App, received_at: i64, Rejection { status, reason }: Rejection) -> Response {
+    let reason = truncated(reason);
+    tracing::info!(status = status.as_u16(), %reason, "refused a batch");
+    app.writer.reject(Rejected { received_at, reason: reason.clone() });
+    error(status, &reason)
+}
+
+/// 429 with `Retry-After` in seconds. Not recorded as a rejection: during a
+/// flood that would be the flood's own table; the limiter logs a count instead.
+fn too_many(limited: Limited) -> Response {
+    let mut resp = error(StatusCode::TOO_MANY_REQUESTS, &limited.reason);
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(limited.retry_after_secs));
+    resp
+}
+
+/// Without the peer address (a router served without connect info) the
+/// per-IP limit cannot apply; say so once rather than per request.
+fn no_peer_warning() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "no client address on requests: the per-IP rate limit is off \
+             (serve with into_make_service_with_connect_info, or use --trust-forwarded-for behind a proxy)"
+        );
     }
 }
 

@@ -12,6 +12,28 @@ use std::collections::BTreeMap;
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_events: usize,
+    /// Oldest accepted event `ts`, in ms before receipt: the tag gives up on
+    /// events after 24 h, so anything much older is a replay or a broken clock.
+    pub max_age_ms: u64,
+    /// Furthest accepted event `ts` ahead of receipt, in ms: room for browser
+    /// clocks that run fast, not for timestamps made up to sort first.
+    pub max_ahead_ms: u64,
+}
+
+/// 7 days.
+pub const DEFAULT_MAX_AGE_MS: u64 = 7 * 24 * 3600 * 1000;
+/// 1 hour.
+pub const DEFAULT_MAX_AHEAD_MS: u64 = 3600 * 1000;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 128 * 1024,
+            max_events: 500,
+            max_age_ms: DEFAULT_MAX_AGE_MS,
+            max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
+        }
+    }
 }
 
 /// Why a body was refused: the HTTP status and a reason naming the field.
@@ -44,19 +66,33 @@ pub const MAX_VALUE: f64 = 1e12;
 /// Longest site key, in characters.
 pub const MAX_SITE: usize = 100;
 
-/// Parses and validates one POST body. On success the batch is ready to store:
-/// event IDs are lower-cased so that a re-send in another case still dedups.
+/// Parses and validates one POST body received now. On success the batch is
+/// ready to store: event IDs are lower-cased so that a re-send in another case
+/// still dedups.
 pub fn parse(body: &[u8], limits: &Limits) -> Result<Batch, Rejection> {
+    parse_at(body, limits, crate::store::now_ms())
+}
+
+/// [`parse`] for a body received at `received_at` (ms since the Unix epoch),
+/// which the event timestamps are checked against.
+pub fn parse_at(body: &[u8], limits: &Limits, received_at: i64) -> Result<Batch, Rejection> {
     if body.len() > limits.max_body_bytes {
         return Err(Rejection::too_large(Some(body.len()), limits.max_body_bytes));
     }
     let mut batch: Batch =
         serde_json::from_slice(body).map_err(|e| Rejection::bad(format!("not a goaltag batch: {e}")))?;
-    validate(&mut batch, limits)?;
+    validate(&mut batch, limits, u64::try_from(received_at).unwrap_or(0))?;
     Ok(batch)
 }
 
-fn validate(batch: &mut Batch, limits: &Limits) -> Result<(), Rejection> {
+/// A site key as the tag may send it: 1 to [`MAX_SITE`] letters, digits, '.', '_' or '-'.
+pub fn is_site_key(site: &str) -> bool {
+    !site.is_empty()
+        && site.len() <= MAX_SITE
+        && site.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejection> {
     if batch.v != goaltag_wire::VERSION {
         return Err(Rejection::bad(format!(
             "v: version {} is not supported (expected {})",
@@ -64,23 +100,55 @@ fn validate(batch: &mut Batch, limits: &Limits) -> Result<(), Rejection> {
             goaltag_wire::VERSION
         )));
     }
-    let site_ok = !batch.site.is_empty()
-        && batch.site.len() <= MAX_SITE
-        && batch.site.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
-    if !site_ok {
+    if !is_site_key(&batch.site) {
         return Err(Rejection::bad(format!(
             "site: expected 1 to {MAX_SITE} letters, digits, '.', '_' or '-'"
         )));
+    }
+    if batch.attempt == 0 {
+        return Err(Rejection::bad("attempt: counts from 1 (the first attempt), got 0".into()));
     }
     let n = batch.events.len();
     if n == 0 || n > limits.max_events {
         return Err(Rejection::bad(format!("events: expected 1 to {} events, got {n}", limits.max_events)));
     }
+    let window = (now.saturating_sub(limits.max_age_ms), now.saturating_add(limits.max_ahead_ms));
     for (i, e) in batch.events.iter_mut().enumerate() {
-        event(e).map_err(|(field, why)| Rejection::bad(format!("events[{i}].{field}: {why}")))?;
+        event(e)
+            .and_then(|()| in_window(e.ts, now, window, limits))
+            .map_err(|(field, why)| Rejection::bad(format!("events[{i}].{field}: {why}")))?;
         e.id.make_ascii_lowercase();
     }
     Ok(())
+}
+
+/// The event time against the time of receipt; the reason says by how much it
+/// is off, so a site owner can tell a broken browser clock from a replay.
+fn in_window(ts: u64, now: u64, (oldest, newest): (u64, u64), limits: &Limits) -> Result<(), Failure> {
+    if ts < oldest {
+        return Err(fail(
+            "ts",
+            format!("{} before receipt, older than the limit of {}", human(now - ts), human(limits.max_age_ms)),
+        ));
+    }
+    if ts > newest {
+        return Err(fail(
+            "ts",
+            format!("{} ahead of receipt, more than the limit of {}", human(ts - now), human(limits.max_ahead_ms)),
+        ));
+    }
+    Ok(())
+}
+
+/// A duration in ms as the largest whole unit that fits: "3 d", "2 h", "90 s".
+fn human(ms: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "min"), (1000, "s")];
+    for (size, unit) in UNITS {
+        if ms >= size {
+            return format!("{} {unit}", ms / size);
+        }
+    }
+    format!("{ms} ms")
 }
 
 /// A failed check: (field path inside the event, what is wrong).
@@ -169,17 +237,33 @@ fn map(field: &str, m: &BTreeMap<String, String>) -> Result<(), Failure> {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { max_body_bytes: 128 * 1024, max_events: 5 };
+    const LIMITS: Limits = Limits {
+        max_body_bytes: 128 * 1024,
+        max_events: 5,
+        max_age_ms: DEFAULT_MAX_AGE_MS,
+        max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
+    };
     const ID: &str = "0F8FAD5B-D9CB-469F-A165-70867728950E";
+    /// The time of receipt in these tests; events are stamped 1 s before.
+    const NOW: i64 = 1_764_000_000_000;
 
     fn body(event_fields: &str) -> String {
+        let ts = NOW - 1000;
         format!(
-            r#"{{"v":1,"site":"demo-shop","sent_at":1,"events":[{{"id":"{ID}","kind":"click","ts":1{event_fields}}}]}}"#
+            r#"{{"v":1,"site":"demo-shop","sent_at":{ts},"events":[{{"id":"{ID}","kind":"click","ts":{ts}{event_fields}}}]}}"#
         )
+    }
+
+    fn parse(body: &[u8], limits: &Limits) -> Result<Batch, Rejection> {
+        super::parse_at(body, limits, NOW)
     }
 
     fn reason(event_fields: &str) -> String {
         parse(body(event_fields).as_bytes(), &LIMITS).unwrap_err().reason
+    }
+
+    fn with_ts(ts: i64) -> Result<Batch, Rejection> {
+        parse(body("").replace(&format!(r#""ts":{}"#, NOW - 1000), &format!(r#""ts":{ts}"#)).as_bytes(), &LIMITS)
     }
 
     #[test]
@@ -224,17 +308,42 @@ mod tests {
         assert!(reason(r#","value":1e13"#).starts_with("events[0].value: must be a finite number"));
         assert!(parse(body(r#","value":-1e12"#).as_bytes(), &LIMITS).is_ok());
         assert!(reason(r#","currency":"EURO""#).starts_with("events[0].currency"));
-        assert_eq!(
-            parse(body("").replace(r#""ts":1"#, r#""ts":0"#).as_bytes(), &LIMITS).unwrap_err().reason,
-            "events[0].ts: must be milliseconds since 1970, not 0"
-        );
-        let negative = parse(body("").replace(r#""ts":1"#, r#""ts":-5"#).as_bytes(), &LIMITS).unwrap_err();
+        assert_eq!(with_ts(0).unwrap_err().reason, "events[0].ts: must be milliseconds since 1970, not 0");
+        let negative = with_ts(-5).unwrap_err();
         assert!(negative.reason.starts_with("not a goaltag batch: invalid value"), "{}", negative.reason);
+        let zero = parse(body("").replace(r#""sent_at""#, r#""attempt":0,"sent_at""#).as_bytes(), &LIMITS);
+        assert_eq!(zero.unwrap_err().reason, "attempt: counts from 1 (the first attempt), got 0");
+    }
+
+    #[test]
+    fn timestamps_must_fall_in_the_window_around_receipt() {
+        let day = 86_400_000;
+        // The edges are inside.
+        assert!(with_ts(NOW - 7 * day).is_ok());
+        assert!(with_ts(NOW + 3_600_000).is_ok());
+        assert_eq!(
+            with_ts(NOW - 7 * day - 1).unwrap_err().reason,
+            "events[0].ts: 7 d before receipt, older than the limit of 7 d"
+        );
+        assert_eq!(
+            with_ts(NOW + 3_600_001).unwrap_err().reason,
+            "events[0].ts: 1 h ahead of receipt, more than the limit of 1 h"
+        );
+        assert_eq!(with_ts(1).unwrap_err().reason, "events[0].ts: 20416 d before receipt, older than the limit of 7 d");
+        // Both bounds are settings.
+        let tight = Limits { max_age_ms: 60_000, max_ahead_ms: 0, ..LIMITS };
+        let at = |ts: i64| parse(body("").replace(&(NOW - 1000).to_string(), &ts.to_string()).as_bytes(), &tight);
+        assert!(at(NOW).is_ok());
+        assert_eq!(at(NOW + 1).unwrap_err().reason, "events[0].ts: 1 ms ahead of receipt, more than the limit of 0 ms");
+        assert_eq!(at(NOW - 90_000).unwrap_err().reason, "events[0].ts: 1 min before receipt, older than the limit of 1 min");
+        // One late event sinks the whole batch.
+        let two = body("").replace("}]}", &format!(r#"}},{{"id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","kind":"click","ts":{}}}]}}"#, NOW - 8 * day));
+        assert!(parse(two.as_bytes(), &LIMITS).unwrap_err().reason.starts_with("events[1].ts: 8 d before receipt"));
     }
 
     #[test]
     fn the_body_limit_comes_first() {
-        let r = parse(&[b' '; 10], &Limits { max_body_bytes: 9, max_events: 1 }).unwrap_err();
+        let r = parse(&[b' '; 10], &Limits { max_body_bytes: 9, max_events: 1, ..LIMITS }).unwrap_err();
         assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(r.reason, "body is 10 bytes, the limit is 9");
     }

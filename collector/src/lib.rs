@@ -5,6 +5,8 @@
 //! - [`config`]: what it can be told at start-up;
 //! - [`ingest`]: what a valid batch is;
 //! - [`store`]: where batches go (the [`Store`] seam, SQLite, the writer thread);
+//! - [`origins`]: which pages may send for which site;
+//! - [`ratelimit`]: per-IP and per-site token buckets;
 //! - [`http`]: the routes;
 //! - [`report`]: the numbers (JSON, dashboard and CLI share one builder);
 //! - [`dashboard`]: the reporting routes and the dashboard page;
@@ -16,6 +18,8 @@ pub mod dates;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod origins;
+pub mod ratelimit;
 pub mod report;
 pub mod store;
 

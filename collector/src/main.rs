@@ -1,8 +1,11 @@
 //! `goaltag-collector serve`: the reference collector as a command.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use goaltag_collector::config::parse_duration;
+use goaltag_collector::origins::SiteOrigin;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Reference collector for the goaltag conversion tag.
 ///
@@ -15,15 +18,29 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Log lines as human-readable text, or one JSON object per line for a log shipper.
+    #[arg(long, global = true, env = "GOALTAG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 const SERVE_MANUAL: &str = "\
 ENDPOINTS
   POST /collect   A batch as JSON, any content type (the tag sends text/plain so
                   that browsers need no preflight). Answers 200
-                  {\"stored\":n,\"duplicates\":m}; 400 {\"error\":\"events[3].id: not a UUID\"}
-                  when invalid and 413 when too large (nothing of a refused batch
-                  is stored); 503 with Retry-After: 1 when the write queue is full.
+                  {\"stored\":n,\"duplicates\":m}, or {\"error\":\"reason\"} with
+                  400  invalid; the reason names the field: \"events[3].id: not a UUID\"
+                  403  the page's Origin may not send for this site (--site-origin)
+                  413  body larger than --max-body-bytes (the tag splits the batch)
+                  429  rate limit; Retry-After says how many seconds to wait
+                  503  write queue full; Retry-After: 1
+                  Nothing of a refused batch is stored: a batch is stored whole or
+                  not at all.
   GET /health     {\"status\":\"ok\"} while the writer is running.
   GET /report     The report as JSON (?site=&from=YYYY-MM-DD&to=&funnel=/,/cart.html);
                   GET /dashboard shows it with charts; see 'report --help'.
@@ -31,27 +48,59 @@ ENDPOINTS
                   Reports and imports have no authentication: keep them private.
   GET /...        Files from --www (folders answer index.html).
 
-STORAGE
-  One writer thread owns the SQLite file (WAL mode, synchronous=FULL): a batch
-  that got a 200 survives a crash or power loss. Tables: events (one row per
-  event ID, with the whole event as json), batches (every accepted batch, its
-  attempt number and the tag's dropped counts), rejections (every refused body
-  and why). Read it while the collector runs, e.g.
-    sqlite3 data/events.db 'select kind, url, json from events order by ts'
+LIMITS (each refusal says which field and why)
+  body            --max-body-bytes (128 KiB)          413
+  events/batch    1 to --max-events (500)             400
+  text fields     2048 characters, URLs 4096; nested fields and map keys too
+  value           finite, within +-1e12; currency: 3 letters; attempt >= 1
+  ts              within --max-event-age (7d) before and --max-event-ahead (1h)
+                  after the collector's clock at receipt. A browser whose clock
+                  is off by more than the window gets its batches refused.
 
-SECURITY
-  The site key is not a secret and browsers cannot be authenticated: the origin
-  list only stops other sites' pages from posting through visitors' browsers.
+ORIGINS
+  --allowed-origin lists the pages that may send at all (CORS and a server-side
+  check of the Origin header: a listed-out origin gets 403, not just an
+  unreadable answer). --site-origin SITE=ORIGIN narrows one site key to its own
+  pages; sites not named there use --allowed-origin (any origin when that is
+  empty). A request without an Origin header is not from a browser and is let
+  through.
+  The site key is not a secret and browsers cannot be authenticated: a script
+  can send any Origin. The checks make abuse expensive (no borrowing other
+  sites' visitors; forgers meet the rate limits), they do not prove who sent.
+
+RATE LIMITS (token buckets, 429 + Retry-After in whole seconds)
+  per client IP   --ip-rate requests/s (100), --ip-burst (1000); IPv6 per /64;
+                  checked before the body is parsed
+  per site key    --site-rate events/s (5000), --site-burst (100000)
+  A rate of 0 turns a limit off. Both sit far above a real shop's traffic.
+  Memory is bounded: refilled buckets are dropped, and past --rate-limit-keys
+  (100000) new IPs or site keys share one bucket. Behind a reverse proxy pass
+  --trust-forwarded-for, or every visitor is the proxy's address.
+
+STORAGE AND DURABILITY
+  One writer thread owns the SQLite file (WAL mode, synchronous=FULL). Batches
+  that arrive together share one transaction; its commit fsyncs the WAL before
+  any of them is answered. So a 2xx means the batch is on disk and survives
+  the collector being killed (kill -9) or the machine losing power (on a disk
+  that honours flushes). A batch whose answer was lost may or may not be
+  stored; the tag resends it with the same event IDs and the ID is the primary
+  key, so it is stored once either way. Tables: events (one row per event ID,
+  with the whole event as json), batches (every accepted batch, its attempt
+  number and the tag's dropped counts), rejections (every refused body and
+  why; 429s are only counted in the log). Read it while the collector runs:
+    sqlite3 data/events.db 'select kind, url, json from events order by ts'
 
 LOGS
   Structured logs go to stderr; RUST_LOG sets the level (default info, debug
-  logs every stored batch). The first line on stdout is
-  'goaltag collector listening on http://ADDR/'.
+  logs every stored batch); --log-format json writes one JSON object a line.
+  The first line on stdout is 'goaltag collector listening on http://ADDR/'.
 
 EXAMPLES
   goaltag-collector serve --www www
   goaltag-collector serve --listen 0.0.0.0:8080 --db /var/lib/goaltag/events.db \\
       --allowed-origin https://shop.example --allowed-origin https://www.shop.example
+  goaltag-collector serve --site-origin demo-shop=https://shop.example \\
+      --site-origin blog=https://blog.example --trust-forwarded-for --log-format json
   GOALTAG_LISTEN=127.0.0.1:0 goaltag-collector serve   # any free port";
 
 #[derive(Subcommand)]
@@ -73,14 +122,16 @@ enum Cmd {
         #[arg(long = "allowed-origin", env = "GOALTAG_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
         allowed_origins: Vec<String>,
         /// Largest accepted request body in bytes; larger gets 413 (the tag splits the batch).
-        #[arg(long, default_value_t = 128 * 1024)]
+        #[arg(long, env = "GOALTAG_MAX_BODY_BYTES", default_value_t = 128 * 1024)]
         max_body_bytes: usize,
         /// Most events accepted in one batch.
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, env = "GOALTAG_MAX_EVENTS", default_value_t = 500)]
         max_events: usize,
         /// Batches queued for or being written to the database; past this, 503 + Retry-After.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, env = "GOALTAG_QUEUE_CAPACITY", default_value_t = 64)]
         queue_capacity: usize,
+        #[command(flatten)]
+        guard: GuardArgs,
     },
     /// Print the report as tables: the numbers GET /report and /dashboard show.
     #[command(after_long_help = goaltag_collector::report::CLI_MANUAL)]
@@ -118,17 +169,79 @@ enum Cmd {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+/// What keeps bad and abusive traffic out: time window, per-site origins, rate limits.
+#[derive(Args)]
+struct GuardArgs {
+    /// Refuse events stamped longer ago than this (ms, s, m, h or d). The tag
+    /// itself gives up on events after 24 h.
+    #[arg(long, env = "GOALTAG_MAX_EVENT_AGE", default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
+    max_event_age: Duration,
+    /// Refuse events stamped further ahead of the collector's clock than this:
+    /// room for browser clocks that run fast.
+    #[arg(long, env = "GOALTAG_MAX_EVENT_AHEAD", default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
+    max_event_ahead: Duration,
+    /// SITE=ORIGIN: batches for SITE are stored only when sent from pages on
+    /// ORIGIN (repeat for more; comma-separate in GOALTAG_SITE_ORIGINS). Other
+    /// sites fall back to --allowed-origin. A wrong Origin gets 403.
+    #[arg(long = "site-origin", env = "GOALTAG_SITE_ORIGINS", value_delimiter = ',', value_name = "SITE=ORIGIN")]
+    site_origins: Vec<SiteOrigin>,
+    /// Requests per second one client IP may send (IPv6: per /64); 0 turns the limit off.
+    #[arg(long, env = "GOALTAG_IP_RATE", default_value_t = 100, value_name = "N")]
+    ip_rate: u32,
+    /// Requests one client IP may send at once above --ip-rate.
+    #[arg(long, env = "GOALTAG_IP_BURST", default_value_t = 1000, value_name = "N")]
+    ip_burst: u32,
+    /// Events per second one site key may send; 0 turns the limit off.
+    #[arg(long, env = "GOALTAG_SITE_RATE", default_value_t = 5000, value_name = "N")]
+    site_rate: u32,
+    /// Events one site key may send at once above --site-rate (at least --max-events).
+    #[arg(long, env = "GOALTAG_SITE_BURST", default_value_t = 100_000, value_name = "N")]
+    site_burst: u32,
+    /// Most client IPs (and site keys) with their own bucket; past this, new
+    /// ones share one bucket, so memory stays bounded under address spraying.
+    #[arg(long, env = "GOALTAG_RATE_LIMIT_KEYS", default_value_t = 100_000, value_name = "N")]
+    rate_limit_keys: usize,
+    /// Behind a reverse proxy: count the last X-Forwarded-For address (the one
+    /// the proxy adds) as the client. Never without a proxy: anyone could pick their IP.
+    #[arg(long, env = "GOALTAG_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+}
+
+impl GuardArgs {
+    fn apply(self, cfg: &mut goaltag_collector::Config) {
+        cfg.max_event_age = self.max_event_age;
+        cfg.max_event_ahead = self.max_event_ahead;
+        cfg.site_origins = self.site_origins;
+        cfg.rate_limits = goaltag_collector::ratelimit::RateLimits {
+            ip_rate: self.ip_rate,
+            ip_burst: self.ip_burst,
+            site_rate: self.site_rate,
+            site_burst: self.site_burst,
+            max_tracked: self.rate_limit_keys,
+            trust_forwarded_for: self.trust_forwarded_for,
+        };
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity) = match Cli::parse().cmd {
-        Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity } => {
-            (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity)
+        );
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    let (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard) = match cli.cmd {
+        Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard } => {
+            (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard)
         }
         Cmd::Report { db, site, from, to, funnel, json } => {
             let params = [("site", site), ("from", from), ("to", to), ("funnel", funnel)];
@@ -141,20 +254,25 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let cfg = goaltag_collector::Config {
+    let mut cfg = goaltag_collector::Config {
         db,
         www,
         allowed_origins: allowed_origins.iter().map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect(),
         max_body_bytes,
         max_events,
         queue_capacity,
+        ..Default::default()
     };
+    guard.apply(&mut cfg);
     tracing::info!(db = %cfg.db.display(), www = ?cfg.www, origins = ?cfg.allowed_origins, "starting");
     // Database and folders first, so the "listening" line means ready.
     let app = goaltag_collector::router(cfg)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("goaltag collector listening on http://{}/", listener.local_addr()?);
-    axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
+    // With connect info: the per-IP rate limit needs each connection's peer address.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(stop_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -54,8 +54,11 @@ fn serve_prints_its_address_honours_the_environment_and_stops_on_sigterm() {
 
     let agent = ureq::AgentBuilder::new().timeout(TIMEOUT).build();
     assert!(agent.get(&format!("{base}/health")).call().unwrap().into_string().unwrap().contains("ok"));
-    let body = r#"{"v":1,"site":"s","sent_at":1,"events":[{"id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"click","ts":1}]}"#;
-    let r = agent.post(&format!("{base}/collect")).set("Origin", "https://b.example").send_string(body).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let body = format!(
+        r#"{{"v":1,"site":"s","sent_at":{now},"events":[{{"id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"click","ts":{now}}}]}}"#
+    );
+    let r = agent.post(&format!("{base}/collect")).set("Origin", "https://b.example").send_string(&body).unwrap();
     assert_eq!(r.header("access-control-allow-origin"), Some("https://b.example"));
 
     // SIGTERM (via kill(1), to need no libc binding) stops it cleanly.
@@ -80,7 +83,11 @@ fn help_reads_like_a_manual() {
     let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for needle in ["--allowed-origin", "GOALTAG_ALLOWED_ORIGINS", "GOALTAG_LISTEN", "ENDPOINTS", "Retry-After", "EXAMPLES"] {
+    for needle in [
+        "--allowed-origin", "GOALTAG_ALLOWED_ORIGINS", "GOALTAG_LISTEN", "ENDPOINTS", "Retry-After", "EXAMPLES",
+        "--site-origin", "GOALTAG_SITE_ORIGINS", "--ip-rate", "--trust-forwarded-for", "--max-event-age",
+        "RATE LIMITS", "DURABILITY", "fsyncs", "not a secret", "--log-format",
+    ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
 }
@@ -97,4 +104,22 @@ fn a_bad_origin_is_refused_before_listening() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty(), "no listening line");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no path or trailing slash"));
+}
+
+#[test]
+fn json_logs_are_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bad origin stops it right after the first log line.
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--allowed-origin", "https://shop.example/"])
+        .env("GOALTAG_DB", dir.path().join("e.db"))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no path or trailing slash"), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(first).unwrap_or_else(|e| panic!("{e}: {first:?}"));
+    assert_eq!((v["level"].as_str(), v["message"].as_str()), (Some("INFO"), Some("starting")), "{first}");
 }

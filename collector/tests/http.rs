@@ -9,6 +9,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
+/// These fixtures carry fixed timestamps from 2025 (and `ts: 1`), so the
+/// event age limit is opened wide here; tests/guard.rs tests the window.
+const OLD_FIXTURES: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 struct Server {
     base: String,
@@ -56,7 +59,7 @@ fn start(edit: impl FnOnce(&mut Config)) -> Server {
     std::fs::write(www.join("x.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(www.join("index.html"), "<h1>landing</h1>").unwrap();
     std::fs::write(www.join("shop/index.html"), "<h1>shop</h1>").unwrap();
-    let mut cfg = Config { db: db.clone(), www: Some(www), ..Default::default() };
+    let mut cfg = Config { db: db.clone(), www: Some(www), max_event_age: OLD_FIXTURES, ..Default::default() };
     edit(&mut cfg);
     // The router opens the database here, so a bad config fails the test at once.
     let app = goaltag_collector::router(cfg).unwrap();
@@ -369,7 +372,7 @@ impl Store for Gated {
 fn a_full_write_queue_answers_503_with_retry_after() {
     let (entered, entered_rx) = mpsc::channel();
     let (open, gate) = mpsc::channel();
-    let cfg = Config { queue_capacity: 1, ..Default::default() };
+    let cfg = Config { queue_capacity: 1, max_event_age: OLD_FIXTURES, ..Default::default() };
     let (base, _stop) = spawn(move || goaltag_collector::router_with_store(cfg, Gated { entered, gate }).unwrap());
 
     // The first batch takes the only slot and sits in the (blocked) store.

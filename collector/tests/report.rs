@@ -29,7 +29,9 @@ impl Drop for Server {
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
-    let cfg = goaltag_collector::Config { db: db.clone(), ..Default::default() };
+    // The seeded shop lives on fixed past days: accept events of any age.
+    let max_event_age = std::time::Duration::from_secs(100 * 365 * 86_400);
+    let cfg = goaltag_collector::Config { db: db.clone(), max_event_age, ..Default::default() };
     let app = goaltag_collector::router(cfg).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
