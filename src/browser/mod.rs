@@ -278,7 +278,7 @@ fn pump(s: &mut Shell) {
 
 fn report(errors: &[ConfigError]) {
     for e in errors {
-        web_sys::console::error_1(&JsValue::from_str(&e.to_string()));
+        web_sys::console::error_1(&JsValue::from_str(&e.message()));
     }
 }
 

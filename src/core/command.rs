@@ -81,7 +81,7 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
             };
             let mut p = EventParams { action, ..Default::default() };
             for_each_param("event", arg(2), &mut errors, |key, v, errors| {
-                let f = |k: &str| format!("event.{}", k);
+                let f = |k: &str| crate::core::error::cat(&["event.", k]);
                 match key {
                     "category" => p.category = text(v, &f(key), MAX_TEXT, errors),
                     "label" => p.label = text(v, &f(key), MAX_TEXT, errors),
@@ -118,7 +118,7 @@ fn for_each_param(
         Val::Map(m) => {
             for (k, x) in m {
                 if !x.is_null() && !f(k, x, errors) {
-                    errors.push(ConfigError::msg(format!("{}.{}", cmd, k), "a known parameter", "an unknown field"));
+                    errors.push(ConfigError::msg(crate::core::error::cat(&[cmd, ".", k]), "a known parameter", "an unknown field"));
                 }
             }
         }

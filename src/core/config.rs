@@ -76,7 +76,7 @@ impl Config {
             if val.is_null() {
                 continue;
             }
-            let field = || format!("config.{}", key);
+            let field = || crate::core::error::cat(&["config.", key]);
             match key.as_str() {
                 "site" => match val.as_str() {
                     Some(s) if valid_site(s) => self.site = Some(s.to_owned()),

@@ -153,7 +153,7 @@ pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), C
     }
     let Some(fields) = v.as_map() else {
         return Err(ConfigError::new(
-            format!("goaltag('consent', '{}', …)", command),
+            crate::core::error::cat(&["goaltag('consent', '", command, "', …)"]),
             "an object like {analytics_storage: 'granted', ad_storage: 'denied'}",
             v,
         ));
@@ -164,7 +164,7 @@ pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), C
         if val.is_null() {
             continue;
         }
-        let field = format!("consent.{}", key);
+        let field = crate::core::error::cat(&["consent.", key]);
         if let Some(t) = ConsentType::from_name(key) {
             p.set(t, Some(parse_signal(val, &field)?));
         } else if key == "wait_for_update" {
@@ -173,7 +173,7 @@ pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), C
                 _ => return Err(ConfigError::new(field, "a whole number of milliseconds from 0 to 60000", val)),
             });
         } else {
-            return Err(ConfigError::msg(field, format!("{}, wait_for_update", TYPE_NAMES), "an unknown field"));
+            return Err(ConfigError::msg(field, crate::core::error::cat(&[TYPE_NAMES, ", wait_for_update"]), "an unknown field"));
         }
     }
     Ok((p, wait))
@@ -592,14 +592,14 @@ pub fn parse_category_map(v: &Val) -> Result<CategoryMap, ConfigError> {
     };
     let mut entries = Vec::new();
     for (cat, val) in fields {
-        let field = format!("{}.{}", CATEGORIES_FIELD, cat);
+        let field = crate::core::error::cat(&[CATEGORIES_FIELD, ".", cat]);
         let one = |x: &Val, field: String| {
             x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, TYPE_NAMES, x))
         };
         let types = match val {
             Val::Str(_) => vec![one(val, field)?],
             Val::List(l) => {
-                l.iter().enumerate().map(|(i, x)| one(x, format!("{}[{}]", field, i))).collect::<Result<_, _>>()?
+                l.iter().enumerate().map(|(i, x)| one(x, crate::core::error::indexed(&field, i))).collect::<Result<_, _>>()?
             }
             _ => {
                 return Err(ConfigError::new(field, "a list of consent types like ['ad_storage', 'ad_user_data']", val))
@@ -659,7 +659,7 @@ pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
                     "categories" => categories = parse_category_map(val)?,
                     _ => {
                         return Err(ConfigError::msg(
-                            format!("consent.source.{}", key),
+                            crate::core::error::cat(&["consent.source.", key]),
                             "one of cookie, categories",
                             "an unknown field",
                         ))

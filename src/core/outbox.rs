@@ -15,7 +15,6 @@ use crate::core::error::ConfigError;
 use crate::core::val::Val;
 use goaltag_wire::json::{batch_body, envelope_overhead, write_num};
 use goaltag_wire::Dropped;
-use std::fmt::Write;
 
 /// Delivery tuning; the `delivery` section of the config.
 #[derive(Debug, Clone, PartialEq)]
@@ -669,7 +668,7 @@ const CUT: usize = usize::MAX;
 const GONE: u64 = u64::MAX;
 
 fn num(out: &mut String, n: u64) {
-    let _ = write!(out, "{}", n);
+    crate::core::visit::push_u64(out, n);
 }
 
 /// Whether `s` fits in one field of a persisted line (serialised JSON always does).

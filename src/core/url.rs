@@ -339,7 +339,7 @@ pub fn parse_names(v: &Val, field: &str) -> (Vec<String>, Vec<ConfigError>) {
                 names.push(s.to_ascii_lowercase())
             }
             _ => errors.push(ConfigError::new(
-                format!("{}[{}]", field, i),
+                crate::core::error::indexed(field, i),
                 "a query parameter name (no spaces, '&', '=', '?' or '#')",
                 item,
             )),
