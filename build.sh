@@ -73,7 +73,7 @@ deps_browsers() {
 
 build_tag() {
   log "building the tag (release, wasm)"
-  wasm-pack --quiet build --release --target no-modules --out-dir pkg --no-typescript --no-pack
+  wasm-pack --quiet build --release --target no-modules --out-dir pkg --no-typescript --no-pack -- --no-default-features
   mkdir -p "$OUT"
   "$BIN/wasm-opt" -Oz --strip-debug --strip-producers \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \

@@ -30,9 +30,9 @@ pub fn post(url: &str, send: Send, done: impl FnOnce(u64, Outcome) + 'static) {
     }
     let promise = window.fetch_with_str_and_init(url, &init);
     let abort = controller.map(|c| {
-        gloo_timers::callback::Timeout::new(TIMEOUT_MS as u32, move || c.abort())
+        super::timer::Timeout::new(TIMEOUT_MS as u32, move || c.abort())
     });
-    let done = std::rc::Rc::new(std::cell::RefCell::new(Some(done)));
+    let done = alloc::rc::Rc::new(core::cell::RefCell::new(Some(done)));
     let done2 = done.clone();
     let on_ok = Closure::once(move |resp: JsValue| {
         drop(abort);

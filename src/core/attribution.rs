@@ -3,6 +3,7 @@
 //! [`Campaign::serialise`] only with `ad_storage` granted; without it the data
 //! lives as long as the page.
 
+use crate::prelude::*;
 use crate::core::url;
 use crate::core::visit::{parse_u64, push_u64};
 use goaltag_wire::Attribution;

@@ -3,6 +3,8 @@
 //! may leave the page (never more than 100 characters of its own text, never
 //! a form field's value).
 
+use crate::prelude::*;
+
 /// A click is described by the nearest of these around the target, so a
 /// click on the icon inside a button reports the button.
 pub const ACTIONABLE: &str =

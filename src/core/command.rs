@@ -2,6 +2,7 @@
 //! Parsing is strict about names and types but forgiving about the rest: a bad
 //! parameter is reported and dropped, and the command still runs.
 
+use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 

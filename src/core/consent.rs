@@ -9,10 +9,11 @@
 //! browser's signals (DNT, GPC) and the visitor's opt-out, which no update lifts.
 //! A type that no default or update named is denied.
 
+use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 use goaltag_wire::{Consent as Snapshot, Signal};
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 /// With no consent state this long after start, one console warning says how to set it.
 pub const WARN_AFTER_MS: u64 = 10_000;
@@ -169,7 +170,7 @@ pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), C
             p.set(t, Some(parse_signal(val, &field)?));
         } else if key == "wait_for_update" {
             wait = Some(match val.as_num() {
-                Some(n) if (0.0..=MAX_WAIT_MS as f64).contains(&n) && n.fract() == 0.0 => n as u64,
+                Some(n) if (0.0..=MAX_WAIT_MS as f64).contains(&n) && crate::core::val::is_whole(n) => n as u64,
                 _ => return Err(ConfigError::new(field, "a whole number of milliseconds from 0 to 60000", val)),
             });
         } else {
@@ -494,7 +495,7 @@ impl<T> Held<T> {
 
     /// Everything held, oldest first, for routing on `ReleaseHeld`.
     pub fn drain(&mut self) -> Vec<T> {
-        Vec::from(std::mem::take(&mut self.items))
+        Vec::from(core::mem::take(&mut self.items))
     }
 
     /// For `DiscardHeld`; not counted as overflow.
@@ -521,7 +522,7 @@ impl<T> Held<T> {
 
     /// Returns and resets the overflow count, to report it exactly once.
     pub fn take_dropped(&mut self) -> u32 {
-        std::mem::take(&mut self.dropped)
+        core::mem::take(&mut self.dropped)
     }
 }
 

@@ -11,6 +11,7 @@
 //! page load restores them as ordinary events and resends them once (the
 //! collector dedups by ID).
 
+use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 use goaltag_wire::json::{batch_body, envelope_overhead, write_num};
@@ -103,7 +104,7 @@ impl Policy {
             };
             let (_, lo, hi) = KEYS[i];
             match val.as_num() {
-                Some(n) if n >= lo && n <= hi && (i == AGE || n.fract() == 0.0) => self.set(i, n),
+                Some(n) if n >= lo && n <= hi && (i == AGE || crate::core::val::is_whole(n)) => self.set(i, n),
                 _ => {
                     let mut exp = String::from(if i == AGE { "a number of hours from " } else { "a whole number from " });
                     write_num(&mut exp, lo);

@@ -3,6 +3,7 @@
 //! campaign and goal memory, and hands batches to send back to the shell.
 //! Everything the shell needs from the browser comes in through [`Host`].
 
+use crate::prelude::*;
 use crate::core::attribution::{self, Campaign};
 use crate::core::capture;
 use crate::core::command::{Command, EventParams, PageOverrides};
@@ -274,7 +275,7 @@ impl Tracker {
         if self.save_at.is_some_and(|t| t <= now) {
             self.persist(host);
         }
-        std::mem::take(&mut self.warnings)
+        core::mem::take(&mut self.warnings)
     }
 
     /// The page became visible or hidden: engaged time accrues only while visible.

@@ -5,6 +5,7 @@
 //! Unicode case tables would cost kilobytes of wasm. Nothing here allocates
 //! except redaction, which builds the URL that goes on the wire.
 
+use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 

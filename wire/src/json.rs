@@ -3,7 +3,8 @@
 //! spell them (the tests check that).
 
 use crate::{Attribution, Consent, Dropped, Element, Event, Form, VERSION};
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
 
 /// Appends `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
