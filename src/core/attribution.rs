@@ -169,7 +169,7 @@ fn unescape(s: &str) -> Option<String> {
             return None;
         }
         out.push(c as char);
-        out.push_str(&p[2..]);
+        out.push_str(p.get(2..).unwrap_or(""));
     }
     Some(out)
 }

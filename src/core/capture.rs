@@ -35,7 +35,7 @@ pub fn clean_text(raw: &str) -> Option<String> {
 pub fn host_of(url: &str) -> Option<String> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = &rest[..end];
+    let host = rest.get(..end).unwrap_or("");
     let host = host.rsplit('@').next().unwrap_or(host);
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }

@@ -177,8 +177,8 @@ fn format_num(n: f64) -> String {
 pub fn parse_decimal(s: &str) -> Option<f64> {
     let s = s.trim();
     let (neg, s) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
+        b'-' => (true, s.get(1..).unwrap_or("")),
+        b'+' => (false, s.get(1..).unwrap_or("")),
         _ => (false, s),
     };
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));

@@ -350,8 +350,8 @@ impl Goals {
 /// 48 bits of a conversion ID: enough to tell a browser's transactions apart.
 fn txn_key(uuid: &str) -> String {
     let mut k = String::with_capacity(12);
-    k.push_str(&uuid[..8]);
-    k.push_str(&uuid[9..13]);
+    k.push_str(uuid.get(..8).unwrap_or(""));
+    k.push_str(uuid.get(9..13).unwrap_or(""));
     k
 }
 
