@@ -13,7 +13,6 @@ use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 use goaltag_wire::{Consent as Snapshot, Signal};
-use alloc::collections::VecDeque;
 
 /// With no consent state this long after start, one console warning says how to set it.
 pub const WARN_AFTER_MS: u64 = 10_000;
@@ -450,7 +449,9 @@ impl Consent {
 /// nothing may be stored before consent. Overflow drops the oldest and counts it.
 #[derive(Debug, Clone)]
 pub struct Held<T> {
-    items: VecDeque<T>,
+    /// A Vec, not a VecDeque: the buffer is small and VecDeque's ring code
+    /// costs about 2 KB of wasm.
+    items: Vec<T>,
     cap: usize,
     dropped: u32,
 }
@@ -467,7 +468,7 @@ impl<T> Held<T> {
     }
 
     pub fn with_capacity(cap: usize) -> Self {
-        Held { items: VecDeque::new(), cap, dropped: 0 }
+        Held { items: Vec::new(), cap, dropped: 0 }
     }
 
     /// Appends; past capacity the oldest goes and is returned.
@@ -480,22 +481,23 @@ impl<T> Held<T> {
     /// newcomer that is not spared is the one dropped, else the oldest.
     pub fn push_sparing(&mut self, item: T, spare: impl Fn(&T) -> bool) -> Option<T> {
         if self.items.len() < self.cap {
-            self.items.push_back(item);
+            self.items.push(item);
             return None;
         }
         self.dropped = self.dropped.saturating_add(1);
         let out = match self.items.iter().position(|x| !spare(x)) {
-            Some(i) => self.items.remove(i),
+            Some(i) => Some(self.items.remove(i)),
             None if !spare(&item) => return Some(item),
-            None => self.items.pop_front(),
+            None if self.items.is_empty() => None,
+            None => Some(self.items.remove(0)),
         };
-        self.items.push_back(item);
+        self.items.push(item);
         out
     }
 
     /// Everything held, oldest first, for routing on `ReleaseHeld`.
     pub fn drain(&mut self) -> Vec<T> {
-        Vec::from(core::mem::take(&mut self.items))
+        core::mem::take(&mut self.items)
     }
 
     /// For `DiscardHeld`; not counted as overflow.
