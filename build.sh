@@ -73,14 +73,48 @@ deps_browsers() {
 
 build_tag() {
   log "building the tag (release, wasm)"
-  wasm-pack --quiet build --release --target no-modules --out-dir pkg --no-typescript --no-pack
+  wasm-pack --quiet build --release --target no-modules --out-dir pkg --no-typescript --no-pack -- --no-default-features
   mkdir -p "$OUT"
-  "$BIN/wasm-opt" -Oz --strip-debug --strip-producers \
-    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    pkg/goaltag_bg.wasm -o "$OUT/goaltag_bg.wasm"
+  local features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+    --enable-mutable-globals --enable-reference-types --enable-multivalue"
+  # shellcheck disable=SC2086
+  "$BIN/wasm-opt" -Oz --converge --strip-debug --strip-producers --strip-target-features $features \
+    pkg/goaltag_bg.wasm -o pkg/goaltag_opt.wasm
+  # wasm-bindgen names every import and export with a hash (__wbg_fetch_21015a0a…),
+  # written once in the wasm and once in the glue: about 2 KB gzip of names.
+  # Shorten them in the wasm and rename the glue's uses to match.
+  # shellcheck disable=SC2086
+  "$BIN/wasm-opt" --minify-imports-and-exports-and-modules $features \
+    pkg/goaltag_opt.wasm -o "$OUT/goaltag_bg.wasm" > pkg/names.json
+  node - pkg/goaltag.js pkg/names.json "$OUT/goaltag_bg.wasm" pkg/goaltag.names.js <<'JS'
+const fs = require('fs');
+const [glue, names, wasmFile, out] = process.argv.slice(2);
+const map = JSON.parse(fs.readFileSync(names, 'utf8'));
+const mod = new WebAssembly.Module(fs.readFileSync(wasmFile));
+let js = fs.readFileSync(glue, 'utf8');
+const die = (m) => { console.error('build.sh: renaming the glue\'s wasm names: ' + m); process.exit(1); };
+const count = (re) => (js.match(re) || []).length;
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+// Imports are the keys of the glue's import object, each written exactly once.
+const modules = new Set(map.imports.map((i) => i[0]));
+const newModules = new Set(WebAssembly.Module.imports(mod).map((i) => i.module));
+if (modules.size !== 1 || newModules.size !== 1) die('expected one import module');
+for (const [, from, to] of map.imports) {
+  const re = new RegExp('\\b' + esc(from) + ':', 'g');
+  if (count(re) !== 1) die('import ' + from + ' is not one key of the import object');
+  js = js.replace(re, JSON.stringify(to) + ':');
+}
+const [from] = modules, [to] = newModules, re = new RegExp(esc(JSON.stringify(from)) + ':', 'g');
+if (count(re) !== 1) die('module ' + from + ' is not one key');
+js = js.replace(re, JSON.stringify(to) + ':');
+// Exports are read as wasm.<name>.
+for (const [from, to] of map.exports) js = js.replace(new RegExp('\\bwasm\\.' + esc(from) + '\\b', 'g'), 'wasm.' + to);
+const left = js.match(/\bwasm\.[A-Za-z_$][\w$]*/g)?.filter((n) => !map.exports.some((e) => 'wasm.' + e[1] === n));
+if (left && left.length) die('unknown export uses: ' + [...new Set(left)].join(', '));
+fs.writeFileSync(out, js);
+JS
   # One function scope around glue + loader: only window.goaltag reaches the page.
-  { echo "(function(){"; cat pkg/goaltag.js src/browser/loader.js; echo "})();"; } > pkg/goaltag.loader.js
+  { echo "(function(){"; cat pkg/goaltag.names.js src/browser/loader.js; echo "})();"; } > pkg/goaltag.loader.js
   "$BIN/terser" pkg/goaltag.loader.js --compress --mangle --ecma 2017 -o "$OUT/goaltag.js"
 }
 

@@ -29,9 +29,7 @@ impl Drop for Server {
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
-    // The seeded shop lives on fixed past days: accept events of any age.
-    let max_event_age = std::time::Duration::from_secs(100 * 365 * 86_400);
-    let cfg = goaltag_collector::Config { db: db.clone(), max_event_age, ..Default::default() };
+    let cfg = goaltag_collector::Config { db: db.clone(), ..Default::default() };
     let app = goaltag_collector::router(cfg).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -84,8 +82,8 @@ impl Server {
 fn days() -> (i64, String, String) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
     let today = now.div_euclid(seed::DAY_MS);
-    let day0 = today - 2;
-    (day0, goaltag_collector::dates::format_date(day0), goaltag_collector::dates::format_date(today + 1))
+    let day0 = today - 3; // three whole past days: every event is in the past and within the age limit
+    (day0, goaltag_collector::dates::format_date(day0), goaltag_collector::dates::format_date(today))
 }
 
 type Amounts = Vec<(Option<String>, f64)>;

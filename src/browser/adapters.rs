@@ -4,6 +4,7 @@
 //! core ([`consent::from_tcf`], [`consent::from_categories`]); here are only
 //! the callbacks and the reading of the banner's cookie.
 
+use crate::prelude::*;
 use super::capture::Listener;
 use super::values::to_val;
 use crate::core::consent::{self, CategoryMap, Partial, Source};

@@ -3,6 +3,7 @@
 //! and `pageshow` for back/forward-cache restores. Handlers read a few
 //! attributes and hand the facts to the core: no layout reads, no storage.
 
+use crate::prelude::*;
 use crate::core::capture::{clean_text, ACTIONABLE, DATA_PREFIX};
 use goaltag_wire::{Element as ElementInfo, Form};
 use wasm_bindgen::prelude::*;
@@ -148,7 +149,7 @@ pub fn matching(el: &Element, selectors: &[String]) -> Vec<usize> {
 }
 
 fn warn_once(selector: &str) {
-    thread_local!(static WARNED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) });
+    static WARNED: super::Local<core::cell::RefCell<Vec<String>>> = super::Local(core::cell::RefCell::new(Vec::new()));
     WARNED.with(|w| {
         let mut w = w.borrow_mut();
         if !w.iter().any(|s| s == selector) {

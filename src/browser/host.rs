@@ -2,6 +2,7 @@
 //! `localStorage` and `RegExp`. Storage is reached only through the core's
 //! tracker, which asks consent first.
 
+use crate::prelude::*;
 use crate::core::goals::{Pattern, Patterns};
 use crate::core::tracker::{Host, Page};
 use wasm_bindgen::prelude::*;

@@ -5,16 +5,18 @@
 mod adapters;
 mod capture;
 mod host;
+mod timer;
 mod transport;
 mod values;
 
+use crate::prelude::*;
 use crate::core::command::{self, PageOverrides};
 use crate::core::error::ConfigError;
 use crate::core::tracker::Tracker;
 use crate::core::val::Val;
-use gloo_timers::callback::Timeout;
+use timer::Timeout;
 use host::BrowserHost;
-use std::cell::{Cell, RefCell};
+use core::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 
 /// Everything the running tag holds between calls.
@@ -35,15 +37,34 @@ struct Shell {
     _api: Option<Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>>,
 }
 
-thread_local! {
-    static SHELL: RefCell<Option<Shell>> = const { RefCell::new(None) };
-    /// Calls that arrived while the shell was busy (a console hook or a
-    /// listener calling back into the tag); run when the shell is free.
-    static DEFERRED: RefCell<Vec<Vec<Val>>> = const { RefCell::new(Vec::new()) };
-    static OFF: Cell<bool> = const { Cell::new(false) };
-    /// Bumped by every boot, so a request or timer started by an earlier
-    /// instance (tests boot many) can never touch a later one.
-    static GENERATION: Cell<u32> = const { Cell::new(0) };
+static SHELL: Local<RefCell<Option<Shell>>> = Local(RefCell::new(None));
+/// Calls that arrived while the shell was busy (a console hook or a
+/// listener calling back into the tag); run when the shell is free.
+static DEFERRED: Local<RefCell<Vec<Vec<Val>>>> = Local(RefCell::new(Vec::new()));
+static OFF: Local<Cell<bool>> = Local(Cell::new(false));
+/// Bumped by every boot, so a request or timer started by an earlier
+/// instance (tests boot many) can never touch a later one.
+static GENERATION: Local<Cell<u32>> = Local(Cell::new(0));
+
+/// What `thread_local!` gave on wasm (which has one thread), without std:
+/// a static with the same `with` and, through `Deref`, `get`/`set`.
+pub(crate) struct Local<T>(pub(crate) T);
+
+// SAFETY: wasm32 without the atomics feature has exactly one thread.
+#[cfg(not(target_feature = "atomics"))]
+unsafe impl<T> Sync for Local<T> {}
+
+impl<T> Local<T> {
+    pub(crate) fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.0)
+    }
+}
+
+impl<T> core::ops::Deref for Local<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// Starts the tag: reads the script tag's `data-*` attributes, drains the
@@ -269,7 +290,7 @@ fn with_shell<R>(f: impl FnOnce(&mut Shell) -> R) -> Option<R> {
         guard.as_mut().map(f)
     });
     if r.is_some() {
-        let deferred = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        let deferred = DEFERRED.with(|d| core::mem::take(&mut *d.borrow_mut()));
         for args in deferred {
             call(args);
         }
@@ -319,12 +340,13 @@ fn pump(s: &mut Shell) {
 
 fn report(errors: &[ConfigError]) {
     for e in errors {
-        web_sys::console::error_1(&JsValue::from_str(&e.to_string()));
+        web_sys::console::error_1(&JsValue::from_str(&e.message()));
     }
 }
 
 /// A panic is a bug in the tag, never the page's problem: say so once and
 /// turn the tag off so it cannot fail again.
+#[cfg(feature = "std")]
 fn install_panic_hook() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
@@ -334,14 +356,34 @@ fn install_panic_hook() {
                 // would pull std's formatting machinery into the download.
                 let p = info.payload();
                 let what = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(String::as_str)).unwrap_or("a bug");
-                let mut msg = String::from("goaltag: internal error, the tag has turned itself off: ");
-                msg.push_str(what);
-                if let Some(at) = info.location() {
-                    msg.push_str(" at ");
-                    msg.push_str(at.file());
-                }
-                web_sys::console::error_1(&JsValue::from_str(&msg));
+                panic_message(what, info.location());
             }
         }));
     });
+}
+
+/// Without std there is no hook to install: [`panic`] is the handler itself.
+#[cfg(not(feature = "std"))]
+fn install_panic_hook() {}
+
+/// The shipped wasm's panic handler: the same one console line as the std
+/// hook (the message only when it is a plain string), then the tag is off and
+/// the call traps, as std's abort does.
+#[cfg(not(feature = "std"))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    if !OFF.replace(true) {
+        panic_message(info.message().as_str().unwrap_or("a bug"), info.location());
+    }
+    core::arch::wasm32::unreachable()
+}
+
+fn panic_message(what: &str, at: Option<&core::panic::Location>) {
+    let mut msg = String::from("goaltag: internal error, the tag has turned itself off: ");
+    msg.push_str(what);
+    if let Some(at) = at {
+        msg.push_str(" at ");
+        msg.push_str(at.file());
+    }
+    web_sys::console::error_1(&JsValue::from_str(&msg));
 }

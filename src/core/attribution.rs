@@ -3,6 +3,7 @@
 //! [`Campaign::serialise`] only with `ad_storage` granted; without it the data
 //! lives as long as the page.
 
+use crate::prelude::*;
 use crate::core::url;
 use crate::core::visit::{parse_u64, push_u64};
 use goaltag_wire::Attribution;
@@ -168,7 +169,7 @@ fn unescape(s: &str) -> Option<String> {
             return None;
         }
         out.push(c as char);
-        out.push_str(&p[2..]);
+        out.push_str(p.get(2..).unwrap_or(""));
     }
     Some(out)
 }

@@ -3,6 +3,8 @@
 //! may leave the page (never more than 100 characters of its own text, never
 //! a form field's value).
 
+use crate::prelude::*;
+
 /// A click is described by the nearest of these around the target, so a
 /// click on the icon inside a button reports the button.
 pub const ACTIONABLE: &str =
@@ -33,7 +35,7 @@ pub fn clean_text(raw: &str) -> Option<String> {
 pub fn host_of(url: &str) -> Option<String> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = &rest[..end];
+    let host = rest.get(..end).unwrap_or("");
     let host = host.rsplit('@').next().unwrap_or(host);
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }

@@ -2,6 +2,7 @@
 //! Parsing is strict about names and types but forgiving about the rest: a bad
 //! parameter is reported and dropped, and the command still runs.
 
+use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 
@@ -88,7 +89,7 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
             };
             let mut p = EventParams { action, ..Default::default() };
             for_each_param("event", arg(2), &mut errors, |key, v, errors| {
-                let f = |k: &str| format!("event.{}", k);
+                let f = |k: &str| crate::core::error::cat(&["event.", k]);
                 match key {
                     "category" => p.category = text(v, &f(key), MAX_TEXT, errors),
                     "label" => p.label = text(v, &f(key), MAX_TEXT, errors),
@@ -130,7 +131,7 @@ fn for_each_param(
         Val::Map(m) => {
             for (k, x) in m {
                 if !x.is_null() && !f(k, x, errors) {
-                    errors.push(ConfigError::msg(format!("{}.{}", cmd, k), "a known parameter", "an unknown field"));
+                    errors.push(ConfigError::msg(crate::core::error::cat(&[cmd, ".", k]), "a known parameter", "an unknown field"));
                 }
             }
         }
@@ -188,8 +189,8 @@ fn format_num(n: f64) -> String {
 pub fn parse_decimal(s: &str) -> Option<f64> {
     let s = s.trim();
     let (neg, s) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
+        b'-' => (true, s.get(1..).unwrap_or("")),
+        b'+' => (false, s.get(1..).unwrap_or("")),
         _ => (false, s),
     };
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));

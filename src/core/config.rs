@@ -2,6 +2,7 @@
 //! may set, validated field by field. A bad field is reported and ignored; the
 //! valid fields still apply, so one typo never takes the whole tag down.
 
+use crate::prelude::*;
 use crate::core::attribution::DEFAULT_WINDOW_DAYS;
 use crate::core::consent::{parse_mode, Mode};
 use crate::core::error::ConfigError;
@@ -76,7 +77,7 @@ impl Config {
             if val.is_null() {
                 continue;
             }
-            let field = || format!("config.{}", key);
+            let field = || crate::core::error::cat(&["config.", key]);
             match key.as_str() {
                 "site" => match val.as_str() {
                     Some(s) if valid_site(s) => self.site = Some(s.to_owned()),
@@ -108,7 +109,7 @@ impl Config {
                     _ => errors.push(ConfigError::new(field(), "a number of minutes from 1 to 1440", val)),
                 },
                 "attribution_window_days" => match val.as_num() {
-                    Some(d) if (1.0..=365.0).contains(&d) && d.fract() == 0.0 => self.attribution_window_days = d as u32,
+                    Some(d) if (1.0..=365.0).contains(&d) && crate::core::val::is_whole(d) => self.attribution_window_days = d as u32,
                     _ => errors.push(ConfigError::new(field(), "a whole number of days from 1 to 365", val)),
                 },
                 "mode" => match parse_mode(val, &field()) {

@@ -9,10 +9,10 @@
 //! browser's signals (DNT, GPC) and the visitor's opt-out, which no update lifts.
 //! A type that no default or update named is denied.
 
+use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 use goaltag_wire::{Consent as Snapshot, Signal};
-use std::collections::VecDeque;
 
 /// With no consent state this long after start, one console warning says how to set it.
 pub const WARN_AFTER_MS: u64 = 10_000;
@@ -153,7 +153,7 @@ pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), C
     }
     let Some(fields) = v.as_map() else {
         return Err(ConfigError::new(
-            format!("goaltag('consent', '{}', …)", command),
+            crate::core::error::cat(&["goaltag('consent', '", command, "', …)"]),
             "an object like {analytics_storage: 'granted', ad_storage: 'denied'}",
             v,
         ));
@@ -164,16 +164,16 @@ pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), C
         if val.is_null() {
             continue;
         }
-        let field = format!("consent.{}", key);
+        let field = crate::core::error::cat(&["consent.", key]);
         if let Some(t) = ConsentType::from_name(key) {
             p.set(t, Some(parse_signal(val, &field)?));
         } else if key == "wait_for_update" {
             wait = Some(match val.as_num() {
-                Some(n) if (0.0..=MAX_WAIT_MS as f64).contains(&n) && n.fract() == 0.0 => n as u64,
+                Some(n) if (0.0..=MAX_WAIT_MS as f64).contains(&n) && crate::core::val::is_whole(n) => n as u64,
                 _ => return Err(ConfigError::new(field, "a whole number of milliseconds from 0 to 60000", val)),
             });
         } else {
-            return Err(ConfigError::msg(field, format!("{}, wait_for_update", TYPE_NAMES), "an unknown field"));
+            return Err(ConfigError::msg(field, crate::core::error::cat(&[TYPE_NAMES, ", wait_for_update"]), "an unknown field"));
         }
     }
     Ok((p, wait))
@@ -449,7 +449,9 @@ impl Consent {
 /// nothing may be stored before consent. Overflow drops the oldest and counts it.
 #[derive(Debug, Clone)]
 pub struct Held<T> {
-    items: VecDeque<T>,
+    /// A Vec, not a VecDeque: the buffer is small and VecDeque's ring code
+    /// costs about 2 KB of wasm.
+    items: Vec<T>,
     cap: usize,
     dropped: u32,
 }
@@ -466,7 +468,7 @@ impl<T> Held<T> {
     }
 
     pub fn with_capacity(cap: usize) -> Self {
-        Held { items: VecDeque::new(), cap, dropped: 0 }
+        Held { items: Vec::new(), cap, dropped: 0 }
     }
 
     /// Appends; past capacity the oldest goes and is returned.
@@ -479,22 +481,23 @@ impl<T> Held<T> {
     /// newcomer that is not spared is the one dropped, else the oldest.
     pub fn push_sparing(&mut self, item: T, spare: impl Fn(&T) -> bool) -> Option<T> {
         if self.items.len() < self.cap {
-            self.items.push_back(item);
+            self.items.push(item);
             return None;
         }
         self.dropped = self.dropped.saturating_add(1);
         let out = match self.items.iter().position(|x| !spare(x)) {
-            Some(i) => self.items.remove(i),
+            Some(i) => Some(self.items.remove(i)),
             None if !spare(&item) => return Some(item),
-            None => self.items.pop_front(),
+            None if self.items.is_empty() => None,
+            None => Some(self.items.remove(0)),
         };
-        self.items.push_back(item);
+        self.items.push(item);
         out
     }
 
     /// Everything held, oldest first, for routing on `ReleaseHeld`.
     pub fn drain(&mut self) -> Vec<T> {
-        Vec::from(std::mem::take(&mut self.items))
+        core::mem::take(&mut self.items)
     }
 
     /// For `DiscardHeld`; not counted as overflow.
@@ -521,7 +524,7 @@ impl<T> Held<T> {
 
     /// Returns and resets the overflow count, to report it exactly once.
     pub fn take_dropped(&mut self) -> u32 {
-        std::mem::take(&mut self.dropped)
+        core::mem::take(&mut self.dropped)
     }
 }
 
@@ -592,16 +595,15 @@ pub fn parse_category_map(v: &Val) -> Result<CategoryMap, ConfigError> {
     };
     let mut entries = Vec::new();
     for (cat, val) in fields {
-        // push_str, not format! or concat: this runs in the wasm, where size counts.
-        let mut field = String::from(CATEGORIES_FIELD);
-        field.push('.');
-        field.push_str(cat);
-        let one = |x: &Val| {
-            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field.clone(), TYPE_NAMES, x))
+        let field = crate::core::error::cat(&[CATEGORIES_FIELD, ".", cat]);
+        let one = |x: &Val, field: String| {
+            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, TYPE_NAMES, x))
         };
         let types = match val {
-            Val::Str(_) => vec![one(val)?],
-            Val::List(l) => l.iter().map(one).collect::<Result<_, _>>()?,
+            Val::Str(_) => vec![one(val, field)?],
+            Val::List(l) => {
+                l.iter().enumerate().map(|(i, x)| one(x, crate::core::error::indexed(&field, i))).collect::<Result<_, _>>()?
+            }
             _ => {
                 return Err(ConfigError::new(field, "a list of consent types like ['ad_storage', 'ad_user_data']", val))
             }
@@ -659,10 +661,8 @@ pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
                     },
                     "categories" => categories = parse_category_map(val)?,
                     _ => {
-                        let mut field = String::from("consent.source.");
-                        field.push_str(key);
                         return Err(ConfigError::msg(
-                            field,
+                            crate::core::error::cat(&["consent.source.", key]),
                             "one of cookie, categories",
                             "an unknown field",
                         ))
@@ -1431,7 +1431,7 @@ mod tests {
         let e = parse_category_map(&json(r#"{"marketing":["ad_storage","ads_storage"]}"#)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "goaltag: consent.source.categories.marketing: expected one of analytics_storage, ad_storage, \
+            "goaltag: consent.source.categories.marketing[1]: expected one of analytics_storage, ad_storage, \
              ad_user_data, ad_personalization, got \"ads_storage\""
         );
         let e = parse_category_map(&json(r#"{"analytics":true}"#)).unwrap_err();
@@ -1511,7 +1511,7 @@ mod tests {
         assert_eq!(parse_source(&json(r#"{"cookie":""}"#)).unwrap_err().field, "consent.source.cookie");
         assert_eq!(parse_source(&json(r#"{"cooky":"cc"}"#)).unwrap_err().field, "consent.source.cooky");
         let e = parse_source(&json(r#"{"categories":{"x":["y"]}}"#)).unwrap_err();
-        assert_eq!(e.field, "consent.source.categories.x");
+        assert_eq!(e.field, "consent.source.categories.x[0]");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Errors a site owner reads on the console. Each names the field and says what
 //! was expected, so a typo in a config object is a one-line fix.
 
+use crate::prelude::*;
 use crate::core::val::Val;
-use std::fmt;
+use core::fmt;
 
 /// A problem with one field of the configuration or of a command's arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,11 +33,8 @@ pub fn describe(v: &Val) -> String {
     match v {
         Val::Str(s) => {
             let cut: String = s.chars().take(40).collect();
-            if cut.len() < s.len() {
-                format!("\"{}…\"", cut)
-            } else {
-                format!("\"{}\"", cut)
-            }
+            let more = if cut.len() < s.len() { "…\"" } else { "\"" };
+            cat(&["\"", &cut, more])
         }
         Val::Num(n) => {
             let mut s = String::new();
@@ -48,10 +46,37 @@ pub fn describe(v: &Val) -> String {
     }
 }
 
+impl ConfigError {
+    /// The console line: `goaltag: <field>: expected <expected>, got <got>`.
+    /// Built by concatenation: `format!` would pull `core::fmt` into the download.
+    pub fn message(&self) -> String {
+        cat(&["goaltag: ", &self.field, ": expected ", &self.expected, ", got ", &self.got])
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "goaltag: {}: expected {}, got {}", self.field, self.expected, self.got)
+        f.write_str(&self.message())
     }
+}
+
+/// Joins string pieces: `[..].concat()` and `format!` both cost more wasm.
+pub fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// `field[i]`, the path of a list item in an error message (without `format!`).
+pub fn indexed(field: &str, i: usize) -> String {
+    let mut s = String::with_capacity(field.len() + 4);
+    s.push_str(field);
+    s.push('[');
+    crate::core::visit::push_u64(&mut s, i as u64);
+    s.push(']');
+    s
 }
 
 #[cfg(test)]

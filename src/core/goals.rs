@@ -7,6 +7,7 @@
 //! would cost more wasm than the rest of the tag), and CSS selectors are run by
 //! the shell's `Element.closest`: see [`Goals::click_selectors`].
 
+use crate::prelude::*;
 use crate::core::error::{describe, ConfigError};
 use crate::core::name_id::transaction_event_id;
 use crate::core::url;
@@ -349,8 +350,8 @@ impl Goals {
 /// 48 bits of a conversion ID: enough to tell a browser's transactions apart.
 fn txn_key(uuid: &str) -> String {
     let mut k = String::with_capacity(12);
-    k.push_str(&uuid[..8]);
-    k.push_str(&uuid[9..13]);
+    k.push_str(uuid.get(..8).unwrap_or(""));
+    k.push_str(uuid.get(9..13).unwrap_or(""));
     k
 }
 
@@ -663,12 +664,12 @@ fn parse_when(cx: &mut Cx, w: &Val) -> Option<When> {
         4 => {
             let expected = "a number of seconds greater than 0, up to 86400";
             let s = cx.number(m, "when", "min_seconds", expected, |n| n > 0.0 && n <= 86_400.0)?;
-            When::DurationMs((s * 1000.0).round() as u64)
+            When::DurationMs(crate::core::val::round_u64(s * 1000.0))
         }
         _ => {
             let expected = "a whole number of pages from 1 to 10000";
             let n =
-                cx.number(m, "when", "min_pages", expected, |n| (1.0..=10_000.0).contains(&n) && n.fract() == 0.0)?;
+                cx.number(m, "when", "min_pages", expected, |n| (1.0..=10_000.0).contains(&n) && crate::core::val::is_whole(n))?;
             When::Pages(n as u32)
         }
     })

@@ -1,6 +1,8 @@
 //! Event IDs. Every event gets its ID when it is recorded and keeps it through
 //! every retry, so the collector can store it exactly once.
 
+use crate::prelude::*;
+
 /// Formats 16 random bytes as an RFC 4122 version-4 UUID (sets the version and
 /// variant bits). The bytes come from `crypto.getRandomValues` in the browser.
 pub fn uuid_v4(mut b: [u8; 16]) -> String {

@@ -3,6 +3,7 @@
 //! SHA-1 is written here (about 1 KB of wasm) rather than pulled in as a crate.
 //! It is used only to derive IDs, never for security.
 
+use crate::prelude::*;
 use crate::core::id::format_uuid;
 
 /// goaltag's namespace for transaction IDs:

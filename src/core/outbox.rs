@@ -11,11 +11,11 @@
 //! page load restores them as ordinary events and resends them once (the
 //! collector dedups by ID).
 
+use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 use goaltag_wire::json::{batch_body, envelope_overhead, write_num};
 use goaltag_wire::Dropped;
-use std::fmt::Write;
 
 /// Delivery tuning; the `delivery` section of the config.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +104,7 @@ impl Policy {
             };
             let (_, lo, hi) = KEYS[i];
             match val.as_num() {
-                Some(n) if n >= lo && n <= hi && (i == AGE || n.fract() == 0.0) => self.set(i, n),
+                Some(n) if n >= lo && n <= hi && (i == AGE || crate::core::val::is_whole(n)) => self.set(i, n),
                 _ => {
                     let mut exp = String::from(if i == AGE { "a number of hours from " } else { "a whole number from " });
                     write_num(&mut exp, lo);
@@ -680,7 +680,7 @@ const CUT: usize = usize::MAX;
 const GONE: u64 = u64::MAX;
 
 fn num(out: &mut String, n: u64) {
-    let _ = write!(out, "{}", n);
+    crate::core::visit::push_u64(out, n);
 }
 
 /// Whether `s` fits in one field of a persisted line (serialised JSON always does).

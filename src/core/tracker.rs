@@ -3,6 +3,7 @@
 //! campaign and goal memory, and hands batches to send back to the shell.
 //! Everything the shell needs from the browser comes in through [`Host`].
 
+use crate::prelude::*;
 use crate::core::attribution::{self, Campaign};
 use crate::core::capture;
 use crate::core::command::{Command, EventParams, PageOverrides};
@@ -345,7 +346,7 @@ impl Tracker {
     /// for each, the shell asks `navigator.locks.request(key, {ifAvailable:
     /// true})` and calls [`Tracker::adopt`] when granted (the owner is gone).
     pub fn take_probes(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.probes)
+        ::core::mem::take(&mut self.probes)
     }
 
     /// This page's outbox key (the shell holds a Web Lock of that name for the
@@ -436,7 +437,7 @@ impl Tracker {
         if self.save_at.is_some_and(|t| t <= now) || self.lease_due().is_some_and(|t| t <= now) {
             self.persist(host);
         }
-        std::mem::take(&mut self.warnings)
+        core::mem::take(&mut self.warnings)
     }
 
     /// The page became visible or hidden: engaged time accrues only while visible.

@@ -5,6 +5,7 @@
 //! Unicode case tables would cost kilobytes of wasm. Nothing here allocates
 //! except redaction, which builds the URL that goes on the wire.
 
+use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
 
@@ -28,12 +29,12 @@ fn bounds(url: &str) -> (usize, usize, usize) {
     // costs 2 KB of wasm.
     let scheme = url.bytes().position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')));
     let auth = match scheme {
-        Some(i) if i > 0 && url[i..].starts_with("://") => i + 3,
+        Some(i) if i > 0 && url.get(i..).unwrap_or("").starts_with("://") => i + 3,
         _ if url.starts_with("//") => 2,
         _ => 0,
     };
-    let auth_end = auth + find_any(&url[auth..], b"/?#");
-    let host = auth + url[auth..auth_end].bytes().rposition(|c| c == b'@').map_or(0, |i| i + 1);
+    let auth_end = auth + find_any(url.get(auth..).unwrap_or(""), b"/?#");
+    let host = auth + url.get(auth..auth_end).unwrap_or("").bytes().rposition(|c| c == b'@').map_or(0, |i| i + 1);
     (auth, host, auth_end)
 }
 
@@ -44,7 +45,7 @@ pub fn split(url: &str) -> Parts<'_> {
     if url.len() >= host + 4 && url.as_bytes()[host..host + 4].eq_ignore_ascii_case(b"www.") && tail > host + 4 {
         host += 4;
     }
-    Parts { host: &url[host..tail], from_host: &url[host..], tail: &url[tail..] }
+    Parts { host: url.get(host..tail).unwrap_or(""), from_host: url.get(host..).unwrap_or(""), tail: url.get(tail..).unwrap_or("") }
 }
 
 /// Offset of the first byte of `s` in `set`, else `s.len()`.
@@ -53,18 +54,18 @@ fn find_any(s: &str, set: &[u8]) -> usize {
 }
 
 fn path_of(tail: &str) -> &str {
-    &tail[..find_any(tail, b"?#")]
+    tail.get(..find_any(tail, b"?#")).unwrap_or("")
 }
 
 /// The query with its `?`, or "".
 fn query_of(tail: &str) -> &str {
-    let t = &tail[..find_any(tail, b"#")];
-    &t[find_any(t, b"?")..]
+    let t = tail.get(..find_any(tail, b"#")).unwrap_or("");
+    t.get(find_any(t, b"?")..).unwrap_or("")
 }
 
 /// The fragment with its `#`, or "".
 fn fragment_of(tail: &str) -> &str {
-    &tail[find_any(tail, b"#")..]
+    tail.get(find_any(tail, b"#")..).unwrap_or("")
 }
 
 /// Trailing-slash tolerance: `/a/` is `/a`, and an empty path is `/`.
@@ -151,7 +152,7 @@ pub fn query_pairs(url: &str) -> impl Iterator<Item = (&str, &str)> {
     let q = query_of(split(url).tail);
     q.get(1..).unwrap_or("").split('&').filter(|p| !p.is_empty()).map(|p| {
         let i = find_any(p, b"=");
-        (&p[..i], p.get(i + 1..).unwrap_or(""))
+        (p.get(..i).unwrap_or(""), p.get(i + 1..).unwrap_or(""))
     })
 }
 
@@ -219,19 +220,19 @@ pub fn host(url: &str) -> Option<String> {
 /// before an event is queued.
 pub fn redact(url: &str, params: &[String]) -> String {
     let (auth, host, tail_at) = bounds(url);
-    let tail = &url[tail_at..];
+    let tail = url.get(tail_at..).unwrap_or("");
     let mut out = String::with_capacity(url.len());
-    out.push_str(&url[..auth]);
-    out.push_str(&url[host..tail_at]);
+    out.push_str(url.get(..auth).unwrap_or(""));
+    out.push_str(url.get(host..tail_at).unwrap_or(""));
 
     let path_end = find_any(tail, b"?#");
     let frag_at = find_any(tail, b"#");
     let mut kept = String::with_capacity(tail.len());
-    kept.push_str(&tail[..path_end]);
+    kept.push_str(tail.get(..path_end).unwrap_or(""));
     if path_end < frag_at {
         let mut sep = '?';
-        for pair in tail[path_end + 1..frag_at].split('&') {
-            let name = &pair[..find_any(pair, b"=")];
+        for pair in tail.get(path_end + 1..frag_at).unwrap_or("").split('&') {
+            let name = pair.get(..find_any(pair, b"=")).unwrap_or("");
             if pair.is_empty() || params.iter().any(|p| p.eq_ignore_ascii_case(name)) {
                 continue;
             }
@@ -240,7 +241,7 @@ pub fn redact(url: &str, params: &[String]) -> String {
             sep = '&';
         }
     }
-    kept.push_str(&tail[frag_at..]);
+    kept.push_str(tail.get(frag_at..).unwrap_or(""));
     redact_emails_into(&mut out, &kept);
     out
 }
@@ -280,7 +281,7 @@ fn redact_emails_into(out: &mut String, s: &str) {
             r = d + dot + 1 + tld;
         }
         if l < i && is_domain(&b[d..r]) {
-            out.push_str(&s[done..l]);
+            out.push_str(s.get(done..l).unwrap_or(""));
             out.push_str("[email]");
             done = r;
             i = r;
@@ -288,7 +289,7 @@ fn redact_emails_into(out: &mut String, s: &str) {
             i += at;
         }
     }
-    out.push_str(&s[done..]);
+    out.push_str(s.get(done..).unwrap_or(""));
 }
 
 /// Length of an at sign at the start of `b`: `@`, `%40` or double-encoded `%2540`.
@@ -339,7 +340,7 @@ pub fn parse_names(v: &Val, field: &str) -> (Vec<String>, Vec<ConfigError>) {
                 names.push(s.to_ascii_lowercase())
             }
             _ => errors.push(ConfigError::new(
-                format!("{}[{}]", field, i),
+                crate::core::error::indexed(field, i),
                 "a query parameter name (no spaces, '&', '=', '?' or '#')",
                 item,
             )),

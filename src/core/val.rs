@@ -3,8 +3,12 @@
 //! through serde, so the core can validate it field by field and name the exact
 //! field that is wrong, without any JS type.
 
+use crate::prelude::*;
+// Deserialize is for the native tests' JSON; the shipped wasm (no std) has no serde.
+#[cfg(feature = "std")]
+use core::fmt;
+#[cfg(feature = "std")]
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::fmt;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {
@@ -78,14 +82,29 @@ impl Val {
     }
 }
 
+/// `n.fract() == 0.0`, which needs std (the shipped wasm is built without it).
+pub fn is_whole(n: f64) -> bool {
+    // From 2^52 up every finite f64 is whole; below, `as i64` truncates exactly.
+    n.is_finite() && (n.abs() >= 4_503_599_627_370_496.0 || n == (n as i64) as f64)
+}
+
+/// `x.round() as u64` for `x` from 0 to 2^53, without std.
+pub fn round_u64(x: f64) -> u64 {
+    let t = x as u64;
+    if x - t as f64 >= 0.5 { t + 1 } else { t }
+}
+
+#[cfg(feature = "std")]
 impl<'de> Deserialize<'de> for Val {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Val, D::Error> {
         d.deserialize_any(ValVisitor)
     }
 }
 
+#[cfg(feature = "std")]
 struct ValVisitor;
 
+#[cfg(feature = "std")]
 impl<'de> Visitor<'de> for ValVisitor {
     type Value = Val;
 
@@ -153,5 +172,16 @@ mod tests {
         assert_eq!(v.get("c").unwrap().get("d").unwrap().as_num(), Some(2.5));
         assert_eq!(v.get("zz"), None);
         assert_eq!(Val::Str("s".into()).type_name(), "a string");
+    }
+
+    #[test]
+    fn whole_and_round_agree_with_std() {
+        let xs = [0.0, -0.0, 0.5, 1.0, 1.5, 2.5, 0.49999999999999994, 59.999, 1e15 + 0.5, 4503599627370497.0, 1e300, -3.0, -2.5, 86_400_000.0, 12_345.4999];
+        for x in xs.into_iter().chain([f64::NAN, f64::INFINITY, f64::NEG_INFINITY]) {
+            assert_eq!(is_whole(x), x.fract() == 0.0, "{x}");
+            if (0.0..=9_007_199_254_740_992.0).contains(&x) {
+                assert_eq!(round_u64(x), x.round() as u64, "{x}");
+            }
+        }
     }
 }

@@ -4,6 +4,8 @@
 //! `duration` goals. The shell stores [`Visits::serialise`] only with
 //! `analytics_storage` granted; without it a visit lives as long as the page.
 
+use crate::prelude::*;
+
 /// Default inactivity that ends a visit: 30 minutes.
 pub const DEFAULT_VISIT_TIMEOUT_MS: u64 = 30 * 60 * 1000;
 

@@ -3,8 +3,8 @@
 //! spell them (the tests check that).
 
 use crate::{Attribution, Consent, Dropped, Element, Event, Form, VERSION};
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
 
 /// Appends `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
@@ -18,12 +18,30 @@ pub fn write_str(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             // U+2028/2029 are legal JSON but break naive JS string handling.
             c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(char::from(b"0123456789abcdef"[(c as usize >> shift) & 15]));
+                }
             }
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// Appends `n` in decimal (`write!` would pull `core::fmt` into the tag's wasm).
+pub fn write_uint(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[i..].iter().map(|&c| c as char));
 }
 
 /// Appends a number with at most 6 decimal places (`49.95`, `10`, `-0.5`).
@@ -46,7 +64,7 @@ pub fn write_num(out: &mut String, v: f64) {
     if v < 0.0 && (int != 0 || frac != 0) {
         out.push('-');
     }
-    let _ = write!(out, "{}", int);
+    write_uint(out, int);
     if frac != 0 {
         let mut digits = [b'0'; 6];
         let mut f = frac;
@@ -93,7 +111,7 @@ impl<'a> Obj<'a> {
         self.key(k).push_str(v);
     }
     fn uint(&mut self, k: &str, v: u64) {
-        let _ = write!(self.key(k), "{}", v);
+        write_uint(self.key(k), v);
     }
     fn opt_bool(&mut self, k: &str, v: Option<bool>) {
         if let Some(v) = v {

@@ -6,8 +6,14 @@
 //! the tag. The serde derives here are what the collector parses with, and the
 //! tests below prove that the writer and the derives agree.
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 pub mod json;
 

@@ -15,7 +15,7 @@
 //! - V5 (client c4, no visit ID), day 2: direct → / → specials.
 //! - Day 2: two page views of / with no ID at all, and purchase T4 10 EUR with
 //!   no ID, attributed to a Meta click (fbclid).
-//! - Outside the range or another site: a page view and a purchase 5 days
+//! - Outside the range or another site: a page view and a purchase 2 days
 //!   before day 0; a page view of site "other".
 //! - Two bodies refused by validation (rejections), sent first.
 //!
@@ -166,8 +166,8 @@ pub fn seed(base: &str, day0: i64) {
     send(base, &batch(SITE, &day2, 1, json!({})), r#"{"duplicates":0,"stored":5}"#);
 
     // Outside the range, and another site: none of it may count.
-    let mut old = s.visit(-5, Some("V0"), Some("c0"), None, &["/"]);
-    old.push(s.conversion(-5, Some("V0"), Some("c0"), "purchase", true, Some((999.0, "EUR")), Some("T0"), None));
+    let mut old = s.visit(-2, Some("V0"), Some("c0"), None, &["/"]);
+    old.push(s.conversion(-2, Some("V0"), Some("c0"), "purchase", true, Some((999.0, "EUR")), Some("T0"), None));
     send(base, &batch(SITE, &old, 1, json!({})), r#"{"duplicates":0,"stored":2}"#);
     let other = s.visit(1, Some("X"), Some("x"), None, &["/"]);
     send(base, &batch("other", &other, 1, json!({})), r#"{"duplicates":0,"stored":1}"#);
