@@ -142,6 +142,24 @@ impl Stats {
         self.faults.values().sum()
     }
 
+    /// Writes the log to `path`, a line per POST: fault or collector status,
+    /// mode, attempt, events and the body (for looking at a failure).
+    pub fn write_log(&self, path: &std::path::Path) {
+        let mut out = String::new();
+        for (i, r) in self.log.iter().enumerate() {
+            let fate = match (r.fault, r.upstream) {
+                (Some(f), _) => f.name(),
+                (None, Some(code)) => code.to_string(),
+                (None, None) => "no answer".into(),
+            };
+            out.push_str(&format!("{i}\t{fate}\t{}\tattempt {}\t{} events\t{}\n", r.mode, r.attempt, r.events, r.body));
+        }
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(path, out);
+    }
+
     /// One line for a test's output.
     pub fn summary(&self) -> String {
         let faults: Vec<String> = self.faults.iter().map(|(k, v)| format!("{k}×{v}")).collect();
@@ -256,9 +274,11 @@ impl Proxy {
         self.state().random = Some(Random { rng: seed ^ 0x9E37_79B9_7F4A_7C15, rate, menu: menu.to_vec() });
     }
 
-    /// No more random faults.
+    /// No more faults: random ones off, scripted rules forgotten.
     pub fn calm(&self) {
-        self.state().random = None;
+        let mut st = self.state();
+        st.random = None;
+        st.rules.clear();
     }
 
     /// The next `times` POSTs matching `matches` get `fault` (rules are tried
