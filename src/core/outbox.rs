@@ -7,9 +7,10 @@
 //! sizes are exact, and persisting needs no JSON parser.
 //!
 //! Events handed to a beacon on page hide have an unknown fate: they stay
-//! queued and persisted but are not sent again from the same page; the next
-//! page load restores them as ordinary events and resends them once (the
-//! collector dedups by ID).
+//! queued and persisted but are not sent again from the same page while it
+//! is hidden; if it comes back into view they are sent once more from it,
+//! else the next page load restores them as ordinary events and resends
+//! them once (the collector dedups by ID).
 
 use crate::prelude::*;
 use crate::core::error::ConfigError;
@@ -429,6 +430,19 @@ impl Outbox {
             }
         }
         self.close(false);
+    }
+
+    /// The page is in view again after a hide: it lives on, so events it
+    /// beaconed (fate unknown) are ordinary again and sent once more from
+    /// here, instead of waiting for a next page load that may never come.
+    /// The beacon still counts as an attempt.
+    pub fn shown(&mut self) {
+        for e in &mut self.entries {
+            if e.item.beacon_sent {
+                e.item.beacon_sent = false;
+                self.dirty = true;
+            }
+        }
     }
 
     /// Text for localStorage: a `gt1` header with the unreported drop counts,
@@ -1395,6 +1409,36 @@ mod tests {
         let mut next = ob();
         next.restore(&text, T0);
         assert_eq!(next.poll(T0 + 1000, 0).unwrap().attempt, 3);
+    }
+
+    #[test]
+    fn beaconed_events_are_sent_again_when_the_page_is_shown() {
+        // Hidden while the collector is down: the beacon is lost, the page
+        // comes back and stays. Its events must not wait for a next page load.
+        let mut o = ob();
+        o.push(ev("a", false, T0), T0);
+        o.push(ev("c", true, T0), T0);
+        o.push(ev("b", false, T0), T0);
+        assert_eq!(o.beacon_bodies(T0).iter().map(|b| b.1.len()).sum::<usize>(), 3);
+        assert!(o.poll(T0 + 100_000, 0).is_none(), "held while hidden");
+        o.mark_clean();
+        o.shown();
+        assert!(o.dirty(), "the persisted copy loses its beacon marks");
+        o.flush();
+        let mut sent = Vec::new();
+        while let Some(s) = o.poll(T0 + 1000, 0) {
+            assert_eq!(s.attempt, 2, "the beacon was the first attempt");
+            sent.extend(s.ids.clone());
+            o.on_outcome(s.batch, ok(), T0 + 1000, 0);
+        }
+        assert_eq!(sent, strs(&["a", "c", "b"]));
+        assert!(o.is_empty());
+        // Nothing beaconed: showing changes nothing.
+        let mut p = ob();
+        p.push(ev("x", false, T0), T0);
+        p.mark_clean();
+        p.shown();
+        assert!(!p.dirty());
     }
 
     #[test]

@@ -440,11 +440,18 @@ impl Tracker {
         core::mem::take(&mut self.warnings)
     }
 
-    /// The page became visible or hidden: engaged time accrues only while visible.
+    /// The page became visible or hidden: engaged time accrues only while
+    /// visible. Back in view, what the hide beaconed is sent again from here.
     pub fn visibility(&mut self, host: &mut dyn Host, visible: bool) {
         let now = host.now();
         self.accrue(host, now);
         self.visible_since = visible.then_some(now);
+        if visible {
+            self.outbox.shown();
+            if self.outbox.dirty() {
+                self.changed(now);
+            }
+        }
     }
 
     /// Adds the visible time since the last call to the visit, and converts
@@ -1069,6 +1076,24 @@ pub mod tests {
         assert_eq!(b.site, "demo-shop");
         // A second hide in the same page sends nothing new.
         assert!(t.beacon_bodies(h.now).is_empty());
+    }
+
+    #[test]
+    fn a_page_back_in_view_resends_what_its_hide_beaconed() {
+        let (mut t, mut h) = ready();
+        run(&mut t, &mut h, r#"["event","a"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let lost = t.poll(h.now, 0).unwrap();
+        t.on_outcome(lost.batch, Outcome::NetworkError, h.now, 0);
+        t.visibility(&mut h, false);
+        assert_eq!(t.beacon_bodies(h.now).len(), 1);
+        h.now += 60_000;
+        assert!(send_all(&mut t, &mut h).is_empty(), "held while hidden");
+        t.visibility(&mut h, true);
+        let again = send_all(&mut t, &mut h);
+        assert_eq!(again.iter().flat_map(|b| b.events.iter().map(|e| e.id.clone())).collect::<Vec<_>>(), lost.ids);
+        assert_eq!(again[0].attempt, 3, "fetch, beacon, fetch");
+        assert_eq!(t.pending(), 0);
     }
 
     #[test]

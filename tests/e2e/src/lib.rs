@@ -18,6 +18,8 @@
 //! their own process group, killed when the [`Harness`] is dropped, also when
 //! a test panics; the driver also dies with the thread that started it.
 
+pub mod faults;
+
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::fs::File;
