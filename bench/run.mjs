@@ -589,7 +589,7 @@ function targets(S) {
     text: `delivery: goaltag delivered ${fmt(g.delivered?.med, 0)} of ${EVENTS} events and ${fmt(g.clicksCaptured?.med, 0)} of ${CLICKS} clicks`,
     fix: 'the batches stop after about 64 KB have been sent. The tag never reads or cancels its fetch responses (src/browser/transport.rs), and in Chromium a keepalive request whose response body is left unread keeps its share of the 64 KiB keepalive budget, so once ~64 KB of batches went out every fetch fails at once and retries fail the same way (a probe in this Chromium: 13 unread 6 KB keepalive POSTs go through, the 14th fails; with `await r.text()` all do). Reading or cancelling each response body (`r.body.cancel()`), and sending without keepalive while the page is visible, would fix it; until then per-event and per-click figures cover a tag that stalled' });
   out.push({ ok: g.gzip.med <= 20 * 1024, text: `transfer ${kb(g.gzip.med)} KB gzip (target ≤ 20 KB)`,
-    fix: 'trim the largest functions listed below (formatting, std collections) or move work to the loader' });
+    fix: 'the wasm is most of the download (see the files above); the largest items in it are listed at the end, and shrinking those (strings in .rodata, parsing and boot code) is where the bytes are' });
   if (f) {
     out.push({ ok: g.perEvent.med <= 2 * f.perEvent.med, text: `per-event ${fmt(g.perEvent.med, 2)} µs vs floor × 2 = ${fmt(2 * f.perEvent.med, 2)} µs`,
       fix: 'not profiled yet; the likely costs are the JS→wasm crossing with its argument conversion, building each event (UUID, consent snapshot) and its JSON at record time, and per-batch work; a profile of the 1 000-call loop would say which to cut' });
@@ -604,7 +604,7 @@ function targets(S) {
   const big = peers.filter(id => S[id].gzip.med > 10 * 1024);
   w = worse('startup', big);
   out.push({ ok: !w.length, text: `start-up below every peer shipping > 10 KB gzip (${big.join(', ')})${w.length ? ` (not below: ${w.join(', ')})` : ''}`,
-    fix: 'instantiate with streaming compilation, keep boot free of work that can wait until the first event' });
+    fix: 'not profiled yet; instantiating the wasm and booting (config, listeners, the first page view) all run before the stub is replaced — a trace of this phase would say what can wait until after ready' });
   w = worse('requests', peers);
   if (g.delivered?.med < EVENTS) w.push('goaltag did not deliver them all');
   out.push({ ok: !w.length, text: `fewer requests for 1 000 events than every peer (goaltag ${fmt(g.requests.med, 0)}; ${peers.map(id => `${id} ${fmt(S[id].requests?.med, 0)}`).join(', ')})${w.length ? ` (not fewer: ${w.join(', ')})` : ''}`,
@@ -615,6 +615,13 @@ function targets(S) {
 // --- main --------------------------------------------------------------------------
 
 async function main() {
+  // --report: rewrite results.md and the charts from the last run's raw measurements.
+  if (args.includes('--report')) {
+    prepare();
+    const saved = JSON.parse(fs.readFileSync(path.join(SCRATCH, 'runs.json'), 'utf8'));
+    const when = saved.date || fs.statSync(path.join(SCRATCH, 'runs.json')).mtime.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+    return write(saved.runs, saved.ids, saved.rounds, saved.notes, saved.seconds, when);
+  }
   const available = prepare();
   const ids = Object.keys(TRACKERS).filter(id => available.has(id) && (!ONLY || ONLY.includes(id) || id === 'none'));
   const srv = await startServer(page);
@@ -647,13 +654,17 @@ async function main() {
     await withTimeout(browser.close(), 15000, 'browser close').catch(() => {});
     srv.close();
   }
+  const seconds = Math.round((Date.now() - T0) / 1000), date = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  fs.writeFileSync(path.join(SCRATCH, 'runs.json'), JSON.stringify({ runs: runs.map(r => ({ ...r, outside: [...(r.outside || [])] })), ids, rounds, notes, seconds, date }));
+  await write(runs, ids, rounds, notes, seconds, date);
+}
+
+async function write(runs, ids, rounds, notes, seconds, date) {
   let twiggy = null;
   try { twiggy = execFileSync('twiggy', ['top', '-n', '12', path.join(ROOT, 'pkg/goaltag_bg.wasm')], { encoding: 'utf8', timeout: 30000 }); } catch { notes.push('twiggy not available: no function list'); }
   if (twiggy) twiggy = twiggy.split('\n').filter(l => !/function names|Total Rows|more\.$/.test(l)).map(l => l.slice(0, 150)).join('\n');
-  fs.writeFileSync(path.join(SCRATCH, 'runs.json'), JSON.stringify({ runs: runs.map(r => ({ ...r, outside: [...(r.outside || [])] })), ids, rounds, notes, seconds: Math.round((Date.now() - T0) / 1000) }));
   const S = summarize(runs, ids);
-  const md = report(S, { date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', browser: (await browserVersion()), cpus: (await import('node:os')).cpus().length,
-    rounds, seconds: Math.round((Date.now() - T0) / 1000), notes, twiggy });
+  const md = report(S, { date, browser: (await browserVersion()), cpus: (await import('node:os')).cpus().length, rounds, seconds, notes, twiggy });
   fs.writeFileSync(path.join(BENCH, 'results.md'), md);
   const charts = path.join(BENCH, 'charts');
   fs.mkdirSync(charts, { recursive: true });
