@@ -5,6 +5,7 @@
 #   ./build.sh demo    build everything, serve the demo shop on http://127.0.0.1:8080
 #   ./build.sh test    native tests, browser tests (Chromium, Firefox), end-to-end tests, size budget
 #   ./build.sh build   build the tag (www/goaltag/) and the collector, print the size report
+#   ./build.sh bench   build, then measure goaltag beside popular trackers (bench/results.md)
 #   ./build.sh deps    only install the tools
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -185,10 +186,24 @@ cmd_test() {
   log "all tests passed"
 }
 
+# A benchmark, not a test: peers come from npm into bench/scratch (gitignored),
+# Chromium runs headless, and bench/run.mjs stops itself within 14 minutes.
+cmd_bench() {
+  build
+  command -v chromium >/dev/null || apt_install chromium
+  log "installing the benchmark's peers from npm into bench/scratch"
+  mkdir -p bench/scratch
+  cp bench/package.json bench/scratch/package.json
+  npm install --prefix bench/scratch --no-audit --no-fund --loglevel=error >/dev/null
+  log "benchmark (several minutes; results in bench/results.md and bench/charts/)"
+  node bench/run.mjs "${@:2}"
+}
+
 case "${1:-}" in
   demo) cmd_demo ;;
   test) cmd_test ;;
   build) build ;;
+  bench) cmd_bench "$@" ;;
   deps) deps_build; deps_browsers ;;
-  *) echo "usage: ./build.sh demo | test | build | deps" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh demo | test | build | bench | deps" >&2; exit 2 ;;
 esac
