@@ -197,6 +197,8 @@ cmd_bench() {
   npm install --prefix bench/scratch --no-audit --no-fund --loglevel=error >/dev/null
   log "benchmark (several minutes; results in bench/results.md and bench/charts/)"
   node bench/run.mjs "${@:2}"
+  log "collector load benchmark (8 keep-alive clients, 3 s a run, then 10 % re-sends)"
+  cargo run --quiet --release -p goaltag-collector --example load
 }
 
 case "${1:-}" in
