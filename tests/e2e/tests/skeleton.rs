@@ -13,6 +13,13 @@ fn accept_the_banner(h: &Harness) {
     h.wait_for_js("document.cookie.indexOf('cc_cookie=') >= 0 && document.getElementById('cc-banner').hidden", WAIT);
 }
 
+/// Opens `path` and waits for its tag to be running: a tag cannot see what
+/// happened on the page before it loaded, so a test must not click earlier.
+fn open(h: &Harness, path: &str) {
+    h.goto(path);
+    h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
+}
+
 fn page_view_lands(browser: Browser) {
     let h = Harness::start(browser);
     accept_the_banner(&h);
@@ -38,7 +45,7 @@ fn walk_the_shop(browser: Browser) {
     };
 
     accept_the_banner(&h);
-    h.goto("/");
+    open(&h, "/");
     view("/");
     h.click("#hero-cta");
     view("/specials.html");
@@ -120,7 +127,7 @@ fn walk_the_shop(browser: Browser) {
 fn newsletter_submit_lands_without_the_address(browser: Browser) {
     let h = Harness::start(browser);
     accept_the_banner(&h);
-    h.goto("/");
+    open(&h, "/");
     let email = "reader.e2e@example.com";
     h.type_text("#newsletter-email", email);
     h.click("#subscribe");
