@@ -136,20 +136,8 @@ pub(crate) fn parse_u64(s: &str) -> Option<u64> {
     })
 }
 
-/// Appends `n` in decimal without the `fmt` machinery.
-pub(crate) fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(buf[i..].iter().map(|&c| c as char));
-}
+/// Appends `n` in decimal without the `fmt` machinery (the wire crate's writer).
+pub(crate) use goaltag_wire::json::write_uint as push_u64;
 
 #[cfg(test)]
 mod tests {
