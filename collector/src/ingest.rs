@@ -113,17 +113,23 @@ fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejectio
         return Err(Rejection::bad(format!("events: expected 1 to {} events, got {n}", limits.max_events)));
     }
     let window = (now.saturating_sub(limits.max_age_ms), now.saturating_add(limits.max_ahead_ms));
+    // Event times and sent_at come from the same browser clock, so their
+    // difference is true however wrong that clock is: an event is placed on
+    // the collector's clock through sent_at, and a visitor whose clock is
+    // hours off is not refused (nor are their events dropped as poison).
+    let skew = i128::from(batch.sent_at) - i128::from(now);
     for (i, e) in batch.events.iter_mut().enumerate() {
+        let here = (i128::from(e.ts) - skew).clamp(0, i128::from(u64::MAX)) as u64;
         event(e)
-            .and_then(|()| in_window(e.ts, now, window, limits))
+            .and_then(|()| in_window(here, now, window, limits))
             .map_err(|(field, why)| Rejection::bad(format!("events[{i}].{field}: {why}")))?;
         e.id.make_ascii_lowercase();
     }
     Ok(())
 }
 
-/// The event time against the time of receipt; the reason says by how much it
-/// is off, so a site owner can tell a broken browser clock from a replay.
+/// The event time (on the collector's clock) against the time of receipt; the
+/// reason says by how much it is off.
 fn in_window(ts: u64, now: u64, (oldest, newest): (u64, u64), limits: &Limits) -> Result<(), Failure> {
     if ts < oldest {
         return Err(fail(
@@ -244,13 +250,14 @@ mod tests {
         max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
     };
     const ID: &str = "0F8FAD5B-D9CB-469F-A165-70867728950E";
-    /// The time of receipt in these tests; events are stamped 1 s before.
+    /// The time of receipt in these tests, and of sending (a right clock);
+    /// events are stamped 1 s before.
     const NOW: i64 = 1_764_000_000_000;
 
     fn body(event_fields: &str) -> String {
         let ts = NOW - 1000;
         format!(
-            r#"{{"v":1,"site":"demo-shop","sent_at":{ts},"events":[{{"id":"{ID}","kind":"click","ts":{ts}{event_fields}}}]}}"#
+            r#"{{"v":1,"site":"demo-shop","sent_at":{NOW},"events":[{{"id":"{ID}","kind":"click","ts":{ts}{event_fields}}}]}}"#
         )
     }
 
@@ -313,6 +320,26 @@ mod tests {
         assert!(negative.reason.starts_with("not a goaltag batch: invalid value"), "{}", negative.reason);
         let zero = parse(body("").replace(r#""sent_at""#, r#""attempt":0,"sent_at""#).as_bytes(), &LIMITS);
         assert_eq!(zero.unwrap_err().reason, "attempt: counts from 1 (the first attempt), got 0");
+    }
+
+    #[test]
+    fn a_wrong_browser_clock_is_cancelled_by_sent_at() {
+        let hour = 3_600_000;
+        let day = 24 * hour;
+        let clock = |off: i64, waited: i64| {
+            let b = format!(
+                r#"{{"v":1,"site":"s","sent_at":{},"events":[{{"id":"{ID}","kind":"click","ts":{}}}]}}"#,
+                NOW + off,
+                NOW + off - waited
+            );
+            parse(b.as_bytes(), &LIMITS)
+        };
+        assert!(clock(5 * hour, 1000).is_ok(), "a clock 5 h fast");
+        assert!(clock(-30 * day, 1000).is_ok(), "a clock 30 days slow");
+        assert_eq!(
+            clock(5 * hour, 8 * day).unwrap_err().reason,
+            "events[0].ts: 8 d before receipt, older than the limit of 7 d"
+        );
     }
 
     #[test]

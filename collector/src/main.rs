@@ -54,8 +54,9 @@ LIMITS (each refusal says which field and why)
   text fields     2048 characters, URLs 4096; nested fields and map keys too
   value           finite, within +-1e12; currency: 3 letters; attempt >= 1
   ts              within --max-event-age (7d) before and --max-event-ahead (1h)
-                  after the collector's clock at receipt. A browser whose clock
-                  is off by more than the window gets its batches refused.
+                  after receipt, placed on the collector's clock through the
+                  batch's sent_at (the same browser clock), so a visitor's
+                  wrong clock does not get their batches refused.
 
 ORIGINS
   --allowed-origin lists the pages that may send at all (CORS and a server-side
@@ -176,8 +177,8 @@ struct GuardArgs {
     /// itself gives up on events after 24 h.
     #[arg(long, env = "GOALTAG_MAX_EVENT_AGE", default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
     max_event_age: Duration,
-    /// Refuse events stamped further ahead of the collector's clock than this:
-    /// room for browser clocks that run fast.
+    /// Refuse events stamped further ahead of receipt than this (event times
+    /// are corrected for the browser's clock through the batch's sent_at).
     #[arg(long, env = "GOALTAG_MAX_EVENT_AHEAD", default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
     max_event_ahead: Duration,
     /// SITE=ORIGIN: batches for SITE are stored only when sent from pages on

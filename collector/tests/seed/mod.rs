@@ -111,7 +111,8 @@ impl Seed {
 }
 
 pub fn batch(site: &str, events: &[Value], attempt: u32, dropped: Value) -> String {
-    json!({"v": 1, "site": site, "sent_at": 1_700_000_000_000u64, "attempt": attempt, "dropped": dropped, "events": events})
+    let sent_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    json!({"v": 1, "site": site, "sent_at": sent_at, "attempt": attempt, "dropped": dropped, "events": events})
         .to_string()
 }
 
