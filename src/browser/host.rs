@@ -78,6 +78,9 @@ impl Host for BrowserHost {
             title: doc.title(),
         }
     }
+    fn url(&self) -> String {
+        web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+    }
     fn load(&self, key: &str) -> Option<String> {
         storage()?.get_item(key).ok().flatten()
     }

@@ -31,6 +31,11 @@ pub trait Host: Patterns {
     /// 16 cryptographically random bytes.
     fn random(&mut self) -> [u8; 16];
     fn page(&self) -> Page;
+    /// The page's URL alone: clicks, submits and events need no more, and
+    /// reading the title and referrer too would cost every one of them.
+    fn url(&self) -> String {
+        self.page().url
+    }
     fn load(&self, key: &str) -> Option<String>;
     fn save(&mut self, key: &str, value: &str);
     fn remove(&mut self, key: &str);
@@ -585,7 +590,7 @@ impl Tracker {
     /// An auto-captured click on `el` (already described by the shell);
     /// `matched`: indices of [`Tracker::click_selectors`] the target matched.
     pub fn click(&mut self, host: &mut dyn Host, mut el: Element, matched: &[usize]) {
-        let page = host.page().url;
+        let page = host.url();
         el.outbound = el.href.as_deref().and_then(|h| capture::is_outbound(h, &page));
         let mut e = self.new_event(host, Kind::Click);
         e.url = Some(page);
@@ -596,14 +601,14 @@ impl Tracker {
     /// An auto-captured form submit: the form's identity and field count only.
     pub fn submit(&mut self, host: &mut dyn Host, form: Form, matched: &[usize]) {
         let mut e = self.new_event(host, Kind::FormSubmit);
-        e.url = Some(host.page().url);
+        e.url = Some(host.url());
         e.form = Some(form);
         self.observe(host, e, Seen::Submit(matched));
     }
 
     fn event(&mut self, host: &mut dyn Host, p: EventParams) {
         let mut e = self.new_event(host, Kind::Event);
-        e.url = Some(host.page().url);
+        e.url = Some(host.url());
         e.action = Some(p.action);
         e.category = p.category;
         e.label = p.label;
