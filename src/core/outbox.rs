@@ -211,6 +211,12 @@ pub struct Outbox {
     /// Dropped since the last acknowledged batch: reported in every body until one is acked.
     unreported: Dropped,
     dirty: bool,
+    /// Never below the queued events' JSON bytes, never above their creation
+    /// times: a push checks the bounds and the age budget against these and
+    /// scans the queue only when they say a limit may be reached (a scan per
+    /// event made recording 1000 events quadratic).
+    bytes_bound: usize,
+    oldest_bound: u64,
 }
 
 impl Outbox {
@@ -229,6 +235,8 @@ impl Outbox {
             total: Dropped::default(),
             unreported: Dropped::default(),
             dirty: false,
+            bytes_bound: 0,
+            oldest_bound: u64::MAX,
         }
     }
 
@@ -249,17 +257,25 @@ impl Outbox {
     /// Queues an event. An ID already queued is ignored (a replayed conversion
     /// carries the same ID).
     pub fn push(&mut self, item: Item, now_ms: u64) {
-        if self.has(&item.id) {
+        // Only a conversion's ID can come again (derived from its transaction);
+        // every other event's is fresh from the random source.
+        if item.conversion && self.has(&item.id) {
             return;
         }
         if item.json.len() > self.policy.max_outbox_bytes {
             // Would evict everything else.
             return self.lost(1, |d| &mut d.overflow);
         }
+        self.bytes_bound += item.json.len();
+        self.oldest_bound = self.oldest_bound.min(item.created_ms);
         self.entries.push(Entry { item, batch: 0, sends: 0, flying: false });
         self.dirty = true;
-        self.expire(now_ms);
-        self.enforce();
+        if now_ms.saturating_sub(self.oldest_bound) > self.policy.max_age_ms {
+            self.expire(now_ms);
+        }
+        if self.entries.len() > self.policy.max_outbox || self.bytes_bound > self.policy.max_outbox_bytes {
+            self.enforce();
+        }
         self.close(false);
     }
 
@@ -502,6 +518,8 @@ impl Outbox {
                 expired += 1;
                 continue;
             }
+            self.bytes_bound += e.item.json.len();
+            self.oldest_bound = self.oldest_bound.min(e.item.created_ms);
             self.entries.push(e);
         }
         self.lost(expired, |d| &mut d.expired);
@@ -576,6 +594,7 @@ impl Outbox {
             }
         }
         let n = self.sweep();
+        self.oldest_bound = self.entries.iter().map(|e| e.item.created_ms).min().unwrap_or(u64::MAX);
         self.lost(n, |d| &mut d.expired);
     }
 
@@ -607,6 +626,7 @@ impl Outbox {
             }
         }
         let n = self.sweep();
+        self.bytes_bound = bytes;
         self.lost(n, |d| &mut d.overflow);
     }
 
@@ -1169,6 +1189,34 @@ mod tests {
         o.push(big("y", 5000, T0), T0);
         assert_eq!(o.len(), 1);
         assert_eq!(o.dropped().overflow, 1);
+    }
+
+    #[test]
+    fn acknowledged_bytes_make_room_and_restored_old_events_expire_on_the_next_push() {
+        // Bytes freed by an acknowledgement count: the outbox does not evict
+        // on a stale total.
+        let mut o = with(Policy { max_outbox_bytes: 4096, ..Policy::default() });
+        o.push(big("a", 1500, T0), T0);
+        o.push(big("b", 1500, T0), T0);
+        o.flush();
+        let s = o.poll(T0, 0).unwrap();
+        o.on_outcome(s.batch, ok(), T0, 0);
+        o.push(big("c", 1500, T0), T0);
+        o.push(big("d", 1500, T0), T0);
+        assert_eq!(o.dropped().overflow, 0, "a and b left: c and d fit");
+        o.push(big("e", 1500, T0), T0);
+        assert_eq!(o.dropped().overflow, 1, "c, d and e do not");
+        // An old event adopted from another page goes by the next push's age check.
+        let mut old = ob();
+        old.push(ev("old", false, T0), T0);
+        let text = old.persist();
+        let day = 24 * HOUR_MS;
+        let mut o = ob();
+        o.push(ev("first", false, T0 + day - 5), T0 + day - 5);
+        assert_eq!(o.restore(&text, T0 + day - 5), 1);
+        o.push(ev("later", false, T0 + day + 1), T0 + day + 1);
+        assert_eq!(o.dropped().expired, 1);
+        assert!(!o.persist().contains("old"));
     }
 
     #[test]
