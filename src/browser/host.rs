@@ -14,14 +14,34 @@ pub fn now() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// Cryptographically random bytes from `crypto.getRandomValues`; the core
-/// formats them into UUIDs.
+/// Random bytes come from `crypto.getRandomValues`, 256 at a time: one call
+/// costs about as much as recording an event, so a pool serves 16 event IDs.
+struct Pool {
+    bytes: [u8; 256],
+    used: usize,
+}
+
+static POOL: super::Local<core::cell::RefCell<Pool>> =
+    super::Local(core::cell::RefCell::new(Pool { bytes: [0; 256], used: 256 }));
+
+/// 16 cryptographically random bytes; the core formats them into UUIDs.
 pub fn random_bytes() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    if let Some(c) = web_sys::window().and_then(|w| w.crypto().ok()) {
-        let _ = c.get_random_values_with_u8_array(&mut b);
-    }
-    b
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.used + 16 > p.bytes.len() {
+            if let Some(c) = web_sys::window().and_then(|w| w.crypto().ok()) {
+                let _ = c.get_random_values_with_u8_array(&mut p.bytes);
+            }
+            p.used = 0;
+        }
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&p.bytes[p.used..p.used + 16]);
+        // Used bytes are wiped: a byte is never handed out twice.
+        let at = p.used;
+        p.bytes[at..at + 16].fill(0);
+        p.used += 16;
+        b
+    })
 }
 
 pub fn random_u32() -> u32 {
