@@ -184,7 +184,7 @@ fn install_capture(s: &mut Shell) {
     // release the persisted queue for the next page to adopt at once.
     s.listeners.push(capture::Listener::new(win, "pagehide", |_| {
         on_fact(|s| {
-            leave(s);
+            beacon_all(s);
             s.tracker.release(&mut s.host);
         })
     }));
@@ -201,7 +201,8 @@ fn install_capture(s: &mut Shell) {
         on_fact(|s| {
             s.tracker.visibility(&mut s.host, visible);
             if !visible {
-                leave(s);
+                beacon_all(s);
+                s.tracker.persist(&mut s.host);
             }
         });
     }));
@@ -217,16 +218,16 @@ fn visible() -> bool {
 
 /// Page hidden or unloading: sendBeacon survives the unload where a fetch
 /// may not (Firefox ESR cancels keepalive fetches); a keepalive fetch is the
-/// fallback when the beacon is refused. Then the coalesced storage write,
-/// which cannot wait for its timer any more, records the beacon marks.
-fn leave(s: &mut Shell) {
+/// fallback when the beacon is refused. The caller then writes storage once
+/// (the coalesced write cannot wait for its timer any more), which records
+/// the beacon marks.
+fn beacon_all(s: &mut Shell) {
     let url = s.tracker.config.collector.clone().unwrap_or_default();
     for (body, ids) in s.tracker.beacon_bodies(host::now()) {
         if !transport::beacon(&url, &body) {
             s.tracker.beacon_refused(&ids);
         }
     }
-    s.tracker.persist(&mut s.host);
 }
 
 /// Cross-tab: once this page has an outbox key, it holds that Web Lock for

@@ -380,13 +380,18 @@ impl Tracker {
     /// consent allows. The shell calls it when the page hides; otherwise it
     /// runs from [`Tracker::tick`], [`SAVE_DELAY_MS`] after a change.
     pub fn persist(&mut self, host: &mut dyn Host) {
+        let now = host.now();
+        self.save(host, now);
+    }
+
+    /// One write of everything, the outbox under the given lease.
+    fn save(&mut self, host: &mut dyn Host, lease: u64) {
         self.save_at = None;
         self.sync(host);
         if self.loaded.0 {
             host.save(VISIT_KEY, &self.visits.serialise());
             host.save(GOALS_KEY, &self.memory.serialise());
-            let now = host.now();
-            self.write_outbox(host, now);
+            self.write_outbox(host, lease);
         }
         if self.loaded.1 {
             match self.campaign.serialise() {
@@ -415,10 +420,7 @@ impl Tracker {
     /// The page is going away (after its beacons): everything is written
     /// now, the outbox released for the next page to adopt at once.
     pub fn release(&mut self, host: &mut dyn Host) {
-        self.persist(host);
-        if self.loaded.0 {
-            self.write_outbox(host, 0);
-        }
+        self.save(host, 0);
     }
 
     /// `online` / `offline`: sending pauses and resumes (with a fresh jittered delay).
