@@ -841,3 +841,40 @@ async fn opt_out_sends_nothing_more_keeps_only_its_marker_and_opt_in_resumes() {
     assert_eq!(actions_in(1), ["d"], "b, c and the second page view were never sent");
     assert_eq!(SENT.with(|s| s.borrow().len()), 2);
 }
+
+/// A click's handler only notes the click (what INP counts stays short); the
+/// tag records it in a task of its own. A link that leaves at once must not
+/// lose it: the page hide records what is pending before it beacons.
+#[wasm_bindgen_test]
+async fn a_click_on_a_link_that_leaves_at_once_goes_out_in_the_page_hide_beacon() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    sleep(50).await; // the page view's request has left
+    let beacons = std::rc::Rc::new(RefCell::new(Vec::<String>::new()));
+    let seen = beacons.clone();
+    let beacon = Closure::<dyn FnMut(JsValue, JsValue) -> bool>::new(move |_url: JsValue, body: JsValue| {
+        seen.borrow_mut().push(body.as_string().unwrap_or_default());
+        true
+    });
+    let navigator = get(&window(), "navigator");
+    Reflect::set(&navigator, &"sendBeacon".into(), beacon.as_ref()).unwrap();
+    let root = mount(r#"<a id="leave" href="/next">Next page</a>"#);
+    prevent_default_on(root.as_ref(), "click");
+    let link: web_sys::HtmlElement = document().get_element_by_id("leave").unwrap().dyn_into().unwrap();
+    let requests_before = SENT.with(|s| s.borrow().len());
+    // The click and the page hide in one task, as when a navigation is fast.
+    link.click();
+    dispatch(window().as_ref(), "pagehide");
+    Reflect::delete_property(navigator.unchecked_ref::<Object>(), &"sendBeacon".into()).unwrap();
+    root.remove();
+    let clicks: Vec<JsValue> = beacons
+        .borrow()
+        .iter()
+        .flat_map(|b| Array::from(&get(&JSON::parse(b).unwrap(), "events")).iter().collect::<Vec<_>>())
+        .filter(|e| get(e, "kind").as_string().as_deref() == Some("click"))
+        .collect();
+    assert_eq!(clicks.len(), 1, "the click is in the page hide's beacon: {:?}", beacons.borrow());
+    assert_eq!(get(&get(&clicks[0], "element"), "id").as_string().as_deref(), Some("leave"));
+    assert_eq!(SENT.with(|s| s.borrow().len()), requests_before, "the click left by beacon, not by a fetch");
+    drop(beacon);
+}

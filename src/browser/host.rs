@@ -8,7 +8,18 @@ use crate::core::tracker::{Host, Page};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-pub struct BrowserHost;
+/// The browser as the core sees it. `moment` is set while a deferred input
+/// is replayed: the core then sees the time and URL at which the click or
+/// submit happened, not those of the task that records it.
+#[derive(Default)]
+pub struct BrowserHost {
+    pub moment: Option<(u64, String)>,
+}
+
+/// The page's address right now.
+pub fn href() -> String {
+    web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+}
 
 pub fn now() -> u64 {
     js_sys::Date::now() as u64
@@ -83,7 +94,7 @@ impl Patterns for BrowserHost {
 
 impl Host for BrowserHost {
     fn now(&self) -> u64 {
-        now()
+        self.moment.as_ref().map_or_else(now, |m| m.0)
     }
     fn random(&mut self) -> [u8; 16] {
         random_bytes()
@@ -99,7 +110,7 @@ impl Host for BrowserHost {
         }
     }
     fn url(&self) -> String {
-        web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+        self.moment.as_ref().map_or_else(href, |m| m.1.clone())
     }
     fn load(&self, key: &str) -> Option<String> {
         storage()?.get_item(key).ok().flatten()

@@ -14,7 +14,7 @@ use crate::core::command::{self, PageOverrides};
 use crate::core::error::ConfigError;
 use crate::core::tracker::Tracker;
 use crate::core::val::Val;
-use timer::Timeout;
+use timer::Wake;
 use host::BrowserHost;
 use core::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
@@ -23,18 +23,31 @@ use wasm_bindgen::prelude::*;
 struct Shell {
     tracker: Tracker,
     host: BrowserHost,
-    /// The one pending wake-up and when it fires; replaced, never stacked.
-    timer: Option<(u64, Timeout)>,
-    /// The timer that just fired: a callback must not drop its own closure
-    /// while it runs, so it is parked here until the next one fires.
-    spent: Option<Timeout>,
+    /// When the one pending wake-up fires; replaced, never stacked.
+    timer: Option<u64>,
+    wake: Wake,
     /// Auto-capture listeners and the History API hook; dropping them removes them.
     listeners: Vec<capture::Listener>,
     history: Option<capture::HistoryHook>,
     /// The outbox key this page holds a Web Lock for, once it has one.
     locked: String,
+    /// Clicks and submits seen but not yet recorded (see [`on_input`]).
+    inputs: Vec<Input>,
     /// Keeps the `window.goaltag` closure alive.
     _api: Option<Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>>,
+}
+
+/// A click or submit as the handler saw it: the element's description and
+/// the goal selectors it matched (the DOM may change right after), with the
+/// time and URL at which it happened.
+struct Input {
+    at: (u64, String),
+    what: Seen,
+}
+
+enum Seen {
+    Click(goaltag_wire::Element, Vec<usize>),
+    Submit(goaltag_wire::Form, Vec<usize>),
 }
 
 static SHELL: Local<RefCell<Option<Shell>>> = Local(RefCell::new(None));
@@ -81,7 +94,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue) {
         return;
     }
     GENERATION.set(GENERATION.get() + 1);
-    let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost, timer: None, spent: None, listeners: Vec::new(), history: None, locked: String::new(), _api: None };
+    let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost::default(), timer: None, wake: wake(), listeners: Vec::new(), history: None, locked: String::new(), inputs: Vec::new(), _api: None };
     // Attributes are configuration with string values: data-site, data-collector, data-spa.
     let attrs = values::to_val(&attrs);
     let mut from_attrs = Vec::new();
@@ -143,6 +156,31 @@ fn on_fact(f: impl FnOnce(&mut Shell)) {
     });
 }
 
+/// The user's own input (clicks, submits): the handler, which INP counts,
+/// only reads what the DOM will not keep (the element, the matched selectors,
+/// the time and URL) and leaves recording and sending to a task of its own
+/// (see [`pump_soon`]). Every other entry into the shell records pending
+/// inputs first, so order holds and a page hide beacons them.
+fn on_input(what: Seen) {
+    let input = Input { at: (host::now(), host::href()), what };
+    peek_shell(|s| {
+        s.inputs.push(input);
+        pump_soon(s);
+    });
+}
+
+/// Records the inputs the handlers left, each at its own time and URL.
+fn record_inputs(s: &mut Shell) {
+    for input in core::mem::take(&mut s.inputs) {
+        s.host.moment = Some(input.at);
+        match input.what {
+            Seen::Click(info, matched) => s.tracker.click(&mut s.host, info, &matched),
+            Seen::Submit(info, matched) => s.tracker.submit(&mut s.host, info, &matched),
+        }
+        s.host.moment = None;
+    }
+}
+
 fn install_capture(s: &mut Shell) {
     let Some(window) = web_sys::window() else { return };
     let Some(document) = window.document() else { return };
@@ -151,21 +189,22 @@ fn install_capture(s: &mut Shell) {
     let hash = s.tracker.config.hash_routing;
     s.listeners.push(capture::Listener::new(doc, "click", |e| {
         if let Some((target, info)) = capture::describe_click(&e) {
-            on_fact(|s| {
-                let matched = capture::matching(&target, s.tracker.click_selectors());
-                s.tracker.click(&mut s.host, info, &matched)
-            });
+            let matched = peek_shell(|s| capture::matching(&target, s.tracker.click_selectors())).unwrap_or_default();
+            on_input(Seen::Click(info, matched));
         }
     }));
     s.listeners.push(capture::Listener::new(doc, "submit", |e| {
         if let Some((form, info)) = capture::describe_form(&e) {
-            on_fact(|s| {
-                let matched = capture::matching(&form, s.tracker.form_selectors());
-                s.tracker.submit(&mut s.host, info, &matched)
-            });
+            let matched = peek_shell(|s| capture::matching(&form, s.tracker.form_selectors())).unwrap_or_default();
+            on_input(Seen::Submit(info, matched));
         }
     }));
-    let navigated = || on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), true));
+    let navigated = || {
+        with_shell(|s| {
+            s.tracker.page_view(&mut s.host, PageOverrides::default(), true);
+            pump_soon(s);
+        });
+    };
     if spa {
         s.history = capture::HistoryHook::install(navigated);
         s.listeners.push(capture::Listener::new(win, "popstate", move |_| navigated()));
@@ -274,7 +313,7 @@ fn call(mut args: Vec<Val>) {
             adapters::install(source, &mut s.listeners);
         }
         report(&s.tracker.handle(cmd, &mut s.host));
-        pump(s);
+        pump_soon(s);
     });
     if ran.is_none() {
         DEFERRED.with(|d| d.borrow_mut().push(args));
@@ -286,9 +325,9 @@ fn with_shell<R>(f: impl FnOnce(&mut Shell) -> R) -> Option<R> {
     if OFF.get() {
         return None;
     }
-    let r = SHELL.with(|s| {
-        let mut guard = s.try_borrow_mut().ok()?;
-        guard.as_mut().map(f)
+    let r = peek_shell(|s| {
+        record_inputs(s);
+        f(s)
     });
     if r.is_some() {
         let deferred = DEFERRED.with(|d| core::mem::take(&mut *d.borrow_mut()));
@@ -297,6 +336,15 @@ fn with_shell<R>(f: impl FnOnce(&mut Shell) -> R) -> Option<R> {
         }
     }
     r
+}
+
+/// The shell as it is, pending inputs left pending: for the input handlers
+/// themselves, which must stay short.
+fn peek_shell<R>(f: impl FnOnce(&mut Shell) -> R) -> Option<R> {
+    if OFF.get() {
+        return None;
+    }
+    SHELL.with(|s| s.try_borrow_mut().ok()?.as_mut().map(f))
 }
 
 /// Sends whatever the core says is due, then sets one timer for the next
@@ -321,22 +369,47 @@ fn pump(s: &mut Shell) {
         });
     }
     match s.tracker.wake_at() {
-        None => s.timer = None,
-        Some(at) if s.timer.as_ref().map(|t| t.0) == Some(at) => {}
-        Some(at) => {
-            let delay = at.saturating_sub(now).min(i32::MAX as u64) as u32;
-            let generation = GENERATION.get();
-            s.timer = Some((at, Timeout::new(delay, move || {
-                if generation != GENERATION.get() {
-                    return;
-                }
-                with_shell(|s| {
-                    s.spent = s.timer.take().map(|t| t.1);
-                    pump(s)
-                });
-            })));
+        None => {
+            s.timer = None;
+            s.wake.clear();
         }
+        Some(at) if s.timer == Some(at) => {}
+        Some(at) => arm(s, at, now),
     }
+}
+
+/// A page call or a click only records: the sending and bookkeeping run in
+/// a task of their own right after, so a click's handler (what INP counts)
+/// never waits for a `fetch`, and a loop of calls pumps once, not per call.
+/// Nothing is at risk meanwhile: the event is already in the outbox, and a
+/// page that unloads first beacons it.
+fn pump_soon(s: &mut Shell) {
+    let now = host::now();
+    if s.timer.is_some_and(|at| at <= now) {
+        return;
+    }
+    arm(s, now, now);
+}
+
+/// Sets the one wake-up timer for `at`, replacing any other.
+fn arm(s: &mut Shell, at: u64, now: u64) {
+    s.timer = Some(at);
+    s.wake.set(at.saturating_sub(now).min(i32::MAX as u64) as u32);
+}
+
+/// The wake-up callback of one boot of the tag.
+fn wake() -> Wake {
+    let generation = GENERATION.get();
+    Wake::new(move || {
+        if generation != GENERATION.get() {
+            return;
+        }
+        with_shell(|s| {
+            s.wake.fired();
+            s.timer = None;
+            pump(s)
+        });
+    })
 }
 
 fn report(errors: &[ConfigError]) {

@@ -1,6 +1,6 @@
 //! `setTimeout` as a value that cancels the timeout when dropped: the part of
-//! gloo-timers the shell used, without its std dependency (see `std` in
-//! Cargo.toml).
+//! gloo-timers the shell needs, without its std dependency (see `std` in
+//! Cargo.toml), and with one callback re-armed rather than one made per timeout.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -13,24 +13,39 @@ extern "C" {
     fn clear_timeout(id: JsValue);
 }
 
-/// A scheduled callback; dropping it before it fires cancels it.
-pub struct Timeout {
+/// The shell's one wake-up timer: a single callback made once and re-armed
+/// with `setTimeout` as often as needed, so arming it (after every call and
+/// click) allocates nothing and makes no new JS function.
+pub struct Wake {
     id: Option<JsValue>,
-    _closure: Closure<dyn FnMut()>,
+    f: Closure<dyn FnMut()>,
 }
 
-impl Timeout {
-    pub fn new(ms: u32, f: impl FnOnce() + 'static) -> Timeout {
-        let closure = Closure::once(f);
-        let id = set_timeout(closure.as_ref().unchecked_ref(), ms as i32);
-        Timeout { id: Some(id), _closure: closure }
+impl Wake {
+    pub fn new(f: impl FnMut() + 'static) -> Wake {
+        Wake { id: None, f: Closure::new(f) }
     }
-}
 
-impl Drop for Timeout {
-    fn drop(&mut self) {
+    /// Fires the callback in `ms`, instead of whenever it was due before.
+    pub fn set(&mut self, ms: u32) {
+        self.clear();
+        self.id = Some(set_timeout(self.f.as_ref().unchecked_ref(), ms as i32));
+    }
+
+    pub fn clear(&mut self) {
         if let Some(id) = self.id.take() {
             clear_timeout(id);
         }
+    }
+
+    /// The callback ran: there is nothing left to clear.
+    pub fn fired(&mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        self.clear();
     }
 }

@@ -4,10 +4,17 @@
 
 use crate::core::outbox::{Outcome, Send};
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, RequestCredentials, RequestInit, Response};
+use web_sys::{AbortSignal, RequestCredentials, RequestInit, Response};
 
 /// Longest a request may take before it counts as a network error.
-const TIMEOUT_MS: i32 = 10_000;
+const TIMEOUT_MS: u32 = 10_000;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `AbortSignal.timeout(ms)`: a signal that aborts by itself.
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
+    fn abort_after(ms: u32) -> Result<AbortSignal, JsValue>;
+}
 /// keepalive requests share a 64 KiB budget per page; stay under it.
 const KEEPALIVE_MAX: usize = 60 * 1024;
 
@@ -24,18 +31,16 @@ pub fn post(url: &str, send: Send, done: impl FnOnce(u64, Outcome) + 'static) {
     // (web-sys marks RequestInit.keepalive unstable; it is a plain dictionary field.)
     let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &(send.body.len() <= KEEPALIVE_MAX).into());
     init.set_body(&JsValue::from_str(&send.body));
-    let controller = AbortController::new().ok();
-    if let Some(c) = &controller {
-        init.set_signal(Some(&c.signal()));
+    // The browser's own timer aborts the request: no timer of ours to set
+    // and clear per request. A browser without AbortSignal.timeout (Safari
+    // before 16) sends without one.
+    if let Ok(signal) = abort_after(TIMEOUT_MS) {
+        init.set_signal(Some(&signal));
     }
     let promise = window.fetch_with_str_and_init(url, &init);
-    let abort = controller.map(|c| {
-        super::timer::Timeout::new(TIMEOUT_MS as u32, move || c.abort())
-    });
     let done = alloc::rc::Rc::new(core::cell::RefCell::new(Some(done)));
     let done2 = done.clone();
     let on_ok = Closure::once(move |resp: JsValue| {
-        drop(abort);
         let outcome = match resp.dyn_into::<Response>() {
             Ok(r) => {
                 discard_body(&r);
