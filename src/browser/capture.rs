@@ -99,19 +99,24 @@ impl Drop for HistoryHook {
 /// Also returns the click's own target, for the goals' selectors.
 pub fn describe_click(event: &web_sys::Event) -> Option<(Element, ElementInfo)> {
     let target: Element = event.target()?.dyn_into().ok()?;
-    let actionable = target.closest(ACTIONABLE).ok().flatten();
+    // This runs inside the click's dispatch (INP): the strings it hands the
+    // browser on every click are made once, and the attribute names come
+    // back as one string rather than one call each.
+    let keys = keys();
+    let actionable = target.unchecked_ref::<Node>().closest(&keys.actionable);
     let el = actionable.clone().unwrap_or_else(|| target.clone());
-    let mut info = ElementInfo { tag: el.tag_name().to_ascii_lowercase(), ..Default::default() };
+    let mut info = ElementInfo { tag: el.local_name(), ..Default::default() };
     info.id = non_empty(el.id());
     info.classes = el.get_attribute("class").and_then(|c| clean_text(&c));
-    for name in el.get_attribute_names().iter().filter_map(|n| n.as_string()) {
+    let names: String = el.get_attribute_names().join(" ").into();
+    for name in names.split(' ') {
         if let Some(key) = name.strip_prefix(DATA_PREFIX) {
-            info.data.insert(key.to_string(), el.get_attribute(&name).unwrap_or_default());
+            info.data.insert(key.to_string(), el.get_attribute(name).unwrap_or_default());
         }
     }
     if info.tag == "a" {
         // The `href` property is the resolved absolute URL.
-        info.href = js_sys::Reflect::get(&el, &"href".into()).ok().and_then(|h| h.as_string()).and_then(non_empty);
+        info.href = js_sys::Reflect::get(&el, &keys.href).ok().and_then(|h| h.as_string()).and_then(non_empty);
     }
     // Text only of an actionable element (a link or button is small); a click
     // on a large container must not copy the page's text.
@@ -119,6 +124,26 @@ pub fn describe_click(event: &web_sys::Event) -> Option<(Element, ElementInfo)> 
         info.text = el.text_content().and_then(|t| clean_text(&t));
     }
     Some((target, info))
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// An element seen only for `closest` with a ready-made selector string.
+    type Node;
+    #[wasm_bindgen(method)]
+    fn closest(this: &Node, selector: &JsValue) -> Option<Element>;
+}
+
+/// JS strings used on every click, made once.
+struct Keys {
+    actionable: JsValue,
+    href: JsValue,
+}
+
+static KEYS: super::Local<core::cell::OnceCell<Keys>> = super::Local(core::cell::OnceCell::new());
+
+fn keys() -> &'static Keys {
+    KEYS.get_or_init(|| Keys { actionable: JsValue::from_str(ACTIONABLE), href: JsValue::from_str("href") })
 }
 
 /// Describes a submitted form without reading any field's value.

@@ -16,9 +16,23 @@ pub struct BrowserHost {
     pub moment: Option<(u64, String)>,
 }
 
-/// The page's address right now.
+/// The page's address right now: `document.URL` (the same string as
+/// `location.href`) on a document looked up once, since a click handler
+/// reads it inside the dispatch INP counts.
 pub fn href() -> String {
-    web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+    DOC.get_or_init(|| web_sys::window().and_then(|w| w.document()).map(JsValue::from).unwrap_or_default())
+        .unchecked_ref::<Doc>()
+        .url()
+        .unwrap_or_default()
+}
+
+static DOC: super::Local<core::cell::OnceCell<JsValue>> = super::Local(core::cell::OnceCell::new());
+
+#[wasm_bindgen]
+extern "C" {
+    type Doc;
+    #[wasm_bindgen(method, getter, js_name = URL)]
+    fn url(this: &Doc) -> Option<String>;
 }
 
 pub fn now() -> u64 {
