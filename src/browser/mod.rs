@@ -138,7 +138,9 @@ pub fn boot(attrs: JsValue, file_config: JsValue) {
         }
         install_capture(s);
         s.tracker.visibility(&mut s.host, visible());
-        pump(s);
+        // Sending, like every send, waits for a task of its own: the page's
+        // own start-up work is not held up by the tag's first request.
+        pump_soon(s);
     });
 
     let api = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue)>::new(|a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
