@@ -115,7 +115,7 @@ if (left && left.length) die('unknown export uses: ' + [...new Set(left)].join('
 fs.writeFileSync(out, js);
 JS
   # One function scope around glue + loader: only window.goaltag reaches the page.
-  { echo "(function(){"; cat pkg/goaltag.names.js src/browser/loader.js; echo "})();"; } > pkg/goaltag.loader.js
+  { echo "(function(){"; cat pkg/goaltag.names.js; sed 's/^export //' src/browser/describe.js; cat src/browser/loader.js; echo "})();"; } > pkg/goaltag.loader.js
   "$BIN/terser" pkg/goaltag.loader.js --compress --mangle --ecma 2017 -o "$OUT/goaltag.js"
 }
 

@@ -17,6 +17,13 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const COLLECTOR: &str = "https://collector.invalid/collect";
 
+// The loader's click reader, which the shipped loader passes to `boot`.
+#[wasm_bindgen(module = "/src/browser/describe.js")]
+extern "C" {
+    #[wasm_bindgen(thread_local_v2, js_name = goaltagDescribe)]
+    static DESCRIBE: JsValue;
+}
+
 /// One request the tag made: where, and the init dictionary it passed.
 struct Sent {
     url: String,
@@ -115,7 +122,7 @@ fn start_with(site: &str, collector: Option<&str>, consent: Option<&str>) {
     if let Some(c) = collector {
         attrs.push(("collector", c.into()));
     }
-    boot(obj(&attrs), JsValue::UNDEFINED);
+    boot(obj(&attrs), JsValue::UNDEFINED, DESCRIBE.with(JsValue::clone));
 }
 
 /// Calls `window.goaltag(...)` the way a page does.
@@ -321,7 +328,7 @@ async fn a_click_inside_a_link_is_described_by_the_link() {
     setup(&[], &[]);
     start("demo-shop", Some(COLLECTOR));
     let root = mount(
-        r#"<a id="partner" class="btn  big" href="https://partner.example/deal" data-goaltag-cta="hero">
+        r#"<a id="partner" class="btn  big" href="https://partner.example/deal" data-goaltag-cta="hero" data-other="x">
              <span id="inner"><b>Get   the</b> deal</span></a>"#,
     );
     prevent_default_on(root.as_ref(), "click");
@@ -340,6 +347,7 @@ async fn a_click_inside_a_link_is_described_by_the_link() {
     assert_eq!(get(&el, "outbound").as_bool(), Some(true));
     assert_eq!(get(&el, "text").as_string().unwrap(), "Get the deal");
     assert_eq!(get(&get(&el, "data"), "cta").as_string().unwrap(), "hero");
+    assert_eq!(Object::keys(get(&el, "data").unchecked_ref::<Object>()).length(), 1, "only data-goaltag-* attributes");
 }
 
 #[wasm_bindgen_test]
@@ -877,4 +885,37 @@ async fn a_click_on_a_link_that_leaves_at_once_goes_out_in_the_page_hide_beacon(
     assert_eq!(get(&get(&clicks[0], "element"), "id").as_string().as_deref(), Some("leave"));
     assert_eq!(SENT.with(|s| s.borrow().len()), requests_before, "the click left by beacon, not by a fetch");
     drop(beacon);
+}
+
+/// The loader's click reader keeps to the capture rules: a click on a plain
+/// element names it but copies none of its text; an input button gives no
+/// text either.
+#[wasm_bindgen_test]
+async fn a_click_outside_any_link_or_button_copies_no_page_text() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    let root = mount(
+        r#"<div id="article" class="long"><p id="para">Private reading, all of it.</p></div>
+           <form id="f"><input id="go" type="submit" value="Go now"></form>"#,
+    );
+    prevent_default_on(root.as_ref(), "click");
+    prevent_default_on(root.as_ref(), "submit");
+    let para: web_sys::HtmlElement = document().get_element_by_id("para").unwrap().dyn_into().unwrap();
+    para.click();
+    let go: web_sys::HtmlElement = document().get_element_by_id("go").unwrap().dyn_into().unwrap();
+    go.click();
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    sleep(100).await;
+    root.remove();
+    let clicks = of_kind("click");
+    assert_eq!(clicks.len(), 2, "{clicks:?}");
+    let first = get(&clicks[0], "element");
+    assert_eq!(get(&first, "tag").as_string().as_deref(), Some("p"));
+    assert_eq!(get(&first, "id").as_string().as_deref(), Some("para"));
+    assert!(get(&first, "text").is_undefined(), "no text of a plain element");
+    let second = get(&clicks[1], "element");
+    assert_eq!(get(&second, "tag").as_string().as_deref(), Some("input"));
+    assert!(get(&second, "text").is_undefined(), "no text of an input");
+    assert!(body_texts().iter().all(|b| !b.contains("Private reading")), "{:?}", body_texts());
 }

@@ -96,54 +96,47 @@ impl Drop for HistoryHook {
 
 /// Describes the clicked element: the nearest actionable ancestor, its tag,
 /// id, classes, `data-goaltag-*` attributes, link target and a little text.
-/// Also returns the click's own target, for the goals' selectors.
+/// Also returns the click's own target, for the goals' selectors. The DOM is
+/// read by the loader's `goaltagDescribe` in one call (this runs inside the
+/// click's dispatch, which INP counts); the rules of what is kept are here.
 pub fn describe_click(event: &web_sys::Event) -> Option<(Element, ElementInfo)> {
-    let target: Element = event.target()?.dyn_into().ok()?;
-    // This runs inside the click's dispatch (INP): the strings it hands the
-    // browser on every click are made once, and the attribute names come
-    // back as one string rather than one call each.
-    let keys = keys();
-    let actionable = target.unchecked_ref::<Node>().closest(&keys.actionable);
-    let el = actionable.clone().unwrap_or_else(|| target.clone());
-    let mut info = ElementInfo { tag: el.local_name(), ..Default::default() };
-    info.id = non_empty(el.id());
-    info.classes = el.get_attribute("class").and_then(|c| clean_text(&c));
-    let names: String = el.get_attribute_names().join(" ").into();
-    for name in names.split(' ') {
-        if let Some(key) = name.strip_prefix(DATA_PREFIX) {
-            info.data.insert(key.to_string(), el.get_attribute(name).unwrap_or_default());
-        }
-    }
-    if info.tag == "a" {
-        // The `href` property is the resolved absolute URL.
-        info.href = js_sys::Reflect::get(&el, &keys.href).ok().and_then(|h| h.as_string()).and_then(non_empty);
-    }
-    // Text only of an actionable element (a link or button is small); a click
-    // on a large container must not copy the page's text.
-    if actionable.is_some() && !info.tag.starts_with("input") {
-        info.text = el.text_content().and_then(|t| clean_text(&t));
-    }
-    Some((target, info))
+    let target = event.target()?;
+    let text = HELPER.with(|h| {
+        let h = h.get()?;
+        h.describe.call3(&JsValue::NULL, &target, &h.actionable, &h.prefix).ok()?.as_string()
+    })?;
+    Some((target.unchecked_into(), parse_description(&text)?))
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// An element seen only for `closest` with a ready-made selector string.
-    type Node;
-    #[wasm_bindgen(method)]
-    fn closest(this: &Node, selector: &JsValue) -> Option<Element>;
+/// The loader's description (see src/browser/describe.js) as the wire's element.
+fn parse_description(text: &str) -> Option<ElementInfo> {
+    let mut f = text.split('\0');
+    let mut info = ElementInfo { tag: f.next()?.to_string(), ..Default::default() };
+    info.id = non_empty(f.next()?.to_string());
+    info.classes = clean_text(f.next()?);
+    info.href = non_empty(f.next()?.to_string());
+    // Never the text of an input (a button's label is its value attribute).
+    info.text = clean_text(f.next()?).filter(|_| !info.tag.starts_with("input"));
+    while let (Some(k), Some(v)) = (f.next(), f.next()) {
+        info.data.insert(k.to_string(), v.to_string());
+    }
+    Some(info)
 }
 
-/// JS strings used on every click, made once.
-struct Keys {
+struct Helper {
+    describe: js_sys::Function,
+    /// [`ACTIONABLE`] and [`DATA_PREFIX`] as JS strings, made once.
     actionable: JsValue,
-    href: JsValue,
+    prefix: JsValue,
 }
 
-static KEYS: super::Local<core::cell::OnceCell<Keys>> = super::Local(core::cell::OnceCell::new());
+static HELPER: super::Local<core::cell::OnceCell<Helper>> = super::Local(core::cell::OnceCell::new());
 
-fn keys() -> &'static Keys {
-    KEYS.get_or_init(|| Keys { actionable: JsValue::from_str(ACTIONABLE), href: JsValue::from_str("href") })
+/// Keeps the loader's click reader (the first boot's; every boot passes the same).
+pub fn set_describe(f: JsValue) {
+    if let Ok(describe) = f.dyn_into::<js_sys::Function>() {
+        let _ = HELPER.set(Helper { describe, actionable: JsValue::from_str(ACTIONABLE), prefix: JsValue::from_str(DATA_PREFIX) });
+    }
 }
 
 /// Describes a submitted form without reading any field's value.

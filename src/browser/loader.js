@@ -18,7 +18,7 @@ var fileConfig = attrs.config && fetch(new URL(attrs.config, location.href)).the
 });
 Promise.all([wasm_bindgen({ module_or_path: wasmUrl }), fileConfig]).then(function (loaded) {
   try {
-    wasm_bindgen.boot(attrs, loaded[1]);
+    wasm_bindgen.boot(attrs, loaded[1], goaltagDescribe);
   } catch (e) {
     return;
   }

@@ -86,13 +86,15 @@ impl<T> core::ops::Deref for Local<T> {
 ///
 /// `file_config` is the JSON of the `data-config` file when the script tag
 /// names one: the loader fetches it beside the wasm, so goals are known
-/// before the first page view.
+/// before the first page view. `describe` is the loader's click reader
+/// (src/browser/describe.js); without it clicks are not captured.
 #[wasm_bindgen]
-pub fn boot(attrs: JsValue, file_config: JsValue) {
+pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     install_panic_hook();
     if OFF.get() {
         return;
     }
+    capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
     let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost::default(), timer: None, wake: wake(), listeners: Vec::new(), history: None, locked: String::new(), inputs: Vec::new(), _api: None };
     // Attributes are configuration with string values: data-site, data-collector, data-spa.
