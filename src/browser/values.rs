@@ -16,12 +16,15 @@ pub fn to_val(v: &JsValue) -> Val {
 }
 
 fn walk(v: &JsValue, depth: u32) -> Val {
-    if let Some(b) = v.as_bool() {
-        Val::Bool(b)
+    // Each test is a call into JS: the most common kinds of argument first.
+    if let Some(s) = v.as_string() {
+        Val::Str(s)
     } else if let Some(n) = v.as_f64() {
         Val::Num(n)
-    } else if let Some(s) = v.as_string() {
-        Val::Str(s)
+    } else if v.is_undefined() {
+        Val::Null
+    } else if let Some(b) = v.as_bool() {
+        Val::Bool(b)
     } else if depth >= MAX_DEPTH || v.is_function() || !v.is_object() {
         Val::Null
     } else if Array::is_array(v) {
