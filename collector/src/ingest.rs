@@ -5,7 +5,6 @@
 
 use axum::http::StatusCode;
 use goaltag_wire::{is_uuid, Batch, Event};
-use std::collections::BTreeMap;
 
 /// The limits a body is checked against (from [`crate::Config`]).
 #[derive(Debug, Clone, Copy)]
@@ -231,7 +230,7 @@ fn text(field: &str, v: Option<&str>, max: usize) -> Result<(), Failure> {
     }
 }
 
-fn map(field: &str, m: &BTreeMap<String, String>) -> Result<(), Failure> {
+fn map(field: &str, m: &goaltag_wire::Map) -> Result<(), Failure> {
     for (k, v) in m {
         text(field, Some(k), MAX_TEXT).map_err(|(_, why)| fail(format!("{field} key"), why))?;
         text(&format!("{field}.{k}"), Some(v), MAX_TEXT)?;

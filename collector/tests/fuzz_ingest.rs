@@ -67,11 +67,11 @@ fn event(now: i64) -> impl Strategy<Value = Event> {
         (e.url, e.title, e.label) = (url, title, label);
         (e.value, e.currency, e.transaction_id, e.goal) = money;
         let (element, form, attribution, gpc) = nested;
-        e.element = element.map(|(tag, id, text, data)| Element { tag, id, text, data, ..Default::default() });
+        e.element = element.map(|(tag, id, text, data)| Element { tag, id, text, data: data.into_iter().collect(), ..Default::default() });
         e.form = form.map(|(id, name, fields)| Form { id, name, fields, ..Default::default() });
         e.attribution = attribution.map(|(click_ids, utm, referrer_host)| Attribution {
-            click_ids,
-            utm,
+            click_ids: click_ids.into_iter().collect(),
+            utm: utm.into_iter().collect(),
             referrer_host,
             landing_url: None,
         });

@@ -43,7 +43,10 @@ pub fn capture(page_url: &str, referrer: &str, extra_click_ids: &[String]) -> At
         } else {
             continue;
         };
-        map.entry(name).or_insert_with(|| url::redact_emails(&url::decode_query_value(raw)));
+        // The first of a repeated parameter wins.
+        if !map.contains_key(&name) {
+            map.insert(name, url::redact_emails(&url::decode_query_value(raw)));
+        }
     }
     if let Some(from) = url::host(referrer) {
         if url::host(page_url).as_deref() != Some(&from) {

@@ -3,7 +3,6 @@
 //! spell them (the tests check that).
 
 use crate::{Attribution, Consent, Dropped, Element, Event, Form, VERSION};
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 
 /// Appends `s` as a JSON string literal.
@@ -123,7 +122,7 @@ impl<'a> Obj<'a> {
             write_num(self.key(k), v);
         }
     }
-    fn map(&mut self, k: &str, m: &BTreeMap<String, String>) {
+    fn map(&mut self, k: &str, m: &crate::Map) {
         if m.is_empty() {
             return;
         }
@@ -293,7 +292,7 @@ mod tests {
         e.goal = Some("purchase".into());
         e.primary = Some(true);
         e.trigger = Some("abc".into());
-        let mut data = BTreeMap::new();
+        let mut data = crate::Map::new();
         data.insert("goal".into(), "cta\"".into());
         e.element = Some(Element {
             tag: "a".into(),
@@ -307,9 +306,9 @@ mod tests {
         e.form = Some(Form { id: Some("f".into()), name: None, action: Some("/s".into()), method: Some("post".into()), fields: 3 });
         e.client_id = Some("c".into());
         e.visit_id = Some("v".into());
-        let mut click_ids = BTreeMap::new();
+        let mut click_ids = crate::Map::new();
         click_ids.insert("gclid".into(), "G1".into());
-        e.attribution = Some(Attribution { click_ids, utm: BTreeMap::new(), referrer_host: Some("news.example".into()), landing_url: None });
+        e.attribution = Some(Attribution { click_ids, utm: crate::Map::new(), referrer_host: Some("news.example".into()), landing_url: None });
         e.consent = Some(Consent {
             analytics_storage: Signal::Granted,
             ad_storage: Signal::Denied,

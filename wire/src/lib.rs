@@ -10,12 +10,14 @@
 
 extern crate alloc;
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 pub mod json;
+mod map;
+
+pub use map::Map;
 
 /// True for a canonical hyphenated UUID of any version (either case): the
 /// tag makes them, the collector refuses anything else as an event ID.
@@ -204,8 +206,8 @@ pub struct Element {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `data-goaltag-*` attributes, without the prefix.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub data: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub data: Map,
 }
 
 /// A submitted form: identity and field count only, never a field's value.
@@ -225,10 +227,10 @@ pub struct Form {
 /// Where the visitor came from: click IDs, utm parameters and referrer host.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attribution {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub click_ids: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub utm: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub click_ids: Map,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub utm: Map,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referrer_host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
