@@ -4,6 +4,7 @@
 //! a form field's value).
 
 use crate::prelude::*;
+use crate::core::url;
 
 /// A click is described by the nearest of these around the target, so a
 /// click on the icon inside a button reports the button.
@@ -31,22 +32,15 @@ pub fn clean_text(raw: &str) -> Option<String> {
     (!cut.is_empty()).then_some(cut)
 }
 
-/// The host (with port) of an absolute http(s) URL, lower-cased.
-pub fn host_of(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = rest.get(..end).unwrap_or("");
-    let host = host.rsplit('@').next().unwrap_or(host);
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
-}
-
-/// A link is outbound when it leads to another host; links that are not
-/// http(s) (mailto:, tel:, javascript:) are neither.
+/// A link is outbound when it leads to another host (ports count, `www.`
+/// does not); links that are not http(s) (mailto:, tel:, javascript:) are
+/// neither, nor is anything without a host.
 pub fn is_outbound(href: &str, page_url: &str) -> Option<bool> {
-    let to = host_of(href)?;
-    let from = host_of(page_url)?;
-    let bare = |h: &str| h.strip_prefix("www.").unwrap_or(h).to_string();
-    Some(bare(&to) != bare(&from))
+    let web = |u: &str| u.starts_with("https://") || u.starts_with("http://");
+    if !web(href) || !web(page_url) {
+        return None;
+    }
+    Some(url::host(href)? != url::host(page_url)?)
 }
 
 #[cfg(test)]
@@ -75,10 +69,11 @@ mod tests {
     }
 
     #[test]
-    fn hosts() {
-        assert_eq!(host_of("https://A.example:8080/p?q#f").as_deref(), Some("a.example:8080"));
-        assert_eq!(host_of("https://a.example").as_deref(), Some("a.example"));
-        assert_eq!(host_of("/relative"), None);
-        assert_eq!(host_of("https:///x"), None);
+    fn links_without_a_web_host_are_neither() {
+        let page = "https://shop.example/cart";
+        assert_eq!(is_outbound("/relative", page), None);
+        assert_eq!(is_outbound("https:///x", page), None);
+        assert_eq!(is_outbound("ftp://files.example/x", page), None);
+        assert_eq!(is_outbound("https://A.example:8080/p", "https://a.example:8080/q"), Some(false));
     }
 }
