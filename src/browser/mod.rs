@@ -165,10 +165,11 @@ fn on_fact(f: impl FnOnce(&mut Shell)) {
 /// the time and URL) and leaves recording and sending to a task of its own
 /// (see [`pump_soon`]). Every other entry into the shell records pending
 /// inputs first, so order holds and a page hide beacons them.
-fn on_input(what: Seen) {
-    let input = Input { at: (host::now(), host::href()), what };
+fn on_input(what: impl FnOnce(&Shell) -> Seen) {
+    let at = (host::now(), host::href());
     peek_shell(|s| {
-        s.inputs.push(input);
+        let what = what(s);
+        s.inputs.push(Input { at, what });
         pump_soon(s);
     });
 }
@@ -193,14 +194,12 @@ fn install_capture(s: &mut Shell) {
     let hash = s.tracker.config.hash_routing;
     s.listeners.push(capture::Listener::new(doc, "click", |e| {
         if let Some((target, info)) = capture::describe_click(&e) {
-            let matched = peek_shell(|s| capture::matching(&target, s.tracker.click_selectors())).unwrap_or_default();
-            on_input(Seen::Click(info, matched));
+            on_input(|s| Seen::Click(info, capture::matching(&target, s.tracker.click_selectors())));
         }
     }));
     s.listeners.push(capture::Listener::new(doc, "submit", |e| {
         if let Some((form, info)) = capture::describe_form(&e) {
-            let matched = peek_shell(|s| capture::matching(&form, s.tracker.form_selectors())).unwrap_or_default();
-            on_input(Seen::Submit(info, matched));
+            on_input(|s| Seen::Submit(info, capture::matching(&form, s.tracker.form_selectors())));
         }
     }));
     let navigated = || {
