@@ -5,7 +5,7 @@
 //! the callbacks and the reading of the banner's cookie.
 
 use crate::prelude::*;
-use super::capture::Listener;
+use super::capture::Listeners;
 use super::values::to_val;
 use crate::core::consent::{self, CategoryMap, Partial, Source};
 use crate::core::error::ConfigError;
@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 
 /// Installs the adapter for `source`. Event listeners go to `listeners`, so
 /// they are removed with the shell.
-pub fn install(source: &Source, listeners: &mut Vec<Listener>) {
+pub fn install(source: &Source, listeners: &mut Vec<Listeners>) {
     match source {
         Source::Tcf => tcf(),
         Source::Cookie { name, categories } => cookie(name, categories, listeners),
@@ -58,20 +58,23 @@ fn tcf() {
 /// orestbida/cookieconsent v3: its cookie now (a returning visitor's
 /// choice), then its `cc:onConsent` / `cc:onChange` window events, whose
 /// `detail.cookie` is the same JSON.
-fn cookie(name: &str, categories: &CategoryMap, listeners: &mut Vec<Listener>) {
+fn cookie(name: &str, categories: &CategoryMap, listeners: &mut Vec<Listeners>) {
     let decide = |v: &Val, map: &CategoryMap| consent::cookie_categories(v).map(|c| consent::from_categories(&c, map));
     answer(decide(&read_cookie(name), categories));
     let Some(window) = web_sys::window() else { return };
+    let name = name.to_owned();
+    let map = categories.clone();
+    let mut on = Listeners::new(move |e| {
+        let detail = Reflect::get(&e, &"detail".into()).unwrap_or(JsValue::UNDEFINED);
+        let from_event = Reflect::get(&detail, &"cookie".into()).map(|c| to_val(&c)).unwrap_or(Val::Null);
+        // A banner that dispatches without the detail has written the cookie first.
+        let v = if consent::cookie_categories(&from_event).is_some() { from_event } else { read_cookie(&name) };
+        answer(decide(&v, &map));
+    });
     for kind in ["cc:onConsent", "cc:onChange"] {
-        let (name, map) = (name.to_owned(), categories.clone());
-        listeners.push(Listener::new(window.as_ref(), kind, move |e| {
-            let detail = Reflect::get(&e, &"detail".into()).unwrap_or(JsValue::UNDEFINED);
-            let from_event = Reflect::get(&detail, &"cookie".into()).map(|c| to_val(&c)).unwrap_or(Val::Null);
-            // A banner that dispatches without the detail has written the cookie first.
-            let v = if consent::cookie_categories(&from_event).is_some() { from_event } else { read_cookie(&name) };
-            answer(decide(&v, &map));
-        }));
+        on.add(window.as_ref(), kind);
     }
+    listeners.push(on);
 }
 
 /// The banner cookie as JSON (`encodeURIComponent(JSON.stringify(…))`);

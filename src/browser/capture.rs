@@ -10,36 +10,35 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AddEventListenerOptions, Element, EventTarget, HtmlFormElement};
 
-/// A listener that removes itself when dropped, so a shut-down tag leaves
-/// nothing behind on the page.
-pub struct Listener {
-    target: EventTarget,
-    kind: &'static str,
-    closure: Closure<dyn FnMut(web_sys::Event)>,
+/// Listeners that share one JS function, whatever the kinds of event it is
+/// added for (each closure costs its own glue in the download), and are
+/// removed when dropped, so a shut-down tag leaves nothing behind on the page.
+pub struct Listeners {
+    f: Closure<dyn FnMut(web_sys::Event)>,
+    added: Vec<(EventTarget, &'static str)>,
 }
 
-impl Listener {
-    pub fn new(target: &EventTarget, kind: &'static str, f: impl FnMut(web_sys::Event) + 'static) -> Listener {
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+impl Listeners {
+    pub fn new(f: impl FnMut(web_sys::Event) + 'static) -> Listeners {
+        Listeners { f: Closure::<dyn FnMut(web_sys::Event)>::new(f), added: Vec::new() }
+    }
+
+    pub fn add(&mut self, target: &EventTarget, kind: &'static str) {
         let opts = AddEventListenerOptions::new();
         // Capture phase: the page's own handlers cannot hide the event from us
         // with stopPropagation. Passive: we never delay scrolling or clicks.
         opts.set_capture(true);
         opts.set_passive(true);
-        let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
-            kind,
-            closure.as_ref().unchecked_ref(),
-            &opts,
-        );
-        Listener { target: target.clone(), kind, closure }
+        let _ = target.add_event_listener_with_callback_and_add_event_listener_options(kind, self.f.as_ref().unchecked_ref(), &opts);
+        self.added.push((target.clone(), kind));
     }
 }
 
-impl Drop for Listener {
+impl Drop for Listeners {
     fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback_and_bool(self.kind, self.closure.as_ref().unchecked_ref(), true);
+        for (target, kind) in &self.added {
+            let _ = target.remove_event_listener_with_callback_and_bool(kind, self.f.as_ref().unchecked_ref(), true);
+        }
     }
 }
 

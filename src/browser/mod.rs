@@ -27,7 +27,7 @@ struct Shell {
     timer: Option<u64>,
     wake: Wake,
     /// Auto-capture listeners and the History API hook; dropping them removes them.
-    listeners: Vec<capture::Listener>,
+    listeners: Vec<capture::Listeners>,
     history: Option<capture::HistoryHook>,
     /// The outbox key this page holds a Web Lock for, once it has one.
     locked: String,
@@ -190,64 +190,77 @@ fn install_capture(s: &mut Shell) {
     let Some(window) = web_sys::window() else { return };
     let Some(document) = window.document() else { return };
     let (win, doc): (&web_sys::EventTarget, &web_sys::EventTarget) = (window.as_ref(), document.as_ref());
-    let spa = s.tracker.config.spa;
-    let hash = s.tracker.config.hash_routing;
-    s.listeners.push(capture::Listener::new(doc, "click", |e| {
-        if let Some((target, info)) = capture::describe_click(&e) {
-            on_input(|s| Seen::Click(info, capture::matching(&target, s.tracker.click_selectors())));
-        }
-    }));
-    s.listeners.push(capture::Listener::new(doc, "submit", |e| {
-        if let Some((form, info)) = capture::describe_form(&e) {
-            on_input(|s| Seen::Submit(info, capture::matching(&form, s.tracker.form_selectors())));
-        }
-    }));
-    let navigated = || {
-        with_shell(|s| {
-            s.tracker.page_view(&mut s.host, PageOverrides::default(), true);
-            pump_soon(s);
-        });
-    };
-    if spa {
+    let mut on = capture::Listeners::new(on_event);
+    on.add(doc, "click");
+    on.add(doc, "submit");
+    if s.tracker.config.spa {
         s.history = capture::HistoryHook::install(navigated);
-        s.listeners.push(capture::Listener::new(win, "popstate", move |_| navigated()));
-        if hash {
-            s.listeners.push(capture::Listener::new(win, "hashchange", move |_| navigated()));
+        on.add(win, "popstate");
+        if s.tracker.config.hash_routing {
+            on.add(win, "hashchange");
         }
     }
-    // A page restored from the back/forward cache is a new page view even
-    // though no script runs again.
-    s.listeners.push(capture::Listener::new(win, "pageshow", |e| {
-        if js_sys::Reflect::get(&e, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
-            on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), false));
-        }
-    }));
-    // The page is going away: beacon everything not yet acknowledged, and
-    // release the persisted queue for the next page to adopt at once.
-    s.listeners.push(capture::Listener::new(win, "pagehide", |_| {
-        on_fact(|s| {
-            beacon_all(s);
-            s.tracker.release(&mut s.host);
-        })
-    }));
-    for (kind, online) in [("online", true), ("offline", false)] {
-        s.listeners.push(capture::Listener::new(win, kind, move |_| {
-            on_fact(|s| s.tracker.set_online(online, host::now(), host::random_u32()))
-        }));
+    for kind in ["pageshow", "pagehide", "online", "offline"] {
+        on.add(win, kind);
     }
+    on.add(doc, "visibilitychange");
+    s.listeners.push(on);
     if js_sys::Reflect::get(&window.navigator(), &"onLine".into()).ok().and_then(|v| v.as_bool()) == Some(false) {
         s.tracker.set_online(false, host::now(), host::random_u32());
     }
-    s.listeners.push(capture::Listener::new(doc, "visibilitychange", move |_| {
-        let visible = visible();
-        on_fact(|s| {
-            s.tracker.visibility(&mut s.host, visible);
-            if !visible {
-                beacon_all(s);
-                s.tracker.persist(&mut s.host);
+}
+
+/// Every page event the tag listens for, told apart by its type.
+fn on_event(e: web_sys::Event) {
+    match e.type_().as_str() {
+        "click" => {
+            if let Some((target, info)) = capture::describe_click(&e) {
+                on_input(|s| Seen::Click(info, capture::matching(&target, s.tracker.click_selectors())));
             }
-        });
-    }));
+        }
+        "submit" => {
+            if let Some((form, info)) = capture::describe_form(&e) {
+                on_input(|s| Seen::Submit(info, capture::matching(&form, s.tracker.form_selectors())));
+            }
+        }
+        "popstate" | "hashchange" => navigated(),
+        // A page restored from the back/forward cache is a new page view even
+        // though no script runs again.
+        "pageshow" => {
+            if js_sys::Reflect::get(&e, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
+                on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), false));
+            }
+        }
+        // The page is going away: beacon everything not yet acknowledged, and
+        // release the persisted queue for the next page to adopt at once.
+        "pagehide" => on_fact(|s| {
+            beacon_all(s);
+            s.tracker.release(&mut s.host);
+        }),
+        kind @ ("online" | "offline") => {
+            let online = kind == "online";
+            on_fact(|s| s.tracker.set_online(online, host::now(), host::random_u32()))
+        }
+        "visibilitychange" => {
+            let visible = visible();
+            on_fact(|s| {
+                s.tracker.visibility(&mut s.host, visible);
+                if !visible {
+                    beacon_all(s);
+                    s.tracker.persist(&mut s.host);
+                }
+            });
+        }
+        _ => {}
+    }
+}
+
+/// An SPA navigation (History API, popstate, hashchange): a page view.
+fn navigated() {
+    with_shell(|s| {
+        s.tracker.page_view(&mut s.host, PageOverrides::default(), true);
+        pump_soon(s);
+    });
 }
 
 /// Whether the page is in view: engaged time for `duration` goals accrues only then.
@@ -360,16 +373,7 @@ fn pump(s: &mut Shell) {
     locks(s);
     while let Some(send) = s.tracker.poll(now, host::random_u32()) {
         let url = s.tracker.config.collector.clone().unwrap_or_default();
-        let generation = GENERATION.get();
-        transport::post(&url, send, move |batch, outcome| {
-            if generation != GENERATION.get() {
-                return;
-            }
-            with_shell(|s| {
-                s.tracker.on_outcome(batch, outcome, host::now(), host::random_u32());
-                pump(s);
-            });
-        });
+        transport::post(&url, send, GENERATION.get());
     }
     match s.tracker.wake_at() {
         None => {
@@ -378,6 +382,16 @@ fn pump(s: &mut Shell) {
         }
         Some(at) if s.timer == Some(at) => {}
         Some(at) => arm(s, at, now),
+    }
+}
+
+/// A request's answer (or its failure), for the boot that sent it.
+fn on_outcome(generation: u32, batch: u64, outcome: crate::core::outbox::Outcome) {
+    if generation == GENERATION.get() {
+        with_shell(|s| {
+            s.tracker.on_outcome(batch, outcome, host::now(), host::random_u32());
+            pump(s);
+        });
     }
 }
 

@@ -14,15 +14,29 @@ extern "C" {
     /// `AbortSignal.timeout(ms)`: a signal that aborts by itself.
     #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
     fn abort_after(ms: u32) -> Result<AbortSignal, JsValue>;
+    /// A JS function, for `bind`.
+    type Callback;
+    /// A promise, for `then` with plain functions.
+    type Pending;
+    #[wasm_bindgen(method)]
+    fn then(p: &Pending, ok: &js_sys::Function, err: &js_sys::Function);
+    /// `f.bind(null, a, b)`
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind_2(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue) -> js_sys::Function;
+    /// `f.bind(null, a, b, c)`
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind_3(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue) -> js_sys::Function;
 }
 /// keepalive requests share a 64 KiB budget per page; stay under it.
 const KEEPALIVE_MAX: usize = 60 * 1024;
 
-/// POSTs one batch and calls `done` exactly once with the outcome.
-pub fn post(url: &str, send: Send, done: impl FnOnce(u64, Outcome) + 'static) {
-    let batch = send.batch;
+/// POSTs one batch; its outcome goes to [`super::on_outcome`] exactly once,
+/// tagged with the boot `generation` that sent it.
+pub fn post(url: &str, send: Send, generation: u32) {
+    let batch = JsValue::from_f64(send.batch as f64);
+    let generation = JsValue::from_f64(generation as f64);
     let Some(window) = web_sys::window() else {
-        return done(batch, Outcome::NetworkError);
+        return settle(generation, batch, JsValue::UNDEFINED);
     };
     let init = RequestInit::new();
     init.set_method("POST");
@@ -38,28 +52,28 @@ pub fn post(url: &str, send: Send, done: impl FnOnce(u64, Outcome) + 'static) {
         init.set_signal(Some(&signal));
     }
     let promise = window.fetch_with_str_and_init(url, &init);
-    let done = alloc::rc::Rc::new(core::cell::RefCell::new(Some(done)));
-    let done2 = done.clone();
-    let on_ok = Closure::once(move |resp: JsValue| {
-        let outcome = match resp.dyn_into::<Response>() {
-            Ok(r) => {
-                discard_body(&r);
-                Outcome::Status { code: r.status(), retry_after_ms: retry_after(&r) }
-            }
-            Err(_) => Outcome::NetworkError,
-        };
-        if let Some(f) = done.borrow_mut().take() {
-            f(batch, outcome);
-        }
+    // One callback for every request and both ends of the promise, its
+    // batch bound in: no closure made per request. A rejection's error lands
+    // after the bound undefined, so it reads as a network error.
+    SETTLE.with(|f| {
+        let f = f.get_or_init(|| Closure::<dyn FnMut(JsValue, JsValue, JsValue)>::new(settle));
+        let f: &Callback = f.as_ref().unchecked_ref();
+        promise.unchecked_ref::<Pending>().then(&f.bind_2(&JsValue::NULL, &generation, &batch), &f.bind_3(&JsValue::NULL, &generation, &batch, &JsValue::UNDEFINED));
     });
-    let on_err = Closure::once(move |_e: JsValue| {
-        if let Some(f) = done2.borrow_mut().take() {
-            f(batch, Outcome::NetworkError);
+}
+
+static SETTLE: super::Local<core::cell::OnceCell<Closure<dyn FnMut(JsValue, JsValue, JsValue)>>> = super::Local(core::cell::OnceCell::new());
+
+fn settle(generation: JsValue, batch: JsValue, resp: JsValue) {
+    let outcome = match resp.dyn_into::<Response>() {
+        Ok(r) => {
+            discard_body(&r);
+            Outcome::Status { code: r.status(), retry_after_ms: retry_after(&r) }
         }
-    });
-    let _ = promise.then2(&on_ok, &on_err);
-    on_ok.forget();
-    on_err.forget();
+        Err(_) => Outcome::NetworkError,
+    };
+    let num = |v: JsValue| v.as_f64().unwrap_or(0.0);
+    super::on_outcome(num(generation) as u32, num(batch) as u64, outcome);
 }
 
 /// The answer's body is never needed, but an unread one keeps holding its
