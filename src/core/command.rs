@@ -3,7 +3,7 @@
 //! parameter is reported and dropped, and the command still runs.
 
 use crate::prelude::*;
-use crate::core::error::ConfigError;
+use crate::core::error::{cat, ConfigError};
 use crate::core::val::Val;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,8 +68,8 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
             let mut p = PageOverrides::default();
             for_each_param("page_view", arg(1), &mut errors, |key, v, errors| {
                 match key {
-                    "url" => p.url = text(v, "page_view.url", 4096, errors),
-                    "title" => p.title = text(v, "page_view.title", MAX_TEXT, errors),
+                    "url" => p.url = text(v, &["page_view.url"], 4096, errors),
+                    "title" => p.title = text(v, &["page_view.title"], MAX_TEXT, errors),
                     _ => return false,
                 }
                 true
@@ -89,13 +89,14 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
             };
             let mut p = EventParams { action, ..Default::default() };
             for_each_param("event", arg(2), &mut errors, |key, v, errors| {
-                let f = |k: &str| crate::core::error::cat(&["event.", k]);
+                // The field's path is joined only for an error message.
+                let f = &["event.", key];
                 match key {
-                    "category" => p.category = text(v, &f(key), MAX_TEXT, errors),
-                    "label" => p.label = text(v, &f(key), MAX_TEXT, errors),
-                    "transaction_id" => p.transaction_id = text(v, &f(key), 200, errors),
-                    "value" | "revenue" => p.value = number(v, &f(key), errors).or(p.value),
-                    "currency" => p.currency = currency(v, &f(key), errors),
+                    "category" => p.category = text(v, f, MAX_TEXT, errors),
+                    "label" => p.label = text(v, f, MAX_TEXT, errors),
+                    "transaction_id" => p.transaction_id = text(v, f, 200, errors),
+                    "value" | "revenue" => p.value = number(v, f, errors).or(p.value),
+                    "currency" => p.currency = currency(v, f, errors),
                     _ => return false,
                 }
                 true
@@ -139,19 +140,19 @@ fn for_each_param(
     }
 }
 
-fn text(v: &Val, field: &str, max: usize, errors: &mut Vec<ConfigError>) -> Option<String> {
+fn text(v: &Val, field: &[&str], max: usize, errors: &mut Vec<ConfigError>) -> Option<String> {
     match v {
         Val::Str(s) if s.len() <= max => Some(s.clone()),
         // Numbers are common in labels and IDs; keep them as text.
         Val::Num(n) if n.is_finite() => Some(format_num(*n)),
         _ => {
-            errors.push(ConfigError::new(field, if max == MAX_TEXT { "a string of at most 500 characters" } else { "a short string" }, v));
+            errors.push(ConfigError::new(cat(field), if max == MAX_TEXT { "a string of at most 500 characters" } else { "a short string" }, v));
             None
         }
     }
 }
 
-fn number(v: &Val, field: &str, errors: &mut Vec<ConfigError>) -> Option<f64> {
+fn number(v: &Val, field: &[&str], errors: &mut Vec<ConfigError>) -> Option<f64> {
     let n = match v {
         Val::Num(n) => Some(*n),
         // Templates often print prices as strings: "49.95".
@@ -161,17 +162,17 @@ fn number(v: &Val, field: &str, errors: &mut Vec<ConfigError>) -> Option<f64> {
     match n {
         Some(n) if n.is_finite() && n.abs() <= MAX_VALUE => Some(n),
         _ => {
-            errors.push(ConfigError::new(field, "a finite number", v));
+            errors.push(ConfigError::new(cat(field), "a finite number", v));
             None
         }
     }
 }
 
-fn currency(v: &Val, field: &str, errors: &mut Vec<ConfigError>) -> Option<String> {
+fn currency(v: &Val, field: &[&str], errors: &mut Vec<ConfigError>) -> Option<String> {
     match v.as_str() {
         Some(s) if s.len() == 3 && s.bytes().all(|c| c.is_ascii_alphabetic()) => Some(s.to_ascii_uppercase()),
         _ => {
-            errors.push(ConfigError::new(field, "a 3-letter ISO 4217 code like \"USD\"", v));
+            errors.push(ConfigError::new(cat(field), "a 3-letter ISO 4217 code like \"USD\"", v));
             None
         }
     }
