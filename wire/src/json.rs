@@ -5,26 +5,44 @@
 use crate::{Attribution, Consent, Dropped, Element, Event, Form, VERSION};
 use alloc::string::String;
 
-/// Appends `s` as a JSON string literal.
+/// Appends `s` as a JSON string literal. Runs that need no escape are
+/// copied whole: most strings have no escape at all.
 pub fn write_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
+    let b = s.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        let c = b[i];
+        // U+2028/2029 (E2 80 A8/A9) are legal JSON but break naive JS string handling.
+        let line_sep = c == 0xE2 && b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9));
+        if c >= 0x20 && c != b'"' && c != b'\\' && !line_sep {
+            i += 1;
+            continue;
+        }
+        // `i` is at a character boundary: an ASCII byte or a lead byte.
+        out.push_str(s.get(start..i).unwrap_or(""));
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // U+2028/2029 are legal JSON but break naive JS string handling.
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
+                let code = if line_sep { 0x2028 + (b[i + 2] - 0xA8) as usize } else { c as usize };
                 out.push_str("\\u");
                 for shift in [12, 8, 4, 0] {
-                    out.push(char::from(b"0123456789abcdef"[(c as usize >> shift) & 15]));
+                    out.push(char::from(b"0123456789abcdef"[(code >> shift) & 15]));
+                }
+                if line_sep {
+                    i += 2;
                 }
             }
-            c => out.push(c),
         }
+        i += 1;
+        start = i;
     }
+    out.push_str(s.get(start..).unwrap_or(""));
     out.push('"');
 }
 
@@ -379,5 +397,21 @@ mod tests {
         write_str(&mut s, "a\u{0}b\u{1f}c\u{2029}");
         assert_eq!(s, r#""a\u0000b\u001fc\u2029""#);
         assert_eq!(serde_json::from_str::<String>(&s).unwrap(), "a\u{0}b\u{1f}c\u{2029}");
+    }
+
+    #[test]
+    fn every_string_round_trips_through_a_json_parser() {
+        // Escapes at the start, the end, side by side and between multi-byte
+        // characters, and look-alikes of U+2028 that must pass unescaped.
+        let cases = [
+            "", "plain", "\"", "\\", "\"\"", "é\u{2028}ü", "\u{2028}", "x\u{2029}", "\u{2027}\u{202a}\u{2080}",
+            "\n\r\t\u{7f}", "🎉\"🎉", "a\\b\"c\nd", "\u{e2}\u{80}", "end\u{1}",
+        ];
+        for case in cases {
+            let mut s = String::new();
+            write_str(&mut s, case);
+            assert_eq!(serde_json::from_str::<String>(&s).unwrap(), case, "{s}");
+            assert!(!s.contains('\u{2028}') && !s.contains('\u{2029}') && !s.bytes().any(|b| b < 0x20), "{s}");
+        }
     }
 }
