@@ -8,13 +8,9 @@ use crate::core::tracker::{Host, Page};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// The browser as the core sees it. `moment` is set while a deferred input
-/// is replayed: the core then sees the time and URL at which the click or
-/// submit happened, not those of the task that records it.
+/// The browser as the core sees it.
 #[derive(Default)]
-pub struct BrowserHost {
-    pub moment: Option<(u64, String)>,
-}
+pub struct BrowserHost;
 
 /// The page's address right now: `document.URL` (the same string as
 /// `location.href`) on a document looked up once, since a click handler
@@ -108,7 +104,7 @@ impl Patterns for BrowserHost {
 
 impl Host for BrowserHost {
     fn now(&self) -> u64 {
-        self.moment.as_ref().map_or_else(now, |m| m.0)
+        now()
     }
     fn random(&mut self) -> [u8; 16] {
         random_bytes()
@@ -124,7 +120,7 @@ impl Host for BrowserHost {
         }
     }
     fn url(&self) -> String {
-        self.moment.as_ref().map_or_else(href, |m| m.1.clone())
+        href()
     }
     fn load(&self, key: &str) -> Option<String> {
         storage()?.get_item(key).ok().flatten()

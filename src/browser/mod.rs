@@ -12,7 +12,7 @@ mod values;
 use crate::prelude::*;
 use crate::core::command::{self, PageOverrides};
 use crate::core::error::ConfigError;
-use crate::core::tracker::Tracker;
+use crate::core::tracker::{At, Tracker};
 use crate::core::val::Val;
 use timer::Wake;
 use host::BrowserHost;
@@ -41,7 +41,7 @@ struct Shell {
 /// the goal selectors it matched (the DOM may change right after), with the
 /// time and URL at which it happened.
 struct Input {
-    at: (u64, String),
+    at: At,
     what: Seen,
 }
 
@@ -142,7 +142,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         s.tracker.visibility(&mut s.host, visible());
         // Sending, like every send, waits for a task of its own: the page's
         // own start-up work is not held up by the tag's first request.
-        pump_soon(s);
+        pump_soon(s, host::now());
     });
 
     let api = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue)>::new(|a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
@@ -166,23 +166,22 @@ fn on_fact(f: impl FnOnce(&mut Shell)) {
 /// (see [`pump_soon`]). Every other entry into the shell records pending
 /// inputs first, so order holds and a page hide beacons them.
 fn on_input(what: impl FnOnce(&Shell) -> Seen) {
-    let at = (host::now(), host::href());
+    let at = At { ms: host::now(), url: host::href() };
     peek_shell(|s| {
+        let now = at.ms;
         let what = what(s);
         s.inputs.push(Input { at, what });
-        pump_soon(s);
+        pump_soon(s, now);
     });
 }
 
 /// Records the inputs the handlers left, each at its own time and URL.
 fn record_inputs(s: &mut Shell) {
-    for input in core::mem::take(&mut s.inputs) {
-        s.host.moment = Some(input.at);
-        match input.what {
-            Seen::Click(info, matched) => s.tracker.click(&mut s.host, info, &matched),
-            Seen::Submit(info, matched) => s.tracker.submit(&mut s.host, info, &matched),
+    for Input { at, what } in core::mem::take(&mut s.inputs) {
+        match what {
+            Seen::Click(info, matched) => s.tracker.click(&mut s.host, at, info, &matched),
+            Seen::Submit(info, matched) => s.tracker.submit(&mut s.host, at, info, &matched),
         }
-        s.host.moment = None;
     }
 }
 
@@ -259,7 +258,7 @@ fn on_event(e: web_sys::Event) {
 fn navigated() {
     with_shell(|s| {
         s.tracker.page_view(&mut s.host, PageOverrides::default(), true);
-        pump_soon(s);
+        pump_soon(s, host::now());
     });
 }
 
@@ -329,7 +328,7 @@ fn call(mut args: Vec<Val>) {
             adapters::install(source, &mut s.listeners);
         }
         report(&s.tracker.handle(cmd, &mut s.host));
-        pump_soon(s);
+        pump_soon(s, host::now());
     });
     if ran.is_none() {
         DEFERRED.with(|d| d.borrow_mut().push(args));
@@ -400,8 +399,7 @@ fn on_outcome(generation: u32, batch: u64, outcome: crate::core::outbox::Outcome
 /// never waits for a `fetch`, and a loop of calls pumps once, not per call.
 /// Nothing is at risk meanwhile: the event is already in the outbox, and a
 /// page that unloads first beacons it.
-fn pump_soon(s: &mut Shell) {
-    let now = host::now();
+fn pump_soon(s: &mut Shell, now: u64) {
     if s.timer.is_some_and(|at| at <= now) {
         return;
     }

@@ -43,6 +43,15 @@ pub trait Host: Patterns {
     fn keys(&self, prefix: &str) -> Vec<String>;
 }
 
+/// When and at which URL a click or submit happened. The shell records them
+/// a task after the handler (which INP counts) saw them, so it hands over
+/// the handler's own time and URL rather than those of the recording task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct At {
+    pub ms: u64,
+    pub url: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
     pub url: String,
@@ -589,21 +598,20 @@ impl Tracker {
         strip(a) == strip(b)
     }
 
-    /// An auto-captured click on `el` (already described by the shell);
-    /// `matched`: indices of [`Tracker::click_selectors`] the target matched.
-    pub fn click(&mut self, host: &mut dyn Host, mut el: Element, matched: &[usize]) {
-        let page = host.url();
-        el.outbound = el.href.as_deref().and_then(|h| capture::is_outbound(h, &page));
-        let mut e = self.new_event(host, Kind::Click);
-        e.url = Some(page);
+    /// An auto-captured click on `el` (already described by the shell) at
+    /// `at`; `matched`: indices of [`Tracker::click_selectors`] the target matched.
+    pub fn click(&mut self, host: &mut dyn Host, at: At, mut el: Element, matched: &[usize]) {
+        el.outbound = el.href.as_deref().and_then(|h| capture::is_outbound(h, &at.url));
+        let mut e = Event::new(uuid_v4(host.random()), Kind::Click, at.ms);
+        e.url = Some(at.url);
         e.element = Some(el);
         self.observe(host, e, Seen::Click(matched));
     }
 
-    /// An auto-captured form submit: the form's identity and field count only.
-    pub fn submit(&mut self, host: &mut dyn Host, form: Form, matched: &[usize]) {
-        let mut e = self.new_event(host, Kind::FormSubmit);
-        e.url = Some(host.url());
+    /// An auto-captured form submit at `at`: the form's identity and field count only.
+    pub fn submit(&mut self, host: &mut dyn Host, at: At, form: Form, matched: &[usize]) {
+        let mut e = Event::new(uuid_v4(host.random()), Kind::FormSubmit, at.ms);
+        e.url = Some(at.url);
         e.form = Some(form);
         self.observe(host, e, Seen::Submit(matched));
     }
@@ -885,6 +893,11 @@ pub mod tests {
         out
     }
 
+    /// A click or submit happening now, where the fake page is.
+    fn at(h: &FakeHost) -> At {
+        At { ms: h.now(), url: h.url() }
+    }
+
     fn ready() -> (Tracker, FakeHost) {
         let mut t = Tracker::new();
         let mut h = FakeHost::new();
@@ -1057,8 +1070,10 @@ pub mod tests {
     fn clicks_and_submits_carry_their_descriptors() {
         let (mut t, mut h) = ready();
         let el = Element { tag: "a".into(), href: Some("https://partner.example/".into()), text: Some("Partner".into()), ..Default::default() };
-        t.click(&mut h, el, &[]);
-        t.submit(&mut h, Form { id: Some("newsletter".into()), fields: 2, ..Default::default() }, &[]);
+        let a = at(&h);
+        t.click(&mut h, a, el, &[]);
+        let a = at(&h);
+        t.submit(&mut h, a, Form { id: Some("newsletter".into()), fields: 2, ..Default::default() }, &[]);
         run(&mut t, &mut h, r#"["flush"]"#);
         let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
         assert_eq!(events[0].kind, Kind::Click);
@@ -1066,6 +1081,22 @@ pub mod tests {
         assert_eq!(events[0].url.as_deref(), Some("https://shop.example/"));
         assert_eq!(events[1].kind, Kind::FormSubmit);
         assert_eq!(events[1].form.as_ref().unwrap().fields, 2);
+    }
+
+    #[test]
+    fn a_click_recorded_later_keeps_the_time_and_url_it_happened_at() {
+        // The shell records a click a task after its handler; an SPA may have
+        // navigated meanwhile (a router link), and the clock has moved on.
+        let (mut t, mut h) = ready();
+        let a = At { ms: h.now - 40, url: "https://shop.example/list".into() };
+        h.page.url = "https://shop.example/item/7".into();
+        let el = Element { tag: "a".into(), href: Some("/item/7".into()), ..Default::default() };
+        t.click(&mut h, a, el, &[]);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
+        assert_eq!(events[0].kind, Kind::Click);
+        assert_eq!(events[0].ts, h.now - 40);
+        assert_eq!(events[0].url.as_deref(), Some("https://shop.example/list"));
     }
 
     #[test]
@@ -1206,8 +1237,10 @@ pub mod tests {
     fn clicks_convert_by_selector_index() {
         let (mut t, mut h) = with_goals();
         assert_eq!(t.click_selectors(), [".cta"]);
-        t.click(&mut h, Element { tag: "span".into(), ..Default::default() }, &[]);
-        t.click(&mut h, Element { tag: "a".into(), ..Default::default() }, &[0]);
+        let a = at(&h);
+        t.click(&mut h, a, Element { tag: "span".into(), ..Default::default() }, &[]);
+        let a = at(&h);
+        t.click(&mut h, a, Element { tag: "a".into(), ..Default::default() }, &[0]);
         let events = sent(&mut t, &mut h);
         assert_eq!(events.len(), 3);
         assert_eq!(conversions(&events)[0].trigger.as_deref(), Some(events[1].id.as_str()));
@@ -1253,7 +1286,8 @@ pub mod tests {
         t.configure(&json(GOALS), &mut h);
         h.page.url = "https://shop.example/?gclid=abc".into();
         t.page_view(&mut h, PageOverrides::default(), false);
-        t.click(&mut h, Element { tag: "a".into(), ..Default::default() }, &[0]);
+        let a = at(&h);
+        t.click(&mut h, a, Element { tag: "a".into(), ..Default::default() }, &[0]);
         h.now += 5_000;
         t.tick(&mut h);
         t.persist(&mut h);
@@ -1302,7 +1336,8 @@ pub mod tests {
         assert_eq!(keys(&h), [OPT_OUT_KEY], "only the marker is left");
         run(&mut t, &mut h, r#"["event","after"]"#);
         t.page_view(&mut h, PageOverrides::default(), true);
-        t.click(&mut h, Element { tag: "a".into(), ..Default::default() }, &[0]);
+        let a = at(&h);
+        t.click(&mut h, a, Element { tag: "a".into(), ..Default::default() }, &[0]);
         run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
         h.now += 60_000;
         t.tick(&mut h);
@@ -1386,7 +1421,8 @@ pub mod tests {
         t.tick(&mut h);
         let before = h.storage.clone();
         h.now += 60_000;
-        t.click(&mut h, Element { tag: "a".into(), ..Default::default() }, &[0]);
+        let a = at(&h);
+        t.click(&mut h, a, Element { tag: "a".into(), ..Default::default() }, &[0]);
         assert_eq!(h.storage, before, "the click itself writes nothing");
         assert_eq!(t.save_at, Some(h.now + SAVE_DELAY_MS));
         h.now += SAVE_DELAY_MS;
