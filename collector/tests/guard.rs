@@ -2,22 +2,16 @@
 //! port (served as the binary serves, with peer addresses): the event time
 //! window, per-site and global origins, per-IP and per-site rate limits.
 
+mod common;
+
+use common::{agent, Server, TIMEOUT};
 use goaltag_collector::origins::SiteOrigin;
 use goaltag_collector::ratelimit::RateLimits;
 use goaltag_collector::Config;
 use rusqlite::Connection;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const TIMEOUT: Duration = Duration::from_secs(20);
 const DAY: i64 = 86_400_000;
-
-struct Server {
-    base: String,
-    db: PathBuf,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
 
 /// `goaltag_collector::serve_with_shutdown` on a free port until the Server is dropped.
 fn start(edit: impl FnOnce(&mut Config)) -> Server {
@@ -42,7 +36,7 @@ fn start(edit: impl FnOnce(&mut Config)) -> Server {
         });
     });
     is_ready.recv_timeout(TIMEOUT).unwrap();
-    Server { base, db, _stop: stop, _dir: dir }
+    Server { base, db, stop: Some(stop), _dir: dir }
 }
 
 struct Answer {
@@ -54,7 +48,7 @@ struct Answer {
 
 impl Server {
     fn post(&self, body: &str, headers: &[(&str, &str)]) -> Answer {
-        let mut req = ureq::AgentBuilder::new().timeout(TIMEOUT).build().post(&format!("{}/collect", self.base));
+        let mut req = agent().post(&format!("{}/collect", self.base));
         for (k, v) in headers {
             req = req.set(k, v);
         }

@@ -1,53 +1,18 @@
 //! The real collector on a free loopback port, spoken to over HTTP; what
 //! landed is read straight from SQLite.
 
+mod common;
+
+use common::{agent, spawn, Server, TIMEOUT};
 use goaltag_collector::{Accepted, Config, Rejected, Store, Stored};
 use goaltag_wire::{Event, Kind};
 use rusqlite::Connection;
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-const TIMEOUT: Duration = Duration::from_secs(20);
 /// These fixtures carry fixed timestamps from 2025 (and `ts: 1`), so the
 /// event age limit is opened wide here; tests/guard.rs tests the window.
 const OLD_FIXTURES: Duration = Duration::from_secs(100 * 365 * 86_400);
-
-struct Server {
-    base: String,
-    db: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Serves the router `app` builds on a free loopback port until the sender is dropped.
-fn spawn(app: impl FnOnce() -> axum::Router + Send + 'static) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(l, app())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
-    });
-    (format!("http://{addr}"), stop)
-}
 
 /// The collector with SQLite in a temp folder and a `www` folder holding a
 /// `.wasm` file and an `index.html`; `edit` adjusts the configuration.
@@ -63,12 +28,7 @@ fn start(edit: impl FnOnce(&mut Config)) -> Server {
     edit(&mut cfg);
     // The router opens the database here, so a bad config fails the test at once.
     let app = goaltag_collector::router(cfg).unwrap();
-    let (base, stop) = spawn(move || app);
-    Server { base, db, stop: Some(stop), _dir: dir }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(TIMEOUT).build()
+    Server::serve(app, db, dir)
 }
 
 /// Status, body and the headers a test looks at, for 2xx and 4xx/5xx alike.

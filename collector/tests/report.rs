@@ -2,51 +2,23 @@
 //! seed/mod.rs), sent through POST /collect to the real collector on a free
 //! loopback port; the CLI is checked against the same database.
 
+mod common;
 mod seed;
 
+use common::{agent, Server};
+
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
-
-struct Server {
-    base: String,
-    db: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
 
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
     let cfg = goaltag_collector::Config { db: db.clone(), ..Default::default() };
     let app = goaltag_collector::router(cfg).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(l, app).with_graceful_shutdown(async { let _ = stopped.await; }).await.unwrap();
-        });
-    });
-    Server { base: format!("http://{addr}"), db, stop: Some(stop), _dir: dir }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(20)).build()
+    Server::serve(app, db, dir)
 }
 
 fn answer(r: Result<ureq::Response, ureq::Error>) -> (u16, String) {
