@@ -293,6 +293,36 @@ fn document() -> web_sys::Document {
     window().document().unwrap()
 }
 
+/// The mounted element with this id, as an element a test can click.
+fn by_id(id: &str) -> web_sys::HtmlElement {
+    document().get_element_by_id(id).unwrap().dyn_into().unwrap()
+}
+
+/// Sends what is queued, waits for the request and what follows it, and
+/// takes the mounted HTML away again.
+async fn flush_and_unmount(root: web_sys::Element) {
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    sleep(100).await;
+    root.remove();
+}
+
+/// The visitor rejects everything through the banner: storage goes at once
+/// and nothing more is sent; then accepts everything: sending resumes, and
+/// what came in between is not in it. (One request was awaited before.)
+async fn reject_then_accept(reject: impl Fn(), accept: impl Fn()) {
+    reject();
+    assert!(storage_of_the_tag().is_empty(), "{:?}", storage_of_the_tag());
+    goaltag(&[s("event"), s("rejected")]);
+    goaltag(&[s("flush")]);
+    accept();
+    goaltag(&[s("event"), s("accepted")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(2).await, 2);
+    assert_eq!(actions_in(1), ["accepted"]);
+    assert_eq!(consent_of(&events(1)[0]), ["granted"; 4]);
+}
+
 /// Adds HTML to the page body and returns the container (removed by `cleanup`).
 fn mount(html: &str) -> web_sys::Element {
     let div = document().create_element("div").unwrap();
@@ -332,7 +362,7 @@ async fn a_click_inside_a_link_is_described_by_the_link() {
              <span id="inner"><b>Get   the</b> deal</span></a>"#,
     );
     prevent_default_on(root.as_ref(), "click");
-    let inner: web_sys::HtmlElement = document().get_element_by_id("inner").unwrap().dyn_into().unwrap();
+    let inner = by_id("inner");
     inner.click();
     goaltag(&[s("flush")]);
     requests(1).await;
@@ -440,7 +470,7 @@ async fn with_consent_unknown_nothing_is_sent_or_stored_until_granted_then_held_
     setup(&[], &[args(&[s("event"), s("before-consent")])]);
     start_with("demo-shop", Some(COLLECTOR), None);
     let root = mount(r#"<button id="b">Buy</button>"#);
-    let b: web_sys::HtmlElement = document().get_element_by_id("b").unwrap().dyn_into().unwrap();
+    let b = by_id("b");
     b.click();
     goaltag(&[s("flush")]);
     sleep(300).await;
@@ -507,14 +537,11 @@ async fn a_real_click_inside_a_goal_selector_converts_and_a_bad_regex_disables_o
         "the invalid pattern is reported with its goal: {errors:?}"
     );
     let root = mount(r#"<div class="buy-box"><p><span id="deep">Add <b id="deeper">now</b></span></p></div><span id="out">x</span>"#);
-    let deeper: web_sys::HtmlElement = document().get_element_by_id("deeper").unwrap().dyn_into().unwrap();
+    let deeper = by_id("deeper");
     deeper.click();
-    let out: web_sys::HtmlElement = document().get_element_by_id("out").unwrap().dyn_into().unwrap();
+    let out = by_id("out");
     out.click();
-    goaltag(&[s("flush")]);
-    requests(1).await;
-    sleep(100).await;
-    root.remove();
+    flush_and_unmount(root).await;
     let conv = conversions_of("cta");
     assert_eq!(conv.len(), 1, "one click inside the selector, one outside");
     let clicks = of_kind("click");
@@ -535,10 +562,7 @@ async fn a_form_goal_converts_without_any_field_value_and_a_purchase_carries_its
     let form: web_sys::HtmlFormElement = root.query_selector("form").unwrap().unwrap().dyn_into().unwrap();
     form.request_submit().unwrap();
     goaltag(&[s("event"), s("purchase"), obj(&[("value", 12.5.into()), ("currency", s("USD")), ("transaction_id", s("T-77"))])]);
-    goaltag(&[s("flush")]);
-    requests(1).await;
-    sleep(100).await;
-    root.remove();
+    flush_and_unmount(root).await;
     assert_eq!(conversions_of("signup").len(), 1);
     for body in body_texts() {
         assert!(!body.contains("typed.by.visitor"), "a field value leaked: {body}");
@@ -723,18 +747,11 @@ async fn the_tcf_adapter_follows_the_cmp_through_tcloaded_and_useractioncomplete
     }
     assert_eq!(storage_of_the_tag(), ["goaltag_cid"]);
 
-    // The visitor rejects everything: storage goes at once, nothing more is sent.
-    tcf_answer(&tc_data("useractioncomplete", &[]));
-    assert!(storage_of_the_tag().is_empty(), "{:?}", storage_of_the_tag());
-    goaltag(&[s("event"), s("rejected")]);
-    goaltag(&[s("flush")]);
-    // ...then accepts everything: sending resumes, and "rejected" is not in it.
-    tcf_answer(&tc_data("useractioncomplete", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
-    goaltag(&[s("event"), s("accepted")]);
-    goaltag(&[s("flush")]);
-    assert_eq!(requests(2).await, 2);
-    assert_eq!(actions_in(1), ["accepted"]);
-    assert_eq!(consent_of(&events(1)[0]), ["granted"; 4]);
+    reject_then_accept(
+        || tcf_answer(&tc_data("useractioncomplete", &[])),
+        || tcf_answer(&tc_data("useractioncomplete", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])),
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -788,18 +805,12 @@ async fn the_cookie_adapter_reads_the_banner_cookie_and_follows_its_events() {
     assert_eq!(consent_of(&events(0)[0]), ["granted", "denied", "denied", "denied"]);
     assert_eq!(storage_of_the_tag(), ["goaltag_cid"]);
 
-    // Privacy settings: everything off.
-    dispatch_cc("cc:onChange", &["necessary"]);
-    assert!(storage_of_the_tag().is_empty(), "{:?}", storage_of_the_tag());
-    goaltag(&[s("event"), s("rejected")]);
-    goaltag(&[s("flush")]);
-    // Then everything on.
-    dispatch_cc("cc:onChange", &["necessary", "analytics", "marketing"]);
-    goaltag(&[s("event"), s("accepted")]);
-    goaltag(&[s("flush")]);
-    assert_eq!(requests(2).await, 2);
-    assert_eq!(actions_in(1), ["accepted"]);
-    assert_eq!(consent_of(&events(1)[0]), ["granted"; 4]);
+    // Privacy settings: everything off, then everything on.
+    reject_then_accept(
+        || dispatch_cc("cc:onChange", &["necessary"]),
+        || dispatch_cc("cc:onChange", &["necessary", "analytics", "marketing"]),
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -868,7 +879,7 @@ async fn a_click_on_a_link_that_leaves_at_once_goes_out_in_the_page_hide_beacon(
     Reflect::set(&navigator, &"sendBeacon".into(), beacon.as_ref()).unwrap();
     let root = mount(r#"<a id="leave" href="/next">Next page</a>"#);
     prevent_default_on(root.as_ref(), "click");
-    let link: web_sys::HtmlElement = document().get_element_by_id("leave").unwrap().dyn_into().unwrap();
+    let link = by_id("leave");
     let requests_before = SENT.with(|s| s.borrow().len());
     // The click and the page hide in one task, as when a navigation is fast.
     link.click();
@@ -900,14 +911,11 @@ async fn a_click_outside_any_link_or_button_copies_no_page_text() {
     );
     prevent_default_on(root.as_ref(), "click");
     prevent_default_on(root.as_ref(), "submit");
-    let para: web_sys::HtmlElement = document().get_element_by_id("para").unwrap().dyn_into().unwrap();
+    let para = by_id("para");
     para.click();
-    let go: web_sys::HtmlElement = document().get_element_by_id("go").unwrap().dyn_into().unwrap();
+    let go = by_id("go");
     go.click();
-    goaltag(&[s("flush")]);
-    requests(1).await;
-    sleep(100).await;
-    root.remove();
+    flush_and_unmount(root).await;
     let clicks = of_kind("click");
     assert_eq!(clicks.len(), 2, "{clicks:?}");
     let first = get(&clicks[0], "element");
