@@ -447,6 +447,36 @@ async fn spa_navigations_are_page_views_without_duplicates() {
     assert!(get(&views[3], "referrer").as_string().unwrap().ends_with("/spa/b"));
 }
 
+/// Routers push the new URL and set the title in the same task (or its
+/// microtasks): the page view carries the new page's title, and a page left
+/// again within the task keeps the title it had.
+#[wasm_bindgen_test]
+async fn an_spa_page_view_has_the_title_the_router_sets_after_pushing_state() {
+    setup(&[], &[]);
+    let history = window().history().unwrap();
+    let start_url = document().location().unwrap().href().unwrap();
+    let start_title = document().title();
+    start("demo-shop", Some(COLLECTOR));
+    history.push_state_with_url(&JsValue::NULL, "", Some("/spa/title-a")).unwrap();
+    document().set_title("Title A");
+    history.push_state_with_url(&JsValue::NULL, "", Some("/spa/title-b")).unwrap();
+    // ...and this title in a microtask, as routers that await do.
+    let later = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| document().set_title("Title B"));
+    let _ = js_sys::Promise::resolve(&JsValue::NULL).then(&later);
+    later.forget();
+    sleep(50).await;
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    history.replace_state_with_url(&JsValue::NULL, "", Some(&start_url)).unwrap();
+    document().set_title(&start_title);
+    let views = of_kind("page_view");
+    let seen: Vec<(String, String)> = views[1..]
+        .iter()
+        .map(|e| (get(e, "url").as_string().unwrap().rsplit('/').next().unwrap().to_string(), get(e, "title").as_string().unwrap()))
+        .collect();
+    assert_eq!(seen, [("title-a".to_string(), "Title A".to_string()), ("title-b".to_string(), "Title B".to_string())]);
+}
+
 /// Everything the tag could have written in this browser.
 fn storage_of_the_tag() -> Vec<String> {
     let mut found = Vec::new();

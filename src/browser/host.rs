@@ -22,6 +22,11 @@ pub fn href() -> String {
         .unwrap_or_default()
 }
 
+/// The page's title right now.
+pub fn title() -> String {
+    web_sys::window().and_then(|w| w.document()).map(|d| d.title()).unwrap_or_default()
+}
+
 static DOC: super::Local<core::cell::OnceCell<JsValue>> = super::Local(core::cell::OnceCell::new());
 
 #[wasm_bindgen]

@@ -48,6 +48,10 @@ struct Input {
 enum Seen {
     Click(goaltag_wire::Element, Vec<usize>),
     Submit(goaltag_wire::Form, Vec<usize>),
+    /// An SPA navigation: recorded a task later too, which also gives the
+    /// router the rest of its task to set the new page's title. The title
+    /// is kept here when another navigation follows before the recording.
+    Navigate(Option<String>),
 }
 
 static SHELL: Local<RefCell<Option<Shell>>> = Local(RefCell::new(None));
@@ -165,7 +169,7 @@ fn on_fact(f: impl FnOnce(&mut Shell)) {
 /// the time and URL) and leaves recording and sending to a task of its own
 /// (see [`pump_soon`]). Every other entry into the shell records pending
 /// inputs first, so order holds and a page hide beacons them.
-fn on_input(what: impl FnOnce(&Shell) -> Seen) {
+fn on_input(what: impl FnOnce(&mut Shell) -> Seen) {
     let at = At { ms: host::now(), url: host::href() };
     peek_shell(|s| {
         let now = at.ms;
@@ -181,6 +185,7 @@ fn record_inputs(s: &mut Shell) {
         match what {
             Seen::Click(info, matched) => s.tracker.click(&mut s.host, at, info, &matched),
             Seen::Submit(info, matched) => s.tracker.submit(&mut s.host, at, info, &matched),
+            Seen::Navigate(title) => s.tracker.navigated(&mut s.host, at, title),
         }
     }
 }
@@ -254,11 +259,18 @@ fn on_event(e: web_sys::Event) {
     }
 }
 
-/// An SPA navigation (History API, popstate, hashchange): a page view.
+/// An SPA navigation (History API, popstate, hashchange): a page view. It
+/// runs inside the router's own `pushState` call, often in a click's
+/// handler, so it is only noted here (see [`on_input`]).
 fn navigated() {
-    with_shell(|s| {
-        s.tracker.page_view(&mut s.host, PageOverrides::default(), true);
-        pump_soon(s, host::now());
+    on_input(|s| {
+        // The page being left is whatever the router made of it by now.
+        for input in &mut s.inputs {
+            if let Seen::Navigate(t @ None) = &mut input.what {
+                *t = Some(host::title());
+            }
+        }
+        Seen::Navigate(None)
     });
 }
 

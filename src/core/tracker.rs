@@ -569,6 +569,18 @@ impl Tracker {
     /// Records a page view. `navigation` is true for SPA history changes, where
     /// the same URL twice in a row is one page view, not two.
     pub fn page_view(&mut self, host: &mut dyn Host, o: PageOverrides, navigation: bool) {
+        let now = host.now();
+        self.view(host, now, o, navigation);
+    }
+
+    /// An SPA navigation to `at.url`, recorded after the fact: its time and
+    /// URL are those of the navigation; the title is `title` (what the page
+    /// had when it was left again) or else the page's by now.
+    pub fn navigated(&mut self, host: &mut dyn Host, at: At, title: Option<String>) {
+        self.view(host, at.ms, PageOverrides { url: Some(at.url), title }, true);
+    }
+
+    fn view(&mut self, host: &mut dyn Host, ms: u64, o: PageOverrides, navigation: bool) {
         let page = host.page();
         let url = o.url.unwrap_or(page.url);
         if navigation && self.last_page.as_deref().map(|p| self.same_page(p, &url)) == Some(true) {
@@ -578,7 +590,7 @@ impl Tracker {
             (Some(prev), true) => prev.clone(),
             _ => page.referrer,
         };
-        let mut e = self.new_event(host, Kind::PageView);
+        let mut e = Event::new(uuid_v4(host.random()), Kind::PageView, ms);
         e.url = Some(url.clone());
         e.referrer = Some(referrer);
         e.title = Some(o.title.unwrap_or(page.title));
@@ -1097,6 +1109,27 @@ pub mod tests {
         assert_eq!(events[0].kind, Kind::Click);
         assert_eq!(events[0].ts, h.now - 40);
         assert_eq!(events[0].url.as_deref(), Some("https://shop.example/list"));
+    }
+
+    #[test]
+    fn an_spa_navigation_recorded_later_keeps_its_url_and_time_and_takes_the_new_title() {
+        let (mut t, mut h) = ready();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        // The router pushed /item/7 and set the title in the same task; by the
+        // time the tag records it the app has moved on to /item/7/reviews.
+        let a = At { ms: h.now - 5, url: "https://shop.example/item/7".into() };
+        h.page = Page { url: "https://shop.example/item/7/reviews".into(), referrer: String::new(), title: "Item 7".into() };
+        t.navigated(&mut h, a, None);
+        // The same URL again (a replaceState) is no second page view.
+        let a = At { ms: h.now, url: "https://shop.example/item/7".into() };
+        t.navigated(&mut h, a, Some("Item 7 (again)".into()));
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let views: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).filter(|e| e.kind == Kind::PageView).collect();
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[1].url.as_deref(), Some("https://shop.example/item/7"));
+        assert_eq!(views[1].ts, h.now - 5);
+        assert_eq!(views[1].title.as_deref(), Some("Item 7"));
+        assert_eq!(views[1].referrer.as_deref(), Some("https://shop.example/"));
     }
 
     #[test]
