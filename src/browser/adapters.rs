@@ -64,7 +64,7 @@ fn cookie(name: &str, categories: &CategoryMap, listeners: &mut Vec<Listeners>) 
     let Some(window) = web_sys::window() else { return };
     let name = name.to_owned();
     let map = categories.clone();
-    let mut on = Listeners::new(move |e| {
+    let mut on = Listeners::new(move |_, e| {
         let detail = Reflect::get(&e, &"detail".into()).unwrap_or(JsValue::UNDEFINED);
         let from_event = Reflect::get(&detail, &"cookie".into()).map(|c| to_val(&c)).unwrap_or(Val::Null);
         // A banner that dispatches without the detail has written the cookie first.
@@ -72,7 +72,7 @@ fn cookie(name: &str, categories: &CategoryMap, listeners: &mut Vec<Listeners>) 
         answer(decide(&v, &map));
     });
     for kind in ["cc:onConsent", "cc:onChange"] {
-        on.add(window.as_ref(), kind);
+        on.add(window.as_ref(), kind, 0);
     }
     listeners.push(on);
 }

@@ -10,34 +10,37 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AddEventListenerOptions, Element, EventTarget, HtmlFormElement};
 
-/// Listeners that share one JS function, whatever the kinds of event it is
-/// added for (each closure costs its own glue in the download), and are
-/// removed when dropped, so a shut-down tag leaves nothing behind on the page.
+/// Listeners that share one Rust closure, whatever the kinds of event it is
+/// added for (each closure costs its own glue in the download): each kind
+/// gets the closure with its own number bound in. Removed when dropped, so a
+/// shut-down tag leaves nothing behind on the page.
 pub struct Listeners {
-    f: Closure<dyn FnMut(web_sys::Event)>,
-    added: Vec<(EventTarget, &'static str)>,
+    f: Closure<dyn FnMut(u32, web_sys::Event)>,
+    added: Vec<(EventTarget, &'static str, js_sys::Function)>,
 }
 
 impl Listeners {
-    pub fn new(f: impl FnMut(web_sys::Event) + 'static) -> Listeners {
-        Listeners { f: Closure::<dyn FnMut(web_sys::Event)>::new(f), added: Vec::new() }
+    pub fn new(f: impl FnMut(u32, web_sys::Event) + 'static) -> Listeners {
+        Listeners { f: Closure::<dyn FnMut(u32, web_sys::Event)>::new(f), added: Vec::new() }
     }
 
-    pub fn add(&mut self, target: &EventTarget, kind: &'static str) {
+    /// Listens for `kind` on `target`; the closure gets `id` with each event.
+    pub fn add(&mut self, target: &EventTarget, kind: &'static str, id: u32) {
+        let f = self.f.as_ref().unchecked_ref::<super::Callback>().bind_1(&JsValue::NULL, &id.into());
         let opts = AddEventListenerOptions::new();
         // Capture phase: the page's own handlers cannot hide the event from us
         // with stopPropagation. Passive: we never delay scrolling or clicks.
         opts.set_capture(true);
         opts.set_passive(true);
-        let _ = target.add_event_listener_with_callback_and_add_event_listener_options(kind, self.f.as_ref().unchecked_ref(), &opts);
-        self.added.push((target.clone(), kind));
+        let _ = target.add_event_listener_with_callback_and_add_event_listener_options(kind, &f, &opts);
+        self.added.push((target.clone(), kind, f));
     }
 }
 
 impl Drop for Listeners {
     fn drop(&mut self) {
-        for (target, kind) in &self.added {
-            let _ = target.remove_event_listener_with_callback_and_bool(kind, self.f.as_ref().unchecked_ref(), true);
+        for (target, kind, f) in &self.added {
+            let _ = target.remove_event_listener_with_callback_and_bool(kind, f, true);
         }
     }
 }

@@ -19,6 +19,22 @@ use host::BrowserHost;
 use core::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 
+#[wasm_bindgen]
+extern "C" {
+    /// A JS function, for `bind`: one Rust closure serves many callers, each
+    /// with its own arguments bound in, instead of a closure (and its glue) each.
+    type Callback;
+    /// `f.bind(null, a)`
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind_1(f: &Callback, this: &JsValue, a: &JsValue) -> js_sys::Function;
+    /// `f.bind(null, a, b)`
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind_2(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue) -> js_sys::Function;
+    /// `f.bind(null, a, b, c)`
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind_3(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue) -> js_sys::Function;
+}
+
 /// Everything the running tag holds between calls.
 struct Shell {
     tracker: Tracker,
@@ -195,57 +211,69 @@ fn install_capture(s: &mut Shell) {
     let Some(document) = window.document() else { return };
     let (win, doc): (&web_sys::EventTarget, &web_sys::EventTarget) = (window.as_ref(), document.as_ref());
     let mut on = capture::Listeners::new(on_event);
-    on.add(doc, "click");
-    on.add(doc, "submit");
+    on.add(doc, "click", CLICK);
+    on.add(doc, "submit", SUBMIT);
     if s.tracker.config.spa {
         s.history = capture::HistoryHook::install(navigated);
-        on.add(win, "popstate");
+        on.add(win, "popstate", NAVIGATE);
         if s.tracker.config.hash_routing {
-            on.add(win, "hashchange");
+            on.add(win, "hashchange", NAVIGATE);
         }
     }
-    for kind in ["pageshow", "pagehide", "online", "offline"] {
-        on.add(win, kind);
-    }
-    on.add(doc, "visibilitychange");
+    on.add(win, "pageshow", PAGESHOW);
+    on.add(win, "pagehide", PAGEHIDE);
+    on.add(win, "online", ONLINE);
+    on.add(win, "offline", OFFLINE);
+    on.add(doc, "visibilitychange", VISIBILITY);
     s.listeners.push(on);
     if js_sys::Reflect::get(&window.navigator(), &"onLine".into()).ok().and_then(|v| v.as_bool()) == Some(false) {
         s.tracker.set_online(false, host::now(), host::random_u32());
     }
 }
 
-/// Every page event the tag listens for, told apart by its type.
-fn on_event(e: web_sys::Event) {
-    match e.type_().as_str() {
-        "click" => {
+// What the page events the tag listens for are, to [`on_event`] (bound in
+// as a number: no string crosses into the wasm on a click).
+const CLICK: u32 = 0;
+const SUBMIT: u32 = 1;
+const NAVIGATE: u32 = 2;
+const PAGESHOW: u32 = 3;
+const PAGEHIDE: u32 = 4;
+const ONLINE: u32 = 5;
+const OFFLINE: u32 = 6;
+const VISIBILITY: u32 = 7;
+
+/// Every page event the tag listens for.
+fn on_event(kind: u32, e: web_sys::Event) {
+    match kind {
+        CLICK => {
             if let Some((target, info)) = capture::describe_click(&e) {
                 on_input(|s| Seen::Click(info, capture::matching(&target, s.tracker.click_selectors())));
             }
         }
-        "submit" => {
+        SUBMIT => {
             if let Some((form, info)) = capture::describe_form(&e) {
                 on_input(|s| Seen::Submit(info, capture::matching(&form, s.tracker.form_selectors())));
             }
         }
-        "popstate" | "hashchange" => navigated(),
+        NAVIGATE => navigated(),
         // A page restored from the back/forward cache is a new page view even
         // though no script runs again.
-        "pageshow" => {
+        PAGESHOW => {
             if js_sys::Reflect::get(&e, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
                 on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), false));
             }
         }
         // The page is going away: beacon everything not yet acknowledged, and
         // release the persisted queue for the next page to adopt at once.
-        "pagehide" => on_fact(|s| {
+        PAGEHIDE => on_fact(|s| {
             beacon_all(s);
             s.tracker.release(&mut s.host);
         }),
-        kind @ ("online" | "offline") => {
-            let online = kind == "online";
+        ONLINE | OFFLINE => {
+            let online = kind == ONLINE;
             on_fact(|s| s.tracker.set_online(online, host::now(), host::random_u32()))
         }
-        "visibilitychange" => {
+        VISIBILITY => {
             let visible = visible();
             on_fact(|s| {
                 s.tracker.visibility(&mut s.host, visible);

@@ -14,18 +14,10 @@ extern "C" {
     /// `AbortSignal.timeout(ms)`: a signal that aborts by itself.
     #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
     fn abort_after(ms: u32) -> Result<AbortSignal, JsValue>;
-    /// A JS function, for `bind`.
-    type Callback;
     /// A promise, for `then` with plain functions.
     type Pending;
     #[wasm_bindgen(method)]
     fn then(p: &Pending, ok: &js_sys::Function, err: &js_sys::Function);
-    /// `f.bind(null, a, b)`
-    #[wasm_bindgen(method, js_name = bind)]
-    fn bind_2(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue) -> js_sys::Function;
-    /// `f.bind(null, a, b, c)`
-    #[wasm_bindgen(method, js_name = bind)]
-    fn bind_3(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue) -> js_sys::Function;
 }
 /// keepalive requests share a 64 KiB budget per page; stay under it.
 const KEEPALIVE_MAX: usize = 60 * 1024;
@@ -57,7 +49,7 @@ pub fn post(url: &str, send: Send, generation: u32) {
     // after the bound undefined, so it reads as a network error.
     SETTLE.with(|f| {
         let f = f.get_or_init(|| Closure::<dyn FnMut(JsValue, JsValue, JsValue)>::new(settle));
-        let f: &Callback = f.as_ref().unchecked_ref();
+        let f: &super::Callback = f.as_ref().unchecked_ref();
         promise.unchecked_ref::<Pending>().then(&f.bind_2(&JsValue::NULL, &generation, &batch), &f.bind_3(&JsValue::NULL, &generation, &batch, &JsValue::UNDEFINED));
     });
 }
