@@ -231,8 +231,8 @@ fn install_capture(s: &mut Shell) {
     }
 }
 
-// What the page events the tag listens for are, to [`on_event`] (bound in
-// as a number: no string crosses into the wasm on a click).
+// The page events the tag listens for, as [`on_event`] tells them apart: a
+// number bound into each listener, so no string crosses into the wasm on a click.
 const CLICK: u32 = 0;
 const SUBMIT: u32 = 1;
 const NAVIGATE: u32 = 2;

@@ -43,9 +43,10 @@ pub trait Host: Patterns {
     fn keys(&self, prefix: &str) -> Vec<String>;
 }
 
-/// When and at which URL a click or submit happened. The shell records them
-/// a task after the handler (which INP counts) saw them, so it hands over
-/// the handler's own time and URL rather than those of the recording task.
+/// When and at which URL a click, submit or SPA navigation happened. The
+/// shell records them a task after its handler (which INP counts) saw them,
+/// so it hands over the handler's own time and URL rather than those of the
+/// recording task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct At {
     pub ms: u64,
