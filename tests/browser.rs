@@ -477,6 +477,36 @@ async fn an_spa_page_view_has_the_title_the_router_sets_after_pushing_state() {
     assert_eq!(seen, [("title-a".to_string(), "Title A".to_string()), ("title-b".to_string(), "Title B".to_string())]);
 }
 
+/// A tag that stops takes every listener with it: page events after that
+/// reach nothing of it (a listener left behind would call a dropped closure,
+/// which throws into the page).
+#[wasm_bindgen_test]
+async fn a_stopped_tag_leaves_no_listener_behind() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("flush")]);
+    requests(1).await;
+    shutdown();
+    let errors = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = errors.clone();
+    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| seen.set(seen.get() + 1));
+    window().add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref()).unwrap();
+    let root = mount(r#"<a id="gone" href="/x">x</a><form id="gone-form"></form>"#);
+    prevent_default_on(root.as_ref(), "click");
+    prevent_default_on(root.as_ref(), "submit");
+    by_id("gone").click();
+    dispatch(by_id("gone-form").as_ref(), "submit");
+    for kind in ["popstate", "pageshow", "pagehide", "online", "offline"] {
+        dispatch(window().as_ref(), kind);
+    }
+    dispatch(document().as_ref(), "visibilitychange");
+    sleep(100).await;
+    root.remove();
+    window().remove_event_listener_with_callback("error", on_error.as_ref().unchecked_ref()).unwrap();
+    assert_eq!(errors.get(), 0, "a listener of the stopped tag ran");
+    assert_eq!(SENT.with(|s| s.borrow().len()), 1, "nothing sent after the stop");
+}
+
 /// Everything the tag could have written in this browser.
 fn storage_of_the_tag() -> Vec<String> {
     let mut found = Vec::new();
