@@ -31,8 +31,8 @@ pub trait Host: Patterns {
     /// 16 cryptographically random bytes.
     fn random(&mut self) -> [u8; 16];
     fn page(&self) -> Page;
-    /// The page's URL alone: clicks, submits and events need no more, and
-    /// reading the title and referrer too would cost every one of them.
+    /// The page's URL alone: a custom event needs no more, and reading the
+    /// title and referrer too would cost every one of them.
     fn url(&self) -> String {
         self.page().url
     }
