@@ -362,8 +362,7 @@ async fn a_click_inside_a_link_is_described_by_the_link() {
              <span id="inner"><b>Get   the</b> deal</span></a>"#,
     );
     prevent_default_on(root.as_ref(), "click");
-    let inner = by_id("inner");
-    inner.click();
+    by_id("inner").click();
     goaltag(&[s("flush")]);
     requests(1).await;
     root.remove();
@@ -529,8 +528,7 @@ async fn with_consent_unknown_nothing_is_sent_or_stored_until_granted_then_held_
     setup(&[], &[args(&[s("event"), s("before-consent")])]);
     start_with("demo-shop", Some(COLLECTOR), None);
     let root = mount(r#"<button id="b">Buy</button>"#);
-    let b = by_id("b");
-    b.click();
+    by_id("b").click();
     goaltag(&[s("flush")]);
     sleep(300).await;
     root.remove();
@@ -596,10 +594,8 @@ async fn a_real_click_inside_a_goal_selector_converts_and_a_bad_regex_disables_o
         "the invalid pattern is reported with its goal: {errors:?}"
     );
     let root = mount(r#"<div class="buy-box"><p><span id="deep">Add <b id="deeper">now</b></span></p></div><span id="out">x</span>"#);
-    let deeper = by_id("deeper");
-    deeper.click();
-    let out = by_id("out");
-    out.click();
+    by_id("deeper").click();
+    by_id("out").click();
     flush_and_unmount(root).await;
     let conv = conversions_of("cta");
     assert_eq!(conv.len(), 1, "one click inside the selector, one outside");
@@ -970,10 +966,8 @@ async fn a_click_outside_any_link_or_button_copies_no_page_text() {
     );
     prevent_default_on(root.as_ref(), "click");
     prevent_default_on(root.as_ref(), "submit");
-    let para = by_id("para");
-    para.click();
-    let go = by_id("go");
-    go.click();
+    by_id("para").click();
+    by_id("go").click();
     flush_and_unmount(root).await;
     let clicks = of_kind("click");
     assert_eq!(clicks.len(), 2, "{clicks:?}");

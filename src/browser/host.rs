@@ -119,7 +119,7 @@ impl Host for BrowserHost {
             return Page::default();
         };
         Page {
-            url: doc.location().and_then(|l| l.href().ok()).unwrap_or_default(),
+            url: href(),
             referrer: doc.referrer(),
             title: doc.title(),
         }

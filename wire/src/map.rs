@@ -55,7 +55,7 @@ impl Map {
 
     /// Pairs in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.into_iter()
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &String> {
