@@ -9,14 +9,14 @@ mod timer;
 mod transport;
 mod values;
 
-use crate::prelude::*;
 use crate::core::command::{self, PageOverrides};
 use crate::core::error::ConfigError;
 use crate::core::tracker::{At, Tracker};
 use crate::core::val::Val;
-use timer::Wake;
-use host::BrowserHost;
+use crate::prelude::*;
 use core::cell::{Cell, RefCell};
+use host::BrowserHost;
+use timer::Wake;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -116,7 +116,17 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     }
     capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
-    let mut shell = Shell { tracker: Tracker::new(), host: BrowserHost::default(), timer: None, wake: wake(), listeners: Vec::new(), history: None, locked: String::new(), inputs: Vec::new(), _api: None };
+    let mut shell = Shell {
+        tracker: Tracker::new(),
+        host: BrowserHost::default(),
+        timer: None,
+        wake: wake(),
+        listeners: Vec::new(),
+        history: None,
+        locked: String::new(),
+        inputs: Vec::new(),
+        _api: None,
+    };
     // Attributes are configuration with string values: data-site, data-collector, data-spa.
     let attrs = values::to_val(&attrs);
     let mut from_attrs = Vec::new();
@@ -207,12 +217,19 @@ fn record_inputs(s: &mut Shell) {
 }
 
 fn install_capture(s: &mut Shell) {
-    let Some(window) = web_sys::window() else { return };
-    let Some(document) = window.document() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Some(document) = window.document() else {
+        return;
+    };
     let (win, doc): (&web_sys::EventTarget, &web_sys::EventTarget) = (window.as_ref(), document.as_ref());
     let mut on = capture::Listeners::new(on_event);
     on.add(doc, "click", CLICK);
     on.add(doc, "submit", SUBMIT);
+    if s.tracker.config.url_passthrough {
+        on.add(doc, "auxclick", AUXCLICK);
+    }
     if s.tracker.config.spa {
         s.history = capture::HistoryHook::install(navigated);
         on.add(win, "popstate", NAVIGATE);
@@ -241,17 +258,25 @@ const PAGEHIDE: u32 = 4;
 const ONLINE: u32 = 5;
 const OFFLINE: u32 = 6;
 const VISIBILITY: u32 = 7;
+const AUXCLICK: u32 = 8;
 
 /// Every page event the tag listens for.
 fn on_event(kind: u32, e: web_sys::Event) {
     match kind {
         CLICK => {
-            if let Some((target, info)) = capture::describe_click(&e) {
+            // Described before any decoration: the event keeps the link as the page had it.
+            let described = capture::describe_click(&e);
+            passthrough(&e, false);
+            if let Some((target, info)) = described {
                 on_input(|s| Seen::Click(info, capture::matching(&target, s.tracker.click_selectors())));
             }
         }
+        // A middle click opens the link too; it is no click event of the tag's.
+        AUXCLICK => passthrough(&e, false),
         SUBMIT => {
-            if let Some((form, info)) = capture::describe_form(&e) {
+            let described = capture::describe_form(&e);
+            passthrough(&e, true);
+            if let Some((form, info)) = described {
                 on_input(|s| Seen::Submit(info, capture::matching(&form, s.tracker.form_selectors())));
             }
         }
@@ -287,6 +312,57 @@ fn on_event(kind: u32, e: web_sys::Event) {
     }
 }
 
+/// `url_passthrough`: the link or form being followed now carries the
+/// landing's campaign parameters, when the core says so (see
+/// [`Tracker::decorate`]). It runs in the handler itself, because the
+/// navigation reads the URL right after; only the followed link or form
+/// changes, never the page's other links.
+fn passthrough(e: &web_sys::Event, submit: bool) {
+    use wasm_bindgen::JsCast;
+    peek_shell(|s| {
+        if !s.tracker.passthrough_active() {
+            return;
+        }
+        let page = host::href();
+        let Some(target) = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+            return;
+        };
+        if !submit {
+            let link = target.closest("a[href]").ok().flatten().and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+            if let Some((a, href)) = link.and_then(|a| s.tracker.decorate(&a.href(), &page).map(|h| (a, h))) {
+                a.set_href(&href);
+            }
+            return;
+        }
+        let Ok(form) = target.dyn_into::<web_sys::HtmlFormElement>() else {
+            return;
+        };
+        match form.method().as_str() {
+            // A GET form's own query is replaced by its fields: add hidden ones.
+            "get" => {
+                let controls = form.elements();
+                let Some(doc) = form.owner_document() else {
+                    return;
+                };
+                for (name, value) in s.tracker.passthrough_fields(&form.action(), &page, |n| controls.named_item(n).is_some()) {
+                    if let Ok(input) = doc.create_element("input") {
+                        let _ = input.set_attribute("type", "hidden");
+                        let _ = input.set_attribute("name", &name);
+                        let _ = input.set_attribute("value", &value);
+                        let _ = form.append_child(&input);
+                    }
+                }
+            }
+            "post" => {
+                if let Some(action) = s.tracker.decorate(&form.action(), &page) {
+                    form.set_action(&action);
+                }
+            }
+            _ => {}
+        }
+    });
+}
+
 /// An SPA navigation (History API, popstate, hashchange): a page view. It
 /// runs inside the router's own `pushState` call, often in a click's
 /// handler, so it is only noted here (see [`on_input`]).
@@ -304,10 +380,7 @@ fn navigated() {
 
 /// Whether the page is in view: engaged time for `duration` goals accrues only then.
 fn visible() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .map(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
-        .unwrap_or(false)
+    web_sys::window().and_then(|w| w.document()).map(|d| d.visibility_state() == web_sys::VisibilityState::Visible).unwrap_or(false)
 }
 
 /// Page hidden or unloading: sendBeacon survives the unload where a fetch

@@ -3,9 +3,9 @@
 //! [`Campaign::serialise`] only with `ad_storage` granted; without it the data
 //! lives as long as the page.
 
-use crate::prelude::*;
 use crate::core::url;
 use crate::core::visit::{parse_u64, push_u64};
+use crate::prelude::*;
 use goaltag_wire::Attribution;
 
 /// Click IDs of the ad platforms, always captured; `click_ids` in the config adds more.
@@ -32,16 +32,10 @@ pub fn capture(page_url: &str, referrer: &str, extra_click_ids: &[String]) -> At
             continue;
         }
         let name = name.to_ascii_lowercase();
-        let is_utm = name.len() > 4 && name.starts_with("utm_");
-        let map = if is_utm {
-            if a.utm.len() >= MAX_UTM {
-                continue;
-            }
-            &mut a.utm
-        } else if CLICK_IDS.contains(&name.as_str()) || extra_click_ids.contains(&name) {
-            &mut a.click_ids
-        } else {
-            continue;
+        let map = match kind_of(&name, extra_click_ids) {
+            Some(Param::Utm) if a.utm.len() < MAX_UTM => &mut a.utm,
+            Some(Param::ClickId) => &mut a.click_ids,
+            _ => continue,
         };
         // The first of a repeated parameter wins.
         if !map.contains_key(&name) {
@@ -57,6 +51,26 @@ pub fn capture(page_url: &str, referrer: &str, extra_click_ids: &[String]) -> At
         a.landing_url = Some(page_url.to_string());
     }
     a
+}
+
+/// What a query parameter says about the visit's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// An ad platform's click ID ([`CLICK_IDS`] or the config's `click_ids`).
+    ClickId,
+    /// A `utm_*` campaign parameter.
+    Utm,
+}
+
+/// Whether the (lower-case) parameter `name` is a campaign parameter, and which.
+pub fn kind_of(name: &str, extra_click_ids: &[String]) -> Option<Param> {
+    if name.len() > 4 && name.starts_with("utm_") {
+        Some(Param::Utm)
+    } else if CLICK_IDS.contains(&name) || extra_click_ids.iter().any(|c| c == name) {
+        Some(Param::ClickId)
+    } else {
+        None
+    }
 }
 
 fn is_empty(a: &Attribution) -> bool {
@@ -110,7 +124,9 @@ impl Campaign {
     /// `%`, `&`, `=` and control characters escaped as `%XX`. Empty when there
     /// is no touch.
     pub fn serialise(&self) -> String {
-        let Some(a) = &self.data else { return String::new() };
+        let Some(a) = &self.data else {
+            return String::new();
+        };
         let mut s = String::with_capacity(64 + a.landing_url.as_ref().map_or(0, String::len));
         s.push_str("1&.t=");
         push_u64(&mut s, self.at);
@@ -203,7 +219,8 @@ mod tests {
     use super::*;
 
     const T0: u64 = 1_700_000_000_000;
-    const LANDING: &str = "https://www.shop.example/p?GCLID=Cj0KCQ-abc_1&utm_source=google&utm_medium=cpc&utm_campaign=spring+sale%21&q=shoes&dclid=D1";
+    const LANDING: &str =
+        "https://www.shop.example/p?GCLID=Cj0KCQ-abc_1&utm_source=google&utm_medium=cpc&utm_campaign=spring+sale%21&q=shoes&dclid=D1";
 
     #[test]
     fn captures_click_ids_utm_and_external_referrer() {

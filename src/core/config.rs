@@ -2,13 +2,13 @@
 //! may set, validated field by field. A bad field is reported and ignored; the
 //! valid fields still apply, so one typo never takes the whole tag down.
 
-use crate::prelude::*;
 use crate::core::attribution::DEFAULT_WINDOW_DAYS;
 use crate::core::consent::{parse_mode, Mode};
 use crate::core::error::ConfigError;
 use crate::core::url::parse_names;
 use crate::core::val::Val;
 use crate::core::visit::DEFAULT_VISIT_TIMEOUT_MS;
+use crate::prelude::*;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -36,6 +36,9 @@ pub struct Config {
     pub honor_gpc: bool,
     /// DNT denies everything.
     pub honor_dnt: bool,
+    /// While ad storage is denied or unanswered, same-site links and forms the
+    /// visitor follows carry the landing URL's click IDs and `utm_*` parameters.
+    pub url_passthrough: bool,
 }
 
 impl Default for Config {
@@ -53,13 +56,14 @@ impl Default for Config {
             mode: Mode::Basic,
             honor_gpc: true,
             honor_dnt: false,
+            url_passthrough: false,
         }
     }
 }
 
 /// Every field `goaltag('config', …)` knows, for the unknown-field message.
 pub const FIELDS: &str = "one of site, collector, spa, hash_routing, auto_page_view, goals, delivery, redact_params, \
-     click_ids, visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt";
+     click_ids, visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt, url_passthrough";
 
 /// Longest site key accepted (the collector enforces the same).
 pub const MAX_SITE_LEN: usize = 100;
@@ -81,11 +85,7 @@ impl Config {
             match key.as_str() {
                 "site" => match val.as_str() {
                     Some(s) if valid_site(s) => self.site = Some(s.to_owned()),
-                    _ => errors.push(ConfigError::new(
-                        field(),
-                        "a site key of 1 to 100 letters, digits, '.', '_' or '-'",
-                        val,
-                    )),
+                    _ => errors.push(ConfigError::new(field(), "a site key of 1 to 100 letters, digits, '.', '_' or '-'", val)),
                 },
                 "collector" => match val.as_str() {
                     Some(s) if valid_collector(s) => self.collector = Some(s.to_owned()),
@@ -96,13 +96,18 @@ impl Config {
                 "auto_page_view" => bool_field(&mut self.auto_page_view, field(), val, &mut errors),
                 "honor_gpc" => bool_field(&mut self.honor_gpc, field(), val, &mut errors),
                 "honor_dnt" => bool_field(&mut self.honor_dnt, field(), val, &mut errors),
+                "url_passthrough" => bool_field(&mut self.url_passthrough, field(), val, &mut errors),
                 // Goals need the shell's RegExp and delivery belongs to the
                 // outbox: the tracker applies both.
                 "goals" | "delivery" => {}
                 "redact_params" | "click_ids" => {
                     let (names, errs) = parse_names(val, &field());
                     errors.extend(errs);
-                    if key == "redact_params" { self.redact_params = names } else { self.click_ids = names }
+                    if key == "redact_params" {
+                        self.redact_params = names
+                    } else {
+                        self.click_ids = names
+                    }
                 }
                 "visit_timeout_minutes" => match val.as_num() {
                     Some(m) if (1.0..=1440.0).contains(&m) => self.visit_timeout_ms = (m * 60_000.0) as u64,
@@ -132,11 +137,7 @@ impl Config {
             ));
         }
         if self.site.is_none() {
-            return Some(ConfigError::msg(
-                "config.site",
-                "a site key (data-site=\"my-site\" on the script tag)",
-                "none; the tag is off",
-            ));
+            return Some(ConfigError::msg("config.site", "a site key (data-site=\"my-site\" on the script tag)", "none; the tag is off"));
         }
         None
     }
@@ -153,16 +154,11 @@ fn bool_field(slot: &mut bool, field: String, v: &Val, errors: &mut Vec<ConfigEr
 }
 
 pub fn valid_site(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_SITE_LEN
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    !s.is_empty() && s.len() <= MAX_SITE_LEN && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 fn valid_collector(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .filter(|r| !r.is_empty() && !r.starts_with('/'));
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).filter(|r| !r.is_empty() && !r.starts_with('/'));
     (rest.is_some() || (s.starts_with('/') && !s.starts_with("//"))) && !s.chars().any(char::is_whitespace)
 }
 
@@ -174,9 +170,7 @@ mod tests {
     #[test]
     fn valid_fields_apply() {
         let mut c = Config::default();
-        let errs = c.apply(&json(
-            r#"{"site":"demo-shop","collector":"https://c.example/collect","spa":"off","auto_page_view":false}"#,
-        ));
+        let errs = c.apply(&json(r#"{"site":"demo-shop","collector":"https://c.example/collect","spa":"off","auto_page_view":false}"#));
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(c.site.as_deref(), Some("demo-shop"));
         assert_eq!(c.collector.as_deref(), Some("https://c.example/collect"));
@@ -241,9 +235,7 @@ mod tests {
         assert_eq!(c.attribution_window_days, 7);
         assert_eq!(c.mode, Mode::Advanced);
         assert!(!c.honor_gpc && c.honor_dnt);
-        let errs = c.apply(&json(
-            r#"{"redact_params":"email","visit_timeout_minutes":0,"attribution_window_days":1.5,"mode":"strict"}"#,
-        ));
+        let errs = c.apply(&json(r#"{"redact_params":"email","visit_timeout_minutes":0,"attribution_window_days":1.5,"mode":"strict"}"#));
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["config.redact_params", "config.visit_timeout_minutes", "config.attribution_window_days", "config.mode"]);
         assert_eq!(c.visit_timeout_ms, 45 * 60_000, "a bad value keeps the last good one");

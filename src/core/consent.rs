@@ -9,9 +9,9 @@
 //! browser's signals (DNT, GPC) and the visitor's opt-out, which no update lifts.
 //! A type that no default or update named is denied.
 
-use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
+use crate::prelude::*;
 use goaltag_wire::{Consent as Snapshot, Signal};
 
 /// With no consent state this long after start, one console warning says how to set it.
@@ -59,12 +59,8 @@ pub enum ConsentType {
 }
 
 impl ConsentType {
-    pub const ALL: [ConsentType; 4] = [
-        ConsentType::AnalyticsStorage,
-        ConsentType::AdStorage,
-        ConsentType::AdUserData,
-        ConsentType::AdPersonalization,
-    ];
+    pub const ALL: [ConsentType; 4] =
+        [ConsentType::AnalyticsStorage, ConsentType::AdStorage, ConsentType::AdUserData, ConsentType::AdPersonalization];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -145,11 +141,7 @@ pub fn parse_data_consent(v: &Val) -> Result<Partial, ConfigError> {
 /// GCM `region`) rejects the whole command rather than apply half of it.
 pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), ConfigError> {
     if command != "default" && command != "update" {
-        return Err(ConfigError::new(
-            "goaltag('consent', command, …)",
-            "one of default, update, source",
-            &Val::Str(command.to_owned()),
-        ));
+        return Err(ConfigError::new("goaltag('consent', command, …)", "one of default, update, source", &Val::Str(command.to_owned())));
     }
     let Some(fields) = v.as_map() else {
         return Err(ConfigError::new(
@@ -225,6 +217,12 @@ pub enum Effect {
     /// wrote for it (analytics: client ID, visit, persisted outbox, once-per-user
     /// memory; ads: click IDs and attribution). Comes before any `ReleaseHeld`.
     PurgeStorage { analytics: bool, ads: bool },
+    /// What may be sent narrowed (analytics or ad storage withdrawn, GPC or
+    /// DNT turned on, an opt-out): events queued under the wider state must
+    /// not leave as they are. Under [`Route::Drop`] every unsent one is
+    /// dropped; under [`Route::Send`] each is rewritten as if recorded now.
+    /// Comes after `PurgeStorage` and before anything is sent again.
+    Narrowed,
     /// Still no consent state [`WARN_AFTER_MS`] after start; say how to set one.
     WarnNoConsent,
 }
@@ -436,12 +434,24 @@ impl Consent {
         if analytics || ads {
             out.push(Effect::PurgeStorage { analytics, ads });
         }
+        if narrowed(before.route, after.route) {
+            out.push(Effect::Narrowed);
+        }
         match (before.route, after.route) {
             (Route::Hold, Route::Drop) => out.push(Effect::DiscardHeld),
             (Route::Hold | Route::Drop, Route::Send { .. }) => out.push(Effect::ReleaseHeld),
             _ => {}
         }
         out
+    }
+}
+
+/// Whether events queued under `before` may not be sent as they are under `after`.
+fn narrowed(before: Route, after: Route) -> bool {
+    match (before, after) {
+        (Route::Send { .. }, Route::Drop) => true,
+        (Route::Send { identifiers: i0, ad_data: a0 }, Route::Send { identifiers: i1, ad_data: a1 }) => (i0 && !i1) || (a0 && !a1),
+        _ => false,
     }
 }
 
@@ -596,17 +606,12 @@ pub fn parse_category_map(v: &Val) -> Result<CategoryMap, ConfigError> {
     let mut entries = Vec::new();
     for (cat, val) in fields {
         let field = crate::core::error::cat(&[CATEGORIES_FIELD, ".", cat]);
-        let one = |x: &Val, field: String| {
-            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, TYPE_NAMES, x))
-        };
+        let one =
+            |x: &Val, field: String| x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, TYPE_NAMES, x));
         let types = match val {
             Val::Str(_) => vec![one(val, field)?],
-            Val::List(l) => {
-                l.iter().enumerate().map(|(i, x)| one(x, crate::core::error::indexed(&field, i))).collect::<Result<_, _>>()?
-            }
-            _ => {
-                return Err(ConfigError::new(field, "a list of consent types like ['ad_storage', 'ad_user_data']", val))
-            }
+            Val::List(l) => l.iter().enumerate().map(|(i, x)| one(x, crate::core::error::indexed(&field, i))).collect::<Result<_, _>>()?,
+            _ => return Err(ConfigError::new(field, "a list of consent types like ['ad_storage', 'ad_user_data']", val)),
         };
         entries.push((cat.clone(), types));
     }
@@ -678,11 +683,7 @@ pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
 /// The value of cookie `name` in a `document.cookie` string (`a=1; b=2`), still
 /// URI-encoded as the banner wrote it. `None` when the cookie is not set.
 pub fn cookie_value<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
-    cookies
-        .split(';')
-        .filter_map(|c| c.split_once('='))
-        .find(|(k, _)| k.trim() == name)
-        .map(|(_, v)| v.trim())
+    cookies.split(';').filter_map(|c| c.split_once('=')).find(|(k, _)| k.trim() == name).map(|(_, v)| v.trim())
 }
 
 /// An adapter's answer as the call a page would make:
@@ -690,10 +691,8 @@ pub fn cookie_value<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
 /// an answer that arrives while the tag is busy (a CMP calling back at once,
 /// inside the `source` command) is deferred, never lost.
 pub fn update_args(p: &Partial) -> Vec<Val> {
-    let fields = ConsentType::ALL
-        .into_iter()
-        .filter_map(|t| p.get(t).map(|s| (t.name().to_owned(), Val::Str(s.as_str().to_owned()))))
-        .collect();
+    let fields =
+        ConsentType::ALL.into_iter().filter_map(|t| p.get(t).map(|s| (t.name().to_owned(), Val::Str(s.as_str().to_owned())))).collect();
     vec![Val::Str("consent".to_owned()), Val::Str("update".to_owned()), Val::Map(fields)]
 }
 
@@ -834,9 +833,7 @@ mod tests {
             (St::Unknown, C::DefaultGrantedWait) => (vec![], Route::Hold),
             (St::Unknown, C::OptOut) => (vec![DiscardHeld], Route::Drop),
             (St::Unknown, C::TickAtWarning) => (vec![WarnNoConsent], Route::Hold),
-            (St::Unknown, C::OptIn | C::Tick | C::TickAtExpiry | C::OtherMode | C::Gpc | C::Dnt) => {
-                (vec![], Route::Hold)
-            }
+            (St::Unknown, C::OptIn | C::Tick | C::TickAtExpiry | C::OtherMode | C::Gpc | C::Dnt) => (vec![], Route::Hold),
 
             // A default never ends the wait; an update does.
             (St::Waiting, C::DefaultGranted | C::DefaultDenied | C::DefaultGrantedWait) => (vec![], Route::Hold),
@@ -847,23 +844,23 @@ mod tests {
             (St::Waiting, C::OptIn | C::Tick | C::OtherMode | C::Gpc | C::Dnt) => (vec![], Route::Hold),
 
             // Defaults never override an update.
-            (St::Granted, C::DefaultGranted | C::DefaultDenied | C::DefaultGrantedWait | C::UpdateGranted) => {
-                (vec![], ID)
-            }
-            (St::Granted, C::UpdateDenied) => (vec![purge(true, true)], denied_route),
-            (St::Granted, C::OptOut) => (vec![purge(true, true)], Route::Drop),
+            (St::Granted, C::DefaultGranted | C::DefaultDenied | C::DefaultGrantedWait | C::UpdateGranted) => (vec![], ID),
+            // Withdrawing consent also narrows what was queued under it.
+            (St::Granted, C::UpdateDenied) => (vec![purge(true, true), Narrowed], denied_route),
+            (St::Granted, C::OptOut) => (vec![purge(true, true), Narrowed], Route::Drop),
             (St::Granted, C::OptIn | C::Tick | C::TickAtExpiry | C::TickAtWarning | C::OtherMode) => (vec![], ID),
-            (St::Granted, C::Gpc) => (vec![purge(false, true)], Route::Send { identifiers: true, ad_data: false }),
-            (St::Granted, C::Dnt) => (vec![purge(true, true)], denied_route),
+            (St::Granted, C::Gpc) => (vec![purge(false, true), Narrowed], Route::Send { identifiers: true, ad_data: false }),
+            (St::Granted, C::Dnt) => (vec![purge(true, true), Narrowed], denied_route),
 
             (St::Denied, C::UpdateGranted) => (if basic { vec![ReleaseHeld] } else { vec![] }, ID),
-            (St::Denied, C::OptOut) => (vec![], Route::Drop),
+            // Cookieless pings may have been queued; an opt-out drops them.
+            (St::Denied, C::OptOut) => (if basic { vec![] } else { vec![Narrowed] }, Route::Drop),
             // Basic → advanced resumes as pings; advanced → basic stops.
             (St::Denied, C::OtherMode) => {
                 if basic {
                     (vec![ReleaseHeld], PING)
                 } else {
-                    (vec![], Route::Drop)
+                    (vec![Narrowed], Route::Drop)
                 }
             }
             (
@@ -943,10 +940,7 @@ mod tests {
         let purposes = [Purpose::Analytics, Purpose::Ads, Purpose::UserData];
         let mut c = new(Mode::Advanced);
         assert!(purposes.iter().all(|p| !c.may_store(*p)));
-        assert_eq!(
-            c.snapshot(),
-            Snapshot { analytics_storage: D, ad_storage: D, ad_user_data: D, ad_personalization: D }
-        );
+        assert_eq!(c.snapshot(), Snapshot { analytics_storage: D, ad_storage: D, ad_user_data: D, ad_personalization: D });
         // Even a granted default stores nothing until its wait ends.
         c.set_default(granted(), Some(WAIT), T0);
         assert!(purposes.iter().all(|p| !c.may_store(*p)));
@@ -1074,10 +1068,7 @@ mod tests {
         let mut c = new(Mode::Basic);
         c.set_default(granted(), Some(WAIT), T0);
         // Held → sent (expiry) → dropped within one call: the held events go.
-        assert_eq!(
-            c.update(Partial { analytics_storage: Some(D), ..Default::default() }, T0 + WAIT),
-            vec![DiscardHeld]
-        );
+        assert_eq!(c.update(Partial { analytics_storage: Some(D), ..Default::default() }, T0 + WAIT), vec![DiscardHeld]);
     }
 
     #[test]
@@ -1123,10 +1114,7 @@ mod tests {
         assert_eq!(c.snapshot(), want);
         // Not honoured: reported on the wire, but no override.
         assert_eq!(c.set_env(Env { honor_gpc: false, ..c.env() }), vec![]);
-        assert_eq!(
-            c.snapshot(),
-            Snapshot { analytics_storage: G, ad_storage: G, ad_user_data: G, ad_personalization: G }
-        );
+        assert_eq!(c.snapshot(), Snapshot { analytics_storage: G, ad_storage: G, ad_user_data: G, ad_personalization: G });
         assert!(c.gpc());
         assert_eq!(c.route(), ID);
     }
@@ -1136,11 +1124,8 @@ mod tests {
         let mut c = Consent::new(Mode::Basic, Env { dnt: true, ..Env::default() }, T0);
         c.update(granted(), T0);
         assert_eq!(c.route(), ID, "honor_dnt is off by default");
-        assert_eq!(c.set_env(Env { honor_dnt: true, ..c.env() }), vec![purge(true, true)]);
-        assert_eq!(
-            c.snapshot(),
-            Snapshot { analytics_storage: D, ad_storage: D, ad_user_data: D, ad_personalization: D }
-        );
+        assert_eq!(c.set_env(Env { honor_dnt: true, ..c.env() }), vec![purge(true, true), Narrowed]);
+        assert_eq!(c.snapshot(), Snapshot { analytics_storage: D, ad_storage: D, ad_user_data: D, ad_personalization: D });
         assert_eq!(c.route(), Route::Drop);
         assert_eq!(c.update(granted(), T0 + 1), vec![], "no update lifts it");
         assert_eq!(c.set_mode(Mode::Advanced), vec![ReleaseHeld]);
@@ -1154,12 +1139,9 @@ mod tests {
     fn revocation_purges_exactly_the_purposes_withdrawn() {
         let mut c = new(Mode::Advanced);
         c.update(granted(), T0);
-        assert_eq!(
-            c.update(Partial { analytics_storage: Some(D), ..Default::default() }, T0 + 1),
-            vec![purge(true, false)]
-        );
+        assert_eq!(c.update(Partial { analytics_storage: Some(D), ..Default::default() }, T0 + 1), vec![purge(true, false), Narrowed]);
         assert_eq!(c.route(), Route::Send { identifiers: false, ad_data: true }, "pings from now on");
-        assert_eq!(c.update(Partial { ad_storage: Some(D), ..Default::default() }, T0 + 2), vec![purge(false, true)]);
+        assert_eq!(c.update(Partial { ad_storage: Some(D), ..Default::default() }, T0 + 2), vec![purge(false, true), Narrowed]);
         assert_eq!(c.route(), PING);
         // Denied → denied: nothing left to purge.
         assert_eq!(c.update(denied(), T0 + 3), vec![]);
@@ -1175,7 +1157,7 @@ mod tests {
     fn revoking_a_granted_default_purges_too() {
         let mut c = new(Mode::Basic);
         assert_eq!(c.set_default(granted(), None, T0), vec![ReleaseHeld]);
-        assert_eq!(c.update(denied(), T0 + 1), vec![purge(true, true)]);
+        assert_eq!(c.update(denied(), T0 + 1), vec![purge(true, true), Narrowed]);
         assert_eq!(c.route(), Route::Drop);
     }
 
@@ -1198,7 +1180,7 @@ mod tests {
         for i in 1..4 {
             assert_eq!(c.update(granted(), T0 + i), vec![ReleaseHeld]);
             assert_eq!(c.route(), ID);
-            assert_eq!(c.update(denied(), T0 + i), vec![purge(true, true)]);
+            assert_eq!(c.update(denied(), T0 + i), vec![purge(true, true), Narrowed]);
             assert_eq!(c.route(), Route::Drop);
         }
         let mut c = new(Mode::Advanced);
@@ -1233,22 +1215,13 @@ mod tests {
     fn partial_updates_keep_the_other_types() {
         let mut c = new(Mode::Basic);
         c.set_default(Partial { analytics_storage: Some(G), ..Default::default() }, None, T0);
-        assert_eq!(
-            c.snapshot(),
-            Snapshot { analytics_storage: G, ad_storage: D, ad_user_data: D, ad_personalization: D }
-        );
+        assert_eq!(c.snapshot(), Snapshot { analytics_storage: G, ad_storage: D, ad_user_data: D, ad_personalization: D });
         c.update(Partial { ad_storage: Some(G), ..Default::default() }, T0);
         c.update(Partial { ad_personalization: Some(G), ..Default::default() }, T0);
-        assert_eq!(
-            c.snapshot(),
-            Snapshot { analytics_storage: G, ad_storage: G, ad_user_data: D, ad_personalization: G }
-        );
+        assert_eq!(c.snapshot(), Snapshot { analytics_storage: G, ad_storage: G, ad_user_data: D, ad_personalization: G });
         // A default never overrides what an update set, but fills what it did not.
         c.set_default(Partial { ad_storage: Some(D), ad_user_data: Some(G), ..Default::default() }, None, T0);
-        assert_eq!(
-            c.snapshot(),
-            Snapshot { analytics_storage: G, ad_storage: G, ad_user_data: G, ad_personalization: G }
-        );
+        assert_eq!(c.snapshot(), Snapshot { analytics_storage: G, ad_storage: G, ad_user_data: G, ad_personalization: G });
     }
 
     #[test]
@@ -1274,15 +1247,7 @@ mod tests {
             r#"{"analytics_storage":"denied","ad_storage":"granted","ad_user_data":"denied","ad_personalization":"granted","wait_for_update":500}"#,
         );
         let (p, w) = parse_partial(&v, "default").unwrap();
-        assert_eq!(
-            p,
-            Partial {
-                analytics_storage: Some(D),
-                ad_storage: Some(G),
-                ad_user_data: Some(D),
-                ad_personalization: Some(G)
-            }
-        );
+        assert_eq!(p, Partial { analytics_storage: Some(D), ad_storage: Some(G), ad_user_data: Some(D), ad_personalization: Some(G) });
         assert_eq!(w, Some(500));
         let (p, w) = parse_partial(&json(r#"{"ad_storage":"denied","analytics_storage":null}"#), "update").unwrap();
         assert_eq!(p, Partial { ad_storage: Some(D), ..Default::default() });
@@ -1354,26 +1319,18 @@ mod tests {
         assert_eq!(from_tcf(&tcf("tcloaded", true, &[])), Some(Partial::all(D)));
         assert_eq!(
             from_tcf(&tcf("tcloaded", true, &[1])),
-            Some(Partial {
-                analytics_storage: Some(G),
-                ad_storage: Some(G),
-                ad_user_data: Some(D),
-                ad_personalization: Some(D)
-            })
+            Some(Partial { analytics_storage: Some(G), ad_storage: Some(G), ad_user_data: Some(D), ad_personalization: Some(D) })
         );
         assert_eq!(
             from_tcf(&tcf("tcloaded", true, &[7, 3])),
-            Some(Partial {
-                analytics_storage: Some(D),
-                ad_storage: Some(D),
-                ad_user_data: Some(G),
-                ad_personalization: Some(D)
-            })
+            Some(Partial { analytics_storage: Some(D), ad_storage: Some(D), ad_user_data: Some(G), ad_personalization: Some(D) })
         );
         assert_eq!(from_tcf(&tcf("tcloaded", true, &[3, 4])).unwrap().ad_personalization, Some(G));
         // One row per combination of the purposes that matter: (1, 3, 4, 7) →
         // (analytics_storage, ad_storage, ad_user_data, ad_personalization).
-        let row = |a, s, u, p| Some(Partial { analytics_storage: Some(a), ad_storage: Some(s), ad_user_data: Some(u), ad_personalization: Some(p) });
+        let row = |a, s, u, p| {
+            Some(Partial { analytics_storage: Some(a), ad_storage: Some(s), ad_user_data: Some(u), ad_personalization: Some(p) })
+        };
         let table: [(&[u32], _); 8] = [
             (&[3], row(D, D, D, D)),
             (&[4], row(D, D, D, D)),
@@ -1403,10 +1360,7 @@ mod tests {
         assert_eq!(from_categories(&strs(&["necessary"]), &m), Partial::all(D), "reject all");
         assert_eq!(from_categories(&[], &m), Partial::all(D));
         assert_eq!(from_categories(&strs(&["necessary", "analytics", "marketing"]), &m), Partial::all(G), "accept all");
-        assert_eq!(
-            from_categories(&strs(&["necessary", "analytics"]), &m),
-            Partial { analytics_storage: Some(G), ..Partial::all(D) }
-        );
+        assert_eq!(from_categories(&strs(&["necessary", "analytics"]), &m), Partial { analytics_storage: Some(G), ..Partial::all(D) });
         assert_eq!(from_categories(&strs(&["ads"]), &m), Partial { analytics_storage: Some(D), ..Partial::all(G) });
         assert_eq!(m.types("functionality"), &[]);
     }
@@ -1417,10 +1371,7 @@ mod tests {
             r#"{"analytics":["analytics_storage"],"marketing":["ad_storage","ad_user_data"],"stats":"analytics_storage","none":[]}"#,
         ))
         .unwrap();
-        assert_eq!(
-            from_categories(&strs(&["marketing"]), &m),
-            Partial { ad_storage: Some(G), ad_user_data: Some(G), ..Partial::all(D) }
-        );
+        assert_eq!(from_categories(&strs(&["marketing"]), &m), Partial { ad_storage: Some(G), ad_user_data: Some(G), ..Partial::all(D) });
         assert_eq!(from_categories(&strs(&["ads", "none"]), &m), Partial::all(D), "'ads' is no longer mapped");
         assert_eq!(from_categories(&strs(&["stats"]), &m).analytics_storage, Some(G));
         assert_eq!(from_categories(&strs(&["analytics", "marketing"]), &m).ad_personalization, Some(D));
@@ -1494,10 +1445,7 @@ mod tests {
             parse_source(&json(r#"{"cookie":"cc_cookie"}"#)),
             Ok(Source::Cookie { name: "cc_cookie".into(), categories: CategoryMap::default() })
         );
-        assert_eq!(
-            parse_source(&json("{}")),
-            Ok(Source::Cookie { name: "cc_cookie".into(), categories: CategoryMap::default() })
-        );
+        assert_eq!(parse_source(&json("{}")), Ok(Source::Cookie { name: "cc_cookie".into(), categories: CategoryMap::default() }));
         let Ok(Source::Cookie { name, categories }) =
             parse_source(&json(r#"{"cookie":"my_cc","categories":{"stats":["analytics_storage"]}}"#))
         else {

@@ -12,6 +12,7 @@ pub mod goals;
 pub mod id;
 pub mod name_id;
 pub mod outbox;
+pub mod passthrough;
 pub mod tracker;
 pub mod url;
 pub mod val;

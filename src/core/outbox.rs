@@ -12,9 +12,9 @@
 //! else the next page load restores them as ordinary events and resends
 //! them once (the collector dedups by ID).
 
-use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
+use crate::prelude::*;
 use goaltag_wire::json::{batch_body, envelope_overhead, write_num};
 use goaltag_wire::Dropped;
 
@@ -286,6 +286,28 @@ impl Outbox {
         self.dirty = true;
     }
 
+    /// Consent was withdrawn (basic mode): every event not yet sent is
+    /// dropped and counted (`dropped.consent`). Events already handed to a
+    /// request or a beacon left while they were allowed: they are forgotten
+    /// too, never sent again, but not counted as dropped.
+    pub fn withdraw(&mut self) {
+        let unsent = self.entries.iter().filter(|e| !e.flying && !e.item.beacon_sent).count();
+        self.clear();
+        self.lost(unsent, |d| &mut d.consent);
+    }
+
+    /// Consent narrowed but still allows sending: every queued event's JSON,
+    /// those in flight included (a retry must not carry what is no longer
+    /// allowed), is replaced by `f` of it. IDs stay, so the collector still
+    /// stores each event once.
+    pub fn rewrite(&mut self, f: impl Fn(&str) -> String) {
+        for e in &mut self.entries {
+            e.item.json = f(&e.item.json);
+        }
+        self.bytes_bound = self.entries.iter().map(|e| e.item.json.len()).sum();
+        self.dirty = true;
+    }
+
     /// Closes the open batch now (`goaltag('flush')`).
     pub fn flush(&mut self) {
         self.close(true);
@@ -367,10 +389,9 @@ impl Outbox {
                 self.failures = 0;
                 if code < 300 {
                     // Only what this body reported is settled; later drops stay due.
-                    let (u, s) = (&mut self.unreported, &self.sent_drops);
-                    u.overflow = u.overflow.saturating_sub(s.overflow);
-                    u.poison = u.poison.saturating_sub(s.poison);
-                    u.expired = u.expired.saturating_sub(s.expired);
+                    for (u, s) in self.unreported.counts_mut().into_iter().zip(self.sent_drops.counts()) {
+                        *u = u.saturating_sub(s);
+                    }
                 } else {
                     self.lost(sent, |d| &mut d.poison);
                 }
@@ -469,8 +490,7 @@ impl Outbox {
         let room = self.room(self.policy.max_bytes);
         let mut out = String::with_capacity(16 + self.entries.iter().map(|e| e.item.json.len() + 72).sum::<usize>());
         out.push_str("gt1");
-        let d = &self.unreported;
-        for n in [d.overflow, d.poison, d.expired] {
+        for n in self.unreported.counts() {
             out.push('\t');
             num(&mut out, n.into());
         }
@@ -501,12 +521,13 @@ impl Outbox {
         if head.next() != Some("gt1") {
             return 0;
         }
-        let mut count = || head.next().and_then(int).map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
-        let (o, p, x) = (count(), count(), count());
-        let u = &mut self.unreported;
-        u.overflow = u.overflow.saturating_add(o);
-        u.poison = u.poison.saturating_add(p);
-        u.expired = u.expired.saturating_add(x);
+        // A text without the later counters (an older tag's) reads them as 0.
+        let mut restored = false;
+        for u in self.unreported.counts_mut() {
+            let n = head.next().and_then(int).map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+            *u = u.saturating_add(n);
+            restored |= n != 0;
+        }
         let before = self.entries.len();
         let mut expired = 0;
         for line in lines {
@@ -530,7 +551,7 @@ impl Outbox {
         let mut rest = self.entries.split_off(at);
         self.entries.append(&mut added);
         self.entries.append(&mut rest);
-        self.dirty |= n > 0 || o | p | x != 0;
+        self.dirty |= n > 0 || restored;
         self.enforce();
         self.close(false);
         n
@@ -955,7 +976,8 @@ mod tests {
 
     #[test]
     fn transient_failures_retry_the_same_events_with_a_higher_attempt() {
-        let outcomes = [status(408), status(425), status(429), status(500), status(502), status(503), status(504), status(599), Outcome::NetworkError];
+        let outcomes =
+            [status(408), status(425), status(429), status(500), status(502), status(503), status(504), status(599), Outcome::NetworkError];
         for out in outcomes {
             let (mut o, s) = one_in_flight(3);
             o.on_outcome(s.batch, out, T0, 1234);
@@ -1330,7 +1352,7 @@ mod tests {
         assert_eq!(r.ids, s.ids);
         let got: Vec<_> = drain_after(&mut fresh, r, T0 + 10).into_iter().flat_map(|b| ids(&b)).collect();
         assert_eq!(got, before.iter().map(|x| x.0.clone()).collect::<Vec<_>>());
-        assert_eq!(fresh.persist(), "gt1\t0\t0\t0");
+        assert_eq!(fresh.persist(), "gt1\t0\t0\t0\t0");
     }
 
     fn drain_after(o: &mut Outbox, first: Send, now: u64) -> Vec<Batch> {
@@ -1517,7 +1539,7 @@ mod tests {
         }
         assert_eq!(sent, strs(&["a", "c", "b"]));
         assert!(next.is_empty());
-        assert_eq!(next.persist(), "gt1\t0\t0\t0");
+        assert_eq!(next.persist(), "gt1\t0\t0\t0\t0");
         assert!(next.dirty(), "the shell must rewrite storage, or the next load resends them");
     }
 

@@ -3,7 +3,6 @@
 //! campaign and goal memory, and hands batches to send back to the shell.
 //! Everything the shell needs from the browser comes in through [`Host`].
 
-use crate::prelude::*;
 use crate::core::attribution::{self, Campaign};
 use crate::core::capture;
 use crate::core::command::{Command, EventParams, PageOverrides};
@@ -13,9 +12,11 @@ use crate::core::error::ConfigError;
 use crate::core::goals::{parse_goals, Fact, Goals, Memory, Patterns};
 use crate::core::id::uuid_v4;
 use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send};
+use crate::core::passthrough;
 use crate::core::url;
 use crate::core::val::Val;
 use crate::core::visit::Visits;
+use crate::prelude::*;
 use goaltag_wire::{is_uuid, Element, Event, Form, Kind};
 
 /// What the tracker reads from its surroundings: the clock, randomness, the
@@ -122,12 +123,38 @@ fn remove_keys(host: &mut dyn Host, which: impl Fn(Purpose) -> bool) {
 
 /// What an observed event is, for the goals.
 enum Seen<'a> {
-    /// `landing`: a real page load (not an SPA navigation), where campaign
-    /// parameters and the referrer mean a new touch.
-    Page { landing: bool },
+    /// `landing`: the URL and referrer a real page load (not an SPA
+    /// navigation) came with, whose campaign parameters and referrer mean a
+    /// new touch; usually the page view's own.
+    Page {
+        landing: Option<Landing>,
+    },
     Event,
     Click(&'a [usize]),
     Submit(&'a [usize]),
+}
+
+/// The URL and referrer of a page load, as the browser gave them (redacted
+/// when observed).
+#[derive(Debug, Clone, PartialEq)]
+struct Landing {
+    url: String,
+    referrer: String,
+}
+
+/// The current page's view, kept in memory only, when consent kept it from
+/// being recorded: it is recorded once, at the moment consent is granted on
+/// this page (see [`Tracker::observe`]). Never stored, never sent as it is.
+#[derive(Debug, Clone)]
+struct Unrecorded {
+    /// The last page view seen (an SPA navigation replaces it).
+    view: Event,
+    /// The page load's URL and referrer, when the load itself went unrecorded:
+    /// the campaign touch is taken from it at the grant.
+    landing: Option<Landing>,
+    /// The view is also among the held events (consent unknown), so
+    /// releasing them records it.
+    held: bool,
 }
 
 pub struct Tracker {
@@ -167,6 +194,10 @@ pub struct Tracker {
     /// Other pages' outbox keys whose owners may still be alive: the shell
     /// asks Web Locks about them (see [`Tracker::take_probes`]).
     probes: Vec<String>,
+    /// The page view consent has not let through yet, if any.
+    unrecorded: Option<Unrecorded>,
+    /// The URL this page loaded with: the campaign parameters `url_passthrough` carries.
+    loaded_url: String,
 }
 
 impl Default for Tracker {
@@ -197,15 +228,19 @@ impl Tracker {
             outbox_key: String::new(),
             lease_at: 0,
             probes: Vec::new(),
+            unrecorded: None,
+            loaded_url: String::new(),
             config,
         }
     }
 
-    /// Starts the consent clock (the "no consent set" warning comes 10 s
+    /// Notes the URL the page loaded with (for `url_passthrough`) and starts
+    /// the consent clock (the "no consent set" warning comes 10 s
     /// after this) with what the browser signals (GPC, DNT) and whether the
     /// visitor opted out on an earlier page (the marker, read whatever the
     /// consent: see [`OPT_OUT_KEY`]).
     pub fn begin(&mut self, host: &mut dyn Host, env: Env) {
+        self.loaded_url = host.url();
         let opted_out = host.load(OPT_OUT_KEY).is_some();
         let env = Env { honor_gpc: self.config.honor_gpc, honor_dnt: self.config.honor_dnt, opted_out, ..env };
         self.consent = Consent::new(self.config.mode, env, host.now());
@@ -265,8 +300,22 @@ impl Tracker {
                     for e in self.held.drain() {
                         self.record(e, now);
                     }
+                    self.record_unrecorded(host, now);
                 }
-                Effect::DiscardHeld => self.held.clear(),
+                Effect::DiscardHeld => {
+                    self.held.clear();
+                    if let Some(u) = &mut self.unrecorded {
+                        u.held = false;
+                    }
+                }
+                Effect::Narrowed => match self.consent.route() {
+                    Route::Drop => self.outbox.withdraw(),
+                    Route::Send { identifiers, ad_data } => {
+                        let snapshot = self.consent.snapshot();
+                        self.outbox.rewrite(|j| goaltag_wire::json::narrow(j, identifiers, ad_data, &snapshot));
+                    }
+                    Route::Hold => {}
+                },
                 Effect::PurgeStorage { analytics, ads } => {
                     remove_keys(host, |p| (analytics && p == Purpose::Analytics) || (ads && p == Purpose::Ads));
                     if analytics {
@@ -340,6 +389,25 @@ impl Tracker {
             }
             self.changed(now);
         }
+    }
+
+    /// Consent now lets events through: the page view it kept back is
+    /// recorded now, at the moment of the grant, with the page's URL,
+    /// referrer and title, and (when the page load itself was kept back) the
+    /// campaign touch of the URL the page loaded with, exactly as a page load
+    /// under consent would have taken it. Held page views were just released
+    /// and need nothing more.
+    fn record_unrecorded(&mut self, host: &mut dyn Host, now: u64) {
+        let Some(u) = self.unrecorded.take() else {
+            return;
+        };
+        if u.held {
+            return;
+        }
+        let mut e = u.view;
+        e.id = uuid_v4(host.random());
+        e.ts = now;
+        self.observe(host, e, Seen::Page { landing: u.landing });
     }
 
     /// Adopts the outboxes of pages that are gone by their lease; the others
@@ -474,7 +542,9 @@ impl Tracker {
     /// Adds the visible time since the last call to the visit, and converts
     /// `duration` goals it reaches.
     fn accrue(&mut self, host: &mut dyn Host, now: u64) {
-        let Some(since) = self.visible_since else { return };
+        let Some(since) = self.visible_since else {
+            return;
+        };
         if now <= since {
             return;
         }
@@ -486,7 +556,9 @@ impl Tracker {
         if self.goals.next_duration(0).is_none() || !matches!(self.consent.route(), Route::Send { .. } | Route::Hold) {
             return;
         }
-        let Some(mut trigger) = self.last_view.clone() else { return };
+        let Some(mut trigger) = self.last_view.clone() else {
+            return;
+        };
         trigger.ts = now;
         let site = self.config.site.clone().unwrap_or_default();
         let found = self.goals.evaluate(&Fact::Engaged { ms: engaged }, &trigger, &site, &visit_id, &mut self.memory, &mut new_id);
@@ -555,9 +627,7 @@ impl Tracker {
             Command::Event(p) => self.event(host, p),
             Command::Flush => self.handle_flush(),
             Command::Consent { update: true, partial, .. } => self.consent_update(host, partial),
-            Command::Consent { update: false, partial, wait_for_update_ms } => {
-                self.consent_default(host, partial, wait_for_update_ms)
-            }
+            Command::Consent { update: false, partial, wait_for_update_ms } => self.consent_default(host, partial, wait_for_update_ms),
             Command::OptOut => self.opt_out(host),
             Command::OptIn => self.opt_in(host),
             // Adapters listen to the page; the shell installs them and feeds
@@ -591,12 +661,13 @@ impl Tracker {
             (Some(prev), true) => prev.clone(),
             _ => page.referrer,
         };
+        let landing = (!navigation).then(|| Landing { url: url.clone(), referrer: referrer.clone() });
         let mut e = Event::new(uuid_v4(host.random()), Kind::PageView, ms);
         e.url = Some(url.clone());
         e.referrer = Some(referrer);
         e.title = Some(o.title.unwrap_or(page.title));
         self.last_page = Some(url);
-        self.observe(host, e, Seen::Page { landing: !navigation });
+        self.observe(host, e, Seen::Page { landing });
     }
 
     /// Whether two URLs are one page: the fragment counts only for hash-routed sites.
@@ -647,8 +718,26 @@ impl Tracker {
 
     /// Everything that happens to an observed event before it is recorded:
     /// PII redaction, the visit, a landing's campaign touch, and the goals.
+    ///
+    /// A page view that consent does not let through (dropped, or held while
+    /// consent is unknown) is also kept aside as [`Unrecorded`], in memory
+    /// only: if consent is granted later on this page, that page is recorded
+    /// then, once, and its landing's campaign taken (see
+    /// [`Tracker::record_unrecorded`]). An SPA navigation replaces it; the
+    /// page load's URL stays as the landing.
     fn observe(&mut self, host: &mut dyn Host, mut e: Event, seen: Seen) {
-        if self.consent.route() == Route::Drop {
+        let route = self.consent.route();
+        if let Seen::Page { landing } = &seen {
+            self.unrecorded = match route {
+                Route::Send { .. } => None,
+                _ => Some(Unrecorded {
+                    view: e.clone(),
+                    landing: landing.clone().or_else(|| self.unrecorded.take().and_then(|u| u.landing)),
+                    held: route == Route::Hold,
+                }),
+            };
+        }
+        if route == Route::Drop {
             return;
         }
         let now = e.ts;
@@ -672,12 +761,9 @@ impl Tracker {
         };
         let (visit_id, pages) = (v.id.clone(), v.pages);
         e.visit_id = Some(visit_id.clone());
-        if let Seen::Page { landing: true } = seen {
-            let found = attribution::capture(
-                e.url.as_deref().unwrap_or(""),
-                e.referrer.as_deref().unwrap_or(""),
-                &self.config.click_ids,
-            );
+        if let Seen::Page { landing: Some(landing) } = &seen {
+            let found =
+                attribution::capture(&url::redact(&landing.url, redact), &url::redact(&landing.referrer, redact), &self.config.click_ids);
             if found.landing_url.is_some() {
                 e.attribution = Some(found.clone());
             }
@@ -772,13 +858,7 @@ impl Tracker {
         if self.consent.gpc() {
             e.gpc = Some(true);
         }
-        let item = Item {
-            conversion: e.kind == Kind::Conversion,
-            json: e.to_json(),
-            id: e.id,
-            created_ms: now,
-            beacon_sent: false,
-        };
+        let item = Item { conversion: e.kind == Kind::Conversion, json: e.to_json(), id: e.id, created_ms: now, beacon_sent: false };
         self.outbox.push(item, now);
     }
 
@@ -818,12 +898,46 @@ impl Tracker {
         }
     }
 
+    /// Whether clicks and submits should carry the landing's campaign
+    /// parameters (`url_passthrough`): configured, the page landed with some,
+    /// and ad storage is not granted (denied, or not answered yet). Never
+    /// after an opt-out. The shell asks before it reads the link or form.
+    pub fn passthrough_active(&self) -> bool {
+        self.config.url_passthrough
+            && !self.consent.may_store(Purpose::Ads)
+            && !self.consent.env().opted_out
+            && !passthrough::params(&self.loaded_url, &self.config.click_ids).is_empty()
+    }
+
+    /// The campaign parameters to carry: the redacted landing URL's.
+    fn passthrough_landing(&self) -> String {
+        url::redact(&self.loaded_url, &self.config.redact_params)
+    }
+
+    /// `url_passthrough` for a link followed from `page`: the URL to follow
+    /// instead, or None to leave the link alone (see [`passthrough::decorate`]).
+    /// Forms sent by POST are decorated through their action the same way.
+    pub fn decorate(&self, target: &str, page: &str) -> Option<String> {
+        if !self.passthrough_active() {
+            return None;
+        }
+        let landing = self.passthrough_landing();
+        passthrough::decorate(target, page, &passthrough::params(&landing, &self.config.click_ids))
+    }
+
+    /// `url_passthrough` for a GET form sent to `action`: hidden fields to
+    /// add (see [`passthrough::fields`]).
+    pub fn passthrough_fields(&self, action: &str, page: &str, has: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        if !self.passthrough_active() {
+            return Vec::new();
+        }
+        let landing = self.passthrough_landing();
+        passthrough::fields(action, page, &passthrough::params(&landing, &self.config.click_ids), has)
+    }
+
     /// When [`Tracker::tick`] or [`Tracker::poll`] should next be called, if ever.
     pub fn wake_at(&self) -> Option<u64> {
-        let duration = self
-            .visible_since
-            .zip(self.goals.next_duration(self.engaged))
-            .map(|(since, at)| since + (at - self.engaged));
+        let duration = self.visible_since.zip(self.goals.next_duration(self.engaged)).map(|(since, at)| since + (at - self.engaged));
         let outbox = if self.ready() { self.outbox.wake_at() } else { None };
         [self.consent.wake_at(), outbox, self.save_at, duration, self.lease_due()].into_iter().flatten().min()
     }
@@ -955,8 +1069,7 @@ pub mod tests {
         run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
         run(&mut t, &mut h, r#"["event","after-grant"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
-        let actions: Vec<_> =
-            send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).filter_map(|e| e.action).collect();
+        let actions: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).filter_map(|e| e.action).collect();
         assert_eq!(actions, ["after-grant"]);
     }
 
@@ -1082,7 +1195,8 @@ pub mod tests {
     #[test]
     fn clicks_and_submits_carry_their_descriptors() {
         let (mut t, mut h) = ready();
-        let el = Element { tag: "a".into(), href: Some("https://partner.example/".into()), text: Some("Partner".into()), ..Default::default() };
+        let el =
+            Element { tag: "a".into(), href: Some("https://partner.example/".into()), text: Some("Partner".into()), ..Default::default() };
         let a = at(&h);
         t.click(&mut h, a, el, &[]);
         let a = at(&h);
@@ -1392,14 +1506,17 @@ pub mod tests {
         assert_eq!(keys(&h), [OPT_OUT_KEY]);
 
         // Opting back in resumes under the consent given; what happened while
-        // opted out was dropped, not held.
+        // opted out was dropped, not held: the page is recorded at the moment
+        // of the opt-in, like any page on which consent is granted.
+        let opted_in = h.now;
         run(&mut t2, &mut h, r#"["opt_in"]"#);
         assert!(!h.storage.contains_key(OPT_OUT_KEY));
         assert!(h.storage.contains_key(CLIENT_KEY), "granted: the client ID comes back (a new one)");
+        h.now += 5;
         run(&mut t2, &mut h, r#"["event","back"]"#);
         let events = sent(&mut t2, &mut h);
-        let actions: Vec<_> = events.iter().map(|e| e.action.as_deref()).collect();
-        assert_eq!(actions, [Some("back")]);
+        let got: Vec<_> = events.iter().map(|e| (e.kind, e.action.as_deref(), e.ts)).collect();
+        assert_eq!(got, [(Kind::PageView, None, opted_in), (Kind::Event, Some("back"), opted_in + 5)]);
         assert!(events[0].client_id.is_some());
     }
 
@@ -1492,7 +1609,11 @@ pub mod tests {
         run(&mut t, &mut h, r#"["flush"]"#);
         let s = t.poll(h.now, 0).unwrap();
         t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
-        let sent_ids = { let mut v = s.ids.clone(); v.sort(); v };
+        let sent_ids = {
+            let mut v = s.ids.clone();
+            v.sort();
+            v
+        };
         t.release(&mut h);
         assert_eq!(outbox_keys(&h).len(), 1);
 
@@ -1517,7 +1638,11 @@ pub mod tests {
         assert!(h.storage.values().any(|v| v.starts_with("0\n")), "a released queue stays released");
         let mut t2 = next_page(&mut h);
         let again = sent(&mut t2, &mut h);
-        assert_eq!(ids(&again), { let mut v = beacons[0].1.clone(); v.sort(); v });
+        assert_eq!(ids(&again), {
+            let mut v = beacons[0].1.clone();
+            v.sort();
+            v
+        });
         let mut t3 = next_page(&mut h);
         assert!(sent(&mut t3, &mut h).is_empty(), "once, not on every page");
     }
@@ -1575,5 +1700,264 @@ pub mod tests {
         let errs = t.configure(&json(r#"{"delivery":{"max_events":0,"speed":1}}"#), &mut h);
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["delivery.max_events", "delivery.speed"]);
+    }
+
+    // --- Consent after landing (issue 13): the ad click survives the banner ---
+
+    const AD_URL: &str = "https://shop.example/?utm_source=bing&utm_medium=cpc&msclkid=abc123";
+    const BING: &str = "https://www.bing.com/";
+    const PURCHASE: &str = r#"["event","purchase",{"value":12.5,"currency":"EUR","transaction_id":"T-9"}]"#;
+
+    /// A page load at `url` from `referrer`, tag configured with the goals and
+    /// `extra` config, under the consent default `default` (None: unknown).
+    fn load(h: &mut FakeHost, url: &str, referrer: &str, default: Option<&str>, extra: &str) -> Tracker {
+        h.page = Page { url: url.into(), referrer: referrer.into(), title: "Shop".into() };
+        let mut t = Tracker::new();
+        t.begin(h, Env::default());
+        assert!(t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), h).is_empty());
+        assert!(t.configure(&json(GOALS), h).is_empty());
+        assert!(t.configure(&json(extra), h).is_empty());
+        if let Some(d) = default {
+            run(&mut t, h, &["[\"consent\",\"default\",", d, "]"].concat());
+        }
+        t.page_view(h, PageOverrides::default(), false);
+        t
+    }
+
+    const DENIED: &str = r#"{"analytics_storage":"denied","ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied"}"#;
+    const ACCEPT_ALL: &str = r#"["consent","update",{"analytics_storage":"granted","ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}]"#;
+
+    fn click_id(a: Option<&goaltag_wire::Attribution>) -> Option<&str> {
+        a.and_then(|a| a.click_ids.get("msclkid")).map(String::as_str)
+    }
+
+    #[test]
+    fn denied_then_granted_on_the_landing_page_records_it_at_the_grant_with_its_campaign() {
+        let mut h = FakeHost::new();
+        let mut t = load(&mut h, AD_URL, BING, Some(DENIED), "{}");
+        h.now += 4_000;
+        assert!(sent(&mut t, &mut h).is_empty(), "denied: nothing is sent");
+        assert!(h.storage.is_empty(), "denied: nothing is stored");
+        let granted_at = h.now;
+        run(&mut t, &mut h, ACCEPT_ALL);
+        let events = sent(&mut t, &mut h);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let view = &events[0];
+        assert_eq!((view.kind, view.ts), (Kind::PageView, granted_at), "recorded at the moment of the grant");
+        assert_eq!((view.url.as_deref(), view.referrer.as_deref(), view.title.as_deref()), (Some(AD_URL), Some(BING), Some("Shop")));
+        let a = view.attribution.as_ref().expect("the landing view carries the touch");
+        assert_eq!(click_id(Some(a)), Some("abc123"));
+        assert_eq!(a.utm.get("utm_source").map(String::as_str), Some("bing"));
+        assert_eq!(a.referrer_host.as_deref(), Some("bing.com"));
+        assert!(view.client_id.is_some() && view.visit_id.is_some());
+        t.persist(&mut h);
+        assert!(h.storage.contains_key(CAMPAIGN_KEY), "ad storage granted: the touch is kept for the next pages");
+        // Nothing more at the next grant: the page was recorded once.
+        run(&mut t, &mut h, ACCEPT_ALL);
+        assert!(sent(&mut t, &mut h).is_empty());
+
+        // The next page of the visit, then the purchase: credited to the ad.
+        t.persist(&mut h);
+        h.now += 10_000;
+        let mut t2 = load(&mut h, "https://shop.example/cart.html", AD_URL, Some(DENIED), "{}");
+        run(&mut t2, &mut h, ACCEPT_ALL);
+        run(&mut t2, &mut h, PURCHASE);
+        let events = sent(&mut t2, &mut h);
+        let conv = conversions(&events);
+        assert_eq!(conv.len(), 1);
+        assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"));
+        assert_eq!(conv[0].visit_id, view.visit_id, "one visit");
+        assert_eq!(events[0].kind, Kind::PageView);
+        assert!(events[0].attribution.is_none(), "a page inside the site is no new touch");
+    }
+
+    #[test]
+    fn unknown_then_granted_sends_the_held_landing_view_once_at_its_own_time() {
+        let mut h = FakeHost::new();
+        let loaded_at = h.now;
+        let mut t = load(&mut h, AD_URL, BING, None, "{}");
+        h.now += 2_000;
+        run(&mut t, &mut h, ACCEPT_ALL);
+        run(&mut t, &mut h, PURCHASE);
+        let events = sent(&mut t, &mut h);
+        let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [Kind::PageView, Kind::Event, Kind::Conversion], "the held view once, not again at the grant");
+        assert_eq!(events[0].ts, loaded_at, "held, so sent with its own time");
+        assert_eq!(click_id(events[0].attribution.as_ref()), Some("abc123"));
+        assert_eq!(click_id(events[2].attribution.as_ref()), Some("abc123"));
+    }
+
+    #[test]
+    fn unknown_then_denied_then_granted_records_the_page_once_at_the_grant() {
+        let mut h = FakeHost::new();
+        let mut t = load(&mut h, AD_URL, BING, None, "{}");
+        h.now += 1_000;
+        run(&mut t, &mut h, &["[\"consent\",\"update\",", DENIED, "]"].concat());
+        assert!(sent(&mut t, &mut h).is_empty());
+        h.now += 1_000;
+        let granted_at = h.now;
+        run(&mut t, &mut h, ACCEPT_ALL);
+        let events = sent(&mut t, &mut h);
+        assert_eq!(events.len(), 1);
+        assert_eq!((events[0].kind, events[0].ts), (Kind::PageView, granted_at));
+        assert_eq!(click_id(events[0].attribution.as_ref()), Some("abc123"));
+    }
+
+    #[test]
+    fn spa_navigations_while_denied_record_only_the_current_page_with_the_landing_touch() {
+        let mut h = FakeHost::new();
+        let mut t = load(&mut h, AD_URL, BING, Some(DENIED), "{}");
+        for path in ["https://shop.example/specials.html", "https://shop.example/product.html?sku=coffee"] {
+            h.now += 1_000;
+            h.page.title = path.into();
+            let a = At { ms: h.now, url: path.into() };
+            t.navigated(&mut h, a, None);
+        }
+        h.now += 1_000;
+        run(&mut t, &mut h, ACCEPT_ALL);
+        run(&mut t, &mut h, PURCHASE);
+        let events = sent(&mut t, &mut h);
+        let views: Vec<_> = events.iter().filter(|e| e.kind == Kind::PageView).collect();
+        assert_eq!(views.len(), 1, "only the current page, once");
+        assert_eq!(views[0].url.as_deref(), Some("https://shop.example/product.html?sku=coffee"));
+        assert_eq!(views[0].referrer.as_deref(), Some("https://shop.example/specials.html"));
+        let a = views[0].attribution.as_ref().expect("the touch of the URL the page loaded with");
+        assert_eq!(a.landing_url.as_deref(), Some(AD_URL));
+        assert_eq!(click_id(conversions(&events)[0].attribution.as_ref()), Some("abc123"));
+    }
+
+    #[test]
+    fn granted_only_on_the_second_page_keeps_the_campaign_only_with_url_passthrough() {
+        for passthrough in [false, true] {
+            let mut h = FakeHost::new();
+            let extra = if passthrough { r#"{"url_passthrough":true}"# } else { "{}" };
+            let t = load(&mut h, AD_URL, BING, Some(DENIED), extra);
+            // The visitor follows a link to the specials, still denied.
+            let link = "https://shop.example/specials.html#top";
+            let next = t.decorate(link, AD_URL);
+            assert_eq!(next.is_some(), passthrough);
+            let next = next.unwrap_or(link.into());
+            assert!(h.storage.is_empty(), "nothing stored for the passthrough");
+            h.now += 5_000;
+            let mut t2 = load(&mut h, &next, AD_URL, Some(DENIED), extra);
+            assert!(sent(&mut t2, &mut h).is_empty());
+            run(&mut t2, &mut h, ACCEPT_ALL);
+            run(&mut t2, &mut h, PURCHASE);
+            let events = sent(&mut t2, &mut h);
+            assert_eq!(events[0].kind, Kind::PageView);
+            let conv = conversions(&events);
+            if passthrough {
+                assert_eq!(next, "https://shop.example/specials.html?utm_source=bing&utm_medium=cpc&msclkid=abc123#top");
+                assert_eq!(click_id(events[0].attribution.as_ref()), Some("abc123"), "the landing of the grant");
+                assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"));
+                assert_eq!(conv[0].attribution.as_ref().unwrap().utm.get("utm_source").map(String::as_str), Some("bing"));
+                assert_eq!(t2.decorate(link, &next), None, "ad storage granted: links are left alone");
+            } else {
+                assert!(events[0].attribution.is_none(), "an internal referrer is no touch");
+                assert!(conv[0].attribution.is_none(), "without passthrough the campaign is gone");
+            }
+        }
+    }
+
+    #[test]
+    fn url_passthrough_only_while_ad_storage_is_not_granted_and_never_after_an_opt_out() {
+        let mut h = FakeHost::new();
+        let link = "https://shop.example/cart.html";
+        let t = load(&mut h, AD_URL, BING, None, "{}");
+        assert_eq!(t.decorate(link, AD_URL), None, "off by default");
+        let on = r#"{"url_passthrough":true,"redact_params":["utm_medium"]}"#;
+        let mut t = load(&mut h, AD_URL, BING, None, on);
+        assert_eq!(
+            t.decorate(link, AD_URL).as_deref(),
+            Some("https://shop.example/cart.html?utm_source=bing&msclkid=abc123"),
+            "unknown, redacted"
+        );
+        assert_eq!(t.decorate("https://other.example/", AD_URL), None);
+        let mut fields = t.passthrough_fields("https://shop.example/search", AD_URL, |n| n == "utm_source");
+        fields.sort();
+        assert_eq!(fields, [("msclkid".to_string(), "abc123".to_string())]);
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
+        assert!(t.passthrough_active(), "analytics alone does not end it");
+        run(&mut t, &mut h, r#"["consent","update",{"ad_storage":"granted"}]"#);
+        assert!(!t.passthrough_active());
+        let mut t = load(&mut h, AD_URL, BING, Some(DENIED), on);
+        run(&mut t, &mut h, r#"["opt_out"]"#);
+        assert!(!t.passthrough_active());
+        let t = load(&mut h, "https://shop.example/?q=1", "", Some(DENIED), on);
+        assert!(!t.passthrough_active(), "a landing without campaign parameters has nothing to carry");
+    }
+
+    #[test]
+    fn advanced_mode_pings_then_a_grant_still_credits_the_landing_touch() {
+        let mut h = FakeHost::new();
+        let mut t = load(&mut h, AD_URL, BING, Some(DENIED), r#"{"mode":"advanced"}"#);
+        let pings = sent(&mut t, &mut h);
+        assert_eq!(pings.len(), 1);
+        assert!(pings[0].client_id.is_none() && pings[0].visit_id.is_none());
+        assert_eq!(click_id(pings[0].attribution.as_ref()), None, "ad storage denied: no click IDs");
+        run(&mut t, &mut h, ACCEPT_ALL);
+        run(&mut t, &mut h, PURCHASE);
+        let events = sent(&mut t, &mut h);
+        assert!(events.iter().all(|e| e.kind != Kind::PageView), "the page was recorded (as a ping) already");
+        assert_eq!(click_id(conversions(&events)[0].attribution.as_ref()), Some("abc123"));
+    }
+
+    #[test]
+    fn basic_mode_revocation_drops_what_was_not_sent_and_counts_it() {
+        let (mut t, mut h) = ready();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        assert_eq!(sent(&mut t, &mut h).len(), 1);
+        // Recorded in the same task as the revocation (a click on "Reject all").
+        let a = at(&h);
+        t.click(&mut h, a, Element { tag: "button".into(), ..Default::default() }, &[]);
+        run(&mut t, &mut h, r#"["event","same-task"]"#);
+        run(&mut t, &mut h, &["[\"consent\",\"update\",", DENIED, "]"].concat());
+        h.now += 60_000;
+        t.tick(&mut h);
+        assert!(sent(&mut t, &mut h).is_empty(), "nothing recorded before the revocation leaves");
+        assert!(t.beacon_bodies(h.now).is_empty(), "not even when the page hides");
+        assert_eq!(t.outbox.dropped().consent, 2);
+        // A later grant sends only what comes after it, and says what was dropped.
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+        run(&mut t, &mut h, r#"["event","after"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let batches = send_all(&mut t, &mut h);
+        let events: Vec<_> = batches.iter().flat_map(|b| &b.events).map(|e| e.action.as_deref()).collect();
+        assert_eq!(events, [Some("after")]);
+        assert_eq!(batches.first().map(|b| b.dropped.consent), Some(2));
+    }
+
+    #[test]
+    fn a_batch_in_flight_at_the_revocation_is_never_retried() {
+        let (mut t, mut h) = ready();
+        run(&mut t, &mut h, r#"["event","a"]"#);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let s = t.poll(h.now, 0).expect("a batch in flight");
+        run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"denied"}]"#);
+        t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
+        h.now += 600_000;
+        assert!(t.poll(h.now, 0).is_none());
+        assert_eq!(t.outbox.dropped().consent, 0, "it left while allowed: not counted as dropped");
+        assert_eq!(t.pending(), 0);
+    }
+
+    #[test]
+    fn advanced_mode_revocation_strips_what_is_queued_like_what_comes_after() {
+        let mut h = FakeHost::new();
+        let mut t = load(&mut h, AD_URL, BING, None, r#"{"mode":"advanced"}"#);
+        run(&mut t, &mut h, ACCEPT_ALL);
+        run(&mut t, &mut h, PURCHASE);
+        run(&mut t, &mut h, &["[\"consent\",\"update\",", DENIED, "]"].concat());
+        run(&mut t, &mut h, r#"["event","after"]"#);
+        let events = sent(&mut t, &mut h);
+        assert_eq!(events.len(), 4, "view, purchase, conversion, after: {events:?}");
+        for e in &events {
+            assert!(e.client_id.is_none() && e.visit_id.is_none(), "{e:?}");
+            assert_eq!(click_id(e.attribution.as_ref()), None);
+            assert_eq!(e.consent.unwrap().analytics_storage, goaltag_wire::Signal::Denied);
+        }
+        let conv = conversions(&events)[0];
+        assert_eq!(conv.attribution.as_ref().unwrap().utm.get("utm_source").map(String::as_str), Some("bing"), "utm is no ad data");
+        assert_eq!(conv.value, Some(12.5));
     }
 }

@@ -236,7 +236,8 @@ fn attribution(out: &mut String, a: &Attribution) {
     o.close();
 }
 
-fn consent(out: &mut String, c: &Consent) {
+/// `c` as a JSON object, as an event's `consent` field carries it.
+pub fn consent(out: &mut String, c: &Consent) {
     let mut o = Obj::open(out);
     o.str("analytics_storage", c.analytics_storage.as_str());
     o.str("ad_storage", c.ad_storage.as_str());
@@ -245,15 +246,89 @@ fn consent(out: &mut String, c: &Consent) {
     o.close();
 }
 
+/// An event serialised by [`Event::to_json`], narrowed to what the consent
+/// now in force allows, exactly as if it had been recorded under it: without
+/// `client_id` and `visit_id` unless `identifiers`, without the attribution's
+/// `click_ids` unless `ad_data`, and with `consent` replaced by `snapshot`.
+/// Everything else, the event's ID included, stays byte for byte. Text that
+/// is not such an object is returned as it is.
+pub fn narrow(json: &str, identifiers: bool, ad_data: bool, snapshot: &Consent) -> String {
+    let Some(fields) = members(json) else {
+        return json.into();
+    };
+    let mut out = String::with_capacity(json.len());
+    let mut o = Obj::open(&mut out);
+    for (k, v) in fields {
+        match k {
+            "client_id" | "visit_id" if !identifiers => {}
+            "consent" => consent(o.key(k), snapshot),
+            "attribution" if !ad_data => {
+                let Some(inner) = members(v) else {
+                    return json.into();
+                };
+                let mut a = Obj::open(o.key(k));
+                for (k, v) in inner.into_iter().filter(|(k, _)| *k != "click_ids") {
+                    a.raw(k, v);
+                }
+                a.close();
+            }
+            _ => o.raw(k, v),
+        }
+    }
+    o.close();
+    out
+}
+
+/// The members of a JSON object as written here (no white space, keys without
+/// escapes): `(key, value as text)` pairs, or None if it is not such an object.
+fn members(json: &str) -> Option<alloc::vec::Vec<(&str, &str)>> {
+    let b = json.as_bytes();
+    let mut out = alloc::vec::Vec::new();
+    if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
+        return None;
+    }
+    let mut i = 1;
+    while i < b.len() - 1 {
+        if b[i] != b'"' {
+            return None;
+        }
+        let key_end = i + 1 + b.get(i + 1..)?.iter().position(|&c| c == b'"')?;
+        if b.get(key_end + 1) != Some(&b':') {
+            return None;
+        }
+        let start = key_end + 2;
+        let (mut depth, mut in_str, mut j) = (0usize, false, start);
+        while j < b.len() - 1 {
+            let c = b[j];
+            if in_str {
+                match c {
+                    b'\\' => j += 1,
+                    b'"' => in_str = false,
+                    _ => {}
+                }
+            } else {
+                match c {
+                    b'"' => in_str = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => depth = depth.checked_sub(1)?,
+                    b',' if depth == 0 => break,
+                    _ => {}
+                }
+            }
+            j += 1;
+        }
+        if in_str || depth != 0 || j == start {
+            return None;
+        }
+        out.push((json.get(i + 1..key_end)?, json.get(start..j)?));
+        i = j + 1;
+    }
+    Some(out)
+}
+
 /// A whole POST body around events that are already JSON (the outbox keeps
 /// events serialised, so a retry re-sends the very same bytes).
-pub fn batch_body<'a>(
-    site: &str,
-    sent_at: u64,
-    attempt: u32,
-    dropped: &Dropped,
-    events: impl IntoIterator<Item = &'a str>,
-) -> String {
+pub fn batch_body<'a>(site: &str, sent_at: u64, attempt: u32, dropped: &Dropped, events: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::with_capacity(1024);
     let mut o = Obj::open(&mut out);
     o.uint("v", VERSION as u64);
@@ -264,7 +339,7 @@ pub fn batch_body<'a>(
     }
     if !dropped.is_empty() {
         let mut d = Obj::open(o.key("dropped"));
-        for (k, n) in [("overflow", dropped.overflow), ("poison", dropped.poison), ("expired", dropped.expired)] {
+        for (k, n) in Dropped::NAMES.into_iter().zip(dropped.counts()) {
             if n != 0 {
                 d.uint(k, n as u64);
             }
@@ -287,8 +362,9 @@ pub fn batch_body<'a>(
 /// Bytes the envelope adds around the events of a batch, at most, so the outbox
 /// can size batches without writing them first.
 pub fn envelope_overhead(site: &str) -> usize {
-    // {"v":1,"site":"…","sent_at":<20>,"attempt":<10>,"dropped":{…3×(12+10)},"events":[]}
-    120 + site.len() * 6
+    // {"v":1 ,"site":"…" ,"sent_at":<20> ,"attempt":<10> ,"dropped":{ 4×("expired":<10>,) } ,"events":[ ]}
+    // 6 + (10 + 6 per site byte, each escaped at worst as \u00XX) + 31 + 21 + 12 + 88 + 1 + 11 + 2
+    182 + site.len() * 6
 }
 
 #[cfg(test)]
@@ -326,7 +402,8 @@ mod tests {
         e.visit_id = Some("v".into());
         let mut click_ids = crate::Map::new();
         click_ids.insert("gclid".into(), "G1".into());
-        e.attribution = Some(Attribution { click_ids, utm: crate::Map::new(), referrer_host: Some("news.example".into()), landing_url: None });
+        e.attribution =
+            Some(Attribution { click_ids, utm: crate::Map::new(), referrer_host: Some("news.example".into()), landing_url: None });
         e.consent = Some(Consent {
             analytics_storage: Signal::Granted,
             ad_storage: Signal::Denied,
@@ -335,6 +412,50 @@ mod tests {
         });
         e.gpc = Some(true);
         e
+    }
+
+    /// Consent withdrawn after an event was queued: it is rewritten exactly as
+    /// if it had been recorded under the new state, whatever its strings hold.
+    #[test]
+    fn narrow_is_what_recording_under_the_narrower_consent_writes() {
+        let mut e = full_event();
+        // Strings and nested keys that look like the members being removed.
+        e.title = Some("\",\"client_id\":\"x\",\"consent\":{}} \\\"".into());
+        e.element.as_mut().unwrap().data.insert("client_id".into(), "{\"visit_id\":[1,2]}".into());
+        e.attribution.as_mut().unwrap().utm.insert("utm_source".into(), "bing\"},\"click_ids\":{".into());
+        e.attribution.as_mut().unwrap().landing_url = Some("https://shop.example/?msclkid=M&x=[{".into());
+        let denied = Consent {
+            analytics_storage: Signal::Denied,
+            ad_storage: Signal::Denied,
+            ad_user_data: Signal::Denied,
+            ad_personalization: Signal::Denied,
+        };
+        for (identifiers, ad_data) in [(false, false), (false, true), (true, false), (true, true)] {
+            let mut want = e.clone();
+            if !identifiers {
+                want.client_id = None;
+                want.visit_id = None;
+            }
+            if !ad_data {
+                want.attribution.as_mut().unwrap().click_ids.clear();
+            }
+            want.consent = Some(denied);
+            let got = narrow(&e.to_json(), identifiers, ad_data, &denied);
+            assert_eq!(got, want.to_json(), "identifiers {identifiers}, ad_data {ad_data}");
+            assert_eq!(serde_json::from_str::<Event>(&got).unwrap(), want);
+        }
+        // Only click IDs: the attribution object stays, empty, as recording would write it.
+        let mut only = Event::new("i".into(), Kind::PageView, 1);
+        only.attribution = Some(Attribution { click_ids: e.attribution.clone().unwrap().click_ids, ..Default::default() });
+        only.consent = e.consent;
+        let mut want = only.clone();
+        want.attribution = Some(Attribution::default());
+        want.consent = Some(denied);
+        assert_eq!(narrow(&only.to_json(), true, false, &denied), want.to_json());
+        // Anything else is left as it is.
+        for bad in ["", "{", "[]", "{\"a\":}", "{\"a\":\"x}", "{\"a\":1}}"] {
+            assert_eq!(narrow(bad, false, false, &denied), bad);
+        }
     }
 
     #[test]
@@ -359,7 +480,7 @@ mod tests {
     fn batch_body_parses_to_the_wire_format() {
         let a = full_event().to_json();
         let b = Event::new("id2".into(), Kind::Click, 6).to_json();
-        let dropped = Dropped { overflow: 2, poison: 0, expired: 1 };
+        let dropped = Dropped { overflow: 2, poison: 0, expired: 1, consent: 3 };
         let body = batch_body("demo-shop", 1764000000001, 3, &dropped, [a.as_str(), b.as_str()]);
         let batch: Batch = serde_json::from_str(&body).unwrap();
         assert_eq!(batch.v, 1);
@@ -380,9 +501,17 @@ mod tests {
     #[test]
     fn numbers_have_at_most_six_decimals() {
         let cases: [(f64, &str); 11] = [
-            (0.0, "0"), (10.0, "10"), (49.95, "49.95"), (-0.5, "-0.5"), (0.1 + 0.2, "0.3"),
-            (1.0e-7, "0"), (-1.0e-7, "0"), (123456.654321, "123456.654321"), (1e12, "1000000000000"),
-            (f64::NAN, "null"), (2.5e13, "25000000000000"),
+            (0.0, "0"),
+            (10.0, "10"),
+            (49.95, "49.95"),
+            (-0.5, "-0.5"),
+            (0.1 + 0.2, "0.3"),
+            (1.0e-7, "0"),
+            (-1.0e-7, "0"),
+            (123456.654321, "123456.654321"),
+            (1e12, "1000000000000"),
+            (f64::NAN, "null"),
+            (2.5e13, "25000000000000"),
         ];
         for (v, want) in cases {
             let mut s = String::new();
@@ -404,8 +533,20 @@ mod tests {
         // Escapes at the start, the end, side by side and between multi-byte
         // characters, and look-alikes of U+2028 that must pass unescaped.
         let cases = [
-            "", "plain", "\"", "\\", "\"\"", "é\u{2028}ü", "\u{2028}", "x\u{2029}", "\u{2027}\u{202a}\u{2080}",
-            "\n\r\t\u{7f}", "🎉\"🎉", "a\\b\"c\nd", "\u{e2}\u{80}", "end\u{1}",
+            "",
+            "plain",
+            "\"",
+            "\\",
+            "\"\"",
+            "é\u{2028}ü",
+            "\u{2028}",
+            "x\u{2029}",
+            "\u{2027}\u{202a}\u{2080}",
+            "\n\r\t\u{7f}",
+            "🎉\"🎉",
+            "a\\b\"c\nd",
+            "\u{e2}\u{80}",
+            "end\u{1}",
         ];
         for case in cases {
             let mut s = String::new();

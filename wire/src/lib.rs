@@ -90,6 +90,10 @@ pub struct Dropped {
     /// Older than the retry age budget.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub expired: u32,
+    /// Recorded while consent allowed it, not yet sent when the visitor
+    /// withdrew it (basic mode): never sent.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub consent: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -97,8 +101,21 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Dropped {
+    /// The wire names of the counters, in the order of [`Dropped::counts`].
+    pub const NAMES: [&'static str; 4] = ["overflow", "poison", "expired", "consent"];
+
     pub fn is_empty(&self) -> bool {
-        self.overflow == 0 && self.poison == 0 && self.expired == 0
+        self.counts().iter().all(|&n| n == 0)
+    }
+
+    /// The counters, in the order of [`Dropped::NAMES`].
+    pub fn counts(&self) -> [u32; 4] {
+        [self.overflow, self.poison, self.expired, self.consent]
+    }
+
+    /// The counters to change, in the order of [`Dropped::NAMES`].
+    pub fn counts_mut(&mut self) -> [&mut u32; 4] {
+        [&mut self.overflow, &mut self.poison, &mut self.expired, &mut self.consent]
     }
 }
 

@@ -1,0 +1,81 @@
+//! `url_passthrough`: while ad storage is denied or not yet answered, the
+//! campaign parameters a visitor landed with (click IDs and `utm_*`) ride
+//! along in the URLs of the same-site links and forms they follow, so the
+//! page on which they finally grant consent still knows the campaign. Nothing
+//! is stored and nothing is sent: the parameters only move from one of the
+//! site's URLs to the next, where they are visible in the address bar.
+//!
+//! The shell decorates only the link or form being followed, at that moment;
+//! every rule of what is carried and where is here.
+
+use crate::core::attribution::kind_of;
+use crate::core::url;
+use crate::prelude::*;
+
+/// The campaign parameters of `landing` (the page's URL as loaded, after
+/// redaction), raw as they stand in its query, the first of a repeated name only.
+pub fn params<'a>(landing: &'a str, extra_click_ids: &[String]) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in url::query_pairs(landing) {
+        let lower = name.to_ascii_lowercase();
+        if !value.is_empty() && kind_of(&lower, extra_click_ids).is_some() && !out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+/// Whether following `target` from `page` stays on the site: an http(s) URL
+/// on the same host and port (a leading `www.` aside).
+pub fn same_site(target: &str, page: &str) -> bool {
+    let web = |u: &str| url::starts_with_ci(u, "http://") || url::starts_with_ci(u, "https://");
+    web(target) && url::host(target).is_some_and(|h| url::host(page).as_deref() == Some(h.as_str()))
+}
+
+/// `target` with the `params` it lacks added to its query, before any
+/// fragment; its own query and fragment stay as they are. None when `target`
+/// leaves the site or already has them all.
+pub fn decorate(target: &str, page: &str, params: &[(&str, &str)]) -> Option<String> {
+    if !same_site(target, page) {
+        return None;
+    }
+    let own: Vec<(&str, &str)> = url::query_pairs(target).collect();
+    let missing: Vec<&(&str, &str)> = params.iter().filter(|(n, _)| !own.iter().any(|(o, _)| o.eq_ignore_ascii_case(n))).collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let frag = target.bytes().position(|c| c == b'#').unwrap_or(target.len());
+    let (before, fragment) = (target.get(..frag)?, target.get(frag..)?);
+    let mut out = String::with_capacity(target.len() + 64);
+    out.push_str(before);
+    let mut sep = match before.bytes().position(|c| c == b'?') {
+        None => Some('?'),
+        Some(q) if q + 1 == before.len() || before.ends_with('&') => None,
+        Some(_) => Some('&'),
+    };
+    for (n, v) in missing {
+        if let Some(c) = sep {
+            out.push(c);
+        }
+        out.push_str(n);
+        out.push('=');
+        out.push_str(v);
+        sep = Some('&');
+    }
+    out.push_str(fragment);
+    Some(out)
+}
+
+/// For a GET form submitted to `action` (whose own query the browser
+/// replaces with the form's fields): the `(name, value)` pairs to add as
+/// hidden fields, values decoded, leaving out names `has` says the form
+/// already has. Empty when the form leaves the site.
+pub fn fields(action: &str, page: &str, params: &[(&str, &str)], has: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    if !same_site(action, page) {
+        return Vec::new();
+    }
+    params.iter().filter(|(n, _)| !has(n)).map(|(n, v)| (n.to_string(), url::decode_query_value(v))).collect()
+}
+
+#[cfg(test)]
+mod tests;
