@@ -562,7 +562,8 @@ async fn data_consent_denied_sends_nothing_in_basic_mode() {
     goaltag(&[s("flush")]);
     assert_eq!(requests(1).await, 1);
     let actions: Vec<String> = all_events().iter().filter_map(|e| get(e, "action").as_string()).collect();
-    assert_eq!(actions, ["z"]);
+    assert_eq!(actions, ["z"], "x and y were recorded under the denial");
+    assert_eq!(of_kind("page_view").len(), 1, "the page itself is recorded at the grant");
 }
 
 const GOALS: &str = r#"[
@@ -830,7 +831,7 @@ async fn a_cmp_answering_at_once_counts_and_a_missing_cmp_is_reported() {
     goaltag(&[s("event"), s("y")]);
     goaltag(&[s("flush")]);
     assert_eq!(requests(1).await, 1);
-    assert_eq!(actions_in(0), ["y"]);
+    assert_eq!(actions_in(0), ["page_view", "y"], "the page at the grant, then y; x was recorded under the denial");
 }
 
 /// What orestbida/cookieconsent v3 writes: URI-encoded JSON with the accepted categories.
@@ -881,7 +882,7 @@ async fn a_first_choice_in_the_banner_arrives_as_cc_on_consent() {
     goaltag(&[s("event"), s("analytics-too")]);
     goaltag(&[s("flush")]);
     assert_eq!(requests(1).await, 1);
-    assert_eq!(actions_in(0), ["analytics-too"], "nothing recorded under the denial is sent");
+    assert_eq!(actions_in(0), ["page_view", "analytics-too"], "nothing recorded under the denial is sent; the page at the grant");
     assert_eq!(consent_of(&events(0)[0]), ["granted"; 4]);
 }
 
@@ -912,7 +913,7 @@ async fn opt_out_sends_nothing_more_keeps_only_its_marker_and_opt_in_resumes() {
     goaltag(&[s("event"), s("d")]);
     goaltag(&[s("flush")]);
     assert_eq!(requests(2).await, 2);
-    assert_eq!(actions_in(1), ["d"], "b, c and the second page view were never sent");
+    assert_eq!(actions_in(1), ["page_view", "d"], "b and c were never sent; the page is recorded at the opt-in");
     assert_eq!(SENT.with(|s| s.borrow().len()), 2);
 }
 
@@ -979,4 +980,135 @@ async fn a_click_outside_any_link_or_button_copies_no_page_text() {
     assert_eq!(get(&second, "tag").as_string().as_deref(), Some("input"));
     assert!(get(&second, "text").is_undefined(), "no text of an input");
     assert!(body_texts().iter().all(|b| !b.contains("Private reading")), "{:?}", body_texts());
+}
+
+// --- Consent after landing (issue 13) ---
+
+/// The test page as if it had loaded from an ad: its URL gets `query`
+/// (`history.replaceState`, before the tag boots, so no navigation is seen).
+/// Returns the URL to put back with [`leave_landing`].
+fn land_with(query: &str) -> String {
+    let href = window().location().href().unwrap();
+    window().history().unwrap().replace_state_with_url(&JsValue::NULL, "", Some(query)).unwrap();
+    href
+}
+
+fn leave_landing(href: &str) {
+    shutdown();
+    window().history().unwrap().replace_state_with_url(&JsValue::NULL, "", Some(href)).unwrap();
+}
+
+fn click_id_of(e: &JsValue) -> Option<String> {
+    get(&get(&get(e, "attribution"), "click_ids"), "msclkid").as_string()
+}
+
+const ALL: [&str; 4] = ["necessary", "analytics", "marketing", "ads"];
+
+/// The demo's main path: denied by default, the visitor arrives from an ad and
+/// accepts the banner on the landing page. The landing page is recorded at the
+/// grant, with the campaign of the URL it loaded with.
+#[wasm_bindgen_test]
+async fn accepting_the_banner_on_the_landing_page_records_it_with_its_ad_click() {
+    let href = land_with("?utm_source=bing&utm_medium=cpc&msclkid=abc123");
+    setup(&[], &[args(&[s("consent"), s("source"), obj(&[("cookie", s("cc_cookie"))])])]);
+    start_with("demo-shop", Some(COLLECTOR), Some("denied"));
+    goaltag(&[s("event"), s("while-denied")]);
+    sleep(100).await;
+    assert!(storage_of_the_tag().is_empty(), "denied: nothing stored");
+    let before_grant = js_sys::Date::now();
+    dispatch_cc("cc:onConsent", &ALL);
+    goaltag(&[s("event"), s("purchase"), obj(&[("value", 12.5.into())])]);
+    goaltag(&[s("flush")]);
+    // The grant's batch is the first request: nothing left before it.
+    let n = requests(1).await;
+    sleep(1200).await; // the coalesced storage write
+    let stored = storage_of_the_tag();
+    leave_landing(&href);
+    assert_eq!(n, 1);
+    assert_eq!(actions_in(0), ["page_view", "purchase"], "the page view is recorded at the grant; nothing of the denial");
+    let view = &events(0)[0];
+    assert!(get(view, "ts").as_f64().unwrap() >= before_grant.floor(), "recorded at the moment of the grant");
+    assert!(get(view, "url").as_string().unwrap().ends_with("?utm_source=bing&utm_medium=cpc&msclkid=abc123"));
+    assert_eq!(click_id_of(view).as_deref(), Some("abc123"));
+    assert_eq!(get(&get(&get(view, "attribution"), "utm"), "utm_source").as_string().as_deref(), Some("bing"));
+    assert!(get(view, "client_id").as_string().is_some());
+    assert!(stored.contains(&"goaltag_campaign".to_string()), "{stored:?}");
+}
+
+/// `url_passthrough`: while ad storage is denied, the link the visitor follows
+/// (and a GET form's fields) carry the landing's click ID and utm parameters;
+/// other links and other sites are left alone, and nothing is sent or stored.
+#[wasm_bindgen_test]
+async fn url_passthrough_decorates_only_what_is_followed_while_ad_storage_is_denied() {
+    let href = land_with("?utm_source=bing&msclkid=abc123&q=1");
+    let config = obj(&[("url_passthrough", true.into())]);
+    setup(&[], &[args(&[s("config"), config]), args(&[s("consent"), s("source"), obj(&[("cookie", s("cc_cookie"))])])]);
+    start_with("demo-shop", Some(COLLECTOR), Some("denied"));
+    let root = mount(
+        r#"<a id="next" href="/specials.html?sku=coffee#buy">Specials</a> <a id="other" href="/cart.html">Cart</a>
+           <a id="away" href="https://elsewhere.example/">Away</a>
+           <form id="search" action="/search" method="get"><input name="q" value="tea"></form>"#,
+    );
+    prevent_default_on(root.as_ref(), "click");
+    prevent_default_on(root.as_ref(), "submit");
+    by_id("next").click();
+    by_id("away").click();
+    let form: web_sys::HtmlFormElement = by_id("search").dyn_into().unwrap();
+    form.request_submit().unwrap();
+    let link = |id: &str| by_id(id).get_attribute("href").unwrap();
+    let next = link("next");
+    let (other, away) = (link("other"), link("away"));
+    let hidden: Vec<(String, String)> = (0..form.elements().length())
+        .filter_map(|i| form.elements().item(i))
+        .filter(|e| e.get_attribute("type").as_deref() == Some("hidden"))
+        .map(|e| (e.get_attribute("name").unwrap(), e.get_attribute("value").unwrap()))
+        .collect();
+    // Ad storage granted: nothing is decorated any more.
+    dispatch_cc("cc:onConsent", &ALL);
+    by_id("other").click();
+    let other_after = link("other");
+    goaltag(&[s("flush")]);
+    let n = requests(1).await;
+    root.remove();
+    leave_landing(&href);
+    assert_eq!(n, 1);
+    assert!(next.ends_with("/specials.html?sku=coffee&utm_source=bing&msclkid=abc123#buy"), "{next}");
+    assert_eq!((other.as_str(), away.as_str()), ("/cart.html", "https://elsewhere.example/"));
+    assert_eq!(hidden, [("utm_source".to_string(), "bing".to_string()), ("msclkid".to_string(), "abc123".to_string())]);
+    assert_eq!(other_after, "/cart.html");
+    // The first request is the grant's: the clicks while denied were never sent.
+    assert_eq!(actions_in(0), ["page_view", "click"]);
+    let click = &events(0)[1];
+    assert_eq!(get(&get(click, "element"), "id").as_string().as_deref(), Some("other"));
+}
+
+/// "Reject all" in the banner's preferences: the tag sees the click a moment
+/// before the banner's change event. Neither that click nor an event recorded
+/// in the same task may leave afterwards; the drop is counted, not silent.
+#[wasm_bindgen_test]
+async fn a_click_whose_own_handler_revokes_consent_is_never_sent() {
+    setup(&[], &[args(&[s("consent"), s("source"), obj(&[("cookie", s("cc_cookie"))])])]);
+    set_cc_cookie(&ALL);
+    start_with("demo-shop", Some(COLLECTOR), Some("denied"));
+    assert_eq!(requests(1).await, 1, "the page view under the stored choice");
+    let root = mount(r#"<button id="reject">Reject all</button>"#);
+    let reject = Closure::<dyn FnMut()>::new(|| {
+        set_cc_cookie(&["necessary"]);
+        dispatch_cc("cc:onChange", &["necessary"]);
+    });
+    by_id("reject").add_event_listener_with_callback("click", reject.as_ref().unchecked_ref()).unwrap();
+    goaltag(&[s("event"), s("same-task")]);
+    by_id("reject").click();
+    sleep(1200).await; // past the batch delay
+    // The positive signal: after a new grant, the next batch arrives.
+    dispatch_cc("cc:onChange", &ALL);
+    goaltag(&[s("event"), s("after")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(2).await, 2);
+    root.remove();
+    drop(reject);
+    assert_eq!(actions_in(1), ["after"], "nothing recorded before the revocation");
+    assert!(body_texts().iter().all(|b| !b.contains("same-task") && !b.contains("\"reject\"")), "{:?}", body_texts());
+    let body = SENT.with(|s| s.borrow()[1].body());
+    assert_eq!(get(&get(&body, "dropped"), "consent").as_f64(), Some(2.0), "the click and the event, counted");
 }
