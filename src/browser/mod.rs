@@ -75,6 +75,8 @@ static SHELL: Local<RefCell<Option<Shell>>> = Local(RefCell::new(None));
 /// listener calling back into the tag); run when the shell is free.
 static DEFERRED: Local<RefCell<Vec<Vec<Val>>>> = Local(RefCell::new(Vec::new()));
 static OFF: Local<Cell<bool>> = Local(Cell::new(false));
+/// The "calls are ignored" console line was printed.
+static DROPPED_SAID: Local<Cell<bool>> = Local(Cell::new(false));
 /// Bumped by every boot, so a request or timer started by an earlier
 /// instance (tests boot many) can never touch a later one.
 static GENERATION: Local<Cell<u32>> = Local(Cell::new(0));
@@ -418,16 +420,40 @@ fn locks(s: &mut Shell) {
     }
 }
 
-/// Stops the tag and forgets its state (tests start each case fresh with it).
+/// Resets the tag for a fresh `boot`: drops the running instance (its
+/// listeners and History hook are removed with it), its state and any
+/// deferred calls, and clears the "turned off" mark. Tests start each case
+/// with it; a page never needs it.
 #[doc(hidden)]
 pub fn shutdown() {
     SHELL.with(|s| s.borrow_mut().take());
     OFF.set(false);
+    DROPPED_SAID.set(false);
     DEFERRED.with(|d| d.borrow_mut().clear());
+}
+
+/// Turns the tag off as an internal error does (tests of the stopped tag).
+#[doc(hidden)]
+pub fn turn_off() {
+    OFF.set(true);
+}
+
+/// How many calls wait for the shell to be free (tests: it stays bounded).
+#[doc(hidden)]
+pub fn deferred_calls() -> usize {
+    DEFERRED.with(|d| d.borrow().len())
 }
 
 /// Runs one `goaltag(...)` call, never throwing into the page.
 fn call(mut args: Vec<Val>) {
+    // A tag that turned itself off never runs again: keeping its calls would
+    // grow memory for as long as the page keeps calling.
+    if OFF.get() {
+        if !DROPPED_SAID.replace(true) {
+            web_sys::console::error_1(&JsValue::from_str("goaltag: the tag is off after an internal error; goaltag() calls are ignored"));
+        }
+        return;
+    }
     while matches!(args.last(), Some(Val::Null)) {
         args.pop();
     }

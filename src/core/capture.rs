@@ -32,6 +32,20 @@ pub fn clean_text(raw: &str) -> Option<String> {
     (!cut.is_empty()).then_some(cut)
 }
 
+/// Links to an address rather than a place, with what a click on them
+/// reports instead of the address: what they are, never whose.
+const ADDRESS_LINKS: [(&str, &str); 3] = [("mailto:", "mailto:[email]"), ("tel:", "tel:[phone]"), ("sms:", "sms:[phone]")];
+
+/// A clicked link's `href` as it may leave the page: an address link
+/// (`mailto:`, `tel:`, `sms:`) as its scheme with the address redacted;
+/// anything else with [`url::redact`]'s rules.
+pub fn clean_href(href: &str, redact_params: &[String]) -> String {
+    match ADDRESS_LINKS.iter().find(|(scheme, _)| url::starts_with_ci(href, scheme)) {
+        Some((_, shown)) => (*shown).to_string(),
+        None => url::redact(href, redact_params),
+    }
+}
+
 /// A link is outbound when it leads to another host (ports count, `www.`
 /// does not); links that are not http(s) (mailto:, tel:, javascript:) are
 /// neither, nor is anything without a host.

@@ -297,6 +297,7 @@ impl Tracker {
             match fx {
                 Effect::ReleaseHeld => {
                     self.sync(host);
+                    self.outbox.overflowed(self.held.take_dropped());
                     for e in self.held.drain() {
                         self.record(e, now);
                     }
@@ -749,7 +750,7 @@ impl Tracker {
             *u = url::redact(u, redact);
         }
         if let Some(h) = e.element.as_mut().and_then(|el| el.href.as_mut()) {
-            *h = url::redact(h, redact);
+            *h = capture::clean_href(h, redact);
         }
         if let Some(t) = &mut e.title {
             *t = url::redact_emails(t);
@@ -817,7 +818,8 @@ impl Tracker {
     pub fn record(&mut self, mut e: Event, now: u64) {
         let (identifiers, ad_data) = match self.consent.route() {
             Route::Hold => {
-                self.held.push(e);
+                // Conversions are the last thing dropped, here as in the outbox.
+                self.held.push_sparing(e, |e| e.kind == Kind::Conversion);
                 return;
             }
             Route::Drop => return,
@@ -957,7 +959,7 @@ pub mod tests {
     /// A deterministic host: a settable clock and a counter for randomness.
     pub struct FakeHost {
         pub now: u64,
-        pub counter: u8,
+        pub counter: u64,
         pub page: Page,
         /// Stands in for localStorage.
         pub storage: std::collections::BTreeMap<String, String>,
@@ -978,9 +980,15 @@ pub mod tests {
         fn now(&self) -> u64 {
             self.now
         }
+        /// Distinct for every draw: the counter's low byte repeated (the
+        /// IDs tests know), its higher bytes mixed in past 255 draws.
         fn random(&mut self) -> [u8; 16] {
             self.counter += 1;
-            [self.counter; 16]
+            let mut b = [self.counter as u8; 16];
+            for (x, h) in b.iter_mut().zip(self.counter.to_le_bytes().into_iter().skip(1)) {
+                *x ^= h;
+            }
+            b
         }
         fn page(&self) -> Page {
             self.page.clone()
@@ -1959,5 +1967,49 @@ pub mod tests {
         let conv = conversions(&events)[0];
         assert_eq!(conv.attribution.as_ref().unwrap().utm.get("utm_source").map(String::as_str), Some("bing"), "utm is no ad data");
         assert_eq!(conv.value, Some(12.5));
+    }
+
+    // --- Defects found in review (issue 14) ---
+
+    #[test]
+    fn address_links_are_reported_as_what_they_are_never_as_a_host() {
+        let (mut t, mut h) = ready();
+        let hrefs = ["mailto:bob@x.example", "MAILTO:bob%40x.example?subject=Hi%20Bob", "tel:+44 20 7946 0000", "sms:+123"];
+        for href in hrefs {
+            let a = at(&h);
+            t.click(&mut h, a, Element { tag: "a".into(), href: Some(href.into()), ..Default::default() }, &[]);
+        }
+        let events = sent(&mut t, &mut h);
+        let shown: Vec<_> = events.iter().filter_map(|e| e.element.as_ref()).map(|el| (el.href.clone().unwrap(), el.outbound)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("mailto:[email]".to_string(), None),
+                ("mailto:[email]".to_string(), None),
+                ("tel:[phone]".to_string(), None),
+                ("sms:[phone]".to_string(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn held_events_spare_conversions_and_never_lose_the_count() {
+        let mut h = FakeHost::new();
+        let mut t = load(&mut h, "https://shop.example/", "", None, "{}");
+        run(&mut t, &mut h, PURCHASE);
+        for _ in 0..300 {
+            let a = at(&h);
+            t.click(&mut h, a, Element { tag: "button".into(), ..Default::default() }, &[]);
+        }
+        run(&mut t, &mut h, ACCEPT_ALL);
+        run(&mut t, &mut h, r#"["flush"]"#);
+        let batches = send_all(&mut t, &mut h);
+        let events: Vec<_> = batches.iter().flat_map(|b| &b.events).collect();
+        assert_eq!(events.iter().filter(|e| e.kind == Kind::Conversion).count(), 1, "the conversion outlived 300 clicks");
+        assert_eq!(events.len(), crate::core::consent::HELD_CAPACITY);
+        // page view + purchase event + conversion + 300 clicks, 200 kept.
+        assert_eq!(batches[0].dropped.overflow, 103, "every drop counted on the wire");
+        let ids: std::collections::BTreeSet<_> = events.iter().map(|e| &e.id).collect();
+        assert_eq!(ids.len(), events.len(), "every event its own ID past 255 random draws");
     }
 }

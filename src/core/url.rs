@@ -219,7 +219,13 @@ pub fn host(url: &str) -> Option<String> {
 /// (`%40`, `%2540`), which becomes `[email]`. Run it on every URL and referrer
 /// before an event is queued.
 pub fn redact(url: &str, params: &[String]) -> String {
-    let (auth, host, tail_at) = bounds(url);
+    // Userinfo exists only after an authority (`scheme://`, `//`): in
+    // `mailto:bob@x.example` the part before `@` is the address itself, and
+    // all of it is checked for email addresses.
+    let (auth, host, tail_at) = match bounds(url) {
+        (0, _, _) => (0, 0, 0),
+        b => b,
+    };
     let tail = url.get(tail_at..).unwrap_or("");
     let mut out = String::with_capacity(url.len());
     out.push_str(url.get(..auth).unwrap_or(""));
@@ -352,6 +358,12 @@ pub fn parse_names(v: &Val, field: &str) -> (Vec<String>, Vec<ConfigError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_only_after_an_authority() {
+        assert_eq!(redact("mailto:bob@x.example", &[]), "mailto:[email]", "never read as user bob at host x.example");
+        assert_eq!(redact("https://user:pw@shop.example/x", &[]), "https://shop.example/x");
+    }
     use crate::core::val::json;
 
     #[test]

@@ -1,7 +1,8 @@
 //! A dynamic value: what a site owner passed to `goaltag(...)` or wrote in a
 //! config file, before validation. The shell turns a JS value into a [`Val`]
-//! through serde, so the core can validate it field by field and name the exact
-//! field that is wrong, without any JS type.
+//! by walking it itself (src/browser/values.rs; no serde in the tag), so the
+//! core can validate it field by field and name the exact field that is wrong,
+//! without any JS type.
 
 use crate::prelude::*;
 // Deserialize is for the native tests' JSON; the shipped wasm (no std) has no serde.
