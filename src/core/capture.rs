@@ -5,6 +5,7 @@
 
 use crate::prelude::*;
 use crate::core::url;
+use goaltag_wire::Element;
 
 /// A click is described by the nearest of these around the target, so a
 /// click on the icon inside a button reports the button.
@@ -30,6 +31,25 @@ pub fn clean_text(raw: &str) -> Option<String> {
     }
     let cut: String = out.chars().take(MAX_TEXT).collect();
     (!cut.is_empty()).then_some(cut)
+}
+
+/// A clicked element as the loader's reader describes it (src/browser/describe.js:
+/// tag, id, class, href, text, then attribute name/value pairs, joined by
+/// NUL) as the wire's element: classes and text cleaned and cut, never the
+/// text of an input (a button's label there is its value attribute, which
+/// may be anything the visitor typed). None when the description is cut short.
+pub fn from_description(text: &str) -> Option<Element> {
+    let mut f = text.split('\0');
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let mut el = Element { tag: f.next()?.to_string(), ..Default::default() };
+    el.id = non_empty(f.next()?);
+    el.classes = clean_text(f.next()?);
+    el.href = non_empty(f.next()?);
+    el.text = clean_text(f.next()?).filter(|_| !el.tag.starts_with("input"));
+    while let (Some(k), Some(v)) = (f.next(), f.next()) {
+        el.data.insert(k.to_string(), v.to_string());
+    }
+    Some(el)
 }
 
 /// Links to an address rather than a place, with what a click on them
@@ -60,6 +80,18 @@ pub fn is_outbound(href: &str, page_url: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_description_becomes_the_element_without_the_text_of_inputs() {
+        let el = from_description("a\0buy\0 btn  big \0https://shop.example/cart\0  Buy\n now \0cta\0hero\0slot\0").unwrap();
+        assert_eq!((el.tag.as_str(), el.id.as_deref(), el.classes.as_deref()), ("a", Some("buy"), Some("btn big")));
+        assert_eq!((el.href.as_deref(), el.text.as_deref()), (Some("https://shop.example/cart"), Some("Buy now")));
+        assert_eq!(el.data.get("cta").map(String::as_str), Some("hero"));
+        assert_eq!(el.data.get("slot").map(String::as_str), Some(""));
+        let input = from_description("input\0\0\0\0my secret search\0").unwrap();
+        assert_eq!((input.text, input.id, input.href), (None, None, None), "never an input's text");
+        assert_eq!(from_description("div\0x"), None, "cut short");
+    }
 
     #[test]
     fn text_is_collapsed_and_cut() {

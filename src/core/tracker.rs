@@ -250,6 +250,48 @@ impl Tracker {
         }
     }
 
+    /// The tag has started (configuration and the queued calls applied):
+    /// records the page load's view unless `auto_page_view` is off. Returns
+    /// what keeps the tag from working at all, if anything (then nothing is
+    /// recorded), for the console.
+    pub fn start(&mut self, host: &mut dyn Host) -> Option<ConfigError> {
+        if let Some(missing) = self.config.missing() {
+            return Some(missing);
+        }
+        if self.config.auto_page_view {
+            self.page_view(host, PageOverrides::default(), false);
+        }
+        None
+    }
+
+    /// The page came back from the back/forward cache (`pageshow` with
+    /// `persisted`): no script ran again, but the visitor is on the page anew,
+    /// so it is a new page view, like a load.
+    pub fn restored(&mut self, host: &mut dyn Host) {
+        self.page_view(host, PageOverrides::default(), false);
+    }
+
+    /// The page is hidden (`leaving`: unloading, `pagehide`): every
+    /// unacknowledged event goes to `beacon` (the browser's sendBeacon, with a
+    /// keepalive fetch behind it), as bodies the browser accepts; a body it
+    /// refuses (false) returns its events to the normal path. Then storage is
+    /// written once, at once (the coalesced write cannot wait for its timer
+    /// any more), recording the beacon marks; a page that is leaving releases
+    /// its queue for the next page to adopt at once.
+    pub fn hide(&mut self, host: &mut dyn Host, leaving: bool, beacon: &mut dyn FnMut(&str) -> bool) {
+        let now = host.now();
+        for (body, ids) in self.beacon_bodies(now) {
+            if !beacon(&body) {
+                self.beacon_refused(&ids);
+            }
+        }
+        if leaving {
+            self.release(host);
+        } else {
+            self.persist(host);
+        }
+    }
+
     /// `goaltag('opt_out')`: stores the marker, removes everything else the
     /// tag stored (whatever the consent: a denied state can still find keys of
     /// an earlier visit), and drops what is held or queued, so nothing more
@@ -2011,5 +2053,52 @@ pub mod tests {
         assert_eq!(batches[0].dropped.overflow, 103, "every drop counted on the wire");
         let ids: std::collections::BTreeSet<_> = events.iter().map(|e| &e.id).collect();
         assert_eq!(ids.len(), events.len(), "every event its own ID past 255 random draws");
+    }
+
+    // --- Decisions that were in the shell (issue 14) ---
+
+    #[test]
+    fn start_records_the_page_view_unless_off_or_unconfigured() {
+        let (mut t, mut h) = unset();
+        run(&mut t, &mut h, ACCEPT_ALL);
+        assert_eq!(t.start(&mut h), None);
+        assert_eq!(sent(&mut t, &mut h).iter().map(|e| e.kind).collect::<Vec<_>>(), [Kind::PageView]);
+        let (mut t, mut h) = ready();
+        assert!(t.configure(&json(r#"{"auto_page_view":false}"#), &mut h).is_empty());
+        assert_eq!(t.start(&mut h), None);
+        assert!(sent(&mut t, &mut h).is_empty());
+        let mut t = Tracker::new();
+        let mut h = FakeHost::new();
+        assert!(t.start(&mut h).is_some_and(|e| e.message().contains("config.collector")));
+    }
+
+    #[test]
+    fn hiding_beacons_everything_refusals_go_back_and_leaving_releases_the_queue() {
+        let (mut t, mut h) = ready();
+        t.page_view(&mut h, PageOverrides::default(), false);
+        run(&mut t, &mut h, r#"["event","a"]"#);
+        let mut bodies = Vec::new();
+        t.hide(&mut h, false, &mut |b| {
+            bodies.push(b.to_string());
+            false
+        });
+        assert_eq!(bodies.len(), 1);
+        assert!(bodies[0].contains("\"a\""));
+        let key = t.outbox_key().to_string();
+        assert!(h.storage.get(&key).is_some_and(|v| !v.starts_with("0\n")), "hidden, not leaving: the lease is kept");
+        // The refused beacon's events are ordinary again: the next hide beacons them once more.
+        let mut again = 0;
+        t.hide(&mut h, true, &mut |_| {
+            again += 1;
+            true
+        });
+        assert_eq!(again, 1);
+        assert!(h.storage.get(&key).is_some_and(|v| v.starts_with("0\n")), "leaving: released for the next page");
+        let mut third = 0;
+        t.hide(&mut h, true, &mut |_| {
+            third += 1;
+            true
+        });
+        assert_eq!(third, 0, "what the browser accepted is not beaconed again from this page");
     }
 }
