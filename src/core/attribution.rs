@@ -4,7 +4,7 @@
 //! lives as long as the page.
 
 use crate::core::url;
-use crate::core::visit::{parse_u64, push_u64};
+use crate::core::text::{hex_digit, parse_u64, push_u64};
 use crate::prelude::*;
 use goaltag_wire::Attribution;
 
@@ -183,7 +183,7 @@ fn unescape(s: &str) -> Option<String> {
     out.push_str(parts.next()?);
     for p in parts {
         let b = p.as_bytes();
-        let c = url::hex(*b.first()?)? << 4 | url::hex(*b.get(1)?)?;
+        let c = hex_digit(*b.first()?)? << 4 | hex_digit(*b.get(1)?)?;
         if !c.is_ascii() {
             return None;
         }

@@ -74,7 +74,7 @@ pub fn indexed(field: &str, i: usize) -> String {
     let mut s = String::with_capacity(field.len() + 4);
     s.push_str(field);
     s.push('[');
-    crate::core::visit::push_u64(&mut s, i as u64);
+    crate::core::text::push_u64(&mut s, i as u64);
     s.push(']');
     s
 }

@@ -13,6 +13,7 @@ pub mod id;
 pub mod name_id;
 pub mod outbox;
 pub mod passthrough;
+pub mod text;
 pub mod tracker;
 pub mod url;
 pub mod val;

@@ -410,11 +410,7 @@ impl Tracker {
             if self.outbox_key.is_empty() {
                 let r = host.random();
                 self.outbox_key.push_str(OUTBOX_PREFIX);
-                for b in &r[..4] {
-                    for n in [b >> 4, b & 15] {
-                        self.outbox_key.push(char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 }));
-                    }
-                }
+                crate::core::text::push_hex(&mut self.outbox_key, &r[..4]);
             }
             self.adopt_gone(host, now);
             self.lease_at = now;
@@ -460,7 +456,7 @@ impl Tracker {
             if key == self.outbox_key {
                 continue;
             }
-            let lease = host.load(&key).and_then(|t| t.split('\n').next().and_then(crate::core::visit::parse_u64));
+            let lease = host.load(&key).and_then(|t| t.split('\n').next().and_then(crate::core::text::parse_u64));
             match lease {
                 Some(at) if at != 0 && now.saturating_sub(at) < LEASE_MS => self.probes.push(key),
                 _ => self.adopt(host, &key),
@@ -530,7 +526,7 @@ impl Tracker {
             host.remove(&self.outbox_key);
         } else {
             let mut text = String::new();
-            crate::core::visit::push_u64(&mut text, lease);
+            crate::core::text::push_u64(&mut text, lease);
             text.push('\n');
             text.push_str(&self.outbox.persist());
             host.save(&self.outbox_key, &text);

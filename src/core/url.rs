@@ -165,7 +165,7 @@ pub fn decode_query_value(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' => match (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+            b'%' => match (b.get(i + 1).and_then(|&c| crate::core::text::hex_digit(c)), b.get(i + 2).and_then(|&c| crate::core::text::hex_digit(c))) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 2;
@@ -179,14 +179,6 @@ pub fn decode_query_value(s: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
-pub(crate) fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
 
 /// ASCII-case-insensitive prefix test.
 pub fn starts_with_ci(hay: &str, prefix: &str) -> bool {

@@ -125,19 +125,7 @@ fn parse_visit(s: &str) -> Option<Visit> {
     Some(Visit { id, started: n[0], last: n[1], pages: u32::try_from(n[2]).ok()?, engaged_ms: n[3] })
 }
 
-/// Decimal digits only (no sign, no spaces), without overflow.
-pub(crate) fn parse_u64(s: &str) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    s.bytes().try_fold(0u64, |n, c| {
-        let d = c.checked_sub(b'0').filter(|d| *d < 10)?;
-        n.checked_mul(10)?.checked_add(u64::from(d))
-    })
-}
-
-/// Appends `n` in decimal without the `fmt` machinery (the wire crate's writer).
-pub(crate) use goaltag_wire::json::write_uint as push_u64;
+pub(crate) use crate::core::text::{parse_u64, push_u64};
 
 #[cfg(test)]
 mod tests {
