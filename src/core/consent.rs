@@ -161,12 +161,9 @@ pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), C
         if let Some(t) = ConsentType::from_name(key) {
             p.set(t, Some(parse_signal(val, &field)?));
         } else if key == "wait_for_update" {
-            wait = Some(match val.as_num() {
-                Some(n) if (0.0..=MAX_WAIT_MS as f64).contains(&n) && crate::core::val::is_whole(n) => n as u64,
-                _ => return Err(ConfigError::new(field, "a whole number of milliseconds from 0 to 60000", val)),
-            });
+            wait = Some(crate::core::fields::number_in(val, &field, "milliseconds", 0, MAX_WAIT_MS, true)? as u64);
         } else {
-            return Err(ConfigError::msg(field, crate::core::error::cat(&[TYPE_NAMES, ", wait_for_update"]), "an unknown field"));
+            return Err(crate::core::fields::unknown(&field, &crate::core::error::cat(&[TYPE_NAMES, ", wait_for_update"])));
         }
     }
     Ok((p, wait))

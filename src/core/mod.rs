@@ -8,6 +8,7 @@ pub mod command;
 pub mod config;
 pub mod consent;
 pub mod error;
+pub mod fields;
 pub mod goals;
 pub mod id;
 pub mod name_id;
