@@ -15,6 +15,7 @@ pub const ACTIONABLE: &str =
 /// Prefix of the attributes a site owner adds to label clicks: `data-goaltag-cta="hero"`.
 pub const DATA_PREFIX: &str = "data-goaltag-";
 
+/// At most this many characters of a clicked element's own text leave the page.
 pub const MAX_TEXT: usize = 100;
 
 /// Whitespace collapsed, trimmed, cut to [`MAX_TEXT`] characters; `None` when empty.

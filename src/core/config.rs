@@ -12,6 +12,7 @@ use crate::core::visit::DEFAULT_VISIT_TIMEOUT_MS;
 use crate::prelude::*;
 
 #[derive(Debug, Clone, PartialEq)]
+/// The validated configuration (see README "Configuration fields").
 pub struct Config {
     /// The site key, sent with every batch. Not a secret.
     pub site: Option<String>,
@@ -152,6 +153,7 @@ fn bool_field(slot: &mut bool, field: String, v: &Val, errors: &mut Vec<ConfigEr
     }
 }
 
+/// Whether `s` is a valid site key: 1 to 100 letters, digits, `.`, `_`, `-` (the collector checks the same).
 pub fn valid_site(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_SITE_LEN && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }

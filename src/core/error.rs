@@ -17,6 +17,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// A field whose value `got` is not what was expected.
     pub fn new(field: impl Into<String>, expected: impl Into<String>, got: &Val) -> Self {
         ConfigError { field: field.into(), expected: expected.into(), got: describe(got) }
     }

@@ -10,18 +10,24 @@ use crate::prelude::*;
 pub const DEFAULT_VISIT_TIMEOUT_MS: u64 = 30 * 60 * 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One visit: a run of activity with no gap longer than the timeout.
 pub struct Visit {
+    /// A random UUID, sent as `visit_id`.
     pub id: String,
     /// When the visit started and when it was last active, ms since the epoch.
     pub started: u64,
+    /// When the visit was last active, ms since the epoch.
     pub last: u64,
+    /// Page views in the visit (for `pages_per_visit` goals).
     pub pages: u32,
+    /// Visible time summed over the visit's pages (for `duration` goals).
     pub engaged_ms: u64,
 }
 
 /// The current visit, if any, and the rule that ends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visits {
+    /// Inactivity that ends a visit.
     pub timeout_ms: u64,
     current: Option<Visit>,
 }
@@ -33,6 +39,7 @@ impl Default for Visits {
 }
 
 impl Visits {
+    /// No visit yet; a visit ends after `timeout_ms` of inactivity.
     pub fn new(timeout_ms: u64) -> Self {
         Visits { timeout_ms, current: None }
     }
