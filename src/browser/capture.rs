@@ -14,6 +14,7 @@ use web_sys::{AddEventListenerOptions, Element, EventTarget, HtmlFormElement};
 /// added for (each closure costs its own glue in the download): each kind
 /// gets the closure with its own number bound in. Removed when dropped, so a
 /// shut-down tag leaves nothing behind on the page.
+#[must_use = "the listeners are removed when this is dropped"]
 pub struct Listeners {
     f: Closure<dyn FnMut(u32, web_sys::Event)>,
     added: Vec<(EventTarget, &'static str, js_sys::Function)>,
@@ -47,6 +48,7 @@ impl Drop for Listeners {
 
 /// Wraps `history.pushState` / `replaceState` so SPA navigations are seen,
 /// and puts the originals back when dropped.
+#[must_use = "the originals are put back when this is dropped"]
 pub struct HistoryHook {
     history: JsValue,
     originals: Vec<(&'static str, JsValue)>,
