@@ -45,7 +45,11 @@ ENDPOINTS
   GET /report     The report as JSON (?site=&from=YYYY-MM-DD&to=&funnel=/,/cart.html);
                   GET /dashboard shows it with charts; see 'report --help'.
   POST /import    Offline conversions (?site=), CSV or JSON lines; see 'import --help'.
-                  Reports and imports have no authentication: keep them private.
+                  /report, /dashboard, /import and /export are open unless
+                  --admin-token is set; then they need 'Authorization: Bearer
+                  TOKEN', or the cookie the form at /login sets (the dashboard).
+                  The collector warns at start when it listens beyond
+                  loopback without a token.
   GET /...        Files from --www (folders answer index.html).
 
 LIMITS (each refusal says which field and why)
@@ -131,6 +135,10 @@ enum Cmd {
         /// Batches queued for or being written to the database; past this, 503 + Retry-After.
         #[arg(long, env = "GOALTAG_QUEUE_CAPACITY", default_value_t = 64)]
         queue_capacity: usize,
+        /// Puts /report, /dashboard, /import and /export behind this token (16 to
+        /// 256 characters; make one with: openssl rand -hex 32). Without it they are open.
+        #[arg(long, env = "GOALTAG_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+        admin_token: Option<String>,
         #[command(flatten)]
         guard: GuardArgs,
     },
@@ -240,9 +248,9 @@ fn init_logs(format: LogFormat) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
-    let (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard) = match cli.cmd {
-        Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard } => {
-            (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard)
+    let (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, guard) = match cli.cmd {
+        Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, guard } => {
+            (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, guard)
         }
         Cmd::Report { db, site, from, to, funnel, json } => {
             let params = [("site", site), ("from", from), ("to", to), ("funnel", funnel)];
@@ -262,13 +270,15 @@ async fn main() -> anyhow::Result<()> {
         max_body_bytes,
         max_events,
         queue_capacity,
+        admin_token: admin_token.filter(|t| !t.is_empty()),
         ..Default::default()
     };
     guard.apply(&mut cfg);
     tracing::info!(db = %cfg.db.display(), www = ?cfg.www, origins = ?cfg.allowed_origins, "starting");
     // Database and folders first, so the "listening" line means ready.
-    let app = goaltag_collector::router(cfg)?;
+    let app = goaltag_collector::router(cfg.clone())?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
+    goaltag_collector::http::warn_if_exposed(listener.local_addr()?, &cfg);
     println!("goaltag collector listening on http://{}/", listener.local_addr()?);
     // With connect info: the per-IP rate limit needs each connection's peer address.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
