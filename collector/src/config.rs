@@ -34,6 +34,9 @@ pub struct Config {
     /// With a token, `/report`, `/dashboard`, `/import` and `/export` answer
     /// only requests that carry it (see [`crate::admin`]); without, they are open.
     pub admin_token: Option<String>,
+    /// The site's goal configuration (the tag's `data-config` JSON), read by
+    /// `/export` for goal names, primary flags and the attribution window.
+    pub goals: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             site_origins: Vec::new(),
             rate_limits: RateLimits::default(),
             admin_token: None,
+            goals: None,
         }
     }
 }

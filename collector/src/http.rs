@@ -47,7 +47,7 @@ pub fn router(cfg: Config) -> anyhow::Result<Router> {
     cfg.validate()?;
     let store = SqliteStore::open(&cfg.db).with_context(|| format!("opening the database {}", cfg.db.display()))?;
     // Reports, the dashboard, imports and exports read and write this SQLite file themselves.
-    let owner = crate::dashboard::routes(cfg.db.clone());
+    let owner = crate::dashboard::routes(cfg.db.clone()).merge(crate::export::routes(cfg.db.clone(), cfg.goals.clone()));
     let owner = crate::admin::protect(owner, cfg.admin_token.clone());
     Ok(router_with_store(cfg, store)?.merge(owner))
 }

@@ -11,6 +11,7 @@
 //! - [`report`]: the numbers (JSON, dashboard and CLI share one builder);
 //! - [`dashboard`]: the reporting routes and the dashboard page;
 //! - [`import`]: offline conversions from a CRM, joined by transaction ID;
+//! - [`export`]: conversions back to the ad platforms (upload files);
 //! - [`admin`]: the admin token in front of the site owner's routes;
 //! - [`error`]: [`error::AppError`], what handlers answer when they fail.
 
@@ -19,6 +20,7 @@ pub mod config;
 pub mod dashboard;
 pub mod dates;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;

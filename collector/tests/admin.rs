@@ -53,11 +53,13 @@ fn get(s: &Server, path: &str, headers: &[(&str, &str)]) -> Answer {
     answer(req.call())
 }
 
-const OWNER_GETS: [&str; 4] = [
+const OWNER_GETS: [&str; 6] = [
     "/report?site=shop",
     "/report/sites",
     "/dashboard",
     "/dashboard/assets/dashboard.js",
+    "/export?site=shop&platform=meta",
+    "/export/platforms?site=shop",
 ];
 
 #[test]
@@ -126,9 +128,7 @@ fn the_login_form_sets_a_cookie_that_opens_the_dashboard() {
     assert!(page.body.contains(r#"<form method="post" action="/login">"#), "{}", page.body);
     assert!(!page.body.contains("dashboard.js"), "the dashboard itself is not served");
 
-    let post = |token: &str| {
-        answer(no_redirects().post(&format!("{}/login", s.base)).send_form(&[("token", token)]))
-    };
+    let post = |token: &str| answer(no_redirects().post(&format!("{}/login", s.base)).send_form(&[("token", token)]));
     let wrong = post("s3cret-admin-token-0123456788");
     assert_eq!(wrong.status, 401);
     assert!(wrong.set_cookie.is_none());
