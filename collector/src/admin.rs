@@ -8,8 +8,10 @@
 //! The token is compared in constant time (the `subtle` crate), so the time
 //! of a refusal does not tell how much of a guess was right. The cookie is
 //! `HttpOnly` (no script reads it), `SameSite=Strict` (no other site's page
-//! can make the browser send it, so a cross-site form cannot post an import)
-//! and `Path=/`; it lasts until the browser closes.
+//! can make the browser send it, so a cross-site form cannot post an import),
+//! `Path=/`, and `Secure` when the login came over HTTPS (an `https://`
+//! Origin, or `X-Forwarded-Proto: https` from a proxy); it lasts until the
+//! browser closes.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -57,7 +59,8 @@ impl Token {
             .get_all(header::AUTHORIZATION)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.strip_prefix("Bearer ").map(str::trim));
+            // The scheme is case-insensitive (RFC 9110).
+            .filter_map(|v| v.get(..7).filter(|s| s.eq_ignore_ascii_case("bearer ")).map(|_| v[7..].trim()));
         let cookies = headers
             .get_all(header::COOKIE)
             .iter()
@@ -104,14 +107,24 @@ async fn login_page() -> Response {
     page(StatusCode::OK, "")
 }
 
+/// True when the browser reached the collector over HTTPS (directly, or
+/// through a proxy that says so): the cookie is then marked `Secure`.
+fn over_https(headers: &HeaderMap) -> bool {
+    let said = |name: &str, want: &str| {
+        headers.get(name).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().to_ascii_lowercase().starts_with(want))
+    };
+    said("x-forwarded-proto", "https") || said("origin", "https://")
+}
+
 /// `POST /login` (a form with `token`): the right token sets the cookie and
 /// goes on to the dashboard; a wrong one shows the form again with 401.
-async fn login(State(token): State<Arc<Token>>, Form(form): Form<LoginForm>) -> Response {
+async fn login(State(token): State<Arc<Token>>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
     if !token.matches(form.token.trim()) {
         tracing::warn!("a login with a wrong admin token");
         return page(StatusCode::UNAUTHORIZED, "That token is not the admin token.");
     }
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", token.0);
+    let secure = if over_https(&headers) { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}", token.0);
     let mut resp = Redirect::to("/dashboard").into_response();
     // check_token has made sure the token is a valid header value.
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -160,11 +173,21 @@ mod tests {
         assert!(t.admits(&headers(&[(header::AUTHORIZATION, &format!("Bearer {T}"))])));
         assert!(t.admits(&headers(&[(header::COOKIE, &format!("a=b; {COOKIE}={T}; c=d"))])));
         assert!(!t.admits(&headers(&[])));
+        assert!(t.admits(&headers(&[(header::AUTHORIZATION, &format!("bearer {T}"))])), "the scheme is case-insensitive");
         assert!(!t.admits(&headers(&[(header::AUTHORIZATION, &format!("Basic {T}"))])));
+        assert!(!t.admits(&headers(&[(header::AUTHORIZATION, "Bearer")])));
         assert!(!t.admits(&headers(&[(header::AUTHORIZATION, &format!("Bearer {T}x"))])));
         assert!(!t.admits(&headers(&[(header::COOKIE, &format!("x{COOKIE}={T}"))])));
         // A wrong header does not hide a right cookie.
         assert!(t.admits(&headers(&[(header::AUTHORIZATION, "Bearer nope"), (header::COOKIE, &format!("{COOKIE}={T}"))])));
+    }
+
+    #[test]
+    fn the_cookie_is_secure_when_the_browser_came_over_https() {
+        assert!(over_https(&headers(&[(header::ORIGIN, "https://stats.example")])));
+        assert!(over_https(&headers(&[(header::HeaderName::from_static("x-forwarded-proto"), "https")])));
+        assert!(!over_https(&headers(&[(header::ORIGIN, "http://127.0.0.1:8080")])));
+        assert!(!over_https(&headers(&[])));
     }
 
     #[test]
