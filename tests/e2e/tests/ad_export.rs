@@ -1,6 +1,7 @@
 //! Issue 19's "done when": a visitor who comes from an ad of each network
 //! (`?msclkid=…`, `?gclid=…`, `?fbclid=…`), accepts the demo shop's banner
 //! and buys, becomes one row in each platform's upload file.
+#![cfg(feature = "browsers")]
 
 use goaltag_collector::export::{self, Goals, Platform, Request};
 use goaltag_e2e::{Browser, Harness, WAIT};
