@@ -13,6 +13,8 @@ pub mod id;
 pub mod name_id;
 pub mod outbox;
 pub mod passthrough;
+#[cfg(test)]
+pub mod test_fixtures;
 pub mod tracker;
 pub mod url;
 pub mod val;

@@ -1001,7 +1001,7 @@ pub mod tests {
 
     impl Patterns for FakeHost {
         fn compile(&self, p: &str) -> Result<Box<dyn crate::core::goals::Pattern>, String> {
-            crate::core::goals::tests::Re.compile(p)
+            crate::core::test_fixtures::Re.compile(p)
         }
     }
 
