@@ -7,9 +7,9 @@
 //! would cost more wasm than the rest of the tag), and CSS selectors are run by
 //! the shell's `Element.closest`: see [`Goals::click_selectors`].
 
-use crate::prelude::*;
 use crate::core::name_id::transaction_event_id;
 use crate::core::url;
+use crate::prelude::*;
 use goaltag_wire::{Event, Kind};
 
 mod memory;
@@ -106,10 +106,7 @@ impl When {
     fn matches(&self, fact: &Fact) -> bool {
         match (self, fact) {
             (When::Url(t), Fact::Page { url }) => t.url(url),
-            (
-                When::Event { category, action, label, value },
-                Fact::Event { category: c, action: a, label: l, value: v },
-            ) => {
+            (When::Event { category, action, label, value }, Fact::Event { category: c, action: a, label: l, value: v }) => {
                 category.as_ref().is_none_or(|t| t.text(*c))
                     && action.as_ref().is_none_or(|t| t.text(*a))
                     && label.as_ref().is_none_or(|t| t.text(*l))
@@ -123,9 +120,7 @@ impl When {
                         })
                     })
             }
-            (When::Click(_, i), Fact::Click { matched }) | (When::Submit(_, i), Fact::Submit { matched }) => {
-                matched.contains(i)
-            }
+            (When::Click(_, i), Fact::Click { matched }) | (When::Submit(_, i), Fact::Submit { matched }) => matched.contains(i),
             (When::DurationMs(min), Fact::Engaged { ms }) => ms >= min,
             (When::Pages(min), Fact::Pages { count }) => count >= min,
             _ => false,
@@ -164,7 +159,6 @@ pub struct Goals {
     click: Vec<String>,
     forms: Vec<String>,
 }
-
 
 impl Goals {
     pub fn is_empty(&self) -> bool {
@@ -226,8 +220,8 @@ impl Goals {
             if !g.when.matches(fact) {
                 continue;
             }
-            let per_visit = g.count == Count::OncePerVisit
-                || (g.count == Count::All && matches!(g.when, When::DurationMs(_) | When::Pages(_)));
+            let per_visit =
+                g.count == Count::OncePerVisit || (g.count == Count::All && matches!(g.when, When::DurationMs(_) | When::Pages(_)));
             let per_user = g.count == Count::OncePerUser;
             if mem.counted(&g.id, per_visit, per_user) {
                 continue;

@@ -119,14 +119,7 @@ impl Cx<'_> {
     }
 
     /// A finite number satisfying `ok`.
-    fn number(
-        &mut self,
-        m: &[(String, Val)],
-        field: &str,
-        key: &str,
-        expected: &str,
-        ok: fn(f64) -> bool,
-    ) -> Option<f64> {
+    fn number(&mut self, m: &[(String, Val)], field: &str, key: &str, expected: &str, ok: fn(f64) -> bool) -> Option<f64> {
         let v = self.required(m, field, key, expected)?;
         match v.as_num() {
             Some(n) if n.is_finite() && ok(n) => Some(n),
@@ -167,8 +160,7 @@ fn push_usize(s: &mut String, n: usize) {
     crate::core::visit::push_u64(s, n as u64);
 }
 
-const GOAL_EXAMPLE: &str =
-    "an object like {id: \"purchase\", when: {type: \"url\", op: \"equals\", value: \"/thanks\"}}";
+const GOAL_EXAMPLE: &str = "an object like {id: \"purchase\", when: {type: \"url\", op: \"equals\", value: \"/thanks\"}}";
 const WHEN_EXAMPLE: &str = "an object like {type: \"url\", op: \"equals\", value: \"/thanks\"}";
 
 fn parse_goal<'v>(cx: &mut Cx, g: &'v Val, i: usize, seen: &mut Vec<(&'v str, usize)>) -> Option<Goal> {
@@ -317,8 +309,7 @@ fn parse_when(cx: &mut Cx, w: &Val) -> Option<When> {
         }
         _ => {
             let expected = "a whole number of pages from 1 to 10000";
-            let n =
-                cx.number(m, "when", "min_pages", expected, |n| (1.0..=10_000.0).contains(&n) && crate::core::val::is_whole(n))?;
+            let n = cx.number(m, "when", "min_pages", expected, |n| (1.0..=10_000.0).contains(&n) && crate::core::val::is_whole(n))?;
             When::Pages(n as u32)
         }
     })

@@ -7,10 +7,7 @@ use crate::core::test_fixtures::{fired, goals, ids, trigger, SITE, VISIT};
 use goaltag_wire::{Consent, Signal};
 
 fn url_goal(op: &str, value: &str) -> Goals {
-    goals(&format!(
-        r#"[{{"id":"g","when":{{"type":"url","op":"{op}","value":{}}}}}]"#,
-        serde_json::to_string(value).unwrap()
-    ))
+    goals(&format!(r#"[{{"id":"g","when":{{"type":"url","op":"{op}","value":{}}}}}]"#, serde_json::to_string(value).unwrap()))
 }
 
 #[test]
@@ -43,15 +40,16 @@ fn url_rule_table() {
         assert_eq!(!fired(&g, &Fact::Page { url: page }).is_empty(), want, "{op} {value}");
     }
     let g = url_goal("equals", "/thanks");
-    assert!(
-        fired(&g, &Fact::Event { category: None, action: Some("/thanks"), label: None, value: None }).is_empty()
-    );
+    assert!(fired(&g, &Fact::Event { category: None, action: Some("/thanks"), label: None, value: None }).is_empty());
 }
 
 #[test]
 fn event_rule_table() {
-    let ev = |c: Option<&'static str>, a: Option<&'static str>, l: Option<&'static str>, v: Option<f64>| {
-        Fact::Event { category: c, action: a, label: l, value: v }
+    let ev = |c: Option<&'static str>, a: Option<&'static str>, l: Option<&'static str>, v: Option<f64>| Fact::Event {
+        category: c,
+        action: a,
+        label: l,
+        value: v,
     };
     let cases: &[(&str, Fact, bool)] = &[
         (r#"{"action":"signup"}"#, ev(None, Some("SignUp"), None, None), true),
@@ -143,8 +141,7 @@ fn duration_and_pages() {
     let mut mem = Memory::new();
     let t = trigger(Kind::PageView);
     let mut new_id = ids();
-    let mut run =
-        |fact: Fact, visit: &str, mem: &mut Memory| g.evaluate(&fact, &t, SITE, visit, mem, &mut new_id).len();
+    let mut run = |fact: Fact, visit: &str, mem: &mut Memory| g.evaluate(&fact, &t, SITE, visit, mem, &mut new_id).len();
     assert_eq!(run(Fact::Pages { count: 3 }, "v1", &mut mem), 1);
     assert_eq!(run(Fact::Pages { count: 4 }, "v1", &mut mem), 0);
     assert_eq!(run(Fact::Engaged { ms: 40_000 }, "v1", &mut mem), 1);
@@ -160,9 +157,8 @@ fn one(g: &Goals, t: &Event, mem: &mut Memory) -> Option<Event> {
 
 #[test]
 fn revenue_kinds() {
-    let goal = |rev: &str, cur: &str| {
-        goals(&format!(r#"[{{"id":"g","when":{{"type":"url","op":"equals","value":"/thanks"}}{rev}{cur}}}]"#))
-    };
+    let goal =
+        |rev: &str, cur: &str| goals(&format!(r#"[{{"id":"g","when":{{"type":"url","op":"equals","value":"/thanks"}}{rev}{cur}}}]"#));
     let plain = trigger(Kind::PageView);
     let mut priced = trigger(Kind::PageView);
     priced.value = Some(49.95);
@@ -178,16 +174,8 @@ fn revenue_kinds() {
 
     let fixed = goal(r#","revenue":{"kind":"fixed","value":5}"#, r#","currency":"USD""#);
     assert_eq!(vc(one(&fixed, &plain, &mut mem)), Some((Some(5.0), Some("USD".into()))));
-    assert_eq!(
-        vc(one(&fixed, &priced, &mut mem)),
-        Some((Some(5.0), Some("USD".into()))),
-        "fixed ignores the event value"
-    );
-    assert_eq!(
-        vc(one(&fixed, &priced_eur, &mut mem)),
-        Some((Some(5.0), Some("EUR".into()))),
-        "the event's currency wins"
-    );
+    assert_eq!(vc(one(&fixed, &priced, &mut mem)), Some((Some(5.0), Some("USD".into()))), "fixed ignores the event value");
+    assert_eq!(vc(one(&fixed, &priced_eur, &mut mem)), Some((Some(5.0), Some("EUR".into()))), "the event's currency wins");
 
     let var = goal(r#","revenue":{"kind":"variable","default":10}"#, r#","currency":"USD""#);
     assert_eq!(vc(one(&var, &priced, &mut mem)), Some((Some(49.95), Some("USD".into()))));
@@ -231,10 +219,7 @@ fn conversion_event_fields() {
     assert_eq!(evs[1].id, "new-2");
     assert_eq!(e.trigger.as_deref(), Some("trigger-1"));
     assert_eq!(e.url, t.url);
-    assert_eq!(
-        (e.client_id.as_deref(), e.visit_id.as_deref(), e.gpc, e.consent),
-        (Some("c1"), Some("v1"), Some(true), t.consent)
-    );
+    assert_eq!((e.client_id.as_deref(), e.visit_id.as_deref(), e.gpc, e.consent), (Some("c1"), Some("v1"), Some(true), t.consent));
     assert_eq!((e.title.as_ref(), e.transaction_id.as_ref(), e.attribution.as_ref()), (None, None, None));
 }
 
@@ -250,10 +235,7 @@ fn count_policies() {
     let t = trigger(Kind::PageView);
     let mut new_id = ids();
     let mut run = |visit: &str, mem: &mut Memory| -> Vec<String> {
-        g.evaluate(&Fact::Page { url: "/p" }, &t, SITE, visit, mem, &mut new_id)
-            .into_iter()
-            .map(|e| e.goal.unwrap())
-            .collect()
+        g.evaluate(&Fact::Page { url: "/p" }, &t, SITE, visit, mem, &mut new_id).into_iter().map(|e| e.goal.unwrap()).collect()
     };
     let mut mem = Memory::new();
     assert_eq!(run("v1", &mut mem), ["all", "visit", "user"]);

@@ -84,8 +84,7 @@ fn validation_names_goal_field_and_expectation() {
 
 #[test]
 fn every_error_of_a_goal_is_reported() {
-    let (_, errs) =
-        errors(r#"[{"id":"g","when":{"type":"url","op":"equals","value":"/x"},"currency":"usd","count":"x"}]"#);
+    let (_, errs) = errors(r#"[{"id":"g","when":{"type":"url","op":"equals","value":"/x"},"currency":"usd","count":"x"}]"#);
     assert_eq!(errs.len(), 2);
 }
 
@@ -98,10 +97,7 @@ fn duplicate_ids_and_bad_lists() {
         {"id":"lead","when":{"type":"url","op":"equals","value":"/c"}}
     ]"#,
     );
-    assert_eq!(
-        errs,
-        ["goaltag: goals[2] (\"lead\").id: expected an ID no other goal has, got \"lead\", already the ID of goals[0]"]
-    );
+    assert_eq!(errs, ["goaltag: goals[2] (\"lead\").id: expected an ID no other goal has, got \"lead\", already the ID of goals[0]"]);
     assert_eq!(g.len(), 2);
     assert_eq!(fired(&g, &Fact::Page { url: "/a" }), ["lead"]);
     assert!(fired(&g, &Fact::Page { url: "/c" }).is_empty());
@@ -116,9 +112,8 @@ fn duplicate_ids_and_bad_lists() {
 
 #[test]
 fn nulls_mean_not_given() {
-    let g = goals(
-        r#"[{"id":"g","name":null,"revenue":null,"count":null,"when":{"type":"url","op":"equals","value":"/x","selector":null}}]"#,
-    );
+    let g =
+        goals(r#"[{"id":"g","name":null,"revenue":null,"count":null,"when":{"type":"url","op":"equals","value":"/x","selector":null}}]"#);
     assert_eq!(g.len(), 1);
 }
 
@@ -134,14 +129,7 @@ fn issue_example_parses() {
     t.value = Some(42.5);
     let mut mem = Memory::new();
     let e = g
-        .evaluate(
-            &Fact::Page { url: "https://shop.example/checkout/confirmation?o=1" },
-            &t,
-            SITE,
-            VISIT,
-            &mut mem,
-            &mut ids(),
-        )
+        .evaluate(&Fact::Page { url: "https://shop.example/checkout/confirmation?o=1" }, &t, SITE, VISIT, &mut mem, &mut ids())
         .pop()
         .unwrap();
     assert_eq!((e.goal.as_deref(), e.value, e.currency.as_deref()), (Some("purchase"), Some(42.5), Some("USD")));
