@@ -27,6 +27,7 @@ pub struct Memory {
 const MAX_REMEMBERED: usize = 100;
 
 impl Memory {
+    /// An empty memory: nothing counted yet.
     pub fn new() -> Self {
         Memory::default()
     }

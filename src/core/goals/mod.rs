@@ -23,10 +23,15 @@ pub use parse::parse_goals;
 /// Compiles regular expressions. Must compile them case-insensitively (the
 /// browser shell: `new RegExp(pattern, "i")`); the error is the engine's message.
 pub trait Patterns {
+    /// The compiled `pattern`, or the engine's message saying why it is not
+    /// a valid regular expression.
     fn compile(&self, pattern: &str) -> Result<Box<dyn Pattern>, String>;
 }
 
+/// A compiled regular expression (see [`Patterns`]).
 pub trait Pattern {
+    /// Whether the expression matches anywhere in `text` (it is not anchored
+    /// unless it says so with `^` or `$`).
     fn is_match(&self, text: &str) -> bool;
 }
 
@@ -34,19 +39,43 @@ pub trait Pattern {
 /// passes each fact with the event it belongs to as the trigger.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fact<'a> {
-    /// A page view (also SPA navigations) at this URL.
-    Page { url: &'a str },
+    /// A page view (also SPA navigations).
+    Page {
+        /// The page's URL (redacted, as the event records it).
+        url: &'a str,
+    },
     /// A custom event.
-    Event { category: Option<&'a str>, action: Option<&'a str>, label: Option<&'a str>, value: Option<f64> },
-    /// A click: indices into [`Goals::click_selectors`] that the target or an
-    /// ancestor matched (`Element.closest`).
-    Click { matched: &'a [usize] },
-    /// A form submit: indices into [`Goals::form_selectors`] the form matched.
-    Submit { matched: &'a [usize] },
-    /// Engaged (visible) milliseconds in the visit so far.
-    Engaged { ms: u64 },
+    Event {
+        /// Its category, if it has one.
+        category: Option<&'a str>,
+        /// Its action, if it has one.
+        action: Option<&'a str>,
+        /// Its label, if it has one.
+        label: Option<&'a str>,
+        /// Its value, if it has one.
+        value: Option<f64>,
+    },
+    /// A click.
+    Click {
+        /// Indices into [`Goals::click_selectors`] that the target or an
+        /// ancestor matched (`Element.closest`).
+        matched: &'a [usize],
+    },
+    /// A form submit.
+    Submit {
+        /// Indices into [`Goals::form_selectors`] the form matched.
+        matched: &'a [usize],
+    },
+    /// Engaged (visible) time in the visit so far.
+    Engaged {
+        /// Engaged milliseconds, summed across the visit's pages.
+        ms: u64,
+    },
     /// Pages seen in the visit so far.
-    Pages { count: u32 },
+    Pages {
+        /// How many pages, this one included.
+        count: u32,
+    },
 }
 
 /// A string condition; comparisons are ASCII-case-insensitive.
@@ -161,10 +190,12 @@ pub struct Goals {
 }
 
 impl Goals {
+    /// Whether no goal is enabled (none configured, or all had errors).
     pub fn is_empty(&self) -> bool {
         self.goals.is_empty()
     }
 
+    /// How many goals are enabled.
     pub fn len(&self) -> usize {
         self.goals.len()
     }
