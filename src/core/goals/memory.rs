@@ -7,10 +7,12 @@ use crate::prelude::*;
 mod tests;
 
 /// What was already counted. Per visit (reset when the visit ID changes), per
-/// user, and per transaction forever. It does not know where it lives: the
-/// shell persists [`Memory::serialise`] with `analytics_storage` granted and
-/// otherwise keeps it for the page only, so `once_per_user` falls back to
+/// user, and per transaction forever. It does not know where it lives:
+/// [`Tracker`] persists [`Memory::serialise`] with `analytics_storage` granted
+/// and otherwise keeps it for the page only, so `once_per_user` falls back to
 /// once per page.
+///
+/// [`Tracker`]: crate::core::tracker::Tracker
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memory {
     visit: String,

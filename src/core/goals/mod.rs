@@ -35,8 +35,12 @@ pub trait Pattern {
     fn is_match(&self, text: &str) -> bool;
 }
 
-/// Something that happened, as the goals see it. The shell (or the tracker)
-/// passes each fact with the event it belongs to as the trigger.
+/// Something that happened, as the goals see it. [`Tracker`] passes each fact
+/// with the event it belongs to as the trigger: the page view, custom event,
+/// click or submit it records; for [`Fact::Engaged`], the last page view,
+/// stamped with the current time.
+///
+/// [`Tracker`]: crate::core::tracker::Tracker
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fact<'a> {
     /// A page view (also SPA navigations).
@@ -200,10 +204,11 @@ impl Goals {
         self.goals.len()
     }
 
-    /// The distinct CSS selectors of `click` goals. On a click the shell tests
-    /// each with `target.closest(sel)` and passes the matching indices in
-    /// [`Fact::Click`]. A selector that `closest` rejects is the site owner's
-    /// to fix: report it once.
+    /// The distinct CSS selectors of `click` goals. On a click the browser
+    /// shell tests each with `target.closest(sel)` and hands the matching
+    /// indices to the tracker, which passes them in [`Fact::Click`]. A
+    /// selector that `closest` rejects is the site owner's to fix: the shell
+    /// reports it once.
     pub fn click_selectors(&self) -> &[String] {
         &self.click
     }
@@ -215,8 +220,11 @@ impl Goals {
     }
 
     /// The smallest `duration` threshold above `engaged_ms`, in engaged ms:
-    /// when the shell should next report [`Fact::Engaged`]. None when no
-    /// duration goal is still ahead.
+    /// when [`Tracker`] should next pass [`Fact::Engaged`] (it wakes then:
+    /// [`Tracker::wake_at`]). None when no duration goal is still ahead.
+    ///
+    /// [`Tracker`]: crate::core::tracker::Tracker
+    /// [`Tracker::wake_at`]: crate::core::tracker::Tracker::wake_at
     pub fn next_duration(&self, engaged_ms: u64) -> Option<u64> {
         self.goals
             .iter()

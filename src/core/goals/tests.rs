@@ -137,7 +137,7 @@ fn duration_and_pages() {
     assert_eq!(g.next_duration(120_500), None);
     assert_eq!(goals("[]").next_duration(0), None);
 
-    // Once per visit, by themselves: the shell reports these facts repeatedly.
+    // Once per visit, by themselves: the tracker reports these facts repeatedly.
     let mut mem = Memory::new();
     let t = trigger(Kind::PageView);
     let mut new_id = ids();
