@@ -6,11 +6,11 @@ use crate::prelude::*;
 #[cfg(test)]
 mod tests;
 
-/// What was already counted. Per visit (reset when the visit ID changes), per
-/// user, and per transaction forever. It does not know where it lives:
-/// [`Tracker`] persists [`Memory::serialise`] with `analytics_storage` granted
-/// and otherwise keeps it for the page only, so `once_per_user` falls back to
-/// once per page.
+/// What was already counted: per visit (reset when the visit ID changes), per
+/// user, and per transaction, the latest 100 of each. It does not know where
+/// it lives: [`Tracker`] persists [`Memory::serialise`] with
+/// `analytics_storage` granted and otherwise keeps it for the page only, so
+/// `once_per_user` falls back to once per page.
 ///
 /// [`Tracker`]: crate::core::tracker::Tracker
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -241,8 +241,10 @@ impl Goals {
     /// says, and copies its `client_id`, `visit_id`, `consent` and `gpc`;
     /// the caller attaches attribution. A conversion with a transaction ID gets
     /// the ID `uuid_v5(GOALTAG_NS, "{site}\n{goal}\n{transaction_id}")` and
-    /// converts once per browser, forever; otherwise its ID is `new_id()`.
-    /// `duration` and `pages_per_visit` goals convert at most once per visit.
+    /// converts once per transaction while `mem` remembers it (see
+    /// [`Memory`]); the collector stores a repeat once, by that ID. Otherwise
+    /// its ID is `new_id()`. `duration` and `pages_per_visit` goals convert at
+    /// most once per visit; `visit_id` is the visit `fact` happened in.
     pub fn evaluate(
         &self,
         fact: &Fact,
