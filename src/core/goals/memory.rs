@@ -15,12 +15,15 @@ mod tests;
 /// [`Tracker`]: crate::core::tracker::Tracker
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memory {
+    /// The visit `visit_goals` belong to.
     visit: String,
-    visit_goals: Vec<String>,
-    user_goals: Vec<String>,
+    /// Goals counted once per visit that converted in this visit.
+    pub(super) visit_goals: Vec<String>,
+    /// Goals counted once per user that converted.
+    pub(super) user_goals: Vec<String>,
     /// Leading 12 hex digits of the conversion IDs of transactions seen,
     /// oldest first.
-    transactions: Vec<String>,
+    pub(super) transactions: Vec<String>,
 }
 
 /// Bounds on what [`Memory`] keeps, so its stored text stays short. Past the
@@ -42,34 +45,6 @@ impl Memory {
             self.visit.push_str(visit_id);
             self.visit_goals.clear();
         }
-    }
-
-    /// Whether goal `id` was already counted in this visit (asked when
-    /// `per_visit`) or for this user (asked when `per_user`).
-    pub(super) fn counted(&self, id: &str, per_visit: bool, per_user: bool) -> bool {
-        let has = |list: &[String]| list.iter().any(|x| x == id);
-        (per_visit && has(&self.visit_goals)) || (per_user && has(&self.user_goals))
-    }
-
-    /// Remembers that goal `id` converted, in this visit and/or for this user.
-    pub(super) fn count(&mut self, id: &str, per_visit: bool, per_user: bool) {
-        if per_visit {
-            remember(&mut self.visit_goals, id);
-        }
-        if per_user {
-            remember(&mut self.user_goals, id);
-        }
-    }
-
-    /// Remembers the transaction whose conversion has the ID `conversion_id`;
-    /// false (and nothing changes) when it was already remembered.
-    pub(super) fn first_transaction(&mut self, conversion_id: &str) -> bool {
-        let key = txn_key(conversion_id);
-        if self.transactions.contains(&key) {
-            return false;
-        }
-        remember(&mut self.transactions, &key);
-        true
     }
 
     /// Short text for storage: `1|<visit id>|<goal>,…|<goal>,…|<txn key>,…`
@@ -114,7 +89,8 @@ impl Memory {
     }
 }
 
-fn remember(list: &mut Vec<String>, key: &str) {
+/// Appends `key` to `list`, forgetting the oldest past [`MAX_REMEMBERED`].
+pub(super) fn remember(list: &mut Vec<String>, key: &str) {
     if list.len() >= MAX_REMEMBERED {
         list.remove(0);
     }
@@ -122,7 +98,7 @@ fn remember(list: &mut Vec<String>, key: &str) {
 }
 
 /// 48 bits of a conversion ID: enough to tell a browser's transactions apart.
-fn txn_key(uuid: &str) -> String {
+pub(super) fn txn_key(uuid: &str) -> String {
     let mut k = String::with_capacity(12);
     k.push_str(uuid.get(..8).unwrap_or(""));
     k.push_str(uuid.get(9..13).unwrap_or(""));

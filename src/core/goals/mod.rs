@@ -18,6 +18,7 @@ mod parse;
 mod tests;
 
 pub use memory::Memory;
+use memory::{remember, txn_key};
 pub use parse::parse_goals;
 
 /// Compiles regular expressions. Must compile them case-insensitively (the
@@ -263,15 +264,23 @@ impl Goals {
             }
             let per_visit =
                 g.count == Count::OncePerVisit || (g.count == Count::All && matches!(g.when, When::DurationMs(_) | When::Pages(_)));
-            let per_user = g.count == Count::OncePerUser;
-            if mem.counted(&g.id, per_visit, per_user) {
+            if (per_visit && mem.visit_goals.contains(&g.id)) || (g.count == Count::OncePerUser && mem.user_goals.contains(&g.id)) {
                 continue;
             }
             let txn_id = txn.map(|t| transaction_event_id(site, &g.id, t));
-            if txn_id.as_deref().is_some_and(|id| !mem.first_transaction(id)) {
-                continue;
+            if let Some(id) = &txn_id {
+                let key = txn_key(id);
+                if mem.transactions.contains(&key) {
+                    continue;
+                }
+                remember(&mut mem.transactions, &key);
             }
-            mem.count(&g.id, per_visit, per_user);
+            if per_visit {
+                remember(&mut mem.visit_goals, &g.id);
+            }
+            if g.count == Count::OncePerUser {
+                remember(&mut mem.user_goals, &g.id);
+            }
 
             let mut e = Event::new(txn_id.unwrap_or_else(&mut *new_id), Kind::Conversion, trigger.ts);
             e.url = trigger.url.clone();
