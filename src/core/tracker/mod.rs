@@ -10,8 +10,6 @@
 //! [`landing`] is the page that consent kept back and `url_passthrough`.
 
 mod engaged;
-#[cfg(test)]
-pub(crate) mod fixtures;
 mod host;
 mod landing;
 mod persistence;
