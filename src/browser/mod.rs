@@ -116,6 +116,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     if OFF.get() {
         return;
     }
+    adapters::set_helpers(&describe);
     capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
     let mut shell = Shell {
