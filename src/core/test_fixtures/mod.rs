@@ -3,6 +3,7 @@
 //! memory's and parser's tests share, and the tracker's deterministic host
 //! ([`tracker`]).
 
+pub(crate) mod consent;
 pub(crate) mod tracker;
 
 use crate::core::goals::{parse_goals, Fact, Goals, Memory, Pattern, Patterns};

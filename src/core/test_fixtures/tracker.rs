@@ -1,17 +1,17 @@
 //! Test fixtures of the tracker: a deterministic [`Host`] and the steps the
 //! tests repeat (a configured tracker, running a command, sending what is due).
 
-use crate::core::tracker::*;
+use crate::core::command::parse;
 use crate::core::command::PageOverrides;
 use crate::core::consent::{Env, Partial};
 use crate::core::error::ConfigError;
-use crate::core::outbox::Outcome;
-use crate::prelude::*;
-use goaltag_wire::{Event, Kind};
-use crate::core::command::parse;
 use crate::core::goals::Patterns;
+use crate::core::outbox::Outcome;
+use crate::core::tracker::*;
 use crate::core::val::json;
+use crate::prelude::*;
 use goaltag_wire::Batch;
+use goaltag_wire::{Event, Kind};
 
 /// A deterministic host: a settable clock and a counter for randomness.
 pub(crate) struct FakeHost {

@@ -1,0 +1,130 @@
+//! The vocabulary of consent commands: the four Consent Mode types, a
+//! partial state naming some of them, and how the page's values parse.
+
+use super::MAX_WAIT_MS;
+use crate::core::error::ConfigError;
+use crate::core::val::Val;
+use crate::prelude::*;
+use goaltag_wire::Signal;
+
+/// The four consent types, with Google Consent Mode v2 names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentType {
+    AnalyticsStorage,
+    AdStorage,
+    AdUserData,
+    AdPersonalization,
+}
+
+impl ConsentType {
+    pub const ALL: [ConsentType; 4] =
+        [ConsentType::AnalyticsStorage, ConsentType::AdStorage, ConsentType::AdUserData, ConsentType::AdPersonalization];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsentType::AnalyticsStorage => "analytics_storage",
+            ConsentType::AdStorage => "ad_storage",
+            ConsentType::AdUserData => "ad_user_data",
+            ConsentType::AdPersonalization => "ad_personalization",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<ConsentType> {
+        ConsentType::ALL.into_iter().find(|t| t.name() == s)
+    }
+}
+
+pub(super) const TYPE_NAMES: &str = "one of analytics_storage, ad_storage, ad_user_data, ad_personalization";
+
+/// Some of the four types, as one command or adapter gives them; `None` = not given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Partial {
+    pub analytics_storage: Option<Signal>,
+    pub ad_storage: Option<Signal>,
+    pub ad_user_data: Option<Signal>,
+    pub ad_personalization: Option<Signal>,
+}
+
+impl Partial {
+    /// All four types set to `s`: what `data-consent="granted"` means.
+    pub fn all(s: Signal) -> Partial {
+        Partial { analytics_storage: Some(s), ad_storage: Some(s), ad_user_data: Some(s), ad_personalization: Some(s) }
+    }
+
+    pub fn get(&self, t: ConsentType) -> Option<Signal> {
+        match t {
+            ConsentType::AnalyticsStorage => self.analytics_storage,
+            ConsentType::AdStorage => self.ad_storage,
+            ConsentType::AdUserData => self.ad_user_data,
+            ConsentType::AdPersonalization => self.ad_personalization,
+        }
+    }
+
+    pub fn set(&mut self, t: ConsentType, s: Option<Signal>) {
+        match t {
+            ConsentType::AnalyticsStorage => self.analytics_storage = s,
+            ConsentType::AdStorage => self.ad_storage = s,
+            ConsentType::AdUserData => self.ad_user_data = s,
+            ConsentType::AdPersonalization => self.ad_personalization = s,
+        }
+    }
+
+    /// Types given in `over` replace ours; the others are kept (partial updates).
+    pub(super) fn merge(&mut self, over: Partial) {
+        for t in ConsentType::ALL {
+            if let Some(s) = over.get(t) {
+                self.set(t, Some(s));
+            }
+        }
+    }
+}
+
+/// `"granted"` or `"denied"`, exactly: a misspelt value must not silently grant or deny.
+pub fn parse_signal(v: &Val, field: &str) -> Result<Signal, ConfigError> {
+    match v.as_str() {
+        Some("granted") => Ok(Signal::Granted),
+        Some("denied") => Ok(Signal::Denied),
+        _ => Err(ConfigError::new(field, "\"granted\" or \"denied\"", v)),
+    }
+}
+
+/// The `data-consent` attribute: a default for all four types.
+pub fn parse_data_consent(v: &Val) -> Result<Partial, ConfigError> {
+    parse_signal(v, "data-consent").map(Partial::all)
+}
+
+/// Parses the object of `goaltag('consent', 'default'|'update', {...})` into the
+/// types it gives and its `wait_for_update` (ms; only [`Consent::set_default`]
+/// uses it, an update's is accepted and ignored). Strict: an unknown key (say a
+/// GCM `region`) rejects the whole command rather than apply half of it.
+pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), ConfigError> {
+    if command != "default" && command != "update" {
+        return Err(ConfigError::new("goaltag('consent', command, …)", "one of default, update, source", &Val::Str(command.to_owned())));
+    }
+    let Some(fields) = v.as_map() else {
+        return Err(ConfigError::new(
+            crate::core::error::cat(&["goaltag('consent', '", command, "', …)"]),
+            "an object like {analytics_storage: 'granted', ad_storage: 'denied'}",
+            v,
+        ));
+    };
+    let mut p = Partial::default();
+    let mut wait = None;
+    for (key, val) in fields {
+        if val.is_null() {
+            continue;
+        }
+        let field = crate::core::error::cat(&["consent.", key]);
+        if let Some(t) = ConsentType::from_name(key) {
+            p.set(t, Some(parse_signal(val, &field)?));
+        } else if key == "wait_for_update" {
+            wait = Some(crate::core::fields::number_in(val, &field, "milliseconds", 0, MAX_WAIT_MS, true)? as u64);
+        } else {
+            return Err(crate::core::fields::unknown(&field, &crate::core::error::cat(&[TYPE_NAMES, ", wait_for_update"])));
+        }
+    }
+    Ok((p, wait))
+}
+
+#[cfg(test)]
+mod tests;
