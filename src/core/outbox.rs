@@ -314,7 +314,7 @@ impl Outbox {
     }
 
     /// The next request, if one is due: online, nothing in flight, backoff over.
-    pub fn poll(&mut self, now_ms: u64, _rand: u32) -> Option<Send> {
+    pub fn poll(&mut self, now_ms: u64) -> Option<Send> {
         if self.in_flight.is_some() || !self.online {
             return None;
         }
@@ -823,7 +823,7 @@ mod tests {
     /// Sends and acks everything due at `now`; the batches in order.
     fn drain(o: &mut Outbox, now: u64) -> Vec<Batch> {
         let mut out = Vec::new();
-        while let Some(s) = o.poll(now, 7) {
+        while let Some(s) = o.poll(now) {
             out.push(wire(&s));
             o.on_outcome(s.batch, ok(), now, 7);
         }
@@ -868,7 +868,7 @@ mod tests {
         let room = p.max_bytes - envelope_overhead(SITE);
         let mut k = 0;
         let mut n = 0;
-        while let Some(s) = o.poll(T0, 0) {
+        while let Some(s) = o.poll(T0) {
             assert!(s.body.len() <= p.max_bytes, "{}", s.body.len());
             let b = wire(&s);
             let sizes: Vec<usize> = items[k..k + b.events.len()].iter().map(|i| i.json.len()).collect();
@@ -891,8 +891,8 @@ mod tests {
         o.push(ev("a", false, T0), T0);
         o.push(ev("b", false, T0 + 600), T0 + 600);
         assert_eq!(o.wake_at(), Some(T0 + 1000));
-        assert!(o.poll(T0 + 999, 0).is_none());
-        let s = o.poll(T0 + 1000, 0).unwrap();
+        assert!(o.poll(T0 + 999).is_none());
+        let s = o.poll(T0 + 1000).unwrap();
         assert_eq!(s.ids, strs(&["a", "b"]));
         assert_eq!(wire(&s).sent_at, T0 + 1000);
         assert_eq!(s.attempt, 1);
@@ -905,11 +905,11 @@ mod tests {
         o.push(ev("c", true, T0), T0);
         o.push(ev("z", false, T0), T0);
         assert!(o.wake_at().unwrap() <= T0, "due now");
-        let s = o.poll(T0, 0).unwrap();
+        let s = o.poll(T0).unwrap();
         assert_eq!(s.ids, strs(&["a", "c"]));
         assert_eq!(wire(&s).events[1].kind, Kind::Conversion);
         o.on_outcome(s.batch, ok(), T0, 0);
-        assert!(o.poll(T0, 0).is_none(), "the event after it starts a new open batch");
+        assert!(o.poll(T0).is_none(), "the event after it starts a new open batch");
         assert_eq!(o.wake_at(), Some(T0 + 1000));
     }
 
@@ -917,10 +917,10 @@ mod tests {
     fn flush_closes_the_open_batch() {
         let mut o = ob();
         o.push(ev("a", false, T0), T0);
-        assert!(o.poll(T0 + 10, 0).is_none());
+        assert!(o.poll(T0 + 10).is_none());
         o.flush();
         assert!(o.wake_at().unwrap() <= T0 + 10);
-        assert_eq!(o.poll(T0 + 10, 0).unwrap().ids, strs(&["a"]));
+        assert_eq!(o.poll(T0 + 10).unwrap().ids, strs(&["a"]));
     }
 
     #[test]
@@ -933,15 +933,15 @@ mod tests {
         let text = o.persist();
         assert!(text.contains("\ta\t") || text.contains("\na\t"));
         assert!(!text.contains("huge"));
-        let first = o.poll(T0, 0).unwrap();
+        let first = o.poll(T0).unwrap();
         assert_eq!(first.ids, strs(&["a"]));
         o.on_outcome(first.batch, ok(), T0, 0);
-        let second = o.poll(T0, 0).unwrap();
+        let second = o.poll(T0).unwrap();
         assert_eq!(second.ids, strs(&["huge"]));
         assert!(second.body.len() > 1024);
         wire(&second);
         o.on_outcome(second.batch, ok(), T0, 0);
-        assert!(o.poll(T0, 0).is_none(), "b waits for its delay");
+        assert!(o.poll(T0).is_none(), "b waits for its delay");
         assert_eq!(drain(&mut o, T0 + 1000).len(), 1);
     }
 
@@ -959,7 +959,7 @@ mod tests {
         let mut o = ob();
         push_n(&mut o, "e", n, T0);
         o.flush();
-        let s = o.poll(T0, 0).unwrap();
+        let s = o.poll(T0).unwrap();
         (o, s)
     }
 
@@ -982,17 +982,17 @@ mod tests {
             let (mut o, s) = one_in_flight(3);
             o.on_outcome(s.batch, out, T0, 1234);
             assert_eq!(o.len(), 3, "{out:?}");
-            assert!(o.poll(T0, 0).is_none(), "{out:?}: not at once");
+            assert!(o.poll(T0).is_none(), "{out:?}: not at once");
             let at = o.wake_at().unwrap();
             assert_eq!(at, T0 + 1 + 1234 % 500, "{out:?}");
-            let r = o.poll(at, 0).unwrap();
+            let r = o.poll(at).unwrap();
             assert_eq!(r.ids, s.ids);
             assert_eq!(r.attempt, 2);
             let (b1, b2) = (wire(&s), wire(&r));
             assert_eq!(b1.events, b2.events, "same bytes, same events");
             assert_ne!(r.batch, s.batch);
             o.on_outcome(r.batch, status(503), at, 0);
-            let r3 = o.poll(o.wake_at().unwrap(), 0).unwrap();
+            let r3 = o.poll(o.wake_at().unwrap()).unwrap();
             assert_eq!(r3.attempt, 3);
             o.on_outcome(r3.batch, ok(), at, 0);
             assert!(o.is_empty());
@@ -1008,10 +1008,10 @@ mod tests {
             o.flush();
             push_n(&mut o, "q", 1, T0);
             o.flush();
-            let s = o.poll(T0, 0).unwrap();
+            let s = o.poll(T0).unwrap();
             o.on_outcome(s.batch, status(code), T0, 0);
             assert_eq!(o.dropped().poison, 2, "{code}");
-            let next = o.poll(T0, 0).expect("the next batch goes at once");
+            let next = o.poll(T0).expect("the next batch goes at once");
             assert_eq!(next.ids, strs(&["q0"]));
             let b = wire(&next);
             assert_eq!(b.dropped.poison, 2, "{code}: reported on the wire");
@@ -1025,18 +1025,18 @@ mod tests {
     fn status_413_splits_the_batch_and_retries_the_halves() {
         let (mut o, s) = one_in_flight(5);
         o.on_outcome(s.batch, status(413), T0, 0);
-        let a = o.poll(T0, 0).expect("halves go without backoff");
+        let a = o.poll(T0).expect("halves go without backoff");
         assert_eq!(a.ids, strs(&["e0", "e1", "e2"]));
         assert_eq!(a.attempt, 2);
         // The first half is still too large: halve again.
         o.on_outcome(a.batch, status(413), T0, 0);
-        let a1 = o.poll(T0, 0).unwrap();
+        let a1 = o.poll(T0).unwrap();
         assert_eq!(a1.ids, strs(&["e0", "e1"]));
         o.on_outcome(a1.batch, ok(), T0, 0);
-        let a2 = o.poll(T0, 0).unwrap();
+        let a2 = o.poll(T0).unwrap();
         assert_eq!((a2.ids.clone(), a2.attempt), (strs(&["e2"]), 3));
         o.on_outcome(a2.batch, ok(), T0, 0);
-        let b = o.poll(T0, 0).unwrap();
+        let b = o.poll(T0).unwrap();
         assert_eq!((b.ids.clone(), b.attempt), (strs(&["e3", "e4"]), 2));
         o.on_outcome(b.batch, ok(), T0, 0);
         assert!(o.is_empty());
@@ -1049,7 +1049,7 @@ mod tests {
         o.on_outcome(s.batch, status(413), T0, 0);
         assert!(o.is_empty());
         assert_eq!(o.dropped().poison, 1);
-        assert!(o.poll(T0 + 100_000, 0).is_none());
+        assert!(o.poll(T0 + 100_000).is_none());
     }
 
     #[test]
@@ -1057,12 +1057,12 @@ mod tests {
         let (mut o, s) = one_in_flight(1);
         o.on_outcome(s.batch, Outcome::Status { code: 503, retry_after_ms: Some(7000) }, T0, 10);
         assert_eq!(o.wake_at(), Some(T0 + 7000));
-        assert!(o.poll(T0 + 6999, 0).is_none());
-        let r = o.poll(T0 + 7000, 0).unwrap();
+        assert!(o.poll(T0 + 6999).is_none());
+        let r = o.poll(T0 + 7000).unwrap();
         // A Retry-After shorter than the jittered delay does not shorten it.
         o.on_outcome(r.batch, Outcome::Status { code: 429, retry_after_ms: Some(1) }, T0, 900);
         assert_eq!(o.wake_at(), Some(T0 + 1 + 900));
-        let r = o.poll(T0 + 901, 0).unwrap();
+        let r = o.poll(T0 + 901).unwrap();
         o.on_outcome(r.batch, Outcome::Status { code: 503, retry_after_ms: Some(u64::MAX) }, T0, 0);
         assert_eq!(o.wake_at(), Some(T0 + 300_000));
     }
@@ -1080,7 +1080,7 @@ mod tests {
                 return at - now;
             }
             now = at;
-            s = o.poll(now, 0).unwrap();
+            s = o.poll(now).unwrap();
         }
         unreachable!()
     }
@@ -1117,11 +1117,11 @@ mod tests {
         for _ in 0..10 {
             o.on_outcome(s.batch, Outcome::NetworkError, now, 0);
             now = o.wake_at().unwrap();
-            s = o.poll(now, 0).unwrap();
+            s = o.poll(now).unwrap();
         }
         o.on_outcome(s.batch, ok(), now, 0);
         o.push(ev("n", true, now), now);
-        let s = o.poll(now, 0).unwrap();
+        let s = o.poll(now).unwrap();
         o.on_outcome(s.batch, Outcome::NetworkError, now, 499_999);
         assert_eq!(o.wake_at(), Some(now + 1 + 499_999 % 500), "back to base_ms");
     }
@@ -1130,20 +1130,20 @@ mod tests {
     fn no_second_request_while_one_is_in_flight() {
         let mut o = ob();
         push_n(&mut o, "e", 45, T0);
-        let s = o.poll(T0, 0).unwrap();
+        let s = o.poll(T0).unwrap();
         assert!(o.in_flight());
-        assert!(o.poll(T0, 0).is_none());
-        assert!(o.poll(T0 + 3_600_000, 0).is_none());
+        assert!(o.poll(T0).is_none());
+        assert!(o.poll(T0 + 3_600_000).is_none());
         assert_eq!(o.wake_at(), None);
         // A stale or unknown answer changes nothing.
         o.on_outcome(s.batch + 100, ok(), T0, 0);
         o.on_outcome(0, ok(), T0, 0);
         assert_eq!(o.len(), 45);
-        assert!(o.poll(T0, 0).is_none());
+        assert!(o.poll(T0).is_none());
         o.on_outcome(s.batch, ok(), T0, 0);
         o.on_outcome(s.batch, ok(), T0, 0); // a duplicate answer is ignored
         assert_eq!(o.len(), 25);
-        let n = o.poll(T0, 0).unwrap();
+        let n = o.poll(T0).unwrap();
         assert_eq!(n.ids[0], "e20");
     }
 
@@ -1157,14 +1157,14 @@ mod tests {
         let day = 24 * HOUR_MS;
         o.set_online(true, T0 + day, 0);
         // Exactly at the budget is still fine.
-        let s = o.poll(T0 + day, 0).unwrap();
+        let s = o.poll(T0 + day).unwrap();
         o.on_outcome(s.batch, Outcome::NetworkError, T0 + day, 0);
         // Too old for a retry: in flight it was kept, now it goes.
-        assert!(o.poll(T0 + day + 10, 0).is_none());
+        assert!(o.poll(T0 + day + 10).is_none());
         assert!(o.is_empty());
         assert_eq!(o.dropped().expired, 1);
         o.push(ev("new", true, T0 + day + 20), T0 + day + 20);
-        let b = wire(&o.poll(T0 + day + 20, 0).unwrap());
+        let b = wire(&o.poll(T0 + day + 20).unwrap());
         assert_eq!(b.dropped.expired, 1);
     }
 
@@ -1198,13 +1198,13 @@ mod tests {
         let mut o = with(Policy { max_outbox_bytes: 4096, ..Policy::default() });
         o.push(big("a", 1500, T0), T0);
         o.flush();
-        let s = o.poll(T0, 0).unwrap();
+        let s = o.poll(T0).unwrap();
         o.push(big("b", 1500, T0), T0);
         o.push(big("c", 1500, T0), T0); // over 4096: b goes, not a (in flight)
         assert_eq!(o.dropped().overflow, 1);
         o.on_outcome(s.batch, ok(), T0, 0);
         o.flush();
-        assert_eq!(o.poll(T0, 0).unwrap().ids, strs(&["c"]));
+        assert_eq!(o.poll(T0).unwrap().ids, strs(&["c"]));
         // Bigger than the whole outbox: refused outright, nothing else evicted.
         let mut o = with(Policy { max_outbox_bytes: 4096, ..Policy::default() });
         o.push(ev("x", true, T0), T0);
@@ -1221,7 +1221,7 @@ mod tests {
         o.push(big("a", 1500, T0), T0);
         o.push(big("b", 1500, T0), T0);
         o.flush();
-        let s = o.poll(T0, 0).unwrap();
+        let s = o.poll(T0).unwrap();
         o.on_outcome(s.batch, ok(), T0, 0);
         o.push(big("c", 1500, T0), T0);
         o.push(big("d", 1500, T0), T0);
@@ -1246,10 +1246,10 @@ mod tests {
         let mut o = with(Policy { max_outbox: 2, ..Policy::default() });
         push_n(&mut o, "e", 4, T0); // 2 overflow
         o.flush();
-        let s1 = o.poll(T0, 0).unwrap();
+        let s1 = o.poll(T0).unwrap();
         assert_eq!(wire(&s1).dropped.overflow, 2);
         o.on_outcome(s1.batch, status(500), T0, 0);
-        let s2 = o.poll(o.wake_at().unwrap(), 0).unwrap();
+        let s2 = o.poll(o.wake_at().unwrap()).unwrap();
         assert_eq!(wire(&s2).dropped.overflow, 2, "still unacknowledged");
         // A new drop while s2 is in flight (f0: the outbox is full of events
         // in flight) is not settled by s2's ack.
@@ -1258,11 +1258,11 @@ mod tests {
         o.on_outcome(s2.batch, ok(), T0 + 5, 0);
         assert!(o.is_empty());
         o.push(ev("f1", true, T0 + 5), T0 + 5);
-        let s3 = o.poll(T0 + 5, 0).unwrap();
+        let s3 = o.poll(T0 + 5).unwrap();
         assert_eq!(wire(&s3).dropped.overflow, 1);
         o.on_outcome(s3.batch, ok(), T0 + 5, 0);
         o.push(ev("g", true, T0 + 6), T0 + 6);
-        let s4 = o.poll(T0 + 6, 0).unwrap();
+        let s4 = o.poll(T0 + 6).unwrap();
         assert!(wire(&s4).dropped.is_empty());
         assert!(!s4.body.contains("dropped"));
         assert_eq!(o.dropped().overflow, 3, "totals are kept");
@@ -1276,18 +1276,18 @@ mod tests {
         o.set_online(false, T0, 0);
         o.push(ev("c", true, T0), T0);
         assert_eq!(o.wake_at(), None);
-        assert!(o.poll(T0 + 60_000, 0).is_none());
+        assert!(o.poll(T0 + 60_000).is_none());
         assert_eq!(o.len(), 1);
         o.set_online(true, T0 + 60_000, 1234);
         assert_eq!(o.wake_at(), Some(T0 + 60_000 + 1234 % 500));
-        assert!(o.poll(T0 + 60_000, 0).is_none());
+        assert!(o.poll(T0 + 60_000).is_none());
         for r in [0u32, 7, 499, 500, u32::MAX] {
             let mut p = ob();
             p.set_online(false, T0, 0);
             p.set_online(true, T0, r);
             assert!(p.not_before < T0 + 500);
         }
-        let s = o.poll(T0 + 60_234, 0).unwrap();
+        let s = o.poll(T0 + 60_234).unwrap();
         assert_eq!(s.ids, strs(&["c"]));
         // Going online twice does not reset anything.
         o.on_outcome(s.batch, Outcome::NetworkError, T0 + 60_234, 100);
@@ -1308,7 +1308,7 @@ mod tests {
         for _ in 0..6 {
             o.on_outcome(s.batch, Outcome::NetworkError, now, u32::MAX);
             now = o.wake_at().unwrap();
-            s = o.poll(now, 0).unwrap();
+            s = o.poll(now).unwrap();
         }
         o.on_outcome(s.batch, Outcome::NetworkError, now, u32::MAX);
         assert!(o.wake_at().unwrap() - now > 10_000);
@@ -1331,7 +1331,7 @@ mod tests {
         o.push(weird.clone(), T0); // drops e0
         o.push(conv.clone(), T0 + 3); // drops e1
         o.flush();
-        let s = o.poll(T0 + 3, 0).unwrap(); // in flight: still persisted
+        let s = o.poll(T0 + 3).unwrap(); // in flight: still persisted
         let before: Vec<(String, String)> = o.entries.iter().map(|e| (e.item.id.clone(), e.item.json.clone())).collect();
         assert!(o.dirty());
         let text = o.persist();
@@ -1345,7 +1345,7 @@ mod tests {
         conv.beacon_sent = false;
         assert_eq!(fresh.entries[4].item, conv);
         assert!(fresh.dirty());
-        let r = fresh.poll(T0 + 10, 0).expect("restored events are due at once");
+        let r = fresh.poll(T0 + 10).expect("restored events are due at once");
         let b = wire(&r);
         assert_eq!(b.dropped.overflow, 2, "unreported drops survive the reload");
         assert_eq!(r.attempt, 2, "they were sent once before the reload");
@@ -1379,7 +1379,7 @@ mod tests {
         assert_eq!(b.len(), 2);
         // Restored (older) events go ahead of the still-open one.
         b.flush();
-        assert_eq!(b.poll(T0, 0).unwrap().ids, strs(&["y", "x"]));
+        assert_eq!(b.poll(T0).unwrap().ids, strs(&["y", "x"]));
     }
 
     #[test]
@@ -1441,7 +1441,7 @@ mod tests {
     fn beacon_takes_everything_unacked_once_per_page() {
         let mut o = ob();
         push_n(&mut o, "e", 25, T0);
-        let s = o.poll(T0, 0).unwrap(); // e0..e19 in flight, e20..e24 open
+        let s = o.poll(T0).unwrap(); // e0..e19 in flight, e20..e24 open
         let bodies = o.beacon_bodies(T0 + 1);
         assert_eq!(bodies.len(), 1);
         let b: Batch = serde_json::from_str(&bodies[0].0).unwrap();
@@ -1460,14 +1460,14 @@ mod tests {
         o.on_outcome(s.batch, ok(), T0 + 6, 0);
         assert_eq!(o.len(), 6);
         // Beaconed events are not re-sent from this page, but stay persisted.
-        assert!(o.poll(T0 + 100_000, 0).is_none());
+        assert!(o.poll(T0 + 100_000).is_none());
         assert_eq!(o.wake_at(), None);
         let text = o.persist();
         assert_eq!(text.lines().count(), 7);
         assert!(text.lines().skip(1).all(|l| l.split('\t').nth(2) == Some("2")));
         // Restoring this page's own copy (e.g. after a cross-tab handover) adds nothing.
         assert_eq!(o.restore(&text, T0 + 7), 0);
-        assert!(o.poll(T0 + 100_000, 0).is_none());
+        assert!(o.poll(T0 + 100_000).is_none());
     }
 
     #[test]
@@ -1478,7 +1478,7 @@ mod tests {
         let text = o.persist();
         let mut next = ob();
         next.restore(&text, T0);
-        assert_eq!(next.poll(T0 + 1000, 0).unwrap().attempt, 3);
+        assert_eq!(next.poll(T0 + 1000).unwrap().attempt, 3);
     }
 
     #[test]
@@ -1490,13 +1490,13 @@ mod tests {
         o.push(ev("c", true, T0), T0);
         o.push(ev("b", false, T0), T0);
         assert_eq!(o.beacon_bodies(T0).iter().map(|b| b.1.len()).sum::<usize>(), 3);
-        assert!(o.poll(T0 + 100_000, 0).is_none(), "held while hidden");
+        assert!(o.poll(T0 + 100_000).is_none(), "held while hidden");
         o.mark_clean();
         o.shown();
         assert!(o.dirty(), "the persisted copy loses its beacon marks");
         o.flush();
         let mut sent = Vec::new();
-        while let Some(s) = o.poll(T0 + 1000, 0) {
+        while let Some(s) = o.poll(T0 + 1000) {
             assert_eq!(s.attempt, 2, "the beacon was the first attempt");
             sent.extend(s.ids.clone());
             o.on_outcome(s.batch, ok(), T0 + 1000, 0);
@@ -1526,13 +1526,13 @@ mod tests {
         let mut sent = Vec::new();
         let mut now = T0 + 5000;
         // A failure on the way is retried as usual, still once per ID.
-        let s = next.poll(now, 0).unwrap();
+        let s = next.poll(now).unwrap();
         assert_eq!(s.attempt, 2);
         next.on_outcome(s.batch, Outcome::NetworkError, now, 0);
         for _ in 0..10 {
             now += 2000;
             next.flush();
-            while let Some(s) = next.poll(now, 0) {
+            while let Some(s) = next.poll(now) {
                 sent.extend(s.ids.clone());
                 next.on_outcome(s.batch, ok(), now, 0);
             }
@@ -1569,11 +1569,11 @@ mod tests {
         // The browser refused the first body: those events are ordinary again.
         o.beacon_refused(&bodies[0].1);
         o.flush();
-        let s = o.poll(T0, 0).unwrap();
+        let s = o.poll(T0).unwrap();
         assert_eq!(s.ids, bodies[0].1);
         assert_eq!(s.attempt, 1, "a refused beacon was no attempt");
         o.on_outcome(s.batch, ok(), T0, 0);
-        assert!(o.poll(T0 + 60_000, 0).is_none());
+        assert!(o.poll(T0 + 60_000).is_none());
         // The next hide re-beacons nothing: the rest were beaconed already.
         assert!(o.beacon_bodies(T0).is_empty());
     }
@@ -1584,7 +1584,7 @@ mod tests {
         o.push(ev("open", false, T0), T0);
         assert_eq!(o.beacon_bodies(T0)[0].1.len(), 4);
         o.on_outcome(s.batch, status(500), T0, 0);
-        assert!(o.poll(T0 + 100_000, 0).is_none());
+        assert!(o.poll(T0 + 100_000).is_none());
         assert_eq!(o.len(), 4);
         // Poison still removes them: they would never be accepted.
         let (mut o, s) = one_in_flight(2);
@@ -1600,7 +1600,7 @@ mod tests {
         o.set_online(false, T0, 0);
         assert!(o.beacon_bodies(T0).is_empty());
         o.set_online(true, T0, 0);
-        assert_eq!(o.poll(T0, 0).unwrap().ids, strs(&["a"]));
+        assert_eq!(o.poll(T0).unwrap().ids, strs(&["a"]));
     }
 
     // ---- policy ----

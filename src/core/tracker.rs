@@ -883,11 +883,11 @@ impl Tracker {
     }
 
     /// The next batch to send, if one is due.
-    pub fn poll(&mut self, now: u64, rand: u32) -> Option<Send> {
+    pub fn poll(&mut self, now: u64) -> Option<Send> {
         if !self.ready() {
             return None;
         }
-        self.outbox.poll(now, rand)
+        self.outbox.poll(now)
     }
 
     pub fn on_outcome(&mut self, batch: u64, outcome: Outcome, now: u64, rand: u32) {
@@ -1013,7 +1013,7 @@ pub mod tests {
 
     fn send_all(t: &mut Tracker, h: &mut FakeHost) -> Vec<Batch> {
         let mut out = Vec::new();
-        while let Some(s) = t.poll(h.now, 0) {
+        while let Some(s) = t.poll(h.now) {
             out.push(serde_json::from_str::<Batch>(&s.body).unwrap());
             t.on_outcome(s.batch, Outcome::Status { code: 204, retry_after_ms: None }, h.now, 0);
         }
@@ -1047,7 +1047,7 @@ pub mod tests {
         let (mut t, mut h) = unset();
         run(&mut t, &mut h, r#"["event","early"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
-        assert!(t.poll(h.now, 0).is_none(), "nothing is sent while consent is unknown");
+        assert!(t.poll(h.now).is_none(), "nothing is sent while consent is unknown");
         run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
         let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
@@ -1154,8 +1154,8 @@ pub mod tests {
         t.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
         run(&mut t, &mut h, r#"["event","early"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
-        assert!(t.poll(h.now, 0).is_none());
-        assert!(t.poll(h.now + 60_000, 0).is_none());
+        assert!(t.poll(h.now).is_none());
+        assert!(t.poll(h.now + 60_000).is_none());
         run(&mut t, &mut h, r#"["config",{"site":"s","collector":"https://c.example/collect"}]"#);
         let b = send_all(&mut t, &mut h);
         assert_eq!(b[0].events[0].action.as_deref(), Some("early"));
@@ -1252,7 +1252,7 @@ pub mod tests {
         let (mut t, mut h) = ready();
         run(&mut t, &mut h, r#"["event","a"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
-        let in_flight = t.poll(h.now, 0).unwrap();
+        let in_flight = t.poll(h.now).unwrap();
         run(&mut t, &mut h, r#"["event","b"]"#);
         let beacons = t.beacon_bodies(h.now);
         let ids: Vec<String> = beacons.iter().flat_map(|(_, ids)| ids.clone()).collect();
@@ -1269,7 +1269,7 @@ pub mod tests {
         let (mut t, mut h) = ready();
         run(&mut t, &mut h, r#"["event","a"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
-        let lost = t.poll(h.now, 0).unwrap();
+        let lost = t.poll(h.now).unwrap();
         t.on_outcome(lost.batch, Outcome::NetworkError, h.now, 0);
         t.visibility(&mut h, false);
         assert_eq!(t.beacon_bodies(h.now).len(), 1);
@@ -1287,14 +1287,14 @@ pub mod tests {
         let (mut t, mut h) = ready();
         run(&mut t, &mut h, r#"["event","x"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
-        let first = t.poll(h.now, 0).unwrap();
+        let first = t.poll(h.now).unwrap();
         t.on_outcome(first.batch, Outcome::NetworkError, h.now, 0);
-        assert!(t.poll(h.now, 0).is_none(), "no immediate retry storm");
+        assert!(t.poll(h.now).is_none(), "no immediate retry storm");
         let mut second = None;
         for _ in 0..10 {
             h.now = t.wake_at().unwrap();
             t.tick(&mut h);
-            second = t.poll(h.now, 0);
+            second = t.poll(h.now);
             if second.is_some() {
                 break;
             }
@@ -1607,7 +1607,7 @@ pub mod tests {
             run(&mut t, &mut h, &format!(r#"["event","{a}"]"#));
         }
         run(&mut t, &mut h, r#"["flush"]"#);
-        let s = t.poll(h.now, 0).unwrap();
+        let s = t.poll(h.now).unwrap();
         t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
         let sent_ids = {
             let mut v = s.ids.clone();
@@ -1652,7 +1652,7 @@ pub mod tests {
         let (mut a, mut h) = ready();
         run(&mut a, &mut h, r#"["event","from-a"]"#);
         run(&mut a, &mut h, r#"["flush"]"#);
-        let s = a.poll(h.now, 0).unwrap();
+        let s = a.poll(h.now).unwrap();
         a.on_outcome(s.batch, Outcome::Status { code: 503, retry_after_ms: Some(60_000) }, h.now, 0);
         h.now += SAVE_DELAY_MS;
         a.tick(&mut h);
@@ -1687,9 +1687,9 @@ pub mod tests {
         let (mut t, mut h) = ready();
         assert!(t.configure(&json(r#"{"delivery":{"max_events":2,"max_delay_ms":60000}}"#), &mut h).is_empty());
         run(&mut t, &mut h, r#"["event","a"]"#);
-        assert!(t.poll(h.now, 0).is_none(), "one event: the batch stays open");
+        assert!(t.poll(h.now).is_none(), "one event: the batch stays open");
         run(&mut t, &mut h, r#"["event","b"]"#);
-        let s = t.poll(h.now, 0).expect("max_events 2 closes the batch");
+        let s = t.poll(h.now).expect("max_events 2 closes the batch");
         assert_eq!(s.ids.len(), 2);
         t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
         h.storage.insert(format!("{OUTBOX_PREFIX}deadbeef"), "0\ngt1\t0\t0\t0".into());
@@ -1932,11 +1932,11 @@ pub mod tests {
         let (mut t, mut h) = ready();
         run(&mut t, &mut h, r#"["event","a"]"#);
         run(&mut t, &mut h, r#"["flush"]"#);
-        let s = t.poll(h.now, 0).expect("a batch in flight");
+        let s = t.poll(h.now).expect("a batch in flight");
         run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"denied"}]"#);
         t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
         h.now += 600_000;
-        assert!(t.poll(h.now, 0).is_none());
+        assert!(t.poll(h.now).is_none());
         assert_eq!(t.outbox.dropped().consent, 0, "it left while allowed: not counted as dropped");
         assert_eq!(t.pending(), 0);
     }
