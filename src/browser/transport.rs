@@ -2,7 +2,7 @@
 //! preflight), credentials omitted, and a timeout so a hung request cannot
 //! block the queue forever.
 
-use crate::core::outbox::{Outcome, Send};
+use crate::core::outbox::{Outcome, Send, KEEPALIVE_MAX};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, RequestCredentials, RequestInit, Response};
 
@@ -19,8 +19,6 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn then(p: &Pending, ok: &js_sys::Function, err: &js_sys::Function);
 }
-/// keepalive requests share a 64 KiB budget per page; stay under it.
-const KEEPALIVE_MAX: usize = 60 * 1024;
 
 /// POSTs one batch; its outcome goes to [`super::on_outcome`] exactly once,
 /// tagged with the boot `generation` that sent it.

@@ -37,7 +37,8 @@ pub struct Policy {
     /// Events held at most; past that the oldest non-conversions go first.
     pub max_outbox: usize,
     pub max_outbox_bytes: usize,
-    /// Largest body handed to `sendBeacon` (browsers allow 64 KiB in flight).
+    /// Largest body handed to `sendBeacon` (browsers allow 64 KiB in flight);
+    /// [`KEEPALIVE_MAX`] by default.
     pub beacon_max_bytes: usize,
 }
 
@@ -53,12 +54,17 @@ impl Default for Policy {
             max_age_ms: 24 * HOUR_MS,
             max_outbox: 1000,
             max_outbox_bytes: 512 * 1024,
-            beacon_max_bytes: 60 * 1024,
+            beacon_max_bytes: KEEPALIVE_MAX,
         }
     }
 }
 
 const HOUR_MS: u64 = 3_600_000;
+
+/// Largest body sent with `keepalive` (a fetch that may outlive the page, and
+/// the fallback of a refused beacon), and the default `beacon_max_bytes`:
+/// browsers allow a page 64 KiB of such bodies in flight; this stays under it.
+pub const KEEPALIVE_MAX: usize = 60 * 1024;
 
 /// Keys of the `delivery` section and their accepted ranges, in [`Policy`]'s
 /// field order. One table keeps validation code small.
@@ -1627,6 +1633,23 @@ mod tests {
         assert!(q.apply(&json(r#"{"max_backoff_ms":5000,"retry_after_cap_ms":0}"#)).is_empty());
         assert_eq!((q.max_backoff_ms, q.retry_after_cap_ms), (5000, 0));
         assert_eq!(KEYS.len(), 10);
+    }
+
+    #[test]
+    fn default_beacon_bodies_fit_the_keepalive_budget() {
+        // One limit, stated once: every default beacon body may also go as
+        // the keepalive fetch that stands in for a refused beacon.
+        assert_eq!(Policy::default().beacon_max_bytes, KEEPALIVE_MAX);
+        let mut o = with(Policy { max_outbox_bytes: 4 * 1024 * 1024, ..Policy::default() });
+        for i in 0..400 {
+            o.push(big(&format!("k{i}"), 700, T0), T0);
+        }
+        let bodies = o.beacon_bodies(T0);
+        assert!(bodies.len() >= 4, "{}", bodies.len());
+        for (body, _) in &bodies {
+            assert!(body.len() <= KEEPALIVE_MAX, "{}", body.len());
+        }
+        assert_eq!(bodies.iter().map(|b| b.1.len()).sum::<usize>(), 400);
     }
 
     #[test]
