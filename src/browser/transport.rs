@@ -58,7 +58,9 @@ fn settle(generation: JsValue, batch: JsValue, resp: JsValue) {
     let outcome = match resp.dyn_into::<Response>() {
         Ok(r) => {
             discard_body(&r);
-            Outcome::Status { code: r.status(), retry_after_ms: retry_after(&r) }
+            // The header as sent: the core reads it.
+            let retry_after = r.headers().get("Retry-After").ok().flatten();
+            Outcome::answer(r.status(), retry_after.as_deref())
         }
         Err(_) => Outcome::NetworkError,
     };
@@ -75,13 +77,6 @@ fn discard_body(r: &Response) {
     if let Some(cancel) = js_sys::Reflect::get(&body, &"cancel".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
         let _ = cancel.call0(&body);
     }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare from collectors and
-/// treated as absent).
-fn retry_after(r: &Response) -> Option<u64> {
-    let v = r.headers().get("Retry-After").ok()??;
-    v.trim().parse::<u64>().ok().map(|s| s.saturating_mul(1000))
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as text/plain, outlives the

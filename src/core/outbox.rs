@@ -17,6 +17,7 @@ use crate::core::val::Val;
 use crate::prelude::*;
 use goaltag_wire::json::{batch_body, envelope_overhead, write_num};
 use goaltag_wire::Dropped;
+use crate::core::visit::parse_u64;
 
 /// Delivery tuning; the `delivery` section of the config.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,10 +167,36 @@ pub struct Item {
 /// What became of a request.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome {
-    /// An HTTP answer; 2xx means delivered. `Retry-After` already in ms.
-    Status { code: u16, retry_after_ms: Option<u64> },
+    /// An HTTP answer; 2xx means delivered.
+    Status {
+        /// The HTTP status.
+        code: u16,
+        /// The answer's `Retry-After` as a delay in ms (see [`Outcome::answer`]).
+        retry_after_ms: Option<u64>,
+    },
     /// No answer: offline, DNS, CORS, timeout, aborted.
     NetworkError,
+}
+
+impl Outcome {
+    /// An HTTP answer as the shell reads it: the status and the raw
+    /// `Retry-After` header, if any, read by [`retry_after_ms`].
+    pub fn answer(code: u16, retry_after: Option<&str>) -> Outcome {
+        Outcome::Status { code, retry_after_ms: retry_after.and_then(retry_after_ms) }
+    }
+}
+
+/// A `Retry-After` value as a delay in ms: delay-seconds (RFC 9110, 10.2.3),
+/// digits only; more than a u64 holds means "very long". Anything else is
+/// absent, the HTTP-date form included (collectors send seconds; reading
+/// dates costs the download about 0.75 KB gzip): the usual backoff applies.
+/// The policy's `retry_after_cap_ms` bounds the delay when it is applied.
+pub fn retry_after_ms(value: &str) -> Option<u64> {
+    let v = value.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(parse_u64(v).map_or(u64::MAX, |s| s.saturating_mul(1000)))
 }
 
 /// A request for the shell to make.
@@ -1070,6 +1097,37 @@ mod tests {
         assert_eq!(o.wake_at(), Some(T0 + 1 + 900));
         let r = o.poll(T0 + 901).unwrap();
         o.on_outcome(r.batch, Outcome::Status { code: 503, retry_after_ms: Some(u64::MAX) }, T0, 0);
+        assert_eq!(o.wake_at(), Some(T0 + 300_000));
+    }
+
+    #[test]
+    fn retry_after_is_delay_seconds() {
+        for (v, want) in [
+            ("120", Some(120_000)),
+            (" 7 ", Some(7000)),
+            ("0", Some(0)),
+            ("18446744073709551", Some(18_446_744_073_709_551_000)),
+            ("18446744073709552", Some(u64::MAX)),
+            ("99999999999999999999999", Some(u64::MAX)),
+            ("", None),
+            (" ", None),
+            ("soon", None),
+            ("-5", None),
+            ("+5", None),
+            ("1.5", None),
+            ("5s", None),
+            ("1 2", None),
+            // The HTTP-date form is not read: the usual backoff applies.
+            ("Sun, 06 Nov 1994 08:49:37 GMT", None),
+        ] {
+            assert_eq!(retry_after_ms(v), want, "{v:?}");
+        }
+        assert_eq!(Outcome::answer(503, Some("60")), Outcome::Status { code: 503, retry_after_ms: Some(60_000) });
+        assert_eq!(Outcome::answer(204, None), ok());
+        assert_eq!(Outcome::answer(429, Some("Wed, 21 Oct 2015 07:28:00 GMT")), status(429));
+        // As read from the header, honoured and capped.
+        let (mut o, s) = one_in_flight(1);
+        o.on_outcome(s.batch, Outcome::answer(503, Some("86400")), T0, 0);
         assert_eq!(o.wake_at(), Some(T0 + 300_000));
     }
 
