@@ -46,13 +46,16 @@ pub fn post(url: &str, send: Send, generation: u32) {
     // batch bound in: no closure made per request. A rejection's error lands
     // after the bound undefined, so it reads as a network error.
     SETTLE.with(|f| {
-        let f = f.get_or_init(|| Closure::<dyn FnMut(JsValue, JsValue, JsValue)>::new(settle));
+        let f = f.get_or_init(|| Settle::new(settle));
         let f: &super::Callback = f.as_ref().unchecked_ref();
         promise.unchecked_ref::<Pending>().then(&f.bind_2(&JsValue::NULL, &generation, &batch), &f.bind_3(&JsValue::NULL, &generation, &batch, &JsValue::UNDEFINED));
     });
 }
 
-static SETTLE: super::Local<core::cell::OnceCell<Closure<dyn FnMut(JsValue, JsValue, JsValue)>>> = super::Local(core::cell::OnceCell::new());
+/// The one callback every request settles through: generation, batch, answer.
+type Settle = Closure<dyn FnMut(JsValue, JsValue, JsValue)>;
+
+static SETTLE: super::Local<core::cell::OnceCell<Settle>> = super::Local(core::cell::OnceCell::new());
 
 fn settle(generation: JsValue, batch: JsValue, resp: JsValue) {
     let outcome = match resp.dyn_into::<Response>() {
