@@ -765,6 +765,49 @@ async fn offline_pauses_sending_and_online_resumes_it() {
     assert_eq!(actions, ["while-offline"]);
 }
 
+/// Every call to `crypto.getRandomValues` while `f` runs (the tag draws its
+/// random bytes 256 at a time, so a call is a pool refill).
+fn random_calls_during(f: impl FnOnce()) -> u32 {
+    let crypto = get(&window(), "crypto");
+    let original: Function = get(&crypto, "getRandomValues").dyn_into().unwrap();
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let (counted, this) = (calls.clone(), crypto.clone());
+    let wrapper = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |a: JsValue| {
+        counted.set(counted.get() + 1);
+        original.call1(&this, &a).unwrap()
+    });
+    Reflect::set(&crypto, &"getRandomValues".into(), wrapper.as_ref()).unwrap();
+    f();
+    Reflect::delete_property(crypto.unchecked_ref::<Object>(), &"getRandomValues".into()).unwrap();
+    calls.get()
+}
+
+#[wasm_bindgen_test]
+async fn sending_spends_no_randomness_only_event_ids_do() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    // Each visibilitychange runs the tag's send pump once; 64 of them once
+    // drew 16 bytes each (4 refills of the pool) for an argument nothing used.
+    let pumps = random_calls_during(|| {
+        for _ in 0..64 {
+            dispatch(document().as_ref(), "visibilitychange");
+        }
+    });
+    assert_eq!(pumps, 0, "64 pumps refilled the random pool {pumps} times");
+    // The counter does see the tag's draws: 17 event IDs take 272 bytes.
+    let ids = random_calls_during(|| {
+        for _ in 0..17 {
+            goaltag(&[s("event"), s("counted")]);
+        }
+    });
+    assert!(ids >= 1, "17 event IDs drew no random bytes?");
+    goaltag(&[s("flush")]);
+    requests(2).await;
+    assert_eq!(all_events().iter().filter(|e| get(e, "action").as_string().as_deref() == Some("counted")).count(), 17);
+}
+
 fn consent_of(e: &JsValue) -> Vec<String> {
     let c = get(e, "consent");
     ["analytics_storage", "ad_storage", "ad_user_data", "ad_personalization"]

@@ -492,7 +492,7 @@ fn pump(s: &mut Shell) {
         web_sys::console::warn_1(&JsValue::from_str(&w));
     }
     locks(s);
-    while let Some(send) = s.tracker.poll(now, host::random_u32()) {
+    while let Some(send) = s.tracker.poll(now) {
         let url = s.tracker.config.collector.clone().unwrap_or_default();
         transport::post(&url, send, GENERATION.get());
     }

@@ -2,7 +2,7 @@
 //! preflight), credentials omitted, and a timeout so a hung request cannot
 //! block the queue forever.
 
-use crate::core::outbox::{Outcome, Send};
+use crate::core::outbox::{Outcome, Send, KEEPALIVE_MAX};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, RequestCredentials, RequestInit, Response};
 
@@ -19,8 +19,6 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn then(p: &Pending, ok: &js_sys::Function, err: &js_sys::Function);
 }
-/// keepalive requests share a 64 KiB budget per page; stay under it.
-const KEEPALIVE_MAX: usize = 60 * 1024;
 
 /// POSTs one batch; its outcome goes to [`super::on_outcome`] exactly once,
 /// tagged with the boot `generation` that sent it.
@@ -48,19 +46,24 @@ pub fn post(url: &str, send: Send, generation: u32) {
     // batch bound in: no closure made per request. A rejection's error lands
     // after the bound undefined, so it reads as a network error.
     SETTLE.with(|f| {
-        let f = f.get_or_init(|| Closure::<dyn FnMut(JsValue, JsValue, JsValue)>::new(settle));
+        let f = f.get_or_init(|| Settle::new(settle));
         let f: &super::Callback = f.as_ref().unchecked_ref();
         promise.unchecked_ref::<Pending>().then(&f.bind_2(&JsValue::NULL, &generation, &batch), &f.bind_3(&JsValue::NULL, &generation, &batch, &JsValue::UNDEFINED));
     });
 }
 
-static SETTLE: super::Local<core::cell::OnceCell<Closure<dyn FnMut(JsValue, JsValue, JsValue)>>> = super::Local(core::cell::OnceCell::new());
+/// The one callback every request settles through: generation, batch, answer.
+type Settle = Closure<dyn FnMut(JsValue, JsValue, JsValue)>;
+
+static SETTLE: super::Local<core::cell::OnceCell<Settle>> = super::Local(core::cell::OnceCell::new());
 
 fn settle(generation: JsValue, batch: JsValue, resp: JsValue) {
     let outcome = match resp.dyn_into::<Response>() {
         Ok(r) => {
             discard_body(&r);
-            Outcome::Status { code: r.status(), retry_after_ms: retry_after(&r) }
+            // The header as sent: the core reads it.
+            let retry_after = r.headers().get("Retry-After").ok().flatten();
+            Outcome::answer(r.status(), retry_after.as_deref())
         }
         Err(_) => Outcome::NetworkError,
     };
@@ -77,13 +80,6 @@ fn discard_body(r: &Response) {
     if let Some(cancel) = js_sys::Reflect::get(&body, &"cancel".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
         let _ = cancel.call0(&body);
     }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare from collectors and
-/// treated as absent).
-fn retry_after(r: &Response) -> Option<u64> {
-    let v = r.headers().get("Retry-After").ok()??;
-    v.trim().parse::<u64>().ok().map(|s| s.saturating_mul(1000))
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as text/plain, outlives the

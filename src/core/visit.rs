@@ -132,7 +132,7 @@ fn parse_visit(s: &str) -> Option<Visit> {
     Some(Visit { id, started: n[0], last: n[1], pages: u32::try_from(n[2]).ok()?, engaged_ms: n[3] })
 }
 
-pub(crate) use crate::core::text::{parse_u64, push_u64};
+use crate::core::text::{parse_u64, push_u64};
 
 #[cfg(test)]
 mod tests {

@@ -79,7 +79,7 @@ pub(crate) fn run(t: &mut Tracker, h: &mut FakeHost, call: &str) -> Vec<ConfigEr
 
 pub(crate) fn send_all(t: &mut Tracker, h: &mut FakeHost) -> Vec<Batch> {
     let mut out = Vec::new();
-    while let Some(s) = t.poll(h.now, 0) {
+    while let Some(s) = t.poll(h.now) {
         out.push(serde_json::from_str::<Batch>(&s.body).unwrap());
         t.on_outcome(s.batch, Outcome::Status { code: 204, retry_after_ms: None }, h.now, 0);
     }

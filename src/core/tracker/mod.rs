@@ -602,11 +602,11 @@ impl Tracker {
     }
 
     /// The next batch to send, if one is due.
-    pub fn poll(&mut self, now: u64, rand: u32) -> Option<Send> {
+    pub fn poll(&mut self, now: u64) -> Option<Send> {
         if !self.ready() {
             return None;
         }
-        self.outbox.poll(now, rand)
+        self.outbox.poll(now)
     }
 
     /// The collector's answer (or a network failure) for a request [`Tracker::poll`] gave.

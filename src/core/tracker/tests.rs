@@ -8,7 +8,7 @@ fn with_consent_unknown_events_are_held_then_sent_once_on_grant() {
     let (mut t, mut h) = unset();
     run(&mut t, &mut h, r#"["event","early"]"#);
     run(&mut t, &mut h, r#"["flush"]"#);
-    assert!(t.poll(h.now, 0).is_none(), "nothing is sent while consent is unknown");
+    assert!(t.poll(h.now).is_none(), "nothing is sent while consent is unknown");
     run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
     run(&mut t, &mut h, r#"["flush"]"#);
     let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
@@ -115,8 +115,8 @@ fn nothing_is_sent_until_site_and_collector_are_known_and_nothing_is_lost() {
     t.consent_default(&mut h, Partial::all(goaltag_wire::Signal::Granted), None);
     run(&mut t, &mut h, r#"["event","early"]"#);
     run(&mut t, &mut h, r#"["flush"]"#);
-    assert!(t.poll(h.now, 0).is_none());
-    assert!(t.poll(h.now + 60_000, 0).is_none());
+    assert!(t.poll(h.now).is_none());
+    assert!(t.poll(h.now + 60_000).is_none());
     run(&mut t, &mut h, r#"["config",{"site":"s","collector":"https://c.example/collect"}]"#);
     let b = send_all(&mut t, &mut h);
     assert_eq!(b[0].events[0].action.as_deref(), Some("early"));
@@ -212,7 +212,7 @@ fn a_hiding_page_beacons_everything_unacknowledged_including_what_is_in_flight()
     let (mut t, mut h) = ready();
     run(&mut t, &mut h, r#"["event","a"]"#);
     run(&mut t, &mut h, r#"["flush"]"#);
-    let in_flight = t.poll(h.now, 0).unwrap();
+    let in_flight = t.poll(h.now).unwrap();
     run(&mut t, &mut h, r#"["event","b"]"#);
     let beacons = t.beacon_bodies(h.now);
     let ids: Vec<String> = beacons.iter().flat_map(|(_, ids)| ids.clone()).collect();
@@ -229,7 +229,7 @@ fn a_page_back_in_view_resends_what_its_hide_beaconed() {
     let (mut t, mut h) = ready();
     run(&mut t, &mut h, r#"["event","a"]"#);
     run(&mut t, &mut h, r#"["flush"]"#);
-    let lost = t.poll(h.now, 0).unwrap();
+    let lost = t.poll(h.now).unwrap();
     t.on_outcome(lost.batch, Outcome::NetworkError, h.now, 0);
     t.visibility(&mut h, false);
     assert_eq!(t.beacon_bodies(h.now).len(), 1);
@@ -247,14 +247,14 @@ fn a_failed_send_is_retried_with_the_same_ids() {
     let (mut t, mut h) = ready();
     run(&mut t, &mut h, r#"["event","x"]"#);
     run(&mut t, &mut h, r#"["flush"]"#);
-    let first = t.poll(h.now, 0).unwrap();
+    let first = t.poll(h.now).unwrap();
     t.on_outcome(first.batch, Outcome::NetworkError, h.now, 0);
-    assert!(t.poll(h.now, 0).is_none(), "no immediate retry storm");
+    assert!(t.poll(h.now).is_none(), "no immediate retry storm");
     let mut second = None;
     for _ in 0..10 {
         h.now = t.wake_at().unwrap();
         t.tick(&mut h);
-        second = t.poll(h.now, 0);
+        second = t.poll(h.now);
         if second.is_some() {
             break;
         }
@@ -522,7 +522,7 @@ fn unacknowledged_events_survive_the_page_with_their_ids() {
         run(&mut t, &mut h, &format!(r#"["event","{a}"]"#));
     }
     run(&mut t, &mut h, r#"["flush"]"#);
-    let s = t.poll(h.now, 0).unwrap();
+    let s = t.poll(h.now).unwrap();
     t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
     let sent_ids = {
         let mut v = s.ids.clone();
@@ -567,7 +567,7 @@ fn a_live_tab_keeps_its_queue_and_a_gone_one_is_adopted() {
     let (mut a, mut h) = ready();
     run(&mut a, &mut h, r#"["event","from-a"]"#);
     run(&mut a, &mut h, r#"["flush"]"#);
-    let s = a.poll(h.now, 0).unwrap();
+    let s = a.poll(h.now).unwrap();
     a.on_outcome(s.batch, Outcome::Status { code: 503, retry_after_ms: Some(60_000) }, h.now, 0);
     h.now += SAVE_DELAY_MS;
     a.tick(&mut h);
@@ -602,9 +602,9 @@ fn revocation_removes_every_page_queue_and_delivery_is_configurable() {
     let (mut t, mut h) = ready();
     assert!(t.configure(&json(r#"{"delivery":{"max_events":2,"max_delay_ms":60000}}"#), &mut h).is_empty());
     run(&mut t, &mut h, r#"["event","a"]"#);
-    assert!(t.poll(h.now, 0).is_none(), "one event: the batch stays open");
+    assert!(t.poll(h.now).is_none(), "one event: the batch stays open");
     run(&mut t, &mut h, r#"["event","b"]"#);
-    let s = t.poll(h.now, 0).expect("max_events 2 closes the batch");
+    let s = t.poll(h.now).expect("max_events 2 closes the batch");
     assert_eq!(s.ids.len(), 2);
     t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
     h.storage.insert(format!("{OUTBOX_PREFIX}deadbeef"), "0\ngt1\t0\t0\t0".into());

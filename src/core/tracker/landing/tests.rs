@@ -204,11 +204,11 @@ fn a_batch_in_flight_at_the_revocation_is_never_retried() {
     let (mut t, mut h) = ready();
     run(&mut t, &mut h, r#"["event","a"]"#);
     run(&mut t, &mut h, r#"["flush"]"#);
-    let s = t.poll(h.now, 0).expect("a batch in flight");
+    let s = t.poll(h.now).expect("a batch in flight");
     run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"denied"}]"#);
     t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
     h.now += 600_000;
-    assert!(t.poll(h.now, 0).is_none());
+    assert!(t.poll(h.now).is_none());
     assert_eq!(t.outbox.dropped().consent, 0, "it left while allowed: not counted as dropped");
     assert_eq!(t.pending(), 0);
 }

@@ -1,0 +1,381 @@
+//! The outbox: every event not yet acknowledged by the collector, as a pure
+//! state machine. It decides what to send and when; the browser shell does the
+//! I/O (fetch, sendBeacon, timers, localStorage) and reports back. Time and
+//! randomness are arguments, so every retry path is tested natively.
+//!
+//! Events are kept already serialised: a retry re-sends the very same bytes,
+//! sizes are exact, and persisting needs no JSON parser.
+//!
+//! Events handed to a beacon on page hide have an unknown fate: they stay
+//! queued and persisted but are not sent again from the same page while it
+//! is hidden; if it comes back into view they are sent once more from it,
+//! else the next page load restores them as ordinary events and resends
+//! them once (the collector dedups by ID).
+//!
+//! This file is the queue itself (what is held, what is dropped and why);
+//! the rest, each with its tests beside it in `<name>/tests.rs`:
+//! - `policy`: the `delivery` config and its limits;
+//! - `plan`: how queued events become batches and beacon bodies;
+//! - `retry`: what an answer does: delivered, retried (backoff,
+//!   `Retry-After`), split or dropped; offline and online;
+//! - `persist`: the text kept in localStorage.
+
+mod persist;
+mod plan;
+mod policy;
+mod retry;
+
+pub use policy::{parse_policy, Policy, KEEPALIVE_MAX};
+pub use retry::{retry_after_ms, Outcome};
+
+use crate::prelude::*;
+use goaltag_wire::Dropped;
+
+/// One recorded event, serialised once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The event's ID (a UUID, or a conversion's derived ID).
+    pub id: String,
+    /// The event as wire JSON, sent as is in every body.
+    pub json: String,
+    /// Conversions close their batch at once and are the last to be dropped.
+    pub conversion: bool,
+    /// When it was recorded (Unix ms): the age budget counts from it.
+    pub created_ms: u64,
+    /// Handed to `sendBeacon` on this page: outcome unknown, so kept (and
+    /// persisted) but not sent again from this page.
+    pub beacon_sent: bool,
+}
+
+/// A request for the shell to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Send {
+    /// Hand back to [`Outbox::on_outcome`]; new for every attempt, so a late
+    /// answer to an old attempt is ignored.
+    pub batch: u64,
+    /// The request body: a wire batch.
+    pub body: String,
+    /// The IDs of the events in `body`, in order.
+    pub ids: Vec<String>,
+    /// The batch's `attempt`: 1 for a first send.
+    pub attempt: u32,
+}
+
+/// A queued event and its delivery state.
+struct Entry {
+    item: Item,
+    /// Batch the entry was closed into (same IDs on every retry); 0 while open.
+    batch: u64,
+    /// Times sent so far (fetch or beacon): the next body's `attempt` is one more.
+    sends: u32,
+    /// In the request now in flight.
+    flying: bool,
+}
+
+/// Picks a counter of [`Dropped`].
+type Reason = fn(&mut Dropped) -> &mut u32;
+
+/// Every event not yet acknowledged, and when to send what (see the module doc).
+pub struct Outbox {
+    site: String,
+    policy: Policy,
+    /// Oldest first, the order they are sent in.
+    entries: Vec<Entry>,
+    /// Numbers batches and attempts alike.
+    next_id: u64,
+    in_flight: Option<u64>,
+    /// The drop counts that went out with the request in flight.
+    sent_drops: Dropped,
+    /// Consecutive failures, the backoff exponent.
+    failures: u32,
+    not_before: u64,
+    /// Set by `Retry-After`, which even coming back online must respect.
+    retry_after_until: u64,
+    online: bool,
+    /// Everything dropped by this outbox.
+    total: Dropped,
+    /// Dropped since the last acknowledged batch: reported in every body until one is acked.
+    unreported: Dropped,
+    dirty: bool,
+    /// Never below the queued events' JSON bytes, never above their creation
+    /// times: a push checks the bounds and the age budget against these and
+    /// scans the queue only when they say a limit may be reached (a scan per
+    /// event made recording 1000 events quadratic).
+    bytes_bound: usize,
+    oldest_bound: u64,
+}
+
+impl Outbox {
+    /// An empty outbox for `site`, sending by `policy`.
+    pub fn new(site: String, policy: Policy) -> Self {
+        Outbox {
+            site,
+            policy,
+            entries: Vec::new(),
+            next_id: 0,
+            in_flight: None,
+            sent_drops: Dropped::default(),
+            failures: 0,
+            not_before: 0,
+            retry_after_until: 0,
+            online: true,
+            total: Dropped::default(),
+            unreported: Dropped::default(),
+            dirty: false,
+            bytes_bound: 0,
+            oldest_bound: u64::MAX,
+        }
+    }
+
+    /// The site every later body names (the config may set it after events are queued).
+    pub fn set_site(&mut self, site: String) {
+        self.site = site;
+    }
+
+    /// The delivery policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// A new delivery policy; its bounds and batch limits apply to what is
+    /// already queued.
+    pub fn set_policy(&mut self, p: Policy) {
+        self.policy = p;
+        self.enforce();
+        self.close(false);
+    }
+
+    /// Queues an event. An ID already queued is ignored (a replayed conversion
+    /// carries the same ID).
+    pub fn push(&mut self, item: Item, now_ms: u64) {
+        // Only a conversion's ID can come again (derived from its transaction);
+        // every other event's is fresh from the random source.
+        if item.conversion && self.has(&item.id) {
+            return;
+        }
+        if item.json.len() > self.policy.max_outbox_bytes {
+            // Would evict everything else.
+            return self.lost(1, |d| &mut d.overflow);
+        }
+        self.bytes_bound += item.json.len();
+        self.oldest_bound = self.oldest_bound.min(item.created_ms);
+        self.entries.push(Entry { item, batch: 0, sends: 0, flying: false });
+        self.dirty = true;
+        if now_ms.saturating_sub(self.oldest_bound) > self.policy.max_age_ms {
+            self.expire(now_ms);
+        }
+        if self.entries.len() > self.policy.max_outbox || self.bytes_bound > self.policy.max_outbox_bytes {
+            self.enforce();
+        }
+        self.close(false);
+    }
+
+    /// Forgets every queued event (the visitor opted out). A request already
+    /// in flight settles as usual; its answer finds nothing left to remove.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.dirty = true;
+    }
+
+    /// Consent was withdrawn (basic mode): every event not yet sent is
+    /// dropped and counted (`dropped.consent`). Events already handed to a
+    /// request or a beacon left while they were allowed: they are forgotten
+    /// too, never sent again, but not counted as dropped.
+    pub fn withdraw(&mut self) {
+        let unsent = self.entries.iter().filter(|e| !e.flying && !e.item.beacon_sent).count();
+        self.clear();
+        self.lost(unsent, |d| &mut d.consent);
+    }
+
+    /// Consent narrowed but still allows sending: every queued event's JSON,
+    /// those in flight included (a retry must not carry what is no longer
+    /// allowed), is replaced by `f` of it. IDs stay, so the collector still
+    /// stores each event once.
+    pub fn rewrite(&mut self, f: impl Fn(&str) -> String) {
+        for e in &mut self.entries {
+            e.item.json = f(&e.item.json);
+        }
+        self.bytes_bound = self.entries.iter().map(|e| e.item.json.len()).sum();
+        self.dirty = true;
+    }
+
+    /// Events lost to overflow before they reached the outbox (held while
+    /// consent was unknown): counted like its own, so they reach the wire.
+    pub fn overflowed(&mut self, n: u32) {
+        self.lost(n as usize, |d| &mut d.overflow);
+    }
+
+    /// Closes the open batch now (`goaltag('flush')`).
+    pub fn flush(&mut self) {
+        self.close(true);
+    }
+
+    /// The next request, if one is due: online, nothing in flight, backoff over.
+    pub fn poll(&mut self, now_ms: u64) -> Option<Send> {
+        if self.in_flight.is_some() || !self.online {
+            return None;
+        }
+        self.expire(now_ms);
+        if self.open_since().is_some_and(|t| now_ms >= t.saturating_add(self.policy.max_delay_ms)) {
+            self.close(true);
+        }
+        if now_ms < self.not_before {
+            return None;
+        }
+        let batch = self.head()?;
+        let mut idx = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.batch == batch && !e.item.beacon_sent {
+                idx.push(i);
+            }
+        }
+        let (body, ids, attempt) = self.body(&idx, now_ms, false);
+        self.next_id += 1;
+        self.in_flight = Some(self.next_id);
+        self.sent_drops = self.unreported.clone();
+        Some(Send { batch: self.next_id, body, ids, attempt })
+    }
+
+    /// When [`Outbox::poll`] may next return a request (a time already past
+    /// means at once); the tracker reports it to the shell, which keeps one timer, and asks again after
+    /// every call into the outbox.
+    pub fn wake_at(&self) -> Option<u64> {
+        if self.in_flight.is_some() || !self.online {
+            return None;
+        }
+        let due = match self.head() {
+            Some(_) => 0,
+            None => self.open_since()?.saturating_add(self.policy.max_delay_ms),
+        };
+        Some(due.max(self.not_before))
+    }
+
+    /// The beacon (and keepalive fetch) for these IDs was refused: they are
+    /// ordinary queued events again.
+    pub fn beacon_refused(&mut self, ids: &[String]) {
+        for e in &mut self.entries {
+            if e.item.beacon_sent && ids.contains(&e.item.id) {
+                e.item.beacon_sent = false;
+                e.sends = e.sends.saturating_sub(1);
+                self.dirty = true;
+            }
+        }
+        self.close(false);
+    }
+
+    /// The page is in view again after a hide: it lives on, so events it
+    /// beaconed (fate unknown) are ordinary again and sent once more from
+    /// here, instead of waiting for a next page load that may never come.
+    /// The beacon still counts as an attempt.
+    pub fn shown(&mut self) {
+        for e in &mut self.entries {
+            if e.item.beacon_sent {
+                e.item.beacon_sent = false;
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Whether the persisted copy is stale; the tracker writes it (coalesced)
+    /// and then calls [`Outbox::mark_clean`].
+    pub fn dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// The shell wrote [`Outbox::persist`]'s text: the copy is current.
+    pub fn mark_clean(&mut self) {
+        self.dirty = false;
+    }
+
+    /// Events queued, in flight and beaconed included.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no event is queued.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Everything this outbox has dropped, by reason.
+    pub fn dropped(&self) -> Dropped {
+        self.total.clone()
+    }
+
+    /// Whether a request is awaiting its outcome.
+    pub fn in_flight(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Whether an event with this ID is queued.
+    fn has(&self, id: &str) -> bool {
+        self.entries.iter().any(|e| e.item.id == id)
+    }
+
+    /// Counts `n` dropped events under `reason`, in the totals and in what
+    /// the next bodies report.
+    fn lost(&mut self, n: usize, reason: Reason) {
+        if n == 0 {
+            return;
+        }
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        for d in [&mut self.total, &mut self.unreported] {
+            let c = reason(d);
+            *c = c.saturating_add(n);
+        }
+        self.dirty = true;
+    }
+
+    /// Drops events past the age budget (never those in flight).
+    fn expire(&mut self, now: u64) {
+        let max = self.policy.max_age_ms;
+        for e in &mut self.entries {
+            if !e.flying && now.saturating_sub(e.item.created_ms) > max {
+                e.batch = GONE;
+            }
+        }
+        let n = self.sweep();
+        self.oldest_bound = self.entries.iter().map(|e| e.item.created_ms).min().unwrap_or(u64::MAX);
+        self.lost(n, |d| &mut d.expired);
+    }
+
+    /// Removes the entries marked [`GONE`]; returns how many. (Mark and sweep
+    /// everywhere: one `retain` in the download, and linear.)
+    fn sweep(&mut self) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.batch != GONE);
+        before - self.entries.len()
+    }
+
+    /// Enforces `max_outbox` and `max_outbox_bytes`: the oldest non-conversion
+    /// goes first, then the oldest conversion; events in flight are spared
+    /// (they leave soon anyway).
+    fn enforce(&mut self) {
+        let (max_n, max_bytes) = (self.policy.max_outbox, self.policy.max_outbox_bytes);
+        let mut n = self.entries.len();
+        let mut bytes: usize = self.entries.iter().map(|e| e.item.json.len()).sum();
+        for conversions in [false, true] {
+            for e in &mut self.entries {
+                if n <= max_n && bytes <= max_bytes {
+                    break;
+                }
+                if !e.flying && e.item.conversion == conversions && e.batch != GONE {
+                    e.batch = GONE;
+                    n -= 1;
+                    bytes -= e.item.json.len();
+                }
+            }
+        }
+        let n = self.sweep();
+        self.bytes_bound = bytes;
+        self.lost(n, |d| &mut d.overflow);
+    }
+}
+
+/// Marks an entry for [`Outbox::sweep`].
+const GONE: u64 = u64::MAX;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,246 @@
+use super::*;
+use crate::core::outbox::fixtures::*;
+use crate::core::outbox::{Item, Policy, KEEPALIVE_MAX};
+use goaltag_wire::json::envelope_overhead;
+use goaltag_wire::{Batch, Kind};
+
+#[test]
+fn batch_closes_at_max_events_and_the_rest_waits_for_the_delay() {
+    let mut o = ob();
+    let all = push_n(&mut o, "e", 45, T0);
+    let sent = drain(&mut o, T0);
+    assert_eq!(sent.iter().map(|b| b.events.len()).collect::<Vec<_>>(), [20, 20]);
+    assert_eq!(o.len(), 5);
+    assert_eq!(o.wake_at(), Some(T0 + 1000));
+    let rest = drain(&mut o, T0 + 1000);
+    assert_eq!(rest.len(), 1);
+    let got: Vec<String> = sent.iter().chain(&rest).flat_map(ids).collect();
+    assert_eq!(got, all, "in order, nothing lost or doubled");
+    assert!(o.is_empty());
+    assert_eq!(o.wake_at(), None);
+}
+
+#[test]
+fn batch_closes_before_it_would_pass_max_bytes() {
+    let p = Policy { max_bytes: 2048, ..Policy::default() };
+    let mut o = with(p.clone());
+    let items: Vec<Item> = (0..12).map(|i| big(&format!("b{i}"), 300 + i * 7, T0)).collect();
+    for it in &items {
+        o.push(it.clone(), T0);
+    }
+    o.flush();
+    let room = p.max_bytes - envelope_overhead(SITE);
+    let mut k = 0;
+    let mut n = 0;
+    while let Some(s) = o.poll(T0) {
+        assert!(s.body.len() <= p.max_bytes, "{}", s.body.len());
+        let b = wire(&s);
+        let sizes: Vec<usize> = items[k..k + b.events.len()].iter().map(|i| i.json.len()).collect();
+        let used = sizes.iter().sum::<usize>() + sizes.len() - 1;
+        assert!(used <= room);
+        k += b.events.len();
+        if k < items.len() {
+            assert!(used + 1 + items[k].json.len() > room, "batch {n} closed too early");
+        }
+        o.on_outcome(s.batch, ok(), T0, 0);
+        n += 1;
+    }
+    assert_eq!(k, items.len());
+    assert!(n > 2);
+}
+
+#[test]
+fn batch_closes_max_delay_after_its_first_event() {
+    let mut o = ob();
+    o.push(ev("a", false, T0), T0);
+    o.push(ev("b", false, T0 + 600), T0 + 600);
+    assert_eq!(o.wake_at(), Some(T0 + 1000));
+    assert!(o.poll(T0 + 999).is_none());
+    let s = o.poll(T0 + 1000).unwrap();
+    assert_eq!(s.ids, strs(&["a", "b"]));
+    assert_eq!(wire(&s).sent_at, T0 + 1000);
+    assert_eq!(s.attempt, 1);
+}
+
+#[test]
+fn a_conversion_closes_the_batch_at_once() {
+    let mut o = ob();
+    o.push(ev("a", false, T0), T0);
+    o.push(ev("c", true, T0), T0);
+    o.push(ev("z", false, T0), T0);
+    assert!(o.wake_at().unwrap() <= T0, "due now");
+    let s = o.poll(T0).unwrap();
+    assert_eq!(s.ids, strs(&["a", "c"]));
+    assert_eq!(wire(&s).events[1].kind, Kind::Conversion);
+    o.on_outcome(s.batch, ok(), T0, 0);
+    assert!(o.poll(T0).is_none(), "the event after it starts a new open batch");
+    assert_eq!(o.wake_at(), Some(T0 + 1000));
+}
+
+#[test]
+fn flush_closes_the_open_batch() {
+    let mut o = ob();
+    o.push(ev("a", false, T0), T0);
+    assert!(o.poll(T0 + 10).is_none());
+    o.flush();
+    assert!(o.wake_at().unwrap() <= T0 + 10);
+    assert_eq!(o.poll(T0 + 10).unwrap().ids, strs(&["a"]));
+}
+
+#[test]
+fn an_oversized_event_is_sent_alone_and_never_persisted() {
+    let p = Policy { max_bytes: 1024, ..Policy::default() };
+    let mut o = with(p);
+    o.push(ev("a", false, T0), T0);
+    o.push(big("huge", 3000, T0), T0);
+    o.push(ev("b", false, T0), T0);
+    let text = o.persist();
+    assert!(text.contains("\ta\t") || text.contains("\na\t"));
+    assert!(!text.contains("huge"));
+    let first = o.poll(T0).unwrap();
+    assert_eq!(first.ids, strs(&["a"]));
+    o.on_outcome(first.batch, ok(), T0, 0);
+    let second = o.poll(T0).unwrap();
+    assert_eq!(second.ids, strs(&["huge"]));
+    assert!(second.body.len() > 1024);
+    wire(&second);
+    o.on_outcome(second.batch, ok(), T0, 0);
+    assert!(o.poll(T0).is_none(), "b waits for its delay");
+    assert_eq!(drain(&mut o, T0 + 1000).len(), 1);
+}
+
+#[test]
+fn beacon_takes_everything_unacked_once_per_page() {
+    let mut o = ob();
+    push_n(&mut o, "e", 25, T0);
+    let s = o.poll(T0).unwrap(); // e0..e19 in flight, e20..e24 open
+    let bodies = o.beacon_bodies(T0 + 1);
+    assert_eq!(bodies.len(), 1);
+    let b: Batch = serde_json::from_str(&bodies[0].0).unwrap();
+    assert_eq!(ids(&b), bodies[0].1);
+    assert_eq!(b.events.len(), 25);
+    assert!(o.dirty());
+    // A second hide with nothing new sends nothing.
+    assert!(o.beacon_bodies(T0 + 2).is_empty());
+    // A new event: only it goes with the next hide.
+    o.push(ev("late", false, T0 + 3), T0 + 3);
+    let again = o.beacon_bodies(T0 + 4);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].1, strs(&["late"]));
+    assert!(o.beacon_bodies(T0 + 5).is_empty());
+    // The fetch in flight still settles its own events.
+    o.on_outcome(s.batch, ok(), T0 + 6, 0);
+    assert_eq!(o.len(), 6);
+    // Beaconed events are not re-sent from this page, but stay persisted.
+    assert!(o.poll(T0 + 100_000).is_none());
+    assert_eq!(o.wake_at(), None);
+    let text = o.persist();
+    assert_eq!(text.lines().count(), 7);
+    assert!(text.lines().skip(1).all(|l| l.split('\t').nth(2) == Some("2")));
+    // Restoring this page's own copy (e.g. after a cross-tab handover) adds nothing.
+    assert_eq!(o.restore(&text, T0 + 7), 0);
+    assert!(o.poll(T0 + 100_000).is_none());
+}
+
+#[test]
+fn a_beacon_counts_as_an_attempt() {
+    let (mut o, s) = one_in_flight(2);
+    let b: Batch = serde_json::from_str(&o.beacon_bodies(T0)[0].0).unwrap();
+    assert_eq!((s.attempt, b.attempt), (1, 2));
+    let text = o.persist();
+    let mut next = ob();
+    next.restore(&text, T0);
+    assert_eq!(next.poll(T0 + 1000).unwrap().attempt, 3);
+}
+
+#[test]
+fn beaconed_events_are_sent_again_when_the_page_is_shown() {
+    // Hidden while the collector is down: the beacon is lost, the page
+    // comes back and stays. Its events must not wait for a next page load.
+    let mut o = ob();
+    o.push(ev("a", false, T0), T0);
+    o.push(ev("c", true, T0), T0);
+    o.push(ev("b", false, T0), T0);
+    assert_eq!(o.beacon_bodies(T0).iter().map(|b| b.1.len()).sum::<usize>(), 3);
+    assert!(o.poll(T0 + 100_000).is_none(), "held while hidden");
+    o.mark_clean();
+    o.shown();
+    assert!(o.dirty(), "the persisted copy loses its beacon marks");
+    o.flush();
+    let mut sent = Vec::new();
+    while let Some(s) = o.poll(T0 + 1000) {
+        assert_eq!(s.attempt, 2, "the beacon was the first attempt");
+        sent.extend(s.ids.clone());
+        o.on_outcome(s.batch, ok(), T0 + 1000, 0);
+    }
+    assert_eq!(sent, strs(&["a", "c", "b"]));
+    assert!(o.is_empty());
+    // Nothing beaconed: showing changes nothing.
+    let mut p = ob();
+    p.push(ev("x", false, T0), T0);
+    p.mark_clean();
+    p.shown();
+    assert!(!p.dirty());
+}
+
+#[test]
+fn beacon_bodies_split_by_size_and_refusal_unmarks() {
+    let p = Policy { beacon_max_bytes: 2000, ..Policy::default() };
+    let mut o = with(p.clone());
+    let items: Vec<Item> = (0..10).map(|i| big(&format!("b{i}"), 450, T0)).collect();
+    for it in &items {
+        o.push(it.clone(), T0);
+    }
+    o.push(big("huge", 5000, T0), T0);
+    let bodies = o.beacon_bodies(T0);
+    let mut all = Vec::new();
+    for (body, ids_) in &bodies {
+        let b: Batch = serde_json::from_str(body).unwrap();
+        assert_eq!(&ids(&b), ids_);
+        if ids_ != &strs(&["huge"]) {
+            assert!(body.len() <= p.beacon_max_bytes, "{}", body.len());
+        }
+        all.extend(ids_.clone());
+    }
+    assert!(bodies.len() >= 4);
+    let mut want: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    want.push("huge".into());
+    assert_eq!(all, want);
+    // The browser refused the first body: those events are ordinary again.
+    o.beacon_refused(&bodies[0].1);
+    o.flush();
+    let s = o.poll(T0).unwrap();
+    assert_eq!(s.ids, bodies[0].1);
+    assert_eq!(s.attempt, 1, "a refused beacon was no attempt");
+    o.on_outcome(s.batch, ok(), T0, 0);
+    assert!(o.poll(T0 + 60_000).is_none());
+    // The next hide re-beacons nothing: the rest were beaconed already.
+    assert!(o.beacon_bodies(T0).is_empty());
+}
+
+#[test]
+fn no_beacon_while_offline() {
+    let mut o = ob();
+    o.push(ev("a", true, T0), T0);
+    o.set_online(false, T0, 0);
+    assert!(o.beacon_bodies(T0).is_empty());
+    o.set_online(true, T0, 0);
+    assert_eq!(o.poll(T0).unwrap().ids, strs(&["a"]));
+}
+
+#[test]
+fn default_beacon_bodies_fit_the_keepalive_budget() {
+    // One limit, stated once: every default beacon body may also go as
+    // the keepalive fetch that stands in for a refused beacon.
+    assert_eq!(Policy::default().beacon_max_bytes, KEEPALIVE_MAX);
+    let mut o = with(Policy { max_outbox_bytes: 4 * 1024 * 1024, ..Policy::default() });
+    for i in 0..400 {
+        o.push(big(&format!("k{i}"), 700, T0), T0);
+    }
+    let bodies = o.beacon_bodies(T0);
+    assert!(bodies.len() >= 4, "{}", bodies.len());
+    for (body, _) in &bodies {
+        assert!(body.len() <= KEEPALIVE_MAX, "{}", body.len());
+    }
+    assert_eq!(bodies.iter().map(|b| b.1.len()).sum::<usize>(), 400);
+}

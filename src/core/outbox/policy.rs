@@ -1,0 +1,137 @@
+//! The `delivery` section of the config: batching, retry and bounds of the
+//! outbox, each key checked against its range.
+
+use crate::core::error::ConfigError;
+use crate::core::val::{is_whole, Val};
+use crate::prelude::*;
+use goaltag_wire::json::write_num;
+
+/// Delivery tuning; the `delivery` section of the config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// A batch closes at this many events...
+    pub max_events: usize,
+    /// ...or at this many bytes of body, envelope included...
+    pub max_bytes: usize,
+    /// ...or this long after its first event.
+    pub max_delay_ms: u64,
+    /// Backoff cap of the first retry; doubles on each further failure...
+    pub base_ms: u64,
+    /// ...up to this.
+    pub max_backoff_ms: u64,
+    /// A collector's `Retry-After` is honoured up to this.
+    pub retry_after_cap_ms: u64,
+    /// Older events are dropped (counted `expired`).
+    pub max_age_ms: u64,
+    /// Events held at most; past that the oldest non-conversions go first.
+    pub max_outbox: usize,
+    /// Bytes of event JSON held at most, dropped the same way.
+    pub max_outbox_bytes: usize,
+    /// Largest body handed to `sendBeacon` (browsers allow 64 KiB in flight);
+    /// [`KEEPALIVE_MAX`] by default.
+    pub beacon_max_bytes: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_events: 20,
+            max_bytes: 16 * 1024,
+            max_delay_ms: 1000,
+            base_ms: 500,
+            max_backoff_ms: 30_000,
+            retry_after_cap_ms: 300_000,
+            max_age_ms: 24 * HOUR_MS,
+            max_outbox: 1000,
+            max_outbox_bytes: 512 * 1024,
+            beacon_max_bytes: KEEPALIVE_MAX,
+        }
+    }
+}
+
+/// An hour in ms.
+pub(super) const HOUR_MS: u64 = 3_600_000;
+
+/// Largest body sent with `keepalive` (a fetch that may outlive the page, and
+/// the fallback of a refused beacon), and the default `beacon_max_bytes`:
+/// browsers allow a page 64 KiB of such bodies in flight; this stays under it.
+pub const KEEPALIVE_MAX: usize = 60 * 1024;
+
+/// One key of the `delivery` section: its accepted range and the field it
+/// sets, side by side, so a key can never set another key's field.
+struct Key {
+    name: &'static str,
+    lo: f64,
+    hi: f64,
+    /// Takes fractions: a number of hours (`max_age_hours`; tests want
+    /// seconds). Every other key takes whole numbers.
+    hours: bool,
+    /// Sets the field from an accepted value.
+    set: fn(&mut Policy, f64),
+}
+
+/// Every key of the `delivery` section. One table keeps validation code small.
+const KEYS: [Key; 10] = [
+    Key { name: "max_events", lo: 1.0, hi: 1000.0, hours: false, set: |p, n| p.max_events = n as usize },
+    Key { name: "max_bytes", lo: 512.0, hi: 1_048_576.0, hours: false, set: |p, n| p.max_bytes = n as usize },
+    Key { name: "max_delay_ms", lo: 0.0, hi: 60_000.0, hours: false, set: |p, n| p.max_delay_ms = n as u64 },
+    Key { name: "base_ms", lo: 10.0, hi: 60_000.0, hours: false, set: |p, n| p.base_ms = n as u64 },
+    Key { name: "max_backoff_ms", lo: 10.0, hi: 3_600_000.0, hours: false, set: |p, n| p.max_backoff_ms = n as u64 },
+    Key { name: "retry_after_cap_ms", lo: 0.0, hi: 86_400_000.0, hours: false, set: |p, n| p.retry_after_cap_ms = n as u64 },
+    Key { name: "max_age_hours", lo: 0.001, hi: 720.0, hours: true, set: |p, n| p.max_age_ms = (n * HOUR_MS as f64) as u64 },
+    Key { name: "max_outbox", lo: 1.0, hi: 10_000.0, hours: false, set: |p, n| p.max_outbox = n as usize },
+    Key { name: "max_outbox_bytes", lo: 4096.0, hi: 4_194_304.0, hours: false, set: |p, n| p.max_outbox_bytes = n as usize },
+    Key { name: "beacon_max_bytes", lo: 1024.0, hi: 65_536.0, hours: false, set: |p, n| p.beacon_max_bytes = n as usize },
+];
+
+impl Policy {
+    /// Merges a `delivery` object into this policy. Every problem is returned;
+    /// valid fields apply regardless, like the rest of the config.
+    pub fn apply(&mut self, v: &Val) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let Some(fields) = v.as_map() else {
+            errors.push(ConfigError::new("delivery", "an object like {max_events: 20, base_ms: 500}", v));
+            return errors;
+        };
+        for (key, val) in fields {
+            if val.is_null() {
+                continue;
+            }
+            let mut field = String::from("delivery.");
+            field.push_str(key);
+            let Some(k) = KEYS.iter().find(|k| k.name == key) else {
+                let mut exp = String::from("one of ");
+                for (j, k) in KEYS.iter().enumerate() {
+                    if j > 0 {
+                        exp.push_str(", ");
+                    }
+                    exp.push_str(k.name);
+                }
+                errors.push(ConfigError::msg(field, exp, "an unknown field"));
+                continue;
+            };
+            match val.as_num() {
+                Some(n) if n >= k.lo && n <= k.hi && (k.hours || is_whole(n)) => (k.set)(self, n),
+                _ => {
+                    let mut exp = String::from(if k.hours { "a number of hours from " } else { "a whole number from " });
+                    write_num(&mut exp, k.lo);
+                    exp.push_str(" to ");
+                    write_num(&mut exp, k.hi);
+                    errors.push(ConfigError::new(field, exp, val));
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// The default policy with a `delivery` object applied, plus every problem
+/// found (valid fields still apply).
+pub fn parse_policy(v: &Val) -> (Policy, Vec<ConfigError>) {
+    let mut p = Policy::default();
+    let errors = p.apply(v);
+    (p, errors)
+}
+
+#[cfg(test)]
+mod tests;
