@@ -97,7 +97,19 @@ fn next_page(responses: &[u16], queued: &[JsValue]) {
         let resp: JsValue = Response::new_with_opt_str_and_init(None, &ri).unwrap().into();
         Promise::resolve(&resp)
     });
-    Reflect::set(&window(), &"fetch".into(), fetch.as_ref()).unwrap();
+    // A gzip-compressed body (a Blob) is decompressed before it is recorded,
+    // so every test reads JSON; `gzipType` keeps the Blob's type.
+    let unzip = Function::new_with_args(
+        "inner",
+        "return function (url, init) {
+           var b = init && init.body;
+           if (!(b instanceof Blob)) return inner(url, init);
+           return new Response(b.stream().pipeThrough(new DecompressionStream('gzip'))).text()
+             .then(function (t) { return inner(url, Object.assign({}, init, { body: t, gzipType: b.type })); });
+         };",
+    );
+    let f = unzip.call1(&JsValue::NULL, fetch.as_ref()).unwrap();
+    Reflect::set(&window(), &"fetch".into(), &f).unwrap();
     fetch.forget();
     let console = get(&window(), "console");
     thread_local!(static ORIGINAL: JsValue = get(&get(&window(), "console"), "error"));
@@ -203,7 +215,9 @@ async fn a_page_load_sends_a_page_view_with_the_page_fields() {
 
 #[wasm_bindgen_test]
 async fn batches_are_posted_as_cors_simple_text_in_the_wire_format() {
-    setup(&[], &[]);
+    // Plain, whatever the size: gzip has its own test below.
+    let plain = obj(&[("delivery", obj(&[("gzip_min_bytes", JsValue::from_f64(4_194_304.0))]))]);
+    setup(&[], &[args(&[s("config"), plain])]);
     start("demo-shop", Some(COLLECTOR));
     let params = obj(&[
         ("category", s("shop")),
@@ -222,7 +236,9 @@ async fn batches_are_posted_as_cors_simple_text_in_the_wire_format() {
         assert_eq!(r.init_field("credentials").as_string().unwrap(), "omit");
         // A string body makes fetch send text/plain;charset=UTF-8: no preflight.
         assert!(r.init_field("body").is_string());
+        assert!(r.init_field("gzipType").is_undefined(), "not compressed");
         assert!(r.init_field("headers").is_undefined());
+        assert_ne!(r.init_field("keepalive").as_bool(), Some(true), "ordinary sends are no keepalive requests");
         let body = r.body();
         assert_eq!(get(&body, "v").as_f64(), Some(1.0));
         assert_eq!(get(&body, "site").as_string().unwrap(), "demo-shop");
@@ -1364,4 +1380,36 @@ async fn a_missing_replaced_or_foreign_data_layer_never_breaks_the_page() {
     goaltag(&[s("flush")]);
     assert_eq!(requests(1).await, 1);
     assert_eq!(custom_actions_in(0), ["x"]);
+}
+
+// --- Fewer, compressed requests (issue 16) ---
+
+/// A burst of events goes as one large batch, gzip-compressed by the
+/// browser (CompressionStream) to the collector's `c=gzip` URL, still a
+/// CORS-simple text/plain request without keepalive; a small batch stays plain.
+#[wasm_bindgen_test]
+async fn a_burst_goes_in_one_gzipped_cors_simple_request_and_a_small_batch_stays_plain() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1, "the page view alone");
+    for i in 0..300 {
+        goaltag(&[s("event"), s("burst"), obj(&[("label", JsValue::from(i))])]);
+    }
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(2).await, 2);
+    sleep(300).await; // anything else that would leave
+    SENT.with(|sent| {
+        let sent = sent.borrow();
+        assert_eq!(sent.len(), 2, "300 events in one request");
+        assert!(!sent[0].url.contains("c=gzip") && sent[0].init_field("gzipType").is_undefined(), "small: plain");
+        let r = &sent[1];
+        assert_eq!(r.url, [COLLECTOR, "?c=gzip"].concat());
+        let ty = r.init_field("gzipType").as_string().unwrap();
+        assert!(ty.starts_with("text/plain"), "CORS-simple: {ty}");
+        assert!(r.init_field("headers").is_undefined());
+        assert_ne!(r.init_field("keepalive").as_bool(), Some(true));
+    });
+    let labels: Vec<f64> = events(1).iter().map(|e| get(e, "label").as_string().unwrap().parse().unwrap()).collect();
+    assert_eq!(labels, (0..300).map(f64::from).collect::<Vec<_>>(), "all of them, in order, once");
 }

@@ -51,3 +51,17 @@ goaltagDescribe.gtag = function (cb) {
   };
   return true;
 };
+
+// Compresses a batch body with the browser's own gzip (CompressionStream):
+// a promise of a text/plain Blob (so the request stays CORS-simple), or of
+// the text itself when the browser cannot, which the caller then sends
+// plain. Which bodies are compressed is decided in Rust (the outbox).
+goaltagDescribe.gzip = function (text) {
+  try {
+    var gz = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+    return new Response(gz, { headers: { 'content-type': 'text/plain;charset=UTF-8' } }).blob()
+      .catch(function () { return text; });
+  } catch (e) {
+    return Promise.resolve(text);
+  }
+};

@@ -33,6 +33,9 @@ extern "C" {
     /// `f.bind(null, a, b, c)`
     #[wasm_bindgen(method, js_name = bind)]
     fn bind_3(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue) -> js_sys::Function;
+    /// `f.bind(null, a, b, c, d)`
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind_4(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue) -> js_sys::Function;
 }
 
 /// Everything the running tag holds between calls.
@@ -117,6 +120,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         return;
     }
     adapters::set_helpers(&describe);
+    let gzip = transport::set_gzip(&describe);
     capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
     let mut shell = Shell {
@@ -130,6 +134,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         inputs: Vec::new(),
         _api: None,
     };
+    shell.tracker.set_gzip(gzip);
     // Attributes are configuration with string values: data-site, data-collector, data-spa.
     let attrs = values::to_val(&attrs);
     let mut from_attrs = Vec::new();

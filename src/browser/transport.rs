@@ -1,8 +1,9 @@
 //! Sending batches: `fetch` with a CORS-simple `text/plain` body (no
 //! preflight), credentials omitted, and a timeout so a hung request cannot
-//! block the queue forever.
+//! block the queue forever; gzip-compressed by the browser when the outbox
+//! says so (`?c=gzip`). Page hides use `sendBeacon` (see [`beacon`]).
 
-use crate::core::outbox::{Outcome, Send, KEEPALIVE_MAX};
+use crate::core::outbox::{gzip_url, Outcome, Send, KEEPALIVE_MAX};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, RequestCredentials, RequestInit, Response};
 
@@ -20,28 +21,70 @@ extern "C" {
     fn then(p: &Pending, ok: &js_sys::Function, err: &js_sys::Function);
 }
 
+/// The loader's compressor (src/browser/describe.js `goaltagDescribe.gzip`),
+/// when the browser has `CompressionStream`.
+static GZIP: super::Local<core::cell::OnceCell<js_sys::Function>> = super::Local(core::cell::OnceCell::new());
+
+/// Keeps the loader's compressor if this browser can compress; true then
+/// (a browser fact the core decides with).
+pub fn set_gzip(describe: &JsValue) -> bool {
+    let has_stream = web_sys::window().is_some_and(|w| js_sys::Reflect::has(&w, &"CompressionStream".into()).unwrap_or(false));
+    let f = js_sys::Reflect::get(describe, &"gzip".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    match f {
+        Some(f) if has_stream => GZIP.with(|g| g.set(f).is_ok() || g.get().is_some()),
+        _ => false,
+    }
+}
+
 /// POSTs one batch; its outcome goes to [`super::on_outcome`] exactly once,
-/// tagged with the boot `generation` that sent it.
+/// tagged with the boot `generation` that sent it. A batch to compress is
+/// compressed first, asynchronously, then sent (plain if that failed).
 pub fn post(url: &str, send: Send, generation: u32) {
     let batch = JsValue::from_f64(send.batch as f64);
     let generation = JsValue::from_f64(generation as f64);
+    let body = JsValue::from_str(&send.body);
+    let gzip = if send.gzip { GZIP.with(|g| g.get().cloned()) } else { None };
+    let Some(compressed) = gzip.and_then(|f| f.call1(&JsValue::NULL, &body).ok()) else {
+        return fetch(generation, batch, JsValue::from_str(url), body);
+    };
+    COMPRESSED.with(|f| {
+        let f = f.get_or_init(|| Compressed::new(fetch));
+        let f: &super::Callback = f.as_ref().unchecked_ref();
+        let url = JsValue::from_str(url);
+        // Fulfilled: the compressed Blob (or the text, when the browser could
+        // not compress). Rejected: the text, bound in, sent plain.
+        let ok = f.bind_3(&JsValue::NULL, &generation, &batch, &url);
+        let err = f.bind_4(&JsValue::NULL, &generation, &batch, &url, &body);
+        compressed.unchecked_ref::<Pending>().then(&ok, &err);
+    });
+}
+
+/// The one callback every compressed body continues through: generation, batch, URL, body.
+type Compressed = Closure<dyn FnMut(JsValue, JsValue, JsValue, JsValue)>;
+
+static COMPRESSED: super::Local<core::cell::OnceCell<Compressed>> = super::Local(core::cell::OnceCell::new());
+
+/// Sends `body`: text as it is to `url`, a compressed Blob to its `c=gzip` URL.
+fn fetch(generation: JsValue, batch: JsValue, url: JsValue, body: JsValue) {
     let Some(window) = web_sys::window() else {
         return settle(generation, batch, JsValue::UNDEFINED);
     };
+    let url = url.as_string().unwrap_or_default();
+    let url = if body.is_string() { url } else { gzip_url(&url) };
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_credentials(RequestCredentials::Omit);
-    // Lets the request outlive the page if the user navigates away meanwhile.
-    // (web-sys marks RequestInit.keepalive unstable; it is a plain dictionary field.)
-    let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &(send.body.len() <= KEEPALIVE_MAX).into());
-    init.set_body(&JsValue::from_str(&send.body));
+    // No keepalive: a page's keepalive bodies share 64 KiB, and an ordinary
+    // send may be far larger. A page that goes away meanwhile beacons what
+    // is in flight (see `Tracker::hide`).
+    init.set_body(&body);
     // The browser's own timer aborts the request: no timer of ours to set
     // and clear per request. A browser without AbortSignal.timeout (Safari
     // before 16) sends without one.
     if let Ok(signal) = abort_after(TIMEOUT_MS) {
         init.set_signal(Some(&signal));
     }
-    let promise = window.fetch_with_str_and_init(url, &init);
+    let promise = window.fetch_with_str_and_init(&url, &init);
     // One callback for every request and both ends of the promise, its
     // batch bound in: no closure made per request. A rejection's error lands
     // after the bound undefined, so it reads as a network error.

@@ -19,8 +19,15 @@ pub(super) fn big(id: &str, size: usize, t: u64) -> Item {
     Item { id: id.into(), json: e.to_json(), conversion: false, created_ms: t, beacon_sent: false }
 }
 
+/// An outbox with small batches (20 events, 16 KiB), so the tests of the
+/// queue's mechanics need few events; the defaults have tests of their own.
 pub(super) fn ob() -> Outbox {
-    Outbox::new(SITE.into(), Policy::default())
+    Outbox::new(SITE.into(), small())
+}
+
+/// The policy of [`ob`].
+pub(super) fn small() -> Policy {
+    Policy { max_events: 20, max_bytes: 16 * 1024, ..Policy::default() }
 }
 
 pub(super) fn with(p: Policy) -> Outbox {

@@ -25,7 +25,7 @@ mod plan;
 mod policy;
 mod retry;
 
-pub use policy::{parse_policy, Policy, KEEPALIVE_MAX};
+pub use policy::{parse_policy, Policy, GZIP_MIN_BYTES, KEEPALIVE_MAX};
 pub use retry::{retry_after_ms, Outcome};
 
 use crate::prelude::*;
@@ -59,6 +59,23 @@ pub struct Send {
     pub ids: Vec<String>,
     /// The batch's `attempt`: 1 for a first send.
     pub attempt: u32,
+    /// Send `body` gzip-compressed, to [`gzip_url`] of the collector.
+    pub gzip: bool,
+}
+
+/// The collector URL for a gzip-compressed body: `c=gzip` added to its query,
+/// which is how the collector knows (it never guesses from the bytes alone).
+pub fn gzip_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len() + 7);
+    let (base, fragment) = url.split_once('#').map_or((url, ""), |(b, f)| (b, f));
+    out.push_str(base);
+    out.push(if base.contains('?') { '&' } else { '?' });
+    out.push_str("c=gzip");
+    if !fragment.is_empty() {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }
 
 /// A queued event and its delivery state.
@@ -92,6 +109,8 @@ pub struct Outbox {
     /// Set by `Retry-After`, which even coming back online must respect.
     retry_after_until: u64,
     online: bool,
+    /// The browser can gzip a body (`CompressionStream`).
+    gzip: bool,
     /// Everything dropped by this outbox.
     total: Dropped,
     /// Dropped since the last acknowledged batch: reported in every body until one is acked.
@@ -119,6 +138,7 @@ impl Outbox {
             not_before: 0,
             retry_after_until: 0,
             online: true,
+            gzip: false,
             total: Dropped::default(),
             unreported: Dropped::default(),
             dirty: false,
@@ -205,6 +225,13 @@ impl Outbox {
         self.lost(n as usize, |d| &mut d.overflow);
     }
 
+    /// Whether the browser can compress bodies (it has `CompressionStream`):
+    /// then bodies of at least `gzip_min_bytes` are sent gzipped. The unload
+    /// path never is: compression is asynchronous and cannot finish there.
+    pub fn set_gzip(&mut self, available: bool) {
+        self.gzip = available;
+    }
+
     /// Closes the open batch now (`goaltag('flush')`).
     pub fn flush(&mut self) {
         self.close(true);
@@ -233,7 +260,8 @@ impl Outbox {
         self.next_id += 1;
         self.in_flight = Some(self.next_id);
         self.sent_drops = self.unreported.clone();
-        Some(Send { batch: self.next_id, body, ids, attempt })
+        let gzip = self.gzip && body.len() >= self.policy.gzip_min_bytes;
+        Some(Send { batch: self.next_id, body, ids, attempt, gzip })
     }
 
     /// When [`Outbox::poll`] may next return a request (a time already past

@@ -3,6 +3,7 @@
 use super::*;
 use crate::core::outbox::fixtures::*;
 use crate::core::outbox::policy::HOUR_MS;
+use crate::core::outbox::{gzip_url, Policy, GZIP_MIN_BYTES};
 
 #[test]
 fn a_duplicate_id_is_queued_once() {
@@ -160,4 +161,61 @@ fn a_new_policy_applies_to_what_is_queued() {
     assert_eq!(o.dropped().overflow, 1);
     let b = drain(&mut o, T0);
     assert_eq!(b.iter().map(|b| b.events.len()).collect::<Vec<_>>(), [3, 3]);
+}
+
+// --- Fewer, compressed requests (issue 16) ---
+
+#[test]
+fn a_burst_of_a_thousand_events_goes_in_two_requests_by_default() {
+    let mut o = Outbox::new(SITE.into(), Policy::default());
+    let mut all = Vec::new();
+    for i in 0..1000 {
+        let it = big(&format!("e{i}"), 430, T0);
+        all.push(it.id.clone());
+        o.push(it, T0);
+    }
+    let sent = drain(&mut o, T0);
+    assert_eq!(sent.iter().map(|b| b.events.len()).collect::<Vec<_>>(), [500, 500], "closed at the collector's 500 events");
+    let got: Vec<String> = sent.iter().flat_map(ids).collect();
+    assert_eq!(got, all);
+}
+
+#[test]
+fn bodies_from_a_kilobyte_are_gzipped_where_the_browser_can_never_small_ones() {
+    let mut o = Outbox::new(SITE.into(), Policy::default());
+    o.push(ev("small", false, T0), T0);
+    o.flush();
+    o.set_gzip(true);
+    let s = o.poll(T0).unwrap();
+    assert!(s.body.len() < GZIP_MIN_BYTES && !s.gzip, "{} bytes", s.body.len());
+    o.on_outcome(s.batch, ok(), T0, 0);
+    let push_big = |o: &mut Outbox, p: &str| {
+        for i in 0..10 {
+            o.push(big(&format!("{p}{i}"), 200, T0), T0);
+        }
+        o.flush();
+    };
+    push_big(&mut o, "e");
+    let s = o.poll(T0).unwrap();
+    assert!(s.body.len() >= GZIP_MIN_BYTES && s.gzip, "{} bytes", s.body.len());
+    // A retry is compressed again (a 413 split too: its halves are new bodies).
+    o.on_outcome(s.batch, status(503), T0, 0);
+    let again = o.poll(T0 + 60_000).unwrap();
+    assert!(again.gzip && again.attempt == 2);
+    o.on_outcome(again.batch, ok(), T0 + 60_000, 0);
+    // Without CompressionStream, or with gzip_min_bytes past any body: plain.
+    o.set_gzip(false);
+    push_big(&mut o, "f");
+    assert!(!o.poll(T0 + 60_000).unwrap().gzip);
+    let mut never = Outbox::new(SITE.into(), Policy { gzip_min_bytes: 4_194_304, ..Policy::default() });
+    never.set_gzip(true);
+    push_big(&mut never, "g");
+    assert!(!never.poll(T0).unwrap().gzip);
+}
+
+#[test]
+fn the_gzip_url_adds_c_gzip_to_the_query() {
+    assert_eq!(gzip_url("/collect"), "/collect?c=gzip");
+    assert_eq!(gzip_url("https://c.example/collect?site=x"), "https://c.example/collect?site=x&c=gzip");
+    assert_eq!(gzip_url("https://c.example/collect#f"), "https://c.example/collect?c=gzip#f");
 }

@@ -601,6 +601,12 @@ impl Tracker {
         self.outbox.beacon_refused(ids);
     }
 
+    /// Whether the browser can gzip request bodies (`CompressionStream`): a
+    /// browser fact the shell reads once.
+    pub fn set_gzip(&mut self, available: bool) {
+        self.outbox.set_gzip(available);
+    }
+
     /// The next batch to send, if one is due.
     pub fn poll(&mut self, now: u64) -> Option<Send> {
         if !self.ready() {

@@ -22,7 +22,7 @@ fn policy_applies_valid_fields_and_names_bad_ones() {
     assert!(q.apply(&json(r#"{"max_age_hours":1e9}"#))[0].expected.contains("hours from 0.001 to 720"));
     assert!(q.apply(&json(r#"{"max_backoff_ms":5000,"retry_after_cap_ms":0}"#)).is_empty());
     assert_eq!((q.max_backoff_ms, q.retry_after_cap_ms), (5000, 0));
-    assert_eq!(KEYS.len(), 10);
+    assert_eq!(KEYS.len(), 11);
 }
 
 #[test]
@@ -40,6 +40,7 @@ fn every_key_sets_its_own_field() {
         ("max_outbox", Policy { max_outbox: 10_000, ..d.clone() }),
         ("max_outbox_bytes", Policy { max_outbox_bytes: 4_194_304, ..d.clone() }),
         ("beacon_max_bytes", Policy { beacon_max_bytes: 65_536, ..d.clone() }),
+        ("gzip_min_bytes", Policy { gzip_min_bytes: 4_194_304, ..d.clone() }),
     ];
     assert_eq!(want.len(), KEYS.len());
     for ((name, policy), key) in want.iter().zip(&KEYS) {
