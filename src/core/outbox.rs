@@ -62,7 +62,7 @@ const HOUR_MS: u64 = 3_600_000;
 
 /// Keys of the `delivery` section and their accepted ranges, in [`Policy`]'s
 /// field order. One table keeps validation code small.
-const KEYS: [(&str, f64, f64); 10] = [
+pub(crate) const KEYS: [(&str, f64, f64); 10] = [
     ("max_events", 1.0, 1000.0),
     ("max_bytes", 512.0, 1_048_576.0),
     ("max_delay_ms", 0.0, 60_000.0),
