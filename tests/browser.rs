@@ -28,6 +28,8 @@ extern "C" {
 struct Sent {
     url: String,
     init: JsValue,
+    /// When the request was made (`Date.now()`).
+    at: f64,
 }
 
 impl Sent {
@@ -87,7 +89,7 @@ fn next_page(responses: &[u16], queued: &[JsValue]) {
     ERRORS.with(|e| e.borrow_mut().clear());
     STATUSES.with(|s| *s.borrow_mut() = responses.iter().rev().copied().collect());
     let fetch = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(|url: JsValue, init: JsValue| {
-        SENT.with(|s| s.borrow_mut().push(Sent { url: url.as_string().unwrap_or_default(), init }));
+        SENT.with(|s| s.borrow_mut().push(Sent { url: url.as_string().unwrap_or_default(), init, at: js_sys::Date::now() }));
         let status = STATUSES.with(|s| s.borrow_mut().pop()).unwrap_or(204);
         let ri = ResponseInit::new();
         ri.set_status(status);
@@ -265,11 +267,15 @@ async fn without_a_collector_the_tag_says_so_once_and_sends_nothing() {
     setup(&[], &[args(&[s("event"), s("queued")])]);
     start("demo-shop", None);
     goaltag(&[s("flush")]);
-    sleep(300).await;
-    assert_eq!(SENT.with(|s| s.borrow().len()), 0);
     let errors = ERRORS.with(|e| e.borrow().clone());
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("config.collector"), "{}", errors[0]);
+    // Once a collector is given, the first request carries what waited: so
+    // nothing was sent before it, and nothing was lost.
+    goaltag(&[s("config"), obj(&[("collector", s(COLLECTOR))])]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(actions_in(0), ["queued"]);
 }
 
 #[wasm_bindgen_test]
@@ -530,10 +536,10 @@ async fn with_consent_unknown_nothing_is_sent_or_stored_until_granted_then_held_
     let root = mount(r#"<button id="b">Buy</button>"#);
     by_id("b").click();
     goaltag(&[s("flush")]);
-    sleep(300).await;
     root.remove();
-    assert_eq!(SENT.with(|s| s.borrow().len()), 0, "a request was made with consent unknown");
     assert!(storage_of_the_tag().is_empty(), "{:?}", storage_of_the_tag());
+    // Below, the first request after the grant holds exactly the held events:
+    // had anything been sent while unknown, it would be that first request.
     goaltag(&[s("consent"), s("update"), obj(&[("analytics_storage", s("granted"))])]);
     goaltag(&[s("flush")]);
     assert_eq!(requests(1).await, 1);
@@ -553,9 +559,8 @@ async fn data_consent_denied_sends_nothing_in_basic_mode() {
     start_with("demo-shop", Some(COLLECTOR), Some("denied"));
     goaltag(&[s("event"), s("y")]);
     goaltag(&[s("flush")]);
-    sleep(300).await;
-    assert_eq!(SENT.with(|s| s.borrow().len()), 0);
     assert!(storage_of_the_tag().is_empty());
+    // Had x or y been sent, they would be in the first request below.
     // A later grant resumes: the queue never stays paused.
     goaltag(&[s("consent"), s("update"), obj(&[("analytics_storage", s("granted"))])]);
     goaltag(&[s("event"), s("z")]);
@@ -717,7 +722,15 @@ async fn unacknowledged_events_are_persisted_and_the_next_page_resends_them_with
     start("demo-shop", Some(COLLECTOR));
     goaltag(&[s("flush")]);
     requests(1).await;
-    sleep(300).await;
+    // A later event's arrival, rather than a fixed wait, says everything before it has come.
+    goaltag(&[s("event"), s("marker")]);
+    goaltag(&[s("flush")]);
+    for _ in 0..60 {
+        if all_events().iter().any(|e| get(e, "action").as_string().as_deref() == Some("marker")) {
+            break;
+        }
+        sleep(50).await;
+    }
     let resent: Vec<String> = all_events().iter().map(|e| get(e, "id").as_string().unwrap()).collect();
     for id in &first {
         assert_eq!(resent.iter().filter(|r| *r == id).count(), 1, "{id} resent once: {resent:?} ({beaconed} beacons before)");
@@ -741,10 +754,12 @@ async fn offline_pauses_sending_and_online_resumes_it() {
     dispatch(window().as_ref(), "offline");
     goaltag(&[s("event"), s("while-offline")]);
     goaltag(&[s("flush")]);
-    sleep(500).await;
-    assert_eq!(SENT.with(|s| s.borrow().len()), before, "nothing is sent while offline");
+    sleep(300).await; // a flushed batch would leave at once if the tag ignored offline
+    let online_at = js_sys::Date::now();
     dispatch(window().as_ref(), "online");
     assert_eq!(requests(before + 1).await, before + 1);
+    let sent_at = SENT.with(|s| s.borrow()[before].at);
+    assert!(sent_at >= online_at, "sent while offline: {sent_at} < {online_at}");
     let actions: Vec<String> = all_events().iter().filter_map(|e| get(e, "action").as_string()).collect();
     assert_eq!(actions, ["while-offline"]);
 }
@@ -1111,4 +1126,24 @@ async fn a_click_whose_own_handler_revokes_consent_is_never_sent() {
     assert!(body_texts().iter().all(|b| !b.contains("same-task") && !b.contains("\"reject\"")), "{:?}", body_texts());
     let body = SENT.with(|s| s.borrow()[1].body());
     assert_eq!(get(&get(&body, "dropped"), "consent").as_f64(), Some(2.0), "the click and the event, counted");
+}
+
+// --- Defects found in review (issue 14) ---
+
+/// A tag that turned itself off (an internal error) must not keep the page's
+/// later calls: a page that calls on forever would grow memory forever.
+#[wasm_bindgen_test]
+async fn a_stopped_tag_drops_calls_and_says_so_once() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    assert_eq!(requests(1).await, 1, "running: the page view");
+    goaltag::browser::turn_off();
+    for i in 0..1000 {
+        goaltag(&[s("event"), JsValue::from(i)]);
+    }
+    let deferred = goaltag::browser::deferred_calls();
+    let said: Vec<String> = ERRORS.with(|e| e.borrow().iter().filter(|m| m.contains("calls are ignored")).cloned().collect());
+    shutdown();
+    assert_eq!(deferred, 0, "calls kept by a stopped tag");
+    assert_eq!(said.len(), 1, "{said:?}");
 }

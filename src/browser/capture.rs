@@ -4,7 +4,7 @@
 //! attributes and hand the facts to the core: no layout reads, no storage.
 
 use crate::prelude::*;
-use crate::core::capture::{clean_text, ACTIONABLE, DATA_PREFIX};
+use crate::core::capture::{ACTIONABLE, DATA_PREFIX};
 use goaltag_wire::{Element as ElementInfo, Form};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -14,6 +14,7 @@ use web_sys::{AddEventListenerOptions, Element, EventTarget, HtmlFormElement};
 /// added for (each closure costs its own glue in the download): each kind
 /// gets the closure with its own number bound in. Removed when dropped, so a
 /// shut-down tag leaves nothing behind on the page.
+#[must_use = "the listeners are removed when this is dropped"]
 pub struct Listeners {
     f: Closure<dyn FnMut(u32, web_sys::Event)>,
     added: Vec<(EventTarget, &'static str, js_sys::Function)>,
@@ -47,6 +48,7 @@ impl Drop for Listeners {
 
 /// Wraps `history.pushState` / `replaceState` so SPA navigations are seen,
 /// and puts the originals back when dropped.
+#[must_use = "the originals are put back when this is dropped"]
 pub struct HistoryHook {
     history: JsValue,
     originals: Vec<(&'static str, JsValue)>,
@@ -107,22 +109,7 @@ pub fn describe_click(event: &web_sys::Event) -> Option<(Element, ElementInfo)> 
         let h = h.get()?;
         h.describe.call3(&JsValue::NULL, &target, &h.actionable, &h.prefix).ok()?.as_string()
     })?;
-    Some((target.unchecked_into(), parse_description(&text)?))
-}
-
-/// The loader's description (see src/browser/describe.js) as the wire's element.
-fn parse_description(text: &str) -> Option<ElementInfo> {
-    let mut f = text.split('\0');
-    let mut info = ElementInfo { tag: f.next()?.to_string(), ..Default::default() };
-    info.id = non_empty(f.next()?.to_string());
-    info.classes = clean_text(f.next()?);
-    info.href = non_empty(f.next()?.to_string());
-    // Never the text of an input (a button's label is its value attribute).
-    info.text = clean_text(f.next()?).filter(|_| !info.tag.starts_with("input"));
-    while let (Some(k), Some(v)) = (f.next(), f.next()) {
-        info.data.insert(k.to_string(), v.to_string());
-    }
-    Some(info)
+    Some((target.unchecked_into(), crate::core::capture::from_description(&text)?))
 }
 
 struct Helper {

@@ -9,7 +9,7 @@ mod timer;
 mod transport;
 mod values;
 
-use crate::core::command::{self, PageOverrides};
+use crate::core::command;
 use crate::core::error::ConfigError;
 use crate::core::tracker::{At, Tracker};
 use crate::core::val::Val;
@@ -75,6 +75,8 @@ static SHELL: Local<RefCell<Option<Shell>>> = Local(RefCell::new(None));
 /// listener calling back into the tag); run when the shell is free.
 static DEFERRED: Local<RefCell<Vec<Vec<Val>>>> = Local(RefCell::new(Vec::new()));
 static OFF: Local<Cell<bool>> = Local(Cell::new(false));
+/// The "calls are ignored" console line was printed.
+static DROPPED_SAID: Local<Cell<bool>> = Local(Cell::new(false));
 /// Bumped by every boot, so a request or timer started by an earlier
 /// instance (tests boot many) can never touch a later one.
 static GENERATION: Local<Cell<u32>> = Local(Cell::new(0));
@@ -163,10 +165,8 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         }
     }
     with_shell(|s| {
-        if let Some(missing) = s.tracker.config.missing() {
+        if let Some(missing) = s.tracker.start(&mut s.host) {
             report(&[missing]);
-        } else if s.tracker.config.auto_page_view {
-            s.tracker.page_view(&mut s.host, PageOverrides::default(), false);
         }
         install_capture(s);
         s.tracker.visibility(&mut s.host, visible());
@@ -285,15 +285,11 @@ fn on_event(kind: u32, e: web_sys::Event) {
         // though no script runs again.
         PAGESHOW => {
             if js_sys::Reflect::get(&e, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
-                on_fact(|s| s.tracker.page_view(&mut s.host, PageOverrides::default(), false));
+                on_fact(|s| s.tracker.restored(&mut s.host));
             }
         }
-        // The page is going away: beacon everything not yet acknowledged, and
-        // release the persisted queue for the next page to adopt at once.
-        PAGEHIDE => on_fact(|s| {
-            beacon_all(s);
-            s.tracker.release(&mut s.host);
-        }),
+        // The page is going away: beacons, and its queue released for the next page.
+        PAGEHIDE => on_fact(|s| hide(s, true)),
         ONLINE | OFFLINE => {
             let online = kind == ONLINE;
             on_fact(|s| s.tracker.set_online(online, host::now(), host::random_u32()))
@@ -303,8 +299,7 @@ fn on_event(kind: u32, e: web_sys::Event) {
             on_fact(|s| {
                 s.tracker.visibility(&mut s.host, visible);
                 if !visible {
-                    beacon_all(s);
-                    s.tracker.persist(&mut s.host);
+                    hide(s, false);
                 }
             });
         }
@@ -383,18 +378,12 @@ fn visible() -> bool {
     web_sys::window().and_then(|w| w.document()).map(|d| d.visibility_state() == web_sys::VisibilityState::Visible).unwrap_or(false)
 }
 
-/// Page hidden or unloading: sendBeacon survives the unload where a fetch
-/// may not (Firefox ESR cancels keepalive fetches); a keepalive fetch is the
-/// fallback when the beacon is refused. The caller then writes storage once
-/// (the coalesced write cannot wait for its timer any more), which records
-/// the beacon marks.
-fn beacon_all(s: &mut Shell) {
+/// Page hidden or unloading (see [`Tracker::hide`]): sendBeacon survives the
+/// unload where a fetch may not (Firefox ESR cancels keepalive fetches); a
+/// keepalive fetch is the fallback when the beacon is refused.
+fn hide(s: &mut Shell, leaving: bool) {
     let url = s.tracker.config.collector.clone().unwrap_or_default();
-    for (body, ids) in s.tracker.beacon_bodies(host::now()) {
-        if !transport::beacon(&url, &body) {
-            s.tracker.beacon_refused(&ids);
-        }
-    }
+    s.tracker.hide(&mut s.host, leaving, &mut |body| transport::beacon(&url, body));
 }
 
 /// Cross-tab: once this page has an outbox key, it holds that Web Lock for
@@ -418,16 +407,40 @@ fn locks(s: &mut Shell) {
     }
 }
 
-/// Stops the tag and forgets its state (tests start each case fresh with it).
+/// Resets the tag for a fresh `boot`: drops the running instance (its
+/// listeners and History hook are removed with it), its state and any
+/// deferred calls, and clears the "turned off" mark. Tests start each case
+/// with it; a page never needs it.
 #[doc(hidden)]
 pub fn shutdown() {
     SHELL.with(|s| s.borrow_mut().take());
     OFF.set(false);
+    DROPPED_SAID.set(false);
     DEFERRED.with(|d| d.borrow_mut().clear());
+}
+
+/// Turns the tag off as an internal error does (tests of the stopped tag).
+#[doc(hidden)]
+pub fn turn_off() {
+    OFF.set(true);
+}
+
+/// How many calls wait for the shell to be free (tests: it stays bounded).
+#[doc(hidden)]
+pub fn deferred_calls() -> usize {
+    DEFERRED.with(|d| d.borrow().len())
 }
 
 /// Runs one `goaltag(...)` call, never throwing into the page.
 fn call(mut args: Vec<Val>) {
+    // A tag that turned itself off never runs again: keeping its calls would
+    // grow memory for as long as the page keeps calling.
+    if OFF.get() {
+        if !DROPPED_SAID.replace(true) {
+            web_sys::console::error_1(&JsValue::from_str("goaltag: the tag is off after an internal error; goaltag() calls are ignored"));
+        }
+        return;
+    }
     while matches!(args.last(), Some(Val::Null)) {
         args.pop();
     }

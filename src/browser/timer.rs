@@ -16,6 +16,7 @@ extern "C" {
 /// The shell's one wake-up timer: a single callback made once and re-armed
 /// with `setTimeout` as often as needed, so arming it (after every call and
 /// click) allocates nothing and makes no new JS function.
+#[must_use = "the timer is cleared when this is dropped"]
 pub struct Wake {
     id: Option<JsValue>,
     f: Closure<dyn FnMut()>,

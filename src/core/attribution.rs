@@ -4,13 +4,14 @@
 //! lives as long as the page.
 
 use crate::core::url;
-use crate::core::visit::{parse_u64, push_u64};
+use crate::core::text::{hex_digit, parse_u64, push_u64};
 use crate::prelude::*;
 use goaltag_wire::Attribution;
 
 /// Click IDs of the ad platforms, always captured; `click_ids` in the config adds more.
 pub const CLICK_IDS: [&str; 7] = ["gclid", "gbraid", "wbraid", "msclkid", "fbclid", "ttclid", "li_fat_id"];
 
+/// How long a campaign touch is credited with conversions unless configured.
 pub const DEFAULT_WINDOW_DAYS: u32 = 30;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -80,6 +81,7 @@ fn is_empty(a: &Attribution) -> bool {
 /// The last campaign touch and when it was captured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Campaign {
+    /// Config `attribution_window_days`: a touch older than this is no longer credited.
     pub window_days: u32,
     at: u64,
     data: Option<Attribution>,
@@ -92,6 +94,7 @@ impl Default for Campaign {
 }
 
 impl Campaign {
+    /// No touch yet, crediting touches for `window_days`.
     pub fn new(window_days: u32) -> Self {
         Campaign { window_days, at: 0, data: None }
     }
@@ -183,7 +186,7 @@ fn unescape(s: &str) -> Option<String> {
     out.push_str(parts.next()?);
     for p in parts {
         let b = p.as_bytes();
-        let c = url::hex(*b.first()?)? << 4 | url::hex(*b.get(1)?)?;
+        let c = hex_digit(*b.first()?)? << 4 | hex_digit(*b.get(1)?)?;
         if !c.is_ascii() {
             return None;
         }

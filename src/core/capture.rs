@@ -5,6 +5,7 @@
 
 use crate::prelude::*;
 use crate::core::url;
+use goaltag_wire::Element;
 
 /// A click is described by the nearest of these around the target, so a
 /// click on the icon inside a button reports the button.
@@ -14,6 +15,7 @@ pub const ACTIONABLE: &str =
 /// Prefix of the attributes a site owner adds to label clicks: `data-goaltag-cta="hero"`.
 pub const DATA_PREFIX: &str = "data-goaltag-";
 
+/// At most this many characters of a clicked element's own text leave the page.
 pub const MAX_TEXT: usize = 100;
 
 /// Whitespace collapsed, trimmed, cut to [`MAX_TEXT`] characters; `None` when empty.
@@ -32,6 +34,39 @@ pub fn clean_text(raw: &str) -> Option<String> {
     (!cut.is_empty()).then_some(cut)
 }
 
+/// A clicked element as the loader's reader describes it (src/browser/describe.js:
+/// tag, id, class, href, text, then attribute name/value pairs, joined by
+/// NUL) as the wire's element: classes and text cleaned and cut, never the
+/// text of an input (a button's label there is its value attribute, which
+/// may be anything the visitor typed). None when the description is cut short.
+pub fn from_description(text: &str) -> Option<Element> {
+    let mut f = text.split('\0');
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let mut el = Element { tag: f.next()?.to_string(), ..Default::default() };
+    el.id = non_empty(f.next()?);
+    el.classes = clean_text(f.next()?);
+    el.href = non_empty(f.next()?);
+    el.text = clean_text(f.next()?).filter(|_| !el.tag.starts_with("input"));
+    while let (Some(k), Some(v)) = (f.next(), f.next()) {
+        el.data.insert(k.to_string(), v.to_string());
+    }
+    Some(el)
+}
+
+/// Links to an address rather than a place, with what a click on them
+/// reports instead of the address: what they are, never whose.
+const ADDRESS_LINKS: [(&str, &str); 3] = [("mailto:", "mailto:[email]"), ("tel:", "tel:[phone]"), ("sms:", "sms:[phone]")];
+
+/// A clicked link's `href` as it may leave the page: an address link
+/// (`mailto:`, `tel:`, `sms:`) as its scheme with the address redacted;
+/// anything else with [`url::redact`]'s rules.
+pub fn clean_href(href: &str, redact_params: &[String]) -> String {
+    match ADDRESS_LINKS.iter().find(|(scheme, _)| url::starts_with_ci(href, scheme)) {
+        Some((_, shown)) => (*shown).to_string(),
+        None => url::redact(href, redact_params),
+    }
+}
+
 /// A link is outbound when it leads to another host (ports count, `www.`
 /// does not); links that are not http(s) (mailto:, tel:, javascript:) are
 /// neither, nor is anything without a host.
@@ -46,6 +81,18 @@ pub fn is_outbound(href: &str, page_url: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_description_becomes_the_element_without_the_text_of_inputs() {
+        let el = from_description("a\0buy\0 btn  big \0https://shop.example/cart\0  Buy\n now \0cta\0hero\0slot\0").unwrap();
+        assert_eq!((el.tag.as_str(), el.id.as_deref(), el.classes.as_deref()), ("a", Some("buy"), Some("btn big")));
+        assert_eq!((el.href.as_deref(), el.text.as_deref()), (Some("https://shop.example/cart"), Some("Buy now")));
+        assert_eq!(el.data.get("cta").map(String::as_str), Some("hero"));
+        assert_eq!(el.data.get("slot").map(String::as_str), Some(""));
+        let input = from_description("input\0\0\0\0my secret search\0").unwrap();
+        assert_eq!((input.text, input.id, input.href), (None, None, None), "never an input's text");
+        assert_eq!(from_description("div\0x"), None, "cut short");
+    }
 
     #[test]
     fn text_is_collapsed_and_cut() {

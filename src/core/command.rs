@@ -7,6 +7,7 @@ use crate::core::error::{cat, ConfigError};
 use crate::core::val::Val;
 
 #[derive(Debug, Clone, PartialEq)]
+/// One `goaltag(...)` call, parsed and validated.
 pub enum Command {
     /// `goaltag('config', {...})`: merge configuration.
     Config(Val),
@@ -17,7 +18,14 @@ pub enum Command {
     /// `goaltag('flush')`: send what is batched now rather than after the batch delay.
     Flush,
     /// `goaltag('consent', 'default' | 'update', {...})`.
-    Consent { update: bool, partial: crate::core::consent::Partial, wait_for_update_ms: Option<u64> },
+    Consent {
+        /// `update` (the visitor's choice) rather than `default`.
+        update: bool,
+        /// The types the call names.
+        partial: crate::core::consent::Partial,
+        /// `wait_for_update`, in ms (a default's only).
+        wait_for_update_ms: Option<u64>,
+    },
     /// `goaltag('consent', 'source', 'tcf' | {cookie, categories})`: a banner
     /// adapter, which the shell installs (src/browser/adapters.rs).
     ConsentSource(crate::core::consent::Source),
@@ -30,17 +38,26 @@ pub enum Command {
 /// Lets an SPA report a virtual page with its own URL or title.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PageOverrides {
+    /// The virtual page's URL instead of the page's own.
     pub url: Option<String>,
+    /// The virtual page's title instead of the document's.
     pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+/// The parameters of `goaltag('event', action, {...})`.
 pub struct EventParams {
+    /// What happened (`purchase`, `add_to_cart`): the one required parameter.
     pub action: String,
+    /// A grouping the site owner chooses.
     pub category: Option<String>,
+    /// A free label.
     pub label: Option<String>,
+    /// The event's value (revenue for a purchase).
     pub value: Option<f64>,
+    /// ISO 4217 code of `value`, upper case.
     pub currency: Option<String>,
+    /// The order's ID: a transaction converts a goal once.
     pub transaction_id: Option<String>,
 }
 
@@ -49,6 +66,7 @@ pub const MAX_TEXT: usize = 500;
 /// Largest absolute `value` accepted (the collector enforces the same bound).
 pub const MAX_VALUE: f64 = 1e12;
 
+/// Every command `goaltag(...)` knows, for the unknown-command message.
 pub const COMMANDS: &str = "one of config, page_view, event, flush, consent, opt_out, opt_in";
 
 /// Parses one call. `Err` means the command cannot run at all; the `Vec` lists

@@ -5,12 +5,14 @@
 use crate::core::attribution::DEFAULT_WINDOW_DAYS;
 use crate::core::consent::{parse_mode, Mode};
 use crate::core::error::ConfigError;
+use crate::core::fields;
 use crate::core::url::parse_names;
 use crate::core::val::Val;
 use crate::core::visit::DEFAULT_VISIT_TIMEOUT_MS;
 use crate::prelude::*;
 
 #[derive(Debug, Clone, PartialEq)]
+/// The validated configuration (see README "Configuration fields").
 pub struct Config {
     /// The site key, sent with every batch. Not a secret.
     pub site: Option<String>,
@@ -73,9 +75,9 @@ impl Config {
     /// fields without problems are applied regardless.
     pub fn apply(&mut self, v: &Val) -> Vec<ConfigError> {
         let mut errors = Vec::new();
-        let Some(fields) = v.as_map() else {
-            errors.push(ConfigError::new("config", "an object like {site: 'my-site', collector: 'https://…/collect'}", v));
-            return errors;
+        let fields = match fields::object(v, "config", "an object like {site: 'my-site', collector: 'https://…/collect'}") {
+            Ok(f) => f,
+            Err(e) => return vec![e],
         };
         for (key, val) in fields {
             if val.is_null() {
@@ -109,19 +111,19 @@ impl Config {
                         self.click_ids = names
                     }
                 }
-                "visit_timeout_minutes" => match val.as_num() {
-                    Some(m) if (1.0..=1440.0).contains(&m) => self.visit_timeout_ms = (m * 60_000.0) as u64,
-                    _ => errors.push(ConfigError::new(field(), "a number of minutes from 1 to 1440", val)),
+                "visit_timeout_minutes" => match fields::number_in(val, &field(), "minutes", 1, 1440, false) {
+                    Ok(m) => self.visit_timeout_ms = (m * 60_000.0) as u64,
+                    Err(e) => errors.push(e),
                 },
-                "attribution_window_days" => match val.as_num() {
-                    Some(d) if (1.0..=365.0).contains(&d) && crate::core::val::is_whole(d) => self.attribution_window_days = d as u32,
-                    _ => errors.push(ConfigError::new(field(), "a whole number of days from 1 to 365", val)),
+                "attribution_window_days" => match fields::number_in(val, &field(), "days", 1, 365, true) {
+                    Ok(d) => self.attribution_window_days = d as u32,
+                    Err(e) => errors.push(e),
                 },
                 "mode" => match parse_mode(val, &field()) {
                     Ok(m) => self.mode = m,
                     Err(e) => errors.push(e),
                 },
-                _ => errors.push(ConfigError::msg(field(), FIELDS, "an unknown field")),
+                _ => errors.push(fields::unknown(&field(), FIELDS)),
             }
         }
         errors
@@ -143,16 +145,15 @@ impl Config {
     }
 }
 
+/// Attributes arrive as strings (`data-spa="off"`): [`fields::boolean`] takes both.
 fn bool_field(slot: &mut bool, field: String, v: &Val, errors: &mut Vec<ConfigError>) {
-    match v {
-        Val::Bool(b) => *slot = *b,
-        // Attributes arrive as strings: data-spa="off".
-        Val::Str(s) if matches!(s.as_str(), "on" | "true" | "1") => *slot = true,
-        Val::Str(s) if matches!(s.as_str(), "off" | "false" | "0") => *slot = false,
-        _ => errors.push(ConfigError::new(field, "true or false (\"on\"/\"off\" in an attribute)", v)),
+    match fields::boolean(v, &field) {
+        Ok(b) => *slot = b,
+        Err(e) => errors.push(e),
     }
 }
 
+/// Whether `s` is a valid site key: 1 to 100 letters, digits, `.`, `_`, `-` (the collector checks the same).
 pub fn valid_site(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_SITE_LEN && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }

@@ -17,6 +17,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// A field whose value `got` is not what was expected.
     pub fn new(field: impl Into<String>, expected: impl Into<String>, got: &Val) -> Self {
         ConfigError { field: field.into(), expected: expected.into(), got: describe(got) }
     }
@@ -74,7 +75,7 @@ pub fn indexed(field: &str, i: usize) -> String {
     let mut s = String::with_capacity(field.len() + 4);
     s.push_str(field);
     s.push('[');
-    crate::core::visit::push_u64(&mut s, i as u64);
+    crate::core::text::push_u64(&mut s, i as u64);
     s.push(']');
     s
 }

@@ -13,14 +13,12 @@ pub fn uuid_v4(mut b: [u8; 16]) -> String {
 
 /// Lower-case hyphenated form: 8-4-4-4-12 hex digits.
 pub fn format_uuid(b: &[u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(36);
     for (i, x) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
         }
-        s.push(HEX[(x >> 4) as usize] as char);
-        s.push(HEX[(x & 15) as usize] as char);
+        crate::core::text::push_hex(&mut s, core::slice::from_ref(x));
     }
     s
 }

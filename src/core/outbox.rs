@@ -308,6 +308,12 @@ impl Outbox {
         self.dirty = true;
     }
 
+    /// Events lost to overflow before they reached the outbox (held while
+    /// consent was unknown): counted like its own, so they reach the wire.
+    pub fn overflowed(&mut self, n: u32) {
+        self.lost(n as usize, |d| &mut d.overflow);
+    }
+
     /// Closes the open batch now (`goaltag('flush')`).
     pub fn flush(&mut self) {
         self.close(true);

@@ -165,7 +165,7 @@ pub fn decode_query_value(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' => match (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+            b'%' => match (b.get(i + 1).and_then(|&c| crate::core::text::hex_digit(c)), b.get(i + 2).and_then(|&c| crate::core::text::hex_digit(c))) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 2;
@@ -179,14 +179,6 @@ pub fn decode_query_value(s: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
-pub(crate) fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
 
 /// ASCII-case-insensitive prefix test.
 pub fn starts_with_ci(hay: &str, prefix: &str) -> bool {
@@ -219,7 +211,13 @@ pub fn host(url: &str) -> Option<String> {
 /// (`%40`, `%2540`), which becomes `[email]`. Run it on every URL and referrer
 /// before an event is queued.
 pub fn redact(url: &str, params: &[String]) -> String {
-    let (auth, host, tail_at) = bounds(url);
+    // Userinfo exists only after an authority (`scheme://`, `//`): in
+    // `mailto:bob@x.example` the part before `@` is the address itself, and
+    // all of it is checked for email addresses.
+    let (auth, host, tail_at) = match bounds(url) {
+        (0, _, _) => (0, 0, 0),
+        b => b,
+    };
     let tail = url.get(tail_at..).unwrap_or("");
     let mut out = String::with_capacity(url.len());
     out.push_str(url.get(..auth).unwrap_or(""));
@@ -352,6 +350,12 @@ pub fn parse_names(v: &Val, field: &str) -> (Vec<String>, Vec<ConfigError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_only_after_an_authority() {
+        assert_eq!(redact("mailto:bob@x.example", &[]), "mailto:[email]", "never read as user bob at host x.example");
+        assert_eq!(redact("https://user:pw@shop.example/x", &[]), "https://shop.example/x");
+    }
     use crate::core::val::json;
 
     #[test]

@@ -1,7 +1,8 @@
 //! A dynamic value: what a site owner passed to `goaltag(...)` or wrote in a
 //! config file, before validation. The shell turns a JS value into a [`Val`]
-//! through serde, so the core can validate it field by field and name the exact
-//! field that is wrong, without any JS type.
+//! by walking it itself (src/browser/values.rs; no serde in the tag), so the
+//! core can validate it field by field and name the exact field that is wrong,
+//! without any JS type.
 
 use crate::prelude::*;
 // Deserialize is for the native tests' JSON; the shipped wasm (no std) has no serde.
@@ -11,11 +12,17 @@ use core::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 #[derive(Debug, Clone, PartialEq)]
+/// A JSON-like value as the page passed it.
 pub enum Val {
+    /// `null` or `undefined`.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// A number.
     Num(f64),
+    /// A string.
     Str(String),
+    /// An array.
     List(Vec<Val>),
     /// Keys in the order given; objects are small, so a Vec beats a map here.
     Map(Vec<(String, Val)>),
@@ -34,6 +41,7 @@ impl Val {
         }
     }
 
+    /// The value of `key` in an object; None for other values or a missing key.
     pub fn get(&self, key: &str) -> Option<&Val> {
         match self {
             Val::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
@@ -41,6 +49,7 @@ impl Val {
         }
     }
 
+    /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Val::Str(s) => Some(s),
@@ -48,6 +57,7 @@ impl Val {
         }
     }
 
+    /// The number, if this is one.
     pub fn as_num(&self) -> Option<f64> {
         match self {
             Val::Num(n) => Some(*n),
@@ -55,6 +65,7 @@ impl Val {
         }
     }
 
+    /// The boolean, if this is one.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Val::Bool(b) => Some(*b),
@@ -62,6 +73,7 @@ impl Val {
         }
     }
 
+    /// The object's fields in the order given, if this is an object.
     pub fn as_map(&self) -> Option<&[(String, Val)]> {
         match self {
             Val::Map(m) => Some(m),
@@ -69,6 +81,7 @@ impl Val {
         }
     }
 
+    /// The items, if this is an array.
     pub fn as_list(&self) -> Option<&[Val]> {
         match self {
             Val::List(l) => Some(l),

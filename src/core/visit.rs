@@ -10,18 +10,24 @@ use crate::prelude::*;
 pub const DEFAULT_VISIT_TIMEOUT_MS: u64 = 30 * 60 * 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One visit: a run of activity with no gap longer than the timeout.
 pub struct Visit {
+    /// A random UUID, sent as `visit_id`.
     pub id: String,
     /// When the visit started and when it was last active, ms since the epoch.
     pub started: u64,
+    /// When the visit was last active, ms since the epoch.
     pub last: u64,
+    /// Page views in the visit (for `pages_per_visit` goals).
     pub pages: u32,
+    /// Visible time summed over the visit's pages (for `duration` goals).
     pub engaged_ms: u64,
 }
 
 /// The current visit, if any, and the rule that ends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visits {
+    /// Inactivity that ends a visit.
     pub timeout_ms: u64,
     current: Option<Visit>,
 }
@@ -33,6 +39,7 @@ impl Default for Visits {
 }
 
 impl Visits {
+    /// No visit yet; a visit ends after `timeout_ms` of inactivity.
     pub fn new(timeout_ms: u64) -> Self {
         Visits { timeout_ms, current: None }
     }
@@ -125,19 +132,7 @@ fn parse_visit(s: &str) -> Option<Visit> {
     Some(Visit { id, started: n[0], last: n[1], pages: u32::try_from(n[2]).ok()?, engaged_ms: n[3] })
 }
 
-/// Decimal digits only (no sign, no spaces), without overflow.
-pub(crate) fn parse_u64(s: &str) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    s.bytes().try_fold(0u64, |n, c| {
-        let d = c.checked_sub(b'0').filter(|d| *d < 10)?;
-        n.checked_mul(10)?.checked_add(u64::from(d))
-    })
-}
-
-/// Appends `n` in decimal without the `fmt` machinery (the wire crate's writer).
-pub(crate) use goaltag_wire::json::write_uint as push_u64;
+pub(crate) use crate::core::text::{parse_u64, push_u64};
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 //! draw its three charts, show exactly the numbers GET /report answers, log
 //! no console error, and follow a new funnel typed into its form. Leaves a
 //! screenshot at target/test-artefacts/dashboard.png. Needs no built tag.
+#![cfg(feature = "browsers")]
 
 #[path = "../../../collector/tests/seed/mod.rs"]
 mod seed;

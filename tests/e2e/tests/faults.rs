@@ -12,6 +12,7 @@
 //! ```sh
 //! ./build.sh build && cargo test -p goaltag-e2e --test faults -- --nocapture
 //! ```
+#![cfg(feature = "browsers")]
 
 use goaltag_e2e::faults::{site, write_page, Fault, Proxy, Request, FLAKY};
 use goaltag_e2e::{Browser, Harness, WAIT};

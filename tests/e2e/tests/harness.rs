@@ -2,6 +2,7 @@
 //! batch POSTed by the browser (fetch and sendBeacon) to the real collector
 //! lands in the database once; a malformed one is refused and stores nothing;
 //! the browser and its driver are gone once the harness is dropped.
+#![cfg(feature = "browsers")]
 
 use goaltag_e2e::{group_alive, is_uuid_v4, Browser, Harness, WAIT};
 use serde_json::{json, Value};

@@ -1,5 +1,6 @@
 //! The built tag on the demo shop (www/) in real headless browsers against the
 //! real collector: what a visitor does lands in the database.
+#![cfg(feature = "browsers")]
 
 use goaltag_e2e::{is_uuid_v4, Browser, Harness, WAIT};
 use serde_json::Value;

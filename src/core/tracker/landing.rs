@@ -1,0 +1,96 @@
+//! Consent given after landing: the page view that consent kept back,
+//! recorded once at the grant with the campaign of the URL the page loaded
+//! with, and `url_passthrough`, which carries that campaign to the next
+//! same-site page while ad storage is not granted (see README "Consent").
+
+use super::{Host, Seen, Tracker};
+use crate::core::consent::Purpose;
+use crate::core::id::uuid_v4;
+use crate::core::passthrough;
+use crate::core::url;
+use crate::prelude::*;
+use goaltag_wire::Event;
+
+/// The URL and referrer of a page load, as the browser gave them (redacted
+/// when observed).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Landing {
+    pub(super) url: String,
+    pub(super) referrer: String,
+}
+
+/// The current page's view, kept in memory only, when consent kept it from
+/// being recorded: it is recorded once, at the moment consent is granted on
+/// this page (see [`Tracker::observe`]). Never stored, never sent as it is.
+#[derive(Debug, Clone)]
+pub(super) struct Unrecorded {
+    /// The last page view seen (an SPA navigation replaces it).
+    pub(super) view: Event,
+    /// The page load's URL and referrer, when the load itself went unrecorded:
+    /// the campaign touch is taken from it at the grant.
+    pub(super) landing: Option<Landing>,
+    /// The view is also among the held events (consent unknown), so
+    /// releasing them records it.
+    pub(super) held: bool,
+}
+
+impl Tracker {
+    /// Consent now lets events through: the page view it kept back is
+    /// recorded now, at the moment of the grant, with the page's URL,
+    /// referrer and title, and (when the page load itself was kept back) the
+    /// campaign touch of the URL the page loaded with, exactly as a page load
+    /// under consent would have taken it. Held page views were just released
+    /// and need nothing more.
+    pub(super) fn record_unrecorded(&mut self, host: &mut dyn Host, now: u64) {
+        let Some(u) = self.unrecorded.take() else {
+            return;
+        };
+        if u.held {
+            return;
+        }
+        let mut e = u.view;
+        e.id = uuid_v4(host.random());
+        e.ts = now;
+        self.observe(host, e, Seen::Page { landing: u.landing });
+    }
+
+    /// Whether clicks and submits should carry the landing's campaign
+    /// parameters (`url_passthrough`): configured, the page landed with some,
+    /// and ad storage is not granted (denied, or not answered yet). Never
+    /// after an opt-out. The shell asks before it reads the link or form.
+    pub fn passthrough_active(&self) -> bool {
+        self.config.url_passthrough
+            && !self.consent.may_store(Purpose::Ads)
+            && !self.consent.env().opted_out
+            && !passthrough::params(&self.loaded_url, &self.config.click_ids).is_empty()
+    }
+
+    /// The campaign parameters to carry: the redacted landing URL's.
+    fn passthrough_landing(&self) -> String {
+        url::redact(&self.loaded_url, &self.config.redact_params)
+    }
+
+    /// `url_passthrough` for a link followed from `page`: the URL to follow
+    /// instead, or None to leave the link alone (see [`passthrough::decorate`]).
+    /// Forms sent by POST are decorated through their action the same way.
+    pub fn decorate(&self, target: &str, page: &str) -> Option<String> {
+        if !self.passthrough_active() {
+            return None;
+        }
+        let landing = self.passthrough_landing();
+        passthrough::decorate(target, page, &passthrough::params(&landing, &self.config.click_ids))
+    }
+
+    /// `url_passthrough` for a GET form sent to `action`: hidden fields to
+    /// add (see [`passthrough::fields`]).
+    pub fn passthrough_fields(&self, action: &str, page: &str, has: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        if !self.passthrough_active() {
+            return Vec::new();
+        }
+        let landing = self.passthrough_landing();
+        passthrough::fields(action, page, &passthrough::params(&landing, &self.config.click_ids), has)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,234 @@
+//! Consent after landing (issue 13): the ad click survives the cookie banner.
+
+use super::super::fixtures::*;
+use super::super::*;
+
+#[test]
+fn denied_then_granted_on_the_landing_page_records_it_at_the_grant_with_its_campaign() {
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, AD_URL, BING, Some(DENIED), "{}");
+    h.now += 4_000;
+    assert!(sent(&mut t, &mut h).is_empty(), "denied: nothing is sent");
+    assert!(h.storage.is_empty(), "denied: nothing is stored");
+    let granted_at = h.now;
+    run(&mut t, &mut h, ACCEPT_ALL);
+    let events = sent(&mut t, &mut h);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let view = &events[0];
+    assert_eq!((view.kind, view.ts), (Kind::PageView, granted_at), "recorded at the moment of the grant");
+    assert_eq!((view.url.as_deref(), view.referrer.as_deref(), view.title.as_deref()), (Some(AD_URL), Some(BING), Some("Shop")));
+    let a = view.attribution.as_ref().expect("the landing view carries the touch");
+    assert_eq!(click_id(Some(a)), Some("abc123"));
+    assert_eq!(a.utm.get("utm_source").map(String::as_str), Some("bing"));
+    assert_eq!(a.referrer_host.as_deref(), Some("bing.com"));
+    assert!(view.client_id.is_some() && view.visit_id.is_some());
+    t.persist(&mut h);
+    assert!(h.storage.contains_key(CAMPAIGN_KEY), "ad storage granted: the touch is kept for the next pages");
+    // Nothing more at the next grant: the page was recorded once.
+    run(&mut t, &mut h, ACCEPT_ALL);
+    assert!(sent(&mut t, &mut h).is_empty());
+
+    // The next page of the visit, then the purchase: credited to the ad.
+    t.persist(&mut h);
+    h.now += 10_000;
+    let mut t2 = load(&mut h, "https://shop.example/cart.html", AD_URL, Some(DENIED), "{}");
+    run(&mut t2, &mut h, ACCEPT_ALL);
+    run(&mut t2, &mut h, PURCHASE);
+    let events = sent(&mut t2, &mut h);
+    let conv = conversions(&events);
+    assert_eq!(conv.len(), 1);
+    assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"));
+    assert_eq!(conv[0].visit_id, view.visit_id, "one visit");
+    assert_eq!(events[0].kind, Kind::PageView);
+    assert!(events[0].attribution.is_none(), "a page inside the site is no new touch");
+}
+
+#[test]
+fn unknown_then_granted_sends_the_held_landing_view_once_at_its_own_time() {
+    let mut h = FakeHost::new();
+    let loaded_at = h.now;
+    let mut t = load(&mut h, AD_URL, BING, None, "{}");
+    h.now += 2_000;
+    run(&mut t, &mut h, ACCEPT_ALL);
+    run(&mut t, &mut h, PURCHASE);
+    let events = sent(&mut t, &mut h);
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [Kind::PageView, Kind::Event, Kind::Conversion], "the held view once, not again at the grant");
+    assert_eq!(events[0].ts, loaded_at, "held, so sent with its own time");
+    assert_eq!(click_id(events[0].attribution.as_ref()), Some("abc123"));
+    assert_eq!(click_id(events[2].attribution.as_ref()), Some("abc123"));
+}
+
+#[test]
+fn unknown_then_denied_then_granted_records_the_page_once_at_the_grant() {
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, AD_URL, BING, None, "{}");
+    h.now += 1_000;
+    run(&mut t, &mut h, &["[\"consent\",\"update\",", DENIED, "]"].concat());
+    assert!(sent(&mut t, &mut h).is_empty());
+    h.now += 1_000;
+    let granted_at = h.now;
+    run(&mut t, &mut h, ACCEPT_ALL);
+    let events = sent(&mut t, &mut h);
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].kind, events[0].ts), (Kind::PageView, granted_at));
+    assert_eq!(click_id(events[0].attribution.as_ref()), Some("abc123"));
+}
+
+#[test]
+fn spa_navigations_while_denied_record_only_the_current_page_with_the_landing_touch() {
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, AD_URL, BING, Some(DENIED), "{}");
+    for path in ["https://shop.example/specials.html", "https://shop.example/product.html?sku=coffee"] {
+        h.now += 1_000;
+        h.page.title = path.into();
+        let a = At { ms: h.now, url: path.into() };
+        t.navigated(&mut h, a, None);
+    }
+    h.now += 1_000;
+    run(&mut t, &mut h, ACCEPT_ALL);
+    run(&mut t, &mut h, PURCHASE);
+    let events = sent(&mut t, &mut h);
+    let views: Vec<_> = events.iter().filter(|e| e.kind == Kind::PageView).collect();
+    assert_eq!(views.len(), 1, "only the current page, once");
+    assert_eq!(views[0].url.as_deref(), Some("https://shop.example/product.html?sku=coffee"));
+    assert_eq!(views[0].referrer.as_deref(), Some("https://shop.example/specials.html"));
+    let a = views[0].attribution.as_ref().expect("the touch of the URL the page loaded with");
+    assert_eq!(a.landing_url.as_deref(), Some(AD_URL));
+    assert_eq!(click_id(conversions(&events)[0].attribution.as_ref()), Some("abc123"));
+}
+
+#[test]
+fn granted_only_on_the_second_page_keeps_the_campaign_only_with_url_passthrough() {
+    for passthrough in [false, true] {
+        let mut h = FakeHost::new();
+        let extra = if passthrough { r#"{"url_passthrough":true}"# } else { "{}" };
+        let t = load(&mut h, AD_URL, BING, Some(DENIED), extra);
+        // The visitor follows a link to the specials, still denied.
+        let link = "https://shop.example/specials.html#top";
+        let next = t.decorate(link, AD_URL);
+        assert_eq!(next.is_some(), passthrough);
+        let next = next.unwrap_or(link.into());
+        assert!(h.storage.is_empty(), "nothing stored for the passthrough");
+        h.now += 5_000;
+        let mut t2 = load(&mut h, &next, AD_URL, Some(DENIED), extra);
+        assert!(sent(&mut t2, &mut h).is_empty());
+        run(&mut t2, &mut h, ACCEPT_ALL);
+        run(&mut t2, &mut h, PURCHASE);
+        let events = sent(&mut t2, &mut h);
+        assert_eq!(events[0].kind, Kind::PageView);
+        let conv = conversions(&events);
+        if passthrough {
+            assert_eq!(next, "https://shop.example/specials.html?utm_source=bing&utm_medium=cpc&msclkid=abc123#top");
+            assert_eq!(click_id(events[0].attribution.as_ref()), Some("abc123"), "the landing of the grant");
+            assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"));
+            assert_eq!(conv[0].attribution.as_ref().unwrap().utm.get("utm_source").map(String::as_str), Some("bing"));
+            assert_eq!(t2.decorate(link, &next), None, "ad storage granted: links are left alone");
+        } else {
+            assert!(events[0].attribution.is_none(), "an internal referrer is no touch");
+            assert!(conv[0].attribution.is_none(), "without passthrough the campaign is gone");
+        }
+    }
+}
+
+#[test]
+fn url_passthrough_only_while_ad_storage_is_not_granted_and_never_after_an_opt_out() {
+    let mut h = FakeHost::new();
+    let link = "https://shop.example/cart.html";
+    let t = load(&mut h, AD_URL, BING, None, "{}");
+    assert_eq!(t.decorate(link, AD_URL), None, "off by default");
+    let on = r#"{"url_passthrough":true,"redact_params":["utm_medium"]}"#;
+    let mut t = load(&mut h, AD_URL, BING, None, on);
+    assert_eq!(
+        t.decorate(link, AD_URL).as_deref(),
+        Some("https://shop.example/cart.html?utm_source=bing&msclkid=abc123"),
+        "unknown, redacted"
+    );
+    assert_eq!(t.decorate("https://other.example/", AD_URL), None);
+    let mut fields = t.passthrough_fields("https://shop.example/search", AD_URL, |n| n == "utm_source");
+    fields.sort();
+    assert_eq!(fields, [("msclkid".to_string(), "abc123".to_string())]);
+    run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
+    assert!(t.passthrough_active(), "analytics alone does not end it");
+    run(&mut t, &mut h, r#"["consent","update",{"ad_storage":"granted"}]"#);
+    assert!(!t.passthrough_active());
+    let mut t = load(&mut h, AD_URL, BING, Some(DENIED), on);
+    run(&mut t, &mut h, r#"["opt_out"]"#);
+    assert!(!t.passthrough_active());
+    let t = load(&mut h, "https://shop.example/?q=1", "", Some(DENIED), on);
+    assert!(!t.passthrough_active(), "a landing without campaign parameters has nothing to carry");
+}
+
+#[test]
+fn advanced_mode_pings_then_a_grant_still_credits_the_landing_touch() {
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, AD_URL, BING, Some(DENIED), r#"{"mode":"advanced"}"#);
+    let pings = sent(&mut t, &mut h);
+    assert_eq!(pings.len(), 1);
+    assert!(pings[0].client_id.is_none() && pings[0].visit_id.is_none());
+    assert_eq!(click_id(pings[0].attribution.as_ref()), None, "ad storage denied: no click IDs");
+    run(&mut t, &mut h, ACCEPT_ALL);
+    run(&mut t, &mut h, PURCHASE);
+    let events = sent(&mut t, &mut h);
+    assert!(events.iter().all(|e| e.kind != Kind::PageView), "the page was recorded (as a ping) already");
+    assert_eq!(click_id(conversions(&events)[0].attribution.as_ref()), Some("abc123"));
+}
+
+#[test]
+fn basic_mode_revocation_drops_what_was_not_sent_and_counts_it() {
+    let (mut t, mut h) = ready();
+    t.page_view(&mut h, PageOverrides::default(), false);
+    assert_eq!(sent(&mut t, &mut h).len(), 1);
+    // Recorded in the same task as the revocation (a click on "Reject all").
+    let a = at(&h);
+    t.click(&mut h, a, Element { tag: "button".into(), ..Default::default() }, &[]);
+    run(&mut t, &mut h, r#"["event","same-task"]"#);
+    run(&mut t, &mut h, &["[\"consent\",\"update\",", DENIED, "]"].concat());
+    h.now += 60_000;
+    t.tick(&mut h);
+    assert!(sent(&mut t, &mut h).is_empty(), "nothing recorded before the revocation leaves");
+    assert!(t.beacon_bodies(h.now).is_empty(), "not even when the page hides");
+    assert_eq!(t.outbox.dropped().consent, 2);
+    // A later grant sends only what comes after it, and says what was dropped.
+    run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+    run(&mut t, &mut h, r#"["event","after"]"#);
+    run(&mut t, &mut h, r#"["flush"]"#);
+    let batches = send_all(&mut t, &mut h);
+    let events: Vec<_> = batches.iter().flat_map(|b| &b.events).map(|e| e.action.as_deref()).collect();
+    assert_eq!(events, [Some("after")]);
+    assert_eq!(batches.first().map(|b| b.dropped.consent), Some(2));
+}
+
+#[test]
+fn a_batch_in_flight_at_the_revocation_is_never_retried() {
+    let (mut t, mut h) = ready();
+    run(&mut t, &mut h, r#"["event","a"]"#);
+    run(&mut t, &mut h, r#"["flush"]"#);
+    let s = t.poll(h.now, 0).expect("a batch in flight");
+    run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"denied"}]"#);
+    t.on_outcome(s.batch, Outcome::NetworkError, h.now, 0);
+    h.now += 600_000;
+    assert!(t.poll(h.now, 0).is_none());
+    assert_eq!(t.outbox.dropped().consent, 0, "it left while allowed: not counted as dropped");
+    assert_eq!(t.pending(), 0);
+}
+
+#[test]
+fn advanced_mode_revocation_strips_what_is_queued_like_what_comes_after() {
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, AD_URL, BING, None, r#"{"mode":"advanced"}"#);
+    run(&mut t, &mut h, ACCEPT_ALL);
+    run(&mut t, &mut h, PURCHASE);
+    run(&mut t, &mut h, &["[\"consent\",\"update\",", DENIED, "]"].concat());
+    run(&mut t, &mut h, r#"["event","after"]"#);
+    let events = sent(&mut t, &mut h);
+    assert_eq!(events.len(), 4, "view, purchase, conversion, after: {events:?}");
+    for e in &events {
+        assert!(e.client_id.is_none() && e.visit_id.is_none(), "{e:?}");
+        assert_eq!(click_id(e.attribution.as_ref()), None);
+        assert_eq!(e.consent.unwrap().analytics_storage, goaltag_wire::Signal::Denied);
+    }
+    let conv = conversions(&events)[0];
+    assert_eq!(conv.attribution.as_ref().unwrap().utm.get("utm_source").map(String::as_str), Some("bing"), "utm is no ad data");
+    assert_eq!(conv.value, Some(12.5));
+}
