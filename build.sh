@@ -284,7 +284,8 @@ cmd_test() {
   deps_npm_tests
   npm_tests
   log "native tests (core, wire, collector, end-to-end in Chromium and Firefox, the npm app)"
-  cargo test --workspace
+  # goaltag-e2e's tests that drive browsers sit behind its `browsers` feature.
+  cargo test --workspace --features goaltag-e2e/browsers
   log "browser tests in headless Chromium"
   wasm-pack test --headless --chrome
   log "browser tests in headless Firefox"

@@ -62,11 +62,7 @@ fn bundled_app_reports_a_page_view_and_a_conversion(browser: Browser) {
     assert_eq!((conv[0][2].as_str(), conv[0][3].as_str()), (Some("EUR"), Some("T-npm-1")), "{conv:?}");
     let c: Value = serde_json::from_str(conv[0][4].as_str().unwrap()).unwrap();
     assert_eq!(c["primary"], true, "{c}");
-    h.wait_for_rows(
-        "select id from events where kind = 'event' and site = 'npm-app' and json like '%\"action\":\"purchase\"%'",
-        1,
-        WAIT,
-    );
+    h.wait_for_rows("select id from events where kind = 'event' and site = 'npm-app' and json like '%\"action\":\"purchase\"%'", 1, WAIT);
     if let Some(errors) = h.console_errors() {
         assert!(errors.is_empty(), "{browser:?}: console errors: {errors:?}");
     }
