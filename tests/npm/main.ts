@@ -2,12 +2,13 @@
 // package (the packed tarball, installed), bundled by esbuild in
 // ./build.sh test and run by tests/e2e/tests/npm_package.rs in real browsers.
 import { init, goaltag } from 'goaltag';
+import type { InitOptions } from 'goaltag';
 
 // Calls before init() queue, like the script tag's stub, and run in order.
 goaltag('event', 'app_loaded', { category: 'app' });
 
 const status = document.getElementById('status')!;
-init({
+const options: InitOptions = {
   site: 'npm-app',
   collector: '/collect',
   consent: 'granted',
@@ -17,8 +18,13 @@ init({
       revenue: { kind: 'variable', default: 1 }, currency: 'EUR',
     }],
   },
-}).then((running) => {
-  status.textContent = running ? 'running' : 'failed';
+};
+const started = init(options);
+// init is idempotent (React's StrictMode runs an effect twice): the same
+// promise, one tag, one page view.
+const again = init({ ...options });
+started.then((running) => {
+  status.textContent = !running ? 'failed' : again !== started ? 'init is not idempotent' : 'running';
 });
 
 document.getElementById('buy')!.addEventListener('click', () => {
