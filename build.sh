@@ -275,7 +275,7 @@ cmd_demo() {
   build
   mkdir -p data
   log "demo shop: http://127.0.0.1:8080/  (events land in data/events.db; Ctrl-C stops)"
-  exec target/release/goaltag-collector serve --listen 127.0.0.1:8080 --db data/events.db --www www
+  exec target/release/goaltag-collector serve --listen 127.0.0.1:8080 --db data/events.db --www www --goals www/goals.json
 }
 
 cmd_test() {

@@ -78,6 +78,7 @@ fn setup(responses: &[u16], queued: &[JsValue]) {
     }
     let _ = Reflect::set(&document(), &"cookie".into(), &s("cc_cookie=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/"));
     let _ = Reflect::delete_property(window().unchecked_ref::<Object>(), &"__tcfapi".into());
+    let _ = Reflect::delete_property(window().unchecked_ref::<Object>(), &"dataLayer".into());
     next_page(responses, queued);
 }
 
@@ -1146,4 +1147,178 @@ async fn a_stopped_tag_drops_calls_and_says_so_once() {
     shutdown();
     assert_eq!(deferred, 0, "calls kept by a stopped tag");
     assert_eq!(said.len(), 1, "{said:?}");
+}
+
+/// Runs page script, as an inline `<script>` would; returns what it returns.
+fn page_js(code: &str) -> JsValue {
+    Function::new_no_args(code).call0(&JsValue::NULL).expect("the page's script does not throw")
+}
+
+/// Google's gtag snippet, as a page puts it before its banner and its tags.
+const GTAG_SNIPPET: &str = "window.dataLayer = window.dataLayer || []; window.gtag = function gtag(){dataLayer.push(arguments);};";
+
+/// The custom events' actions in a request (a page view recorded at a grant is not counted).
+fn custom_actions_in(request: usize) -> Vec<String> {
+    events(request).iter().filter_map(|e| get(e, "action").as_string()).collect()
+}
+
+fn data_layer_len() -> f64 {
+    get(&get(&window(), "dataLayer"), "length").as_f64().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_gcm_source_follows_gtag_consent_commands_from_before_and_after_the_tag() {
+    setup(&[], &[args(&[s("consent"), s("source"), s("gcm")]), args(&[s("event"), s("before")])]);
+    // The page's head: the snippet, the denied default (with types goaltag does
+    // not have), GTM's own push, other gtag commands, and an array, which
+    // Google's tags do not take for a command either.
+    page_js(&format!(
+        "{GTAG_SNIPPET}
+         gtag('consent', 'default', {{analytics_storage: 'denied', ad_storage: 'denied', ad_user_data: 'denied',
+           ad_personalization: 'denied', functionality_storage: 'granted', security_storage: 'granted'}});
+         dataLayer.push({{event: 'gtm.js', 'gtm.start': 1}});
+         gtag('js', new Date()); gtag('config', 'G-TEST');
+         dataLayer.push(['consent', 'update', {{analytics_storage: 'granted'}}]);"
+    ));
+    start_with("demo-shop", Some(COLLECTOR), None);
+    assert!(ERRORS.with(|e| e.borrow().is_empty()), "{:?}", ERRORS.with(|e| e.borrow().clone()));
+    goaltag(&[s("event"), s("while-denied")]);
+    goaltag(&[s("flush")]);
+    assert!(storage_of_the_tag().is_empty(), "denied by the gtag default: {:?}", storage_of_the_tag());
+
+    // The banner answers after the tag loaded.
+    page_js("gtag('consent', 'update', {analytics_storage: 'granted', ad_storage: 'granted', ad_user_data: 'granted', ad_personalization: 'denied'});");
+    goaltag(&[s("event"), s("granted")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(custom_actions_in(0), ["granted"], "nothing recorded under the gtag default is sent");
+    for e in events(0) {
+        assert_eq!(consent_of(&e), ["granted", "granted", "granted", "denied"]);
+    }
+    assert!(storage_of_the_tag().contains(&"goaltag_cid".to_string()));
+
+    reject_then_accept(
+        || {
+            page_js("gtag('consent', 'update', {analytics_storage: 'denied', ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied'});");
+        },
+        || {
+            page_js("gtag('consent', 'update', {analytics_storage: 'granted', ad_storage: 'granted', ad_user_data: 'granted', ad_personalization: 'granted'});");
+        },
+    )
+    .await;
+    // Every push landed on the array once: 5 in the head, 3 updates.
+    assert_eq!(data_layer_len(), 8.0);
+}
+
+#[wasm_bindgen_test]
+async fn the_gcm_source_keeps_gtm_wrappers_working_and_honours_wait_for_update() {
+    setup(&[], &[args(&[s("consent"), s("source"), s("gcm")])]);
+    // A GTM-like wrapper installed before the tag: it calls the push it found,
+    // then handles the items, and returns its own value.
+    page_js(&format!(
+        "{GTAG_SNIPPET}
+         window.gtmBefore = [];
+         (function (dl) {{ var push = dl.push; dl.push = function () {{
+           var r = push.apply(dl, arguments);
+           for (var i = 0; i < arguments.length; i++) gtmBefore.push(arguments[i]);
+           return r === dl.length ? 'gtm-before' : 'wrong length';
+         }}; }})(dataLayer);
+         gtag('consent', 'default', {{analytics_storage: 'granted', ad_storage: 'denied', ad_user_data: 'denied',
+           ad_personalization: 'denied', wait_for_update: 5000}});"
+    ));
+    start_with("demo-shop", Some(COLLECTOR), None);
+    // Held by wait_for_update, so re-stamped with the update's consent when it comes.
+    goaltag(&[s("event"), s("held")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(
+        page_js("return gtag('consent', 'update', {ad_storage: 'granted', ad_user_data: 'granted'}) || dataLayer.push({event: 'after'});")
+            .as_string()
+            .as_deref(),
+        Some("gtm-before"),
+        "the page's push returns what GTM's wrapper returns"
+    );
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(custom_actions_in(0), ["held"]);
+    for e in events(0) {
+        assert_eq!(consent_of(&e), ["granted", "granted", "granted", "denied"], "held until the update");
+    }
+    assert_eq!(get(&get(&window(), "gtmBefore"), "length").as_f64(), Some(3.0), "GTM saw every push once");
+
+    // A GTM-like wrapper installed after the tag calls through to the tag's.
+    page_js(
+        "window.gtmAfter = [];
+         (function (dl) { var push = dl.push; dl.push = function () {
+           for (var i = 0; i < arguments.length; i++) gtmAfter.push(arguments[i]);
+           return push.apply(dl, arguments);
+         }; })(dataLayer);",
+    );
+    reject_then_accept(
+        || {
+            page_js("gtag('consent', 'update', {analytics_storage: 'denied', ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied'});");
+        },
+        || {
+            page_js("gtag('consent', 'update', {analytics_storage: 'granted', ad_storage: 'granted', ad_user_data: 'granted', ad_personalization: 'granted'});");
+        },
+    )
+    .await;
+    assert_eq!(get(&get(&window(), "gtmAfter"), "length").as_f64(), Some(2.0));
+    assert_eq!(get(&get(&window(), "gtmBefore"), "length").as_f64(), Some(5.0));
+    assert_eq!(data_layer_len(), 5.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_region_scoped_gcm_default_only_denies_and_warns_once() {
+    setup(&[], &[args(&[s("consent"), s("source"), s("gcm")])]);
+    page_js(&format!(
+        "window.warned = []; window.realWarn = console.warn;
+         console.warn = function (m) {{ warned.push(String(m)); }};
+         {GTAG_SNIPPET}
+         gtag('consent', 'default', {{analytics_storage: 'denied', ad_storage: 'denied', ad_user_data: 'denied',
+           ad_personalization: 'denied', region: ['AT', 'BE', 'DE', 'ES', 'FR']}});
+         gtag('consent', 'default', {{analytics_storage: 'granted', ad_storage: 'granted', ad_user_data: 'granted',
+           ad_personalization: 'granted'}});
+         gtag('consent', 'default', {{analytics_storage: 'granted', region: ['US']}});"
+    ));
+    start_with("demo-shop", Some(COLLECTOR), None);
+    page_js("console.warn = realWarn;");
+    goaltag(&[s("event"), s("under-the-defaults")]);
+    goaltag(&[s("flush")]);
+    page_js("gtag('consent', 'update', {analytics_storage: 'granted'});");
+    goaltag(&[s("event"), s("after-the-update")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(custom_actions_in(0), ["after-the-update"], "the region's denial applied to this visitor");
+    assert_eq!(consent_of(&events(0)[0]), ["granted", "denied", "denied", "denied"]);
+    let warned: Vec<String> = Array::from(&get(&window(), "warned")).iter().filter_map(|w| w.as_string()).collect();
+    assert_eq!(warned.iter().filter(|w| w.contains("region")).count(), 1, "{warned:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_missing_replaced_or_foreign_data_layer_never_breaks_the_page() {
+    // No dataLayer when the tag starts: it creates the array, and the
+    // snippet that runs later keeps it.
+    setup(&[], &[args(&[s("consent"), s("source"), s("gcm")])]);
+    start_with("demo-shop", Some(COLLECTOR), None);
+    page_js(&format!("{GTAG_SNIPPET} gtag('consent', 'default', {{analytics_storage: 'granted'}});"));
+    goaltag(&[s("event"), s("created")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(custom_actions_in(0), ["created"]);
+    // The page replaces the array: its pushes still work; the tag follows the array it had.
+    assert_eq!(
+        page_js("window.dataLayer = []; gtag('consent', 'update', {analytics_storage: 'denied'}); return dataLayer.length;").as_f64(),
+        Some(1.0)
+    );
+
+    // Something else than an array: left as it is, said once, and the tag runs on its default.
+    setup(&[], &[args(&[s("consent"), s("source"), s("gcm")]), args(&[s("event"), s("x")])]);
+    page_js("window.dataLayer = {push: 5};");
+    start_with("demo-shop", Some(COLLECTOR), Some("granted"));
+    let errors = ERRORS.with(|e| e.borrow().clone());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("dataLayer") && errors[0].contains("gcm"), "{}", errors[0]);
+    assert_eq!(get(&get(&window(), "dataLayer"), "push").as_f64(), Some(5.0));
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    assert_eq!(custom_actions_in(0), ["x"]);
 }

@@ -196,6 +196,31 @@ document.addEventListener('securitypolicyviolation', function (e) {
     table('table-imports', ['Goal', 'Stage', 'Rows', 'Matched online', 'Not matched', 'Value'], imp, [false, false, true, true, true, true]);
   }
 
+  // The "Ad platforms" panel, from /export/platforms (not part of /report:
+  // its figures carry data-platform-figure, checked against that answer).
+  function platforms(body) {
+    window.dashboardPlatforms = body;
+    function figure(n, path) { return el('span', {cls: 'num', 'data-platform-figure': path, text: fmt(n)}); }
+    table('table-platforms', ['Platform', 'With its click ID', 'Exportable now', 'Exported before'], body.platforms.map(function (x, i) {
+      var p = 'platforms.' + i + '.';
+      return [x.label, figure(x.with_click_id, p + 'with_click_id'), figure(x.exportable, p + 'exportable'), figure(x.exported, p + 'exported')];
+    }), [false, true, true, true]);
+  }
+
+  function loadPlatforms(r) {
+    var p = new URLSearchParams({site: r.site, from: r.from, to: r.to});
+    return fetch('/export/platforms?' + p.toString()).then(function (resp) {
+      return resp.json().then(function (body) {
+        if (!resp.ok) throw new Error(body.error || ('HTTP ' + resp.status));
+        return body;
+      });
+    }).then(platforms).catch(function (e) {
+      var t = $('table-platforms');
+      t.textContent = '';
+      t.appendChild(el('tbody', {}, [el('tr', {}, [el('td', {cls: 'error', text: 'No figures: ' + e.message})])]));
+    });
+  }
+
   function render(r) {
     charts.forEach(function (c) { c[0].destroy(); });
     charts = [];
@@ -228,6 +253,8 @@ document.addEventListener('securitypolicyviolation', function (e) {
       if (!$('funnel').value) $('funnel').value = r.funnel.steps.map(function (s) { return s.path; }).join(',');
       if ($('site').value !== r.site) $('site').appendChild(el('option', {value: r.site, text: r.site})).selected = true;
       render(r);
+      return loadPlatforms(r);
+    }).then(function () {
       document.body.dataset.state = 'ready';
     }).catch(function (e) {
       $('status').textContent = 'No report: ' + e.message;

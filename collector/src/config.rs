@@ -29,7 +29,14 @@ pub struct Config {
     pub max_event_ahead: Duration,
     /// Sites that take beacons only from their own origins (`--site-origin`).
     pub site_origins: Vec<SiteOrigin>,
+    /// Per-IP and per-site token buckets.
     pub rate_limits: RateLimits,
+    /// With a token, `/report`, `/dashboard`, `/import` and `/export` answer
+    /// only requests that carry it (see [`crate::admin`]); without, they are open.
+    pub admin_token: Option<String>,
+    /// The site's goal configuration (the tag's `data-config` JSON), read by
+    /// `/export` for goal names, primary flags and the attribution window.
+    pub goals: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -45,6 +52,8 @@ impl Default for Config {
             max_event_ahead: Duration::from_millis(crate::ingest::DEFAULT_MAX_AHEAD_MS),
             site_origins: Vec::new(),
             rate_limits: RateLimits::default(),
+            admin_token: None,
+            goals: None,
         }
     }
 }
@@ -64,6 +73,9 @@ impl Config {
             format!("{}={}", so.site, so.origin).parse::<SiteOrigin>().map_err(|e| anyhow::anyhow!("site origin {e}"))?;
         }
         self.rate_limits.validate(self.max_events)?;
+        if let Some(t) = &self.admin_token {
+            crate::admin::check_token(t).map_err(anyhow::Error::msg)?;
+        }
         Ok(())
     }
 

@@ -4,13 +4,11 @@
 //!
 //! Reports read through their own read-only connection, opened per request on
 //! a blocking thread: WAL mode lets them run beside the beacon writer and
-//! they never queue behind it. These routes are for the site owner: put them
-//! behind a proxy with authentication before exposing the collector.
+//! they never queue behind it. These routes are for the site owner: with
+//! `--admin-token` they answer only requests carrying it (see [`crate::admin`]).
 
-// Handlers' helpers return the error answer itself (a Response) as their Err.
-#![allow(clippy::result_large_err)]
-
-use crate::report::{self, ReportError};
+use crate::error::{blocking, AppError};
+use crate::report;
 use crate::store::now_ms;
 use crate::{dates, import};
 use axum::body::Body;
@@ -53,59 +51,33 @@ pub fn routes(db: PathBuf) -> Router {
         .with_state(Arc::new(Db(db)))
 }
 
-fn error(status: StatusCode, reason: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": reason.into() }))).into_response()
-}
-
 fn params(q: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
     q.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
-/// Runs `f` on a blocking thread; a panic or database failure is a 500.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Response> + Send + 'static,
-) -> Result<T, Response> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "report task failed");
-        Err(error(StatusCode::INTERNAL_SERVER_ERROR, "the report failed; see the collector's log"))
-    })
+/// A failed read for a report: logged, answered 500.
+fn db_failure(e: impl std::fmt::Display) -> AppError {
+    AppError::db("reading the database", e)
 }
 
-fn db_failure(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "reading the database for a report failed");
-    error(StatusCode::INTERNAL_SERVER_ERROR, "reading the database failed; see the collector's log")
-}
-
-async fn report_json(State(db): State<Arc<Db>>, Query(q): Query<Vec<(String, String)>>) -> Response {
+async fn report_json(State(db): State<Arc<Db>>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
     let today = dates::day_of_ms(now_ms());
-    let query = match report::Query::parse(params(&q), today) {
-        Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    let built = blocking(move || {
+    let query = report::Query::parse(params(&q), today).map_err(AppError::bad)?;
+    let r = blocking("the report", move || {
         let conn = report::open_read_only(&db.0).map_err(db_failure)?;
-        report::build(&conn, &query).map_err(|e| match e {
-            ReportError::Bad(why) => error(StatusCode::BAD_REQUEST, why),
-            ReportError::Db(e) => db_failure(e),
-        })
+        Ok(report::build(&conn, &query)?)
     })
-    .await;
-    match built {
-        Ok(r) => no_cache(Json(r).into_response()),
-        Err(resp) => resp,
-    }
+    .await?;
+    Ok(no_cache(Json(r).into_response()))
 }
 
-async fn sites(State(db): State<Arc<Db>>) -> Response {
-    let found = blocking(move || {
+async fn sites(State(db): State<Arc<Db>>) -> Result<Response, AppError> {
+    let s = blocking("the report", move || {
         let conn = report::open_read_only(&db.0).map_err(db_failure)?;
         report::sites(&conn).map_err(db_failure)
     })
-    .await;
-    match found {
-        Ok(s) => no_cache(Json(json!({ "sites": s })).into_response()),
-        Err(resp) => resp,
-    }
+    .await?;
+    Ok(no_cache(Json(json!({ "sites": s })).into_response()))
 }
 
 fn no_cache(mut r: Response) -> Response {
@@ -120,10 +92,10 @@ async fn page() -> Response {
     no_cache(r)
 }
 
-async fn asset(UrlPath(file): UrlPath<String>) -> Response {
+async fn asset(UrlPath(file): UrlPath<String>) -> Result<Response, AppError> {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, ct, body)) => no_cache(([(header::CONTENT_TYPE, *ct)], *body).into_response()),
-        None => error(StatusCode::NOT_FOUND, format!("no dashboard asset {file:?}")),
+        Some((_, ct, body)) => Ok(no_cache(([(header::CONTENT_TYPE, *ct)], *body).into_response())),
+        None => Err(AppError::new(StatusCode::NOT_FOUND, format!("no dashboard asset {file:?}"))),
     }
 }
 
@@ -133,51 +105,34 @@ async fn import_rows(
     Query(q): Query<Vec<(String, String)>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Json<import::Imported>, AppError> {
     let mut site = None;
     for (k, v) in params(&q) {
         match k {
             "site" => site = Some(v.to_string()),
-            _ => return error(StatusCode::BAD_REQUEST, format!("unknown parameter {k:?}: expected site")),
+            _ => return Err(AppError::bad(format!("unknown parameter {k:?}: expected site"))),
         }
     }
-    let Some(site) = site else {
-        return error(StatusCode::BAD_REQUEST, "site: required, as in POST /import?site=demo-shop");
-    };
-    if let Err(e) = import::check_site(&site) {
-        return error(StatusCode::BAD_REQUEST, e);
-    }
-    let bytes = match axum::body::to_bytes(body, import::MAX_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the file is larger than {} MiB; split it", import::MAX_BYTES >> 20),
-            )
-        }
-    };
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return error(StatusCode::BAD_REQUEST, "the file is not UTF-8 text");
-    };
+    let site = site.ok_or_else(|| AppError::bad("site: required, as in POST /import?site=demo-shop"))?;
+    import::check_site(&site).map_err(AppError::bad)?;
+    let bytes = axum::body::to_bytes(body, import::MAX_BYTES).await.map_err(|_| {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the file is larger than {} MiB; split it", import::MAX_BYTES >> 20),
+        )
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| AppError::bad("the file is not UTF-8 text"))?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let rows = match import::parse(text, import::Format::detect(content_type, text)) {
-        Ok(rows) => rows,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    let done = blocking(move || {
+    let rows = import::parse(text, import::Format::detect(content_type, text)).map_err(AppError::bad)?;
+    let d = blocking("the import", move || {
         let mut conn = rusqlite::Connection::open(&db.0).map_err(db_failure)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db_failure)?;
         import::store(&mut conn, &site, &rows, now_ms()).map_err(|e| {
             tracing::error!(error = %e, %site, "storing an import failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "storing the import failed; nothing was stored")
+            AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "storing the import failed; nothing was stored")
         })
     })
-    .await;
-    match done {
-        Ok(d) => {
-            tracing::info!(rows = d.rows, new = d.new, updated = d.updated, "imported offline conversions");
-            Json(d).into_response()
-        }
-        Err(resp) => resp,
-    }
+    .await?;
+    tracing::info!(rows = d.rows, new = d.new, updated = d.updated, "imported offline conversions");
+    Ok(Json(d))
 }

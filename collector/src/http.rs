@@ -2,6 +2,7 @@
 //! Handlers only validate and queue; the writer thread does all storage.
 
 use crate::config::Config;
+use crate::error::AppError;
 use crate::ingest::{self, Limits, Rejection};
 use crate::origins::Origins;
 use crate::ratelimit::{Limited, Limiters};
@@ -10,11 +11,10 @@ use anyhow::Context;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,9 +46,10 @@ struct App {
 pub fn router(cfg: Config) -> anyhow::Result<Router> {
     cfg.validate()?;
     let store = SqliteStore::open(&cfg.db).with_context(|| format!("opening the database {}", cfg.db.display()))?;
-    // Reports, the dashboard and imports read and write this SQLite file themselves.
-    let reporting = crate::dashboard::routes(cfg.db.clone());
-    Ok(router_with_store(cfg, store)?.merge(reporting))
+    // Reports, the dashboard, imports and exports read and write this SQLite file themselves.
+    let owner = crate::dashboard::routes(cfg.db.clone()).merge(crate::export::routes(cfg.db.clone(), cfg.goals.clone()));
+    let owner = crate::admin::protect(owner, cfg.admin_token.clone());
+    Ok(router_with_store(cfg, store)?.merge(owner))
 }
 
 /// The routes with any [`Store`]: another backend, or a test double. `cfg.db` is not used.
@@ -90,12 +91,31 @@ pub async fn serve_with_shutdown(
     cfg: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    warn_if_exposed(listener.local_addr()?, &cfg);
     let app = router(cfg)?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
+}
+
+/// Says so in the log when the collector listens beyond loopback while its
+/// reports, dashboard, imports and exports are open to anyone who reaches it.
+pub fn warn_if_exposed(addr: SocketAddr, cfg: &Config) {
+    if exposed(addr, cfg) {
+        tracing::warn!(
+            %addr,
+            "listening beyond loopback without --admin-token: /report, /dashboard, /import and /export are open \
+             to anyone who can reach this address (set GOALTAG_ADMIN_TOKEN, or bind 127.0.0.1)"
+        );
+    }
+}
+
+/// True when the owner's routes are open (no admin token) on an address
+/// other than loopback.
+fn exposed(addr: SocketAddr, cfg: &Config) -> bool {
+    cfg.admin_token.is_none() && !addr.ip().is_loopback()
 }
 
 /// CORS for `/collect`. The tag sends CORS-simple requests (text/plain, no
@@ -117,16 +137,12 @@ fn cors(allowed: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(24 * 3600))
 }
 
-async fn health(State(app): State<Arc<App>>) -> Response {
+async fn health(State(app): State<Arc<App>>) -> Result<Json<Value>, AppError> {
     if app.writer.is_running() {
-        Json(json!({"status": "ok"})).into_response()
+        Ok(Json(json!({"status": "ok"})))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "writer stopped"}))).into_response()
+        Err(AppError::with_body(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "writer stopped"})))
     }
-}
-
-fn error(status: StatusCode, reason: &str) -> Response {
-    (status, Json(json!({ "error": reason }))).into_response()
 }
 
 fn truncated(mut s: String) -> String {
@@ -169,7 +185,7 @@ async fn read_body(mut body: Body, limit: usize, declared: Option<usize>) -> Res
 /// `POST /collect`: any content type (browsers send text/plain, sendBeacon
 /// whatever it likes); the bytes are the batch. Checked in order of cost: the
 /// client's rate limit, the body, the origin for its site, the site's rate limit.
-async fn collect(State(app): State<Arc<App>>, req: Request) -> Response {
+async fn collect(State(app): State<Arc<App>>, req: Request) -> Result<Json<Value>, AppError> {
     let received_at = now_ms();
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
@@ -183,7 +199,7 @@ async fn collect(State(app): State<Arc<App>>, req: Request) -> Response {
                 // browser sees the 429 rather than a reset connection.
                 let _ = read_body(body, app.limits.max_body_bytes, declared).await;
                 tracing::debug!(%ip, "client rate limit: answered 429");
-                return too_many(limited);
+                return Err(too_many(limited));
             }
         }
         None => no_peer_warning(),
@@ -191,50 +207,43 @@ async fn collect(State(app): State<Arc<App>>, req: Request) -> Response {
     let parsed = read_body(body, app.limits.max_body_bytes, declared)
         .await
         .and_then(|bytes| ingest::parse_at(&bytes, &app.limits, received_at));
-    let batch = match parsed {
-        Ok(b) => b,
-        Err(r) => return refuse(&app, received_at, r),
-    };
-    if let Err(r) = app.origins.check(&batch.site, headers.get(header::ORIGIN).map(|v| v.as_bytes())) {
-        return refuse(&app, received_at, r);
-    }
-    if let Err(limited) = app.limiters.check_site(&batch.site, batch.events.len()) {
+    let batch = parsed.map_err(|r| refuse(&app, received_at, r))?;
+    app.origins
+        .check(&batch.site, headers.get(header::ORIGIN).map(|v| v.as_bytes()))
+        .map_err(|r| refuse(&app, received_at, r))?;
+    app.limiters.check_site(&batch.site, batch.events.len()).map_err(|limited| {
         tracing::debug!(site = %batch.site, "site rate limit: answered 429");
-        return too_many(limited);
-    }
+        too_many(limited)
+    })?;
     let (site, events, attempt) = (batch.site.clone(), batch.events.len(), batch.attempt);
     match app.writer.store(Accepted { batch, received_at }).await {
         Ok(r) => {
             tracing::debug!(%site, events, attempt, stored = r.stored, duplicates = r.duplicates, "stored a batch");
-            Json(json!({"stored": r.stored, "duplicates": r.duplicates})).into_response()
+            Ok(Json(json!({"stored": r.stored, "duplicates": r.duplicates})))
         }
         Err(StoreError::Busy) => {
             tracing::warn!(%site, events, "write queue full: answered 503");
-            let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, "write queue full, retry later");
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            resp
+            Err(AppError::new(StatusCode::SERVICE_UNAVAILABLE, "write queue full, retry later").retry_after(1))
         }
         Err(StoreError::Failed(e)) => {
             tracing::error!(error = %e, %site, "storing a batch failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "storage failed")
+            Err(AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage failed"))
         }
     }
 }
 
 /// A refused body: logged, recorded for data-quality reports, answered with its reason.
-fn refuse(app: &App, received_at: i64, Rejection { status, reason }: Rejection) -> Response {
+fn refuse(app: &App, received_at: i64, Rejection { status, reason }: Rejection) -> AppError {
     let reason = truncated(reason);
     tracing::info!(status = status.as_u16(), %reason, "refused a batch");
     app.writer.reject(Rejected { received_at, reason: reason.clone() });
-    error(status, &reason)
+    AppError::new(status, reason)
 }
 
 /// 429 with `Retry-After` in seconds. Not recorded as a rejection: during a
 /// flood that would be the flood's own table; the limiter logs a count instead.
-fn too_many(limited: Limited) -> Response {
-    let mut resp = error(StatusCode::TOO_MANY_REQUESTS, &limited.reason);
-    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(limited.retry_after_secs));
-    resp
+fn too_many(limited: Limited) -> AppError {
+    AppError::new(StatusCode::TOO_MANY_REQUESTS, limited.reason).retry_after(limited.retry_after_secs)
 }
 
 /// Without the peer address (a router served without connect info) the
@@ -252,6 +261,19 @@ fn no_peer_warning() {
 #[cfg(test)]
 mod tests {
     use super::truncated;
+
+    #[test]
+    fn open_owner_routes_beyond_loopback_are_what_the_start_warns_about() {
+        let open = crate::Config::default();
+        let locked = crate::Config { admin_token: Some("0123456789abcdef".into()), ..Default::default() };
+        let at = |a: &str| a.parse().unwrap();
+        assert!(super::exposed(at("0.0.0.0:8080"), &open));
+        assert!(super::exposed(at("[::]:8080"), &open));
+        assert!(super::exposed(at("192.0.2.7:80"), &open));
+        assert!(!super::exposed(at("127.0.0.1:8080"), &open));
+        assert!(!super::exposed(at("[::1]:8080"), &open));
+        assert!(!super::exposed(at("0.0.0.0:8080"), &locked));
+    }
 
     #[test]
     fn long_reasons_are_cut_on_a_character_boundary() {

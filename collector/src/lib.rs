@@ -10,11 +10,17 @@
 //! - [`http`]: the routes;
 //! - [`report`]: the numbers (JSON, dashboard and CLI share one builder);
 //! - [`dashboard`]: the reporting routes and the dashboard page;
-//! - [`import`]: offline conversions from a CRM, joined by transaction ID.
+//! - [`import`]: offline conversions from a CRM, joined by transaction ID;
+//! - [`export`]: conversions back to the ad platforms (upload files);
+//! - [`admin`]: the admin token in front of the site owner's routes;
+//! - [`error`]: [`error::AppError`], what handlers answer when they fail.
 
+pub mod admin;
 pub mod config;
 pub mod dashboard;
 pub mod dates;
+pub mod error;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;

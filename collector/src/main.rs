@@ -45,7 +45,12 @@ ENDPOINTS
   GET /report     The report as JSON (?site=&from=YYYY-MM-DD&to=&funnel=/,/cart.html);
                   GET /dashboard shows it with charts; see 'report --help'.
   POST /import    Offline conversions (?site=), CSV or JSON lines; see 'import --help'.
-                  Reports and imports have no authentication: keep them private.
+  GET /export     Upload files for the ad platforms (?site=&platform=); see 'export --help'.
+                  /report, /dashboard, /import and /export are open unless
+                  --admin-token is set; then they need 'Authorization: Bearer
+                  TOKEN', or the cookie the form at /login sets (the dashboard).
+                  The collector warns at start when it listens beyond
+                  loopback without a token.
   GET /...        Files from --www (folders answer index.html).
 
 LIMITS (each refusal says which field and why)
@@ -131,6 +136,14 @@ enum Cmd {
         /// Batches queued for or being written to the database; past this, 503 + Retry-After.
         #[arg(long, env = "GOALTAG_QUEUE_CAPACITY", default_value_t = 64)]
         queue_capacity: usize,
+        /// Puts /report, /dashboard, /import and /export behind this token (16 to
+        /// 256 characters; make one with: openssl rand -hex 32). Without it they are open.
+        #[arg(long, env = "GOALTAG_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+        admin_token: Option<String>,
+        /// The site's goal configuration (the tag's data-config JSON, like
+        /// www/goals.json): goal names and the attribution window for /export.
+        #[arg(long, env = "GOALTAG_GOALS", value_name = "FILE")]
+        goals: Option<PathBuf>,
         #[command(flatten)]
         guard: GuardArgs,
     },
@@ -167,6 +180,43 @@ enum Cmd {
         site: String,
         /// The file; its first character tells JSON lines ({) from CSV.
         file: PathBuf,
+    },
+    /// Write an ad platform's offline-conversion upload file (see GET /export).
+    #[command(after_long_help = goaltag_collector::export::CLI_MANUAL)]
+    Export {
+        /// SQLite database file the collector writes.
+        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db")]
+        db: PathBuf,
+        /// Site key.
+        #[arg(long)]
+        site: String,
+        /// microsoft-ads, google-ads or meta.
+        #[arg(long)]
+        platform: String,
+        /// A goal ID, or GOAL:STAGE for an imported CRM stage (repeatable); default: the primary goals.
+        #[arg(long = "goal", value_name = "GOAL[:STAGE]")]
+        goals: Vec<String>,
+        /// First day of the conversion time, YYYY-MM-DD (UTC); default: no limit.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (UTC), included; default: no limit.
+        #[arg(long)]
+        to: Option<String>,
+        /// GOAL=Conversion name as the platform knows it (repeatable); default: the goal's name.
+        #[arg(long = "name", value_name = "GOAL=NAME")]
+        names: Vec<String>,
+        /// Attribution window in days after the click; default: the goals file's, else 30.
+        #[arg(long, value_name = "DAYS")]
+        window_days: Option<String>,
+        /// The site's goal configuration (the tag's data-config JSON): goal names, primary flags, window.
+        #[arg(long = "goals", env = "GOALTAG_GOALS", value_name = "FILE")]
+        goals_file: Option<PathBuf>,
+        /// Leave out what was exported to this platform before.
+        #[arg(long)]
+        since_last: bool,
+        /// Write the file here instead of to stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -240,9 +290,9 @@ fn init_logs(format: LogFormat) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
-    let (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard) = match cli.cmd {
-        Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard } => {
-            (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, guard)
+    let (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, goals, guard) = match cli.cmd {
+        Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, goals, guard } => {
+            (listen, db, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, goals, guard)
         }
         Cmd::Report { db, site, from, to, funnel, json } => {
             let params = [("site", site), ("from", from), ("to", to), ("funnel", funnel)];
@@ -254,6 +304,19 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", goaltag_collector::import::cli(&db, &site, &file)?);
             return Ok(());
         }
+        Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {
+            let mut params = vec![("site", site), ("platform", platform)];
+            params.extend(goals.into_iter().map(|g| ("goal", g)));
+            params.extend(names.into_iter().map(|n| ("name", n)));
+            params.extend([("from", from), ("to", to), ("window_days", window_days)].into_iter().filter_map(|(k, v)| Some((k, v?))));
+            if since_last {
+                params.push(("since_last", "true".into()));
+            }
+            let given = params.iter().map(|(k, v)| (*k, v.as_str()));
+            let summary = goaltag_collector::export::cli(&db, given, goals_file.as_deref(), out.as_deref())?;
+            eprintln!("{summary}");
+            return Ok(());
+        }
     };
     let mut cfg = goaltag_collector::Config {
         db,
@@ -262,13 +325,16 @@ async fn main() -> anyhow::Result<()> {
         max_body_bytes,
         max_events,
         queue_capacity,
+        admin_token: admin_token.filter(|t| !t.is_empty()),
+        goals,
         ..Default::default()
     };
     guard.apply(&mut cfg);
     tracing::info!(db = %cfg.db.display(), www = ?cfg.www, origins = ?cfg.allowed_origins, "starting");
     // Database and folders first, so the "listening" line means ready.
-    let app = goaltag_collector::router(cfg)?;
+    let app = goaltag_collector::router(cfg.clone())?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
+    goaltag_collector::http::warn_if_exposed(listener.local_addr()?, &cfg);
     println!("goaltag collector listening on http://{}/", listener.local_addr()?);
     // With connect info: the per-IP rate limit needs each connection's peer address.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

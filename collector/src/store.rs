@@ -80,7 +80,13 @@ CREATE TABLE IF NOT EXISTS imports(
   PRIMARY KEY(site, transaction_id, goal, stage));
 CREATE INDEX IF NOT EXISTS imports_site_ts ON imports(site, ts);
 CREATE INDEX IF NOT EXISTS events_site_transaction ON events(site, transaction_id) WHERE transaction_id IS NOT NULL;
-PRAGMA user_version = 2;
+-- Version 3: what was exported to which ad platform (see export.rs), so
+-- `export --since-last` sends each conversion once.
+CREATE TABLE IF NOT EXISTS exports(
+  site TEXT NOT NULL, platform TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
+  conversion_ts INTEGER NOT NULL, exported_at INTEGER NOT NULL,
+  PRIMARY KEY(site, platform, key));
+PRAGMA user_version = 3;
 ";
 
 /// SQLite in WAL mode with `synchronous=FULL`: a committed batch survives a
@@ -359,7 +365,7 @@ mod tests {
         assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
         let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        assert_eq!((v, mode.as_str()), (2, "wal"));
+        assert_eq!((v, mode.as_str()), (3, "wal"));
         let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 3);
     }

@@ -326,7 +326,7 @@ fn the_dashboard_and_its_assets_are_served_locally() {
 
 /// A database written by the previous collector (schema version 1, no
 /// imports table) is reported on read-only as it is, and gains the new
-/// table when a collector opens it.
+/// tables (imports, exports) when a collector opens it.
 #[test]
 fn an_older_database_keeps_working() {
     let dir = tempfile::tempdir().unwrap();
@@ -357,6 +357,7 @@ fn an_older_database_keeps_working() {
     drop(goaltag_collector::SqliteStore::open(&db).unwrap());
     let conn = rusqlite::Connection::open(&db).unwrap();
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    let imports: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'imports'", [], |r| r.get(0)).unwrap();
-    assert_eq!((v, imports), (2, 1));
+    let tables: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('imports', 'exports')", [], |r| r.get(0)).unwrap();
+    assert_eq!((v, tables), (3, 2));
 }

@@ -1,8 +1,8 @@
 //! Consent adapters (`goaltag('consent', 'source', …)`): listen to the page's
 //! consent banner and feed its answers back as `goaltag('consent', 'update',
 //! …)` calls. What a TCF purpose or a banner category means is decided in the
-//! core ([`consent::from_tcf`], [`consent::from_categories`]); here are only
-//! the callbacks and the reading of the banner's cookie.
+//! core ([`consent::from_tcf`], [`consent::from_categories`], [`consent::Gcm`]);
+//! here are only the callbacks and the reading of the banner's cookie.
 
 use crate::prelude::*;
 use super::capture::Listeners;
@@ -19,6 +19,7 @@ use wasm_bindgen::JsCast;
 pub fn install(source: &Source, listeners: &mut Vec<Listeners>) {
     match source {
         Source::Tcf => tcf(),
+        Source::Gcm => gcm(),
         Source::Cookie { name, categories } => cookie(name, categories, listeners),
     }
 }
@@ -52,6 +53,57 @@ fn tcf() {
     });
     let _ = api.call3(&JsValue::NULL, &"addEventListener".into(), &2.into(), cb.as_ref());
     // The CMP keeps the callback for the life of the page; so must we.
+    cb.forget();
+}
+
+/// The loader's `window.dataLayer` follower: `goaltagDescribe.gtag` in
+/// src/browser/describe.js, kept at boot.
+static GTAG: super::Local<core::cell::OnceCell<Function>> = super::Local(core::cell::OnceCell::new());
+/// The boot that follows the `dataLayer` already: a second `source` call adds no second follower.
+static FOLLOWING: super::Local<core::cell::Cell<u32>> = super::Local(core::cell::Cell::new(0));
+
+/// Keeps the loader's helpers that adapters use (the first boot's; every boot passes the same).
+pub fn set_helpers(describe: &JsValue) {
+    if let Some(f) = Reflect::get(describe, &"gtag".into()).ok().and_then(|f| f.dyn_into::<Function>().ok()) {
+        let _ = GTAG.set(f);
+    }
+}
+
+/// Google Consent Mode: the `gtag('consent', 'default' | 'update', {...})`
+/// commands on `window.dataLayer`, those already there in order, then each
+/// one pushed later. The loader's helper (src/browser/describe.js) creates
+/// the array if missing and wraps its `push`, calling through to the push
+/// that was there (Google Tag Manager's, say); a wrapper added later calls
+/// through to ours. A `dataLayer` that is not an array is left alone,
+/// reported. What a command means is decided in the core ([`consent::Gcm`]).
+fn gcm() {
+    let generation = super::GENERATION.get();
+    let Some(follow) = GTAG.with(|g| g.get().cloned()) else { return };
+    if FOLLOWING.get() == generation {
+        return;
+    }
+    let mut gcm = consent::Gcm::default();
+    let cb = Closure::<dyn FnMut(JsValue)>::new(move |args: JsValue| {
+        if generation == super::GENERATION.get() {
+            let c = gcm.read(&to_val(&args));
+            if let Some(w) = c.warning {
+                web_sys::console::warn_1(&w.into());
+            }
+            super::report(&c.errors);
+            if let Some(call) = c.call {
+                super::call(call);
+            }
+        }
+    });
+    if follow.call1(&JsValue::NULL, cb.as_ref()).ok().and_then(|r| r.as_bool()) != Some(true) {
+        return super::report(&[ConfigError::msg(
+            "goaltag('consent', 'source', 'gcm')",
+            "window.dataLayer, the array gtag() pushes on",
+            "something else",
+        )]);
+    }
+    FOLLOWING.set(generation);
+    // The wrapper stays on the page's array for the life of the page; so must the callback.
     cb.forget();
 }
 

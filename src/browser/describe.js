@@ -2,7 +2,8 @@
 // dispatch that INP counts, and reading the element here takes one call from
 // the wasm instead of a dozen. It only reads; what is kept is decided in
 // Rust (src/core/capture.rs). build.sh puts it in the loader's scope (without
-// `export`); the browser tests import it as a module.
+// `export`); the browser tests import it as a module. `boot` gets it, and
+// with it `goaltagDescribe.gtag` (below), the adapters' one JS helper.
 //
 // Returns null when the target is not an element, else the fields joined by
 // NUL: tag, id, class, href (links only), text (of an actionable element
@@ -24,3 +25,29 @@ export function goaltagDescribe(target, actionable, prefix) {
   }
   return out.join('\0');
 }
+
+// The Google Consent Mode source's follower of window.dataLayer (created
+// if missing, as Google's snippet does; false if it is not an array, which
+// is then left alone): calls `cb` with each gtag() call already on it, as an
+// array of its arguments, then wraps `push` so each later one reaches `cb`
+// too. The push that was there (the array's own, or a wrapper such as Google
+// Tag Manager's) still runs, with the same `this`, arguments, result and
+// exceptions; a wrapper added later calls through to this one. Like Google's
+// tags, only `arguments` objects (what gtag() pushes) are commands: arrays
+// and GTM's `{event: …}` objects are not. A throw in `cb` stays here.
+goaltagDescribe.gtag = function (cb) {
+  var list = window.dataLayer, push, each = function (a) {
+    if (Object.prototype.toString.call(a) === '[object Arguments]') {
+      try { cb([].slice.call(a)); } catch (e) {}
+    }
+  };
+  if (list == null) list = window.dataLayer = [];
+  if (!Array.isArray(list)) return false;
+  list.forEach(each);
+  push = list.push;
+  list.push = function () {
+    [].forEach.call(arguments, each);
+    return push.apply(this, arguments);
+  };
+  return true;
+};

@@ -116,6 +116,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     if OFF.get() {
         return;
     }
+    adapters::set_helpers(&describe);
     capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
     let mut shell = Shell {
@@ -311,49 +312,44 @@ fn on_event(kind: u32, e: web_sys::Event) {
 /// landing's campaign parameters, when the core says so (see
 /// [`Tracker::decorate`]). It runs in the handler itself, because the
 /// navigation reads the URL right after; only the followed link or form
-/// changes, never the page's other links.
+/// changes, never the page's other links. (Properties are read and written
+/// through `Reflect`, whose imports the tag has anyway: a typed web-sys call
+/// each would add its own glue to the download.)
 fn passthrough(e: &web_sys::Event, submit: bool) {
+    use js_sys::{Function, Reflect};
     use wasm_bindgen::JsCast;
+    let get = |o: &JsValue, k: &str| Reflect::get(o, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let text = |o: &JsValue, k: &str| get(o, k).as_string().unwrap_or_default();
+    let call = |o: &JsValue, f: &str, a: &JsValue| get(o, f).dyn_into::<Function>().ok().and_then(|f| f.call1(o, a).ok());
     peek_shell(|s| {
         if !s.tracker.passthrough_active() {
             return;
         }
         let page = host::href();
-        let Some(target) = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+        let Some(target) = e.target().map(JsValue::from) else { return };
+        // A link: the nearest <a href> around the target.
+        let el = if submit { target } else { call(&target, "closest", &"a[href]".into()).unwrap_or(JsValue::NULL) };
+        let (prop, method) = if submit { ("action", text(&el, "method")) } else { ("href", String::new()) };
+        if el.is_null() || (submit && method != "get" && method != "post") {
             return;
-        };
-        if !submit {
-            let link = target.closest("a[href]").ok().flatten().and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
-            if let Some((a, href)) = link.and_then(|a| s.tracker.decorate(&a.href(), &page).map(|h| (a, h))) {
-                a.set_href(&href);
+        }
+        let url = text(&el, prop);
+        if method != "get" {
+            if let Some(new) = s.tracker.decorate(&url, &page) {
+                let _ = Reflect::set(&el, &prop.into(), &new.into());
             }
             return;
         }
-        let Ok(form) = target.dyn_into::<web_sys::HtmlFormElement>() else {
-            return;
-        };
-        match form.method().as_str() {
-            // A GET form's own query is replaced by its fields: add hidden ones.
-            "get" => {
-                let controls = form.elements();
-                let Some(doc) = form.owner_document() else {
-                    return;
-                };
-                for (name, value) in s.tracker.passthrough_fields(&form.action(), &page, |n| controls.named_item(n).is_some()) {
-                    if let Ok(input) = doc.create_element("input") {
-                        let _ = input.set_attribute("type", "hidden");
-                        let _ = input.set_attribute("name", &name);
-                        let _ = input.set_attribute("value", &value);
-                        let _ = form.append_child(&input);
-                    }
+        // A GET form's own query is replaced by its fields: add hidden ones.
+        let controls = get(&el, "elements");
+        let doc = get(&el, "ownerDocument");
+        for (name, value) in s.tracker.passthrough_fields(&url, &page, |n| !get(&controls, n).is_undefined()) {
+            if let Some(input) = call(&doc, "createElement", &"input".into()) {
+                for (k, v) in [("type", "hidden"), ("name", &name), ("value", &value)] {
+                    let _ = Reflect::set(&input, &k.into(), &v.into());
                 }
+                call(&el, "appendChild", &input);
             }
-            "post" => {
-                if let Some(action) = s.tracker.decorate(&form.action(), &page) {
-                    form.set_action(&action);
-                }
-            }
-            _ => {}
         }
     });
 }

@@ -310,6 +310,7 @@ mod tests {
         assert_eq!(p(r#"["opt_in"]"#).unwrap().0, Command::OptIn);
         use crate::core::consent::Source;
         assert_eq!(p(r#"["consent","source","tcf"]"#).unwrap().0, Command::ConsentSource(Source::Tcf));
+        assert_eq!(p(r#"["consent","source","gcm"]"#).unwrap().0, Command::ConsentSource(Source::Gcm));
         let (c, _) = p(r#"["consent","source",{"cookie":"cc_cookie"}]"#).unwrap();
         assert!(matches!(c, Command::ConsentSource(Source::Cookie { ref name, .. }) if name == "cc_cookie"));
         let e = p(r#"["consent","source","onetrust"]"#).unwrap_err();

@@ -641,6 +641,9 @@ pub fn cookie_categories(cookie: &Val) -> Option<Vec<String>> {
 pub enum Source {
     /// `'tcf'`: the IAB TCF v2.2 CMP's `__tcfapi`.
     Tcf,
+    /// `'gcm'`: Google Consent Mode, the `gtag('consent', …)` commands on
+    /// `window.dataLayer` (see [`Gcm`]).
+    Gcm,
     /// `{cookie: 'cc_cookie', categories: {...}}`: an orestbida/cookieconsent v3 banner.
     Cookie { name: String, categories: CategoryMap },
 }
@@ -649,9 +652,10 @@ pub enum Source {
 /// name defaults to `cc_cookie`, the categories to [`CategoryMap::default`].
 pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
     const FIELD: &str = "goaltag('consent', 'source', …)";
-    const EXPECTED: &str = "'tcf' or an object like {cookie: 'cc_cookie'}";
+    const EXPECTED: &str = "'tcf', 'gcm' or an object like {cookie: 'cc_cookie'}";
     match v {
         Val::Str(s) if s == "tcf" => Ok(Source::Tcf),
+        Val::Str(s) if s == "gcm" => Ok(Source::Gcm),
         Val::Map(fields) => {
             let mut name = "cc_cookie".to_owned();
             let mut categories = CategoryMap::default();
@@ -691,9 +695,104 @@ pub fn cookie_value<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
 /// an answer that arrives while the tag is busy (a CMP calling back at once,
 /// inside the `source` command) is deferred, never lost.
 pub fn update_args(p: &Partial) -> Vec<Val> {
-    let fields =
+    consent_args("update", p, None)
+}
+
+/// `goaltag('consent', command, {...types, wait_for_update})`.
+fn consent_args(command: &str, p: &Partial, wait_for_update_ms: Option<u64>) -> Vec<Val> {
+    let mut fields: Vec<(String, Val)> =
         ConsentType::ALL.into_iter().filter_map(|t| p.get(t).map(|s| (t.name().to_owned(), Val::Str(s.as_str().to_owned())))).collect();
-    vec![Val::Str("consent".to_owned()), Val::Str("update".to_owned()), Val::Map(fields)]
+    if let Some(ms) = wait_for_update_ms {
+        fields.push(("wait_for_update".to_owned(), Val::Num(ms as f64)));
+    }
+    vec![Val::Str("consent".to_owned()), Val::Str(command.to_owned()), Val::Map(fields)]
+}
+
+/// Said once, at the first Google Consent Mode command scoped to regions.
+pub const GCM_REGION_WARNING: &str = "goaltag: gtag('consent', …) with a region: the visitor's region is unknown \
+here, so its denials apply to every visitor and its grants are ignored";
+
+/// Google Consent Mode v2 as a consent source: what each
+/// `gtag('consent', 'default' | 'update', {...})` the page pushes on
+/// `window.dataLayer` means to the tag, read in the order pushed. The four
+/// types map one to one and `wait_for_update` on a default is honoured (at
+/// most [`MAX_WAIT_MS`]); other keys (`functionality_storage`,
+/// `security_storage`, …) are ignored, and so is a command that names none of
+/// the four types, which leaves the state as it was.
+///
+/// A command with a `region` list applies only to visitors in those regions,
+/// which the browser cannot tell: such a command can only deny. Its denials
+/// apply to every visitor, its grants are ignored, and a default's denials
+/// also hold against a default without region, whatever their order (as a
+/// region's default wins in Google's tags). An update (the banner's answer)
+/// still grants. Denying a visitor outside the region until the banner answers
+/// is the error that keeps the promise; granting one inside it would not be.
+#[derive(Debug, Clone, Default)]
+pub struct Gcm {
+    /// The types some region-scoped default denied.
+    regional_denied: Partial,
+    /// [`GCM_REGION_WARNING`] was given.
+    warned: bool,
+}
+
+/// What one item on `window.dataLayer` means, from [`Gcm::read`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GcmCommand {
+    /// The `goaltag(...)` call that does the same; `None` when the item is no
+    /// consent command, or changes nothing.
+    pub call: Option<Vec<Val>>,
+    /// Values that are not `"granted"` or `"denied"`: each type is left out, and reported.
+    pub errors: Vec<ConfigError>,
+    /// [`GCM_REGION_WARNING`], with the first region-scoped command only.
+    pub warning: Option<&'static str>,
+}
+
+impl Gcm {
+    /// Reads the arguments of one `gtag(...)` call (its `arguments` object as
+    /// a list: the shell passes only those, as Google's tags read only those;
+    /// arrays and GTM's `{event: …}` objects are no commands).
+    pub fn read(&mut self, args: &Val) -> GcmCommand {
+        let mut out = GcmCommand::default();
+        let list = args.as_list().unwrap_or_default();
+        let (Some("consent"), Some(command @ ("default" | "update")), Some(fields)) =
+            (list.first().and_then(Val::as_str), list.get(1).and_then(Val::as_str), list.get(2))
+        else {
+            return out;
+        };
+        let default = command == "default";
+        let regional = fields.get("region").is_some_and(|r| !r.is_null() && r.as_list().is_none_or(|l| !l.is_empty()));
+        let mut p = Partial::default();
+        for t in ConsentType::ALL {
+            let Some(v) = fields.get(t.name()).filter(|v| !v.is_null()) else { continue };
+            let field = crate::core::error::cat(&["gtag('consent', '", command, "', …).", t.name()]);
+            match parse_signal(v, &field) {
+                // A region's command only denies; its denials outlive a later default.
+                Ok(Signal::Granted) if regional => {}
+                Ok(Signal::Granted) if default && self.regional_denied.get(t).is_some() => p.set(t, Some(Signal::Denied)),
+                Ok(s) => p.set(t, Some(s)),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        if regional {
+            if !self.warned {
+                self.warned = true;
+                out.warning = Some(GCM_REGION_WARNING);
+            }
+            if default {
+                self.regional_denied.merge(p);
+            }
+        }
+        if p == Partial::default() {
+            return out;
+        }
+        let wait = fields
+            .get("wait_for_update")
+            .and_then(Val::as_num)
+            .filter(|&n| default && n > 0.0)
+            .map(|n| crate::core::val::round_u64(n.min(MAX_WAIT_MS as f64)));
+        out.call = Some(consent_args(command, &p, wait));
+        out
+    }
 }
 
 /// An RFC 6265 token, short: anything else could never match `document.cookie`.
@@ -1438,6 +1537,7 @@ mod tests {
     #[test]
     fn parses_sources() {
         assert_eq!(parse_source(&Val::Str("tcf".into())), Ok(Source::Tcf));
+        assert_eq!(parse_source(&Val::Str("gcm".into())), Ok(Source::Gcm));
         assert_eq!(
             parse_source(&json(r#"{"cookie":"cc_cookie"}"#)),
             Ok(Source::Cookie { name: "cc_cookie".into(), categories: CategoryMap::default() })
@@ -1457,6 +1557,134 @@ mod tests {
         assert_eq!(parse_source(&json(r#"{"cooky":"cc"}"#)).unwrap_err().field, "consent.source.cooky");
         let e = parse_source(&json(r#"{"categories":{"x":["y"]}}"#)).unwrap_err();
         assert_eq!(e.field, "consent.source.categories.x[0]");
+    }
+
+    /// `gtag(...)`'s arguments as the shell hands them over: a list.
+    fn gtag(json_args: &str) -> Val {
+        let v = json(json_args);
+        assert!(v.as_list().is_some());
+        v
+    }
+
+    fn call(c: &GcmCommand) -> Option<(bool, Partial, Option<u64>)> {
+        let args = c.call.as_ref()?;
+        let (cmd, errs) = crate::core::command::parse(args).expect("a valid goaltag call");
+        assert!(errs.is_empty(), "{errs:?}");
+        match cmd {
+            crate::core::command::Command::Consent { update, partial, wait_for_update_ms } => Some((update, partial, wait_for_update_ms)),
+            other => panic!("not a consent command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn gcm_maps_the_four_types_one_to_one_and_ignores_the_others() {
+        let mut g = Gcm::default();
+        let c = g.read(&gtag(
+            r#"["consent","default",{"analytics_storage":"denied","ad_storage":"granted","ad_user_data":"denied",
+                "ad_personalization":"granted","functionality_storage":"granted","security_storage":"granted",
+                "personalization_storage":"denied","wait_for_update":500}]"#,
+        ));
+        let want = Partial { analytics_storage: Some(D), ad_storage: Some(G), ad_user_data: Some(D), ad_personalization: Some(G) };
+        assert_eq!(call(&c), Some((false, want, Some(500))));
+        assert_eq!((c.errors.len(), c.warning), (0, None));
+        let c = g.read(&gtag(r#"["consent","update",{"analytics_storage":"granted","functionality_storage":"denied"}]"#));
+        assert_eq!(call(&c), Some((true, Partial { analytics_storage: Some(G), ..Default::default() }, None)));
+        for t in ConsentType::ALL {
+            let c = g.read(&gtag(&format!(r#"["consent","update",{{"{}":"denied"}}]"#, t.name())));
+            let mut p = Partial::default();
+            p.set(t, Some(D));
+            assert_eq!(call(&c), Some((true, p, None)), "{}", t.name());
+        }
+    }
+
+    #[test]
+    fn gcm_wait_for_update_counts_on_a_default_only_and_is_capped() {
+        let mut g = Gcm::default();
+        let wait = |g: &mut Gcm, cmd: &str, w: &str| {
+            call(&g.read(&gtag(&format!(r#"["consent","{cmd}",{{"ad_storage":"denied","wait_for_update":{w}}}]"#)))).unwrap().2
+        };
+        assert_eq!(wait(&mut g, "default", "2000"), Some(2000));
+        assert_eq!(wait(&mut g, "default", "499.6"), Some(500));
+        assert_eq!(wait(&mut g, "default", "600000"), Some(MAX_WAIT_MS), "capped like goaltag's own");
+        assert_eq!(wait(&mut g, "default", "0"), None);
+        assert_eq!(wait(&mut g, "default", "-5"), None);
+        assert_eq!(wait(&mut g, "default", r#""500""#), None);
+        assert_eq!(wait(&mut g, "update", "500"), None, "an update's wait means nothing");
+    }
+
+    #[test]
+    fn gcm_ignores_what_is_no_consent_command() {
+        let mut g = Gcm::default();
+        for other in [
+            r#"["js","2026-01-01"]"#,
+            r#"["config","G-XXXX",{"send_page_view":false}]"#,
+            r#"["event","purchase",{"value":10}]"#,
+            r#"["set","ads_data_redaction",true]"#,
+            r#"["consent","reset",{"ad_storage":"granted"}]"#,
+            r#"["consent","update"]"#,
+            r#"["consent","update","granted"]"#,
+            r#"["consent"]"#,
+            r#"[]"#,
+        ] {
+            assert_eq!(g.read(&gtag(other)), GcmCommand::default(), "{other}");
+        }
+        // GTM's own pushes ({event: 'gtm.js'}) and arrays never reach read as arguments; as values they mean nothing.
+        assert_eq!(g.read(&json(r#"{"event":"gtm.js","gtm.start":1}"#)), GcmCommand::default());
+        assert_eq!(g.read(&Val::Null), GcmCommand::default());
+        // Naming none of the four types leaves the state as it was (unknown stays unknown).
+        for nothing in [
+            r#"["consent","default",{}]"#,
+            r#"["consent","default",{"functionality_storage":"granted","wait_for_update":500}]"#,
+            r#"["consent","update",{"security_storage":"granted","analytics_storage":null}]"#,
+        ] {
+            assert_eq!(g.read(&gtag(nothing)), GcmCommand::default(), "{nothing}");
+        }
+    }
+
+    #[test]
+    fn gcm_reports_a_bad_value_and_keeps_the_others() {
+        let mut g = Gcm::default();
+        let c = g.read(&gtag(r#"["consent","update",{"analytics_storage":"denied","ad_storage":"yes","ad_user_data":true}]"#));
+        assert_eq!(call(&c), Some((true, Partial { analytics_storage: Some(D), ..Default::default() }, None)));
+        let fields: Vec<&str> = c.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["gtag('consent', 'update', …).ad_storage", "gtag('consent', 'update', …).ad_user_data"]);
+        assert_eq!(c.errors[0].message(), r#"goaltag: gtag('consent', 'update', …).ad_storage: expected "granted" or "denied", got "yes""#);
+    }
+
+    #[test]
+    fn gcm_region_scoped_commands_only_deny_whatever_the_order() {
+        let regional = r#"["consent","default",{"analytics_storage":"denied","ad_storage":"denied","ad_user_data":"granted","region":["ES","US-CA"],"wait_for_update":500}]"#;
+        let global = r#"["consent","default",{"analytics_storage":"granted","ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}]"#;
+        let only_denials = Partial { analytics_storage: Some(D), ad_storage: Some(D), ..Default::default() };
+        let global_after = Partial { analytics_storage: Some(D), ad_storage: Some(D), ad_user_data: Some(G), ad_personalization: Some(G) };
+        // Regional first, then the rest of the world's default.
+        let mut g = Gcm::default();
+        let c = g.read(&gtag(regional));
+        assert_eq!(call(&c), Some((false, only_denials, Some(500))), "its grant is ignored, its wait kept");
+        assert_eq!(c.warning, Some(GCM_REGION_WARNING));
+        let c = g.read(&gtag(global));
+        assert_eq!(call(&c), Some((false, global_after, None)), "the region's denials hold");
+        assert_eq!(c.warning, None);
+        // The other order ends in the same state.
+        let mut g = Gcm::default();
+        let mut c = Consent::new(Mode::Basic, Env::default(), T0);
+        for cmd in [global, regional] {
+            let (_, p, w) = call(&g.read(&gtag(cmd))).unwrap();
+            c.set_default(p, w, T0);
+        }
+        let mut want = Consent::new(Mode::Basic, Env::default(), T0);
+        want.set_default(global_after, None, T0);
+        assert_eq!(c.snapshot(), want.snapshot());
+        // Warned once; an all-granting regional default changes nothing; the banner's update still grants.
+        let c = g.read(&gtag(r#"["consent","default",{"analytics_storage":"granted","region":["US"]}]"#));
+        assert_eq!(c, GcmCommand::default());
+        let c = g.read(&gtag(r#"["consent","update",{"analytics_storage":"granted","ad_storage":"granted"}]"#));
+        assert_eq!(call(&c), Some((true, Partial { analytics_storage: Some(G), ad_storage: Some(G), ..Default::default() }, None)));
+        // A regional update can still revoke, never grant; an empty region list is no region.
+        let c = g.read(&gtag(r#"["consent","update",{"analytics_storage":"denied","ad_storage":"granted","region":["FR"]}]"#));
+        assert_eq!(call(&c), Some((true, Partial { analytics_storage: Some(D), ..Default::default() }, None)));
+        let c = g.read(&gtag(r#"["consent","default",{"ad_personalization":"granted","region":[]}]"#));
+        assert_eq!(call(&c), Some((false, Partial { ad_personalization: Some(G), ..Default::default() }, None)));
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod id;
 pub mod name_id;
 pub mod outbox;
 pub mod passthrough;
+#[cfg(test)]
+pub mod test_fixtures;
 pub mod text;
 pub mod tracker;
 pub mod url;

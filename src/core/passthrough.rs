@@ -39,31 +39,30 @@ pub fn decorate(target: &str, page: &str, params: &[(&str, &str)]) -> Option<Str
     if !same_site(target, page) {
         return None;
     }
-    let own: Vec<(&str, &str)> = url::query_pairs(target).collect();
-    let missing: Vec<&(&str, &str)> = params.iter().filter(|(n, _)| !own.iter().any(|(o, _)| o.eq_ignore_ascii_case(n))).collect();
-    if missing.is_empty() {
-        return None;
-    }
     let frag = target.bytes().position(|c| c == b'#').unwrap_or(target.len());
     let (before, fragment) = (target.get(..frag)?, target.get(frag..)?);
     let mut out = String::with_capacity(target.len() + 64);
     out.push_str(before);
     let mut sep = match before.bytes().position(|c| c == b'?') {
-        None => Some('?'),
-        Some(q) if q + 1 == before.len() || before.ends_with('&') => None,
-        Some(_) => Some('&'),
+        None => "?",
+        Some(q) if q + 1 == before.len() || before.ends_with('&') => "",
+        Some(_) => "&",
     };
-    for (n, v) in missing {
-        if let Some(c) = sep {
-            out.push(c);
+    for (n, v) in params {
+        if !has_param(target, n) {
+            out.push_str(sep);
+            out.push_str(n);
+            out.push('=');
+            out.push_str(v);
+            sep = "&";
         }
-        out.push_str(n);
-        out.push('=');
-        out.push_str(v);
-        sep = Some('&');
     }
-    out.push_str(fragment);
-    Some(out)
+    (out.len() > before.len()).then(|| out + fragment)
+}
+
+/// Whether `url`'s query names the parameter `name` (any case).
+fn has_param(url: &str, name: &str) -> bool {
+    url::query_pairs(url).any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
 /// For a GET form submitted to `action` (whose own query the browser
@@ -71,10 +70,15 @@ pub fn decorate(target: &str, page: &str, params: &[(&str, &str)]) -> Option<Str
 /// hidden fields, values decoded, leaving out names `has` says the form
 /// already has. Empty when the form leaves the site.
 pub fn fields(action: &str, page: &str, params: &[(&str, &str)], has: impl Fn(&str) -> bool) -> Vec<(String, String)> {
-    if !same_site(action, page) {
-        return Vec::new();
+    let mut out = Vec::new();
+    if same_site(action, page) {
+        for (n, v) in params {
+            if !has(n) {
+                out.push((n.to_string(), url::decode_query_value(v)));
+            }
+        }
     }
-    params.iter().filter(|(n, _)| !has(n)).map(|(n, v)| (n.to_string(), url::decode_query_value(v))).collect()
+    out
 }
 
 #[cfg(test)]

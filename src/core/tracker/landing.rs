@@ -3,13 +3,13 @@
 //! with, and `url_passthrough`, which carries that campaign to the next
 //! same-site page while ad storage is not granted (see README "Consent").
 
-use super::{Host, Seen, Tracker};
+use super::{Host, Page, Seen, Tracker};
 use crate::core::consent::Purpose;
 use crate::core::id::uuid_v4;
 use crate::core::passthrough;
 use crate::core::url;
 use crate::prelude::*;
-use goaltag_wire::Event;
+use goaltag_wire::{Event, Kind};
 
 /// The URL and referrer of a page load, as the browser gave them (redacted
 /// when observed).
@@ -24,8 +24,8 @@ pub(super) struct Landing {
 /// this page (see [`Tracker::observe`]). Never stored, never sent as it is.
 #[derive(Debug, Clone)]
 pub(super) struct Unrecorded {
-    /// The last page view seen (an SPA navigation replaces it).
-    pub(super) view: Event,
+    /// The page of the last page view seen (an SPA navigation replaces it).
+    pub(super) view: Page,
     /// The page load's URL and referrer, when the load itself went unrecorded:
     /// the campaign touch is taken from it at the grant.
     pub(super) landing: Option<Landing>,
@@ -48,9 +48,10 @@ impl Tracker {
         if u.held {
             return;
         }
-        let mut e = u.view;
-        e.id = uuid_v4(host.random());
-        e.ts = now;
+        let mut e = Event::new(uuid_v4(host.random()), Kind::PageView, now);
+        e.url = Some(u.view.url);
+        e.referrer = Some(u.view.referrer);
+        e.title = Some(u.view.title);
         self.observe(host, e, Seen::Page { landing: u.landing });
     }
 

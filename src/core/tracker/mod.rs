@@ -10,8 +10,6 @@
 //! [`landing`] is the page that consent kept back and `url_passthrough`.
 
 mod engaged;
-#[cfg(test)]
-pub(crate) mod fixtures;
 mod host;
 mod landing;
 mod persistence;
@@ -43,6 +41,12 @@ use goaltag_wire::{Element, Event, Form, Kind};
 pub const MAX_URL: usize = 4096;
 /// The collector's limit for titles, in characters.
 pub const MAX_TITLE: usize = 2048;
+
+/// A page view's page: its URL, referrer and title.
+fn page_of(e: &Event) -> Page {
+    let text = |s: &Option<String>| s.clone().unwrap_or_default();
+    Page { url: text(&e.url), referrer: text(&e.referrer), title: text(&e.title) }
+}
 
 /// Cuts `s` to at most `max` characters, on a character boundary.
 fn cut(s: &mut String, max: usize) {
@@ -445,7 +449,7 @@ impl Tracker {
             self.unrecorded = match route {
                 Route::Send { .. } => None,
                 _ => Some(Unrecorded {
-                    view: e.clone(),
+                    view: page_of(&e),
                     landing: landing.clone().or_else(|| self.unrecorded.take().and_then(|u| u.landing)),
                     held: route == Route::Hold,
                 }),

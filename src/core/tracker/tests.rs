@@ -1,4 +1,4 @@
-use super::fixtures::*;
+use crate::core::test_fixtures::tracker::*;
 use super::*;
 use crate::core::val::json;
 use goaltag_wire::{is_uuid, Batch};

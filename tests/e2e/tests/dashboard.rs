@@ -100,6 +100,27 @@ fn the_dashboard_draws_the_report() {
     let imports = h.text("#table-imports");
     assert!(imports.contains("shipped") && imports.contains("refunded"), "{imports}");
     assert!(h.text("#funnel-note").contains("2 page views had no visit or client ID"));
+    // The "Ad platforms" panel shows what GET /export/platforms answers.
+    let panel: Value = serde_json::from_str(
+        &http().get(&h.url(&format!("/export/platforms?{query}"))).call().unwrap().into_string().unwrap(),
+    )
+    .unwrap();
+    let shown = h.exec(
+        "return Array.from(document.querySelectorAll('[data-platform-figure]')).map(function (e) { return [e.dataset.platformFigure, e.textContent]; });",
+    );
+    let shown = shown.as_array().unwrap();
+    assert_eq!(shown.len(), 9, "three figures for each of three platforms: {shown:?}");
+    for p in shown {
+        let (path, text) = (p[0].as_str().unwrap(), p[1].as_str().unwrap());
+        assert_eq!(text.parse::<u64>().ok(), at(&panel, path).as_u64(), "{path}: the page shows {text}");
+    }
+    let platforms = h.text("#table-platforms");
+    for name in ["Microsoft Advertising", "Google Ads", "Meta"] {
+        assert!(platforms.contains(name), "{name} not in {platforms:?}");
+    }
+    // The seed's Google click (gclid, V1's purchase) and Meta click (T4) carry click IDs.
+    assert_eq!(at(&panel, "platforms.1.with_click_id"), 1, "{panel}");
+    assert_eq!(at(&panel, "platforms.2.with_click_id"), 1, "{panel}");
 
     let shot = repo().join("target/test-artefacts");
     std::fs::create_dir_all(&shot).unwrap();

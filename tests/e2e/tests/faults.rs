@@ -10,7 +10,7 @@
 //! requests / faults) so a regression shows in CI logs:
 //!
 //! ```sh
-//! ./build.sh build && cargo test -p goaltag-e2e --test faults -- --nocapture
+//! ./build.sh build && cargo test -p goaltag-e2e --features browsers --test faults -- --nocapture
 //! ```
 #![cfg(feature = "browsers")]
 

@@ -1,6 +1,6 @@
 //! Consent after landing (issue 13): the ad click survives the cookie banner.
 
-use super::super::fixtures::*;
+use crate::core::test_fixtures::tracker::*;
 use super::super::*;
 
 #[test]

@@ -1,7 +1,13 @@
 //! Test fixtures of the tracker: a deterministic [`Host`] and the steps the
 //! tests repeat (a configured tracker, running a command, sending what is due).
 
-use super::*;
+use crate::core::tracker::*;
+use crate::core::command::PageOverrides;
+use crate::core::consent::{Env, Partial};
+use crate::core::error::ConfigError;
+use crate::core::outbox::Outcome;
+use crate::prelude::*;
+use goaltag_wire::{Event, Kind};
 use crate::core::command::parse;
 use crate::core::goals::Patterns;
 use crate::core::val::json;
@@ -61,7 +67,7 @@ impl Host for FakeHost {
 
 impl Patterns for FakeHost {
     fn compile(&self, p: &str) -> Result<Box<dyn crate::core::goals::Pattern>, String> {
-        crate::core::goals::tests::Re.compile(p)
+        super::Re.compile(p)
     }
 }
 

@@ -1,0 +1,79 @@
+//! Meta: Conversions API events, as the JSON body of
+//! `POST https://graph.facebook.com/<version>/<pixel id>/events`.
+//!
+//! Documented at
+//! <https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/server-event/>:
+//! `event_name`, `event_time` (Unix seconds, GMT; at most 7 days before the
+//! upload, or Meta refuses the whole request), `event_id` (with
+//! `event_name`, what Meta de-duplicates a pixel's event against: here the
+//! goaltag conversion ID), `action_source: "website"`, `event_source_url`,
+//! `user_data` and `custom_data` (`value`, `currency`).
+//!
+//! `user_data.fbc` is built as
+//! <https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/fbp-and-fbc/>
+//! documents it without a `_fbc` cookie: `fb.1.<creation time>.<fbclid>`,
+//! subdomain index 1, the creation time in Unix milliseconds when the fbclid
+//! was first observed (here: the first page view or conversion carrying it),
+//! the fbclid unchanged (it is case-sensitive).
+//!
+//! Meta lists `client_user_agent` as required for website events; goaltag
+//! does not store user agents, so it is not sent (nothing personal beyond the
+//! click ID leaves). `event_source_url` is the conversion's page as stored
+//! (already redacted by the tag) without its query or fragment.
+
+use super::Row;
+use serde_json::{json, Map, Value};
+
+/// Most events Meta takes in one request.
+pub const MAX_EVENTS: usize = 1000;
+/// How old an event may be when it reaches Meta, in ms.
+pub const MAX_AGE_MS: i64 = 7 * crate::dates::DAY_MS;
+
+/// The `fbc` value for a click first seen at `click_ms`.
+pub fn fbc(click_ms: i64, fbclid: &str) -> String {
+    format!("fb.1.{click_ms}.{fbclid}")
+}
+
+/// The URL without query and fragment.
+fn page(url: &str) -> &str {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    &url[..end]
+}
+
+/// One server event.
+pub fn event(r: &Row) -> Value {
+    let mut e = Map::new();
+    e.insert("event_name".into(), json!(r.name));
+    e.insert("event_time".into(), json!(r.ts.div_euclid(1000)));
+    e.insert("event_id".into(), json!(r.event_id));
+    e.insert("action_source".into(), json!("website"));
+    if let Some(url) = &r.url {
+        e.insert("event_source_url".into(), json!(page(url)));
+    }
+    e.insert("user_data".into(), json!({ "fbc": fbc(r.click_ts, &r.click_id) }));
+    if let Some(v) = r.value {
+        let mut custom = Map::new();
+        custom.insert("value".into(), json!(v));
+        if let Some(c) = &r.currency {
+            custom.insert("currency".into(), json!(c));
+        }
+        e.insert("custom_data".into(), Value::Object(custom));
+    }
+    Value::Object(e)
+}
+
+/// The request body for `rows`: `{"data": [...]}`.
+pub fn render(rows: &[Row]) -> anyhow::Result<String> {
+    let data: Vec<Value> = rows.iter().map(event).collect();
+    Ok(serde_json::to_string_pretty(&json!({ "data": data }))? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fbc_and_page_are_as_documented() {
+        assert_eq!(super::fbc(1_554_763_741_205, "AbCdEf"), "fb.1.1554763741205.AbCdEf");
+        assert_eq!(super::page("https://s.example/a?x=1#y"), "https://s.example/a");
+        assert_eq!(super::page("https://s.example/a"), "https://s.example/a");
+    }
+}

@@ -1,0 +1,415 @@
+//! Exports to the ad platforms from a fixture database with known answers:
+//! golden files per platform, the CSVs read back with a CSV reader against
+//! the documented headers, Meta's events against the documented fields, the
+//! consent rule, the window, CRM stages, `--since-last`, the CLI and
+//! `GET /export`.
+//!
+//! The fixture (site "shop"; D = 2026-03-02, times UTC) is written through
+//! the store's own insert, with fixed times, so the files are stable:
+//! - M1: Microsoft click ms-click-1 lands D 09:00, purchase T-1 49.90 EUR at 10:00.
+//! - G1: Google click gclid-A lands D 09:10, purchase T-2 30 USD at 11:00;
+//!   CRM: T-2 shipped 28.50 USD on D+2; T-9 shipped (no online conversion).
+//! - G2: wbraid wb-1 lands D 09:20, newsletter (primary, no value) at 09:25.
+//! - F1: fbclid IwAR-fb1 lands D 09:30, purchase T-4 20 EUR at 12:00 on a
+//!   page with a query string.
+//! - F2: fbclid IwAR-old lands D-9, purchase T-5 15 EUR at D-9 +1 h (too old for Meta).
+//! - C1: gclid gclid-C, purchase at D 13:00 with ad_user_data denied (consent).
+//! - W1: msclkid ms-old lands D-40, purchase at D 14:00 (outside 30 days).
+//! - N1: a purchase with no click ID; S1: add_to_cart (secondary) with gclid-A.
+
+mod common;
+
+use goaltag_collector::export::{self, Goals, Platform, Reason, Request};
+use goaltag_collector::store::{Accepted, SqliteStore, Store};
+use goaltag_wire::{Attribution, Batch, Consent, Event, Kind, Signal};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const H: i64 = 3_600_000;
+const DAY: i64 = 24 * H;
+/// 2026-03-02 00:00 UTC.
+const D: i64 = 20_514 * DAY;
+/// The time the golden files are made at: D+3 days.
+const NOW: i64 = D + 3 * DAY;
+const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
+
+fn granted() -> Consent {
+    Consent {
+        analytics_storage: Signal::Granted,
+        ad_storage: Signal::Granted,
+        ad_user_data: Signal::Granted,
+        ad_personalization: Signal::Denied,
+    }
+}
+
+fn click(param: &str, value: &str) -> Attribution {
+    let mut a = Attribution::default();
+    a.click_ids.insert(param.into(), value.into());
+    a.utm.insert("utm_source".into(), "ads".into());
+    a.landing_url = Some(format!("https://shop.example/?{param}={value}"));
+    a
+}
+
+struct Fixture {
+    events: Vec<Event>,
+    n: u32,
+}
+
+impl Fixture {
+    fn event(&mut self, kind: Kind, ts: i64, attribution: Option<Attribution>, consent: Consent) -> &mut Event {
+        self.n += 1;
+        let mut e = Event::new(format!("00000000-0000-4000-8000-{:012x}", self.n), kind, ts as u64);
+        e.url = Some("https://shop.example/".into());
+        e.attribution = attribution;
+        e.consent = Some(consent);
+        e.client_id = Some(format!("client-{}", self.n));
+        self.events.push(e);
+        self.events.last_mut().unwrap()
+    }
+
+    fn landing(&mut self, ts: i64, a: Attribution) {
+        self.event(Kind::PageView, ts, Some(a), granted());
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn conversion(
+        &mut self,
+        ts: i64,
+        goal: &str,
+        primary: bool,
+        value: Option<(f64, &str)>,
+        tx: Option<&str>,
+        a: Option<Attribution>,
+        consent: Consent,
+    ) {
+        let e = self.event(Kind::Conversion, ts, a, consent);
+        e.goal = Some(goal.into());
+        e.primary = Some(primary);
+        e.url = Some("https://shop.example/checkout/confirmation.html".into());
+        if let Some((v, c)) = value {
+            e.value = Some(v);
+            e.currency = Some(c.into());
+        }
+        e.transaction_id = tx.map(String::from);
+    }
+}
+
+/// Writes the fixture into a new database in `dir` and returns its path.
+fn fixture(dir: &Path) -> PathBuf {
+    let mut f = Fixture { events: Vec::new(), n: 0 };
+    let ms = click("msclkid", "ms-click-1");
+    f.landing(D + 9 * H, ms.clone());
+    f.conversion(D + 10 * H, "purchase", true, Some((49.9, "EUR")), Some("T-1"), Some(ms), granted());
+    let g = click("gclid", "gclid-A");
+    f.landing(D + 9 * H + 600_000, g.clone());
+    f.conversion(D + 11 * H, "purchase", true, Some((30.0, "USD")), Some("T-2"), Some(g.clone()), granted());
+    f.conversion(D + 11 * H + 60_000, "add_to_cart", false, Some((30.0, "USD")), None, Some(g), granted());
+    let wb = click("wbraid", "wb-1");
+    f.landing(D + 9 * H + 1_200_000, wb.clone());
+    f.conversion(D + 9 * H + 1_500_000, "newsletter", true, None, None, Some(wb), granted());
+    let fb = click("fbclid", "IwAR-fb1");
+    f.landing(D + 9 * H + 1_800_000, fb.clone());
+    f.conversion(D + 12 * H + 1500, "purchase", true, Some((20.0, "EUR")), Some("T-4"), Some(fb), granted());
+    f.events.last_mut().unwrap().url = Some("https://shop.example/checkout/confirmation.html?order=T-4#done".into());
+    let old = click("fbclid", "IwAR-old");
+    f.landing(D - 9 * DAY, old.clone());
+    f.conversion(D - 9 * DAY + H, "purchase", true, Some((15.0, "EUR")), Some("T-5"), Some(old), granted());
+    let no_data = Consent { ad_user_data: Signal::Denied, ..granted() };
+    f.conversion(D + 13 * H, "purchase", true, Some((5.0, "EUR")), Some("T-6"), Some(click("gclid", "gclid-C")), no_data);
+    let stale = click("msclkid", "ms-old");
+    f.landing(D - 40 * DAY, stale.clone());
+    f.conversion(D + 14 * H, "purchase", true, Some((12.0, "EUR")), Some("T-7"), Some(stale), granted());
+    f.conversion(D + 15 * H, "purchase", true, Some((8.0, "EUR")), Some("T-8"), None, granted());
+
+    let db = dir.join("events.db");
+    let mut store = SqliteStore::open(&db).unwrap();
+    let batch = Batch { v: 1, site: "shop".into(), sent_at: NOW as u64, attempt: 1, dropped: Default::default(), events: f.events };
+    store.store(&[Accepted { batch, received_at: NOW }]).unwrap();
+    drop(store);
+    let mut conn = rusqlite::Connection::open(&db).unwrap();
+    let rows = goaltag_collector::import::parse(
+        "transaction_id,goal,stage,value,currency,ts\nT-2,purchase,shipped,28.50,USD,2026-03-04T08:00:00Z\nT-9,purchase,shipped,9,USD,2026-03-04\n",
+        goaltag_collector::import::Format::Csv,
+    )
+    .unwrap();
+    goaltag_collector::import::store(&mut conn, "shop", &rows, NOW).unwrap();
+    db
+}
+
+fn goals() -> Goals {
+    Goals::parse(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../www/goals.json")).unwrap()).unwrap()
+}
+
+fn request(platform: Platform, goals: &[&str], names: &[(&str, &str)]) -> Request {
+    Request {
+        site: "shop".into(),
+        platform,
+        goals: goals.iter().map(|g| g.to_string()).collect(),
+        from: None,
+        to: None,
+        names: names.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        window_days: None,
+        since_last: false,
+    }
+}
+
+/// Compares with tests/golden/NAME; `GOALTAG_BLESS=1` rewrites the file instead.
+fn golden(name: &str, got: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("GOALTAG_BLESS").is_some() {
+        std::fs::write(&path, got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (GOALTAG_BLESS=1 writes it)", path.display()));
+    assert_eq!(got, want, "{name} differs from its golden file");
+}
+
+fn export(db: &Path, req: &Request) -> (String, export::Summary) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let (rows, summary) = export::select(&conn, req, &goals(), NOW).unwrap();
+    (export::render(req.platform, &rows).unwrap(), summary)
+}
+
+fn left(pairs: &[(Reason, usize)]) -> BTreeMap<Reason, usize> {
+    pairs.iter().copied().collect()
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(false).from_reader(text.as_bytes());
+    r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect()
+}
+
+#[test]
+fn microsoft_bulk_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let (file, summary) = export(&db, &request(Platform::MicrosoftAds, &[], &[]));
+    golden("microsoft-ads.csv", &file);
+    let rows = csv_rows(&file);
+    assert_eq!(rows[0], goaltag_collector::export::microsoft::HEADER, "the documented header");
+    assert_eq!(rows[1], ["Format Version", "", "", "", "", "6.0", "", "", "", "", ""]);
+    assert_eq!(rows[2], ["Offline Conversion", "", "", "", "", "", "EUR", "Purchase", "3/2/2026 10:00:00 AM", "49.9", "ms-click-1"]);
+    assert_eq!(rows.len(), 3);
+    // The primary goals' eight conversions: one exported, one outside the window, six without an msclkid.
+    assert_eq!((summary.considered, summary.exported), (8, 1));
+    assert_eq!(summary.left_out, left(&[(Reason::NoClickId, 6), (Reason::OutsideWindow, 1)]));
+    assert_eq!(
+        summary.to_string(),
+        "microsoft-ads: 1 of 8 conversions exported; 7 left out: 6 without a Microsoft Advertising click ID (msclkid), \
+         1 outside the 30-day attribution window after the click"
+    );
+}
+
+#[test]
+fn google_click_conversion_file_with_braid_columns_and_a_crm_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let req = request(Platform::GoogleAds, &["purchase", "newsletter", "purchase:shipped"], &[("purchase:shipped", "Shipped order")]);
+    let (file, summary) = export(&db, &req);
+    golden("google-ads.csv", &file);
+    let rows = csv_rows(&file);
+    assert_eq!(rows[0][0], "Parameters:TimeZone=+0000");
+    assert_eq!(rows[1], goaltag_collector::export::google::HEADER_BRAID);
+    let body: Vec<Vec<&str>> = rows[2..].iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+    assert_eq!(
+        body,
+        [
+            vec!["", "", "wb-1", "Newsletter sign-up", "2026-03-02 09:25:00", "", ""],
+            vec!["gclid-A", "", "", "Purchase", "2026-03-02 11:00:00", "30", "USD"],
+            vec!["gclid-A", "", "", "Shipped order", "2026-03-04 08:00:00", "28.5", "USD"],
+        ]
+    );
+    // The denied ad_user_data is left out for consent; T-9 has no online conversion.
+    assert_eq!(summary.exported, 3);
+    assert_eq!(summary.left_out[&Reason::Consent], 1);
+    assert_eq!(summary.left_out[&Reason::NoOnlineConversion], 1);
+
+    // Clicks with a gclid only: exactly the template's five columns.
+    let (plain, _) = export(&db, &request(Platform::GoogleAds, &["purchase"], &[]));
+    let rows = csv_rows(&plain);
+    assert_eq!(rows[0], ["Parameters:TimeZone=+0000", "", "", "", ""]);
+    assert_eq!(rows[1], goaltag_collector::export::google::HEADER);
+    assert_eq!(rows[1], ["Google Click ID", "Conversion Name", "Conversion Time", "Conversion Value", "Conversion Currency"]);
+    assert_eq!(rows.len(), 3);
+}
+
+#[test]
+fn meta_conversions_api_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let (file, summary) = export(&db, &request(Platform::Meta, &[], &[]));
+    golden("meta.json", &file);
+    let v: serde_json::Value = serde_json::from_str(&file).unwrap();
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1);
+    let e = data[0].as_object().unwrap();
+    // Only documented fields, and nothing personal beyond the click ID.
+    let keys: Vec<&str> = e.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["action_source", "custom_data", "event_id", "event_name", "event_source_url", "event_time", "user_data"]);
+    assert_eq!(e["event_name"], "Purchase");
+    assert_eq!(e["event_time"], (D + 12 * H + 1500) / 1000, "Unix seconds");
+    assert_eq!(e["event_id"], "00000000-0000-4000-8000-000000000009", "the goaltag conversion ID");
+    assert_eq!(e["action_source"], "website");
+    assert_eq!(e["event_source_url"], "https://shop.example/checkout/confirmation.html", "no query");
+    assert_eq!(e["user_data"], serde_json::json!({"fbc": format!("fb.1.{}.IwAR-fb1", D + 9 * H + 1_800_000)}));
+    assert_eq!(e["custom_data"], serde_json::json!({"value": 20.0, "currency": "EUR"}));
+    assert!(!file.contains("client-"), "no client ID leaves");
+    assert_eq!(summary.left_out[&Reason::TooOld], 1, "the click from 9 days ago is past Meta's 7 days");
+}
+
+#[test]
+fn the_consent_rule_needs_ad_user_data_and_ad_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let mut store = SqliteStore::open(&db).unwrap();
+    let mut f = Fixture { events: Vec::new(), n: 0 };
+    let cases = [
+        granted(),
+        Consent { ad_user_data: Signal::Denied, ..granted() },
+        Consent { ad_storage: Signal::Denied, ..granted() },
+        Consent { analytics_storage: Signal::Denied, ad_personalization: Signal::Denied, ..granted() },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let a = click("gclid", &format!("g-{i}"));
+        f.conversion(D + i as i64 * H, "purchase", true, None, None, Some(a), *c);
+    }
+    // And one with no consent snapshot at all.
+    f.conversion(D + 5 * H, "purchase", true, None, None, Some(click("gclid", "g-5")), granted());
+    f.events.last_mut().unwrap().consent = None;
+    let batch = Batch { v: 1, site: "shop".into(), sent_at: NOW as u64, attempt: 1, dropped: Default::default(), events: f.events };
+    store.store(&[Accepted { batch, received_at: NOW }]).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (rows, summary) = export::select(&conn, &request(Platform::GoogleAds, &[], &[]), &Goals::default(), NOW).unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r.click_id.as_str()).collect();
+    // Granted both: exported, whatever analytics and personalisation say.
+    assert_eq!(ids, ["g-0", "g-3"]);
+    assert_eq!(summary.left_out, left(&[(Reason::Consent, 3)]));
+}
+
+#[test]
+fn since_last_sends_each_conversion_once_and_reruns_give_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let mut conn = rusqlite::Connection::open(&db).unwrap();
+    let goals = goals();
+    let mut req = request(Platform::GoogleAds, &["purchase", "newsletter"], &[]);
+    let mut go = |req: &Request, at: i64| {
+        let mut file = String::new();
+        let summary = export::run(&mut conn, req, &goals, at, |f| {
+            file = f;
+            Ok(())
+        })
+        .unwrap();
+        (file, summary)
+    };
+    let (file1, first) = go(&req, NOW);
+    let (file2, again) = go(&req, NOW + H);
+    assert_eq!(file1, file2, "the same range twice: the same rows");
+    assert_eq!((first.exported, again.exported), (2, 2));
+    req.since_last = true;
+    let (file3, since) = go(&req, NOW + 2 * H);
+    assert_eq!(since.exported, 0);
+    assert_eq!(since.left_out[&Reason::ExportedBefore], 2);
+    assert_eq!(file3.lines().count(), 2, "the parameters row and the header only");
+    // Each conversion is recorded once, with its first export time.
+    let recorded: Vec<(String, i64)> = conn
+        .prepare("select name, exported_at from exports where platform = 'google-ads' order by key")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(recorded, [("Purchase".to_string(), NOW), ("Newsletter sign-up".to_string(), NOW)]);
+    // A failed delivery records nothing.
+    let meta = request(Platform::MicrosoftAds, &[], &[]);
+    assert!(export::run(&mut conn, &meta, &goals, NOW, |_| anyhow::bail!("disk full")).is_err());
+    let n: i64 = conn.query_row("select count(*) from exports where platform = 'microsoft-ads'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn the_window_and_the_range_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let mut wide = request(Platform::MicrosoftAds, &[], &[]);
+    wide.window_days = Some(60);
+    let (file, summary) = export(&db, &wide);
+    assert!(file.contains("ms-old"), "a 60-day window takes the 40-day-old click");
+    assert_eq!(summary.exported, 2);
+    let mut day = request(Platform::MicrosoftAds, &[], &[]);
+    day.from = Some(D / DAY + 1);
+    let (_, summary) = export(&db, &day);
+    assert_eq!(summary.considered, 0, "nothing converted from D+1 on");
+}
+
+#[test]
+fn the_command_writes_the_file_and_says_what_it_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let out = dir.path().join("ms.csv");
+    let goals = concat!(env!("CARGO_MANIFEST_DIR"), "/../www/goals.json");
+    let run = |extra: &[&str]| {
+        let o = std::process::Command::new(BIN)
+            .args(["export", "--db"])
+            .arg(&db)
+            .args(["--site", "shop", "--platform", "microsoft-ads", "--goals", goals, "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        (o.status.success(), String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    let (ok, stderr) = run(&["--name", "purchase=Online purchase"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("1 of 8 conversions exported; 7 left out: 6 without a Microsoft Advertising click ID (msclkid)"), "{stderr}");
+    let file = std::fs::read_to_string(&out).unwrap();
+    assert!(file.contains(",Online purchase,3/2/2026 10:00:00 AM,49.9,ms-click-1\r\n"), "{file}");
+    let (ok, stderr) = run(&["--since-last"]);
+    assert!(ok);
+    assert!(stderr.contains("0 of 8 conversions exported") && stderr.contains("1 exported before"), "{stderr}");
+    let (ok, stderr) = run(&["--goal", "no such goal"]);
+    assert!(!ok);
+    assert!(stderr.contains("goal: \"no such goal\" is not a goal ID"), "{stderr}");
+}
+
+#[test]
+fn get_export_answers_the_file_with_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let cfg = goaltag_collector::Config {
+        db: db.clone(),
+        goals: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../www/goals.json").into()),
+        ..Default::default()
+    };
+    let s = common::Server::serve(goaltag_collector::router(cfg).unwrap(), db, dir);
+    let r = common::agent().get(&format!("{}/export?site=shop&platform=microsoft-ads", s.base)).call().unwrap();
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(r.header("content-disposition"), Some("attachment; filename=\"goaltag-shop-microsoft-ads.csv\""));
+    assert!(r.header("goaltag-export-summary").unwrap().starts_with("microsoft-ads: 1 of 8 conversions exported"));
+    assert!(r.into_string().unwrap().contains("ms-click-1"));
+    match common::agent().get(&format!("{}/export?site=shop&platform=bing", s.base)).call() {
+        Err(ureq::Error::Status(400, r)) => assert!(r.into_string().unwrap().contains("platform: expected microsoft-ads")),
+        other => panic!("expected 400, got {other:?}"),
+    }
+    // The panel: per platform, with a click ID, exportable, exported (the export above).
+    let from = goaltag_collector::dates::format_date(D / DAY - 10);
+    let to = goaltag_collector::dates::format_date(D / DAY + 3);
+    let body = common::agent().get(&format!("{}/export/platforms?site=shop&from={from}&to={to}", s.base)).call().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body.into_string().unwrap()).unwrap();
+    let counts: Vec<(String, u64, u64, u64)> = v["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["platform"].as_str().unwrap().into(),
+                p["with_click_id"].as_u64().unwrap(),
+                p["exportable"].as_u64().unwrap(),
+                p["exported"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Meta's exportable count depends on today's date (7 days), so only its click count is fixed.
+    assert_eq!(counts[0], ("microsoft-ads".into(), 2, 1, 1));
+    assert_eq!(counts[1], ("google-ads".into(), 3, 2, 0));
+    assert_eq!((counts[2].0.as_str(), counts[2].1), ("meta", 2));
+}

@@ -1,0 +1,276 @@
+//! A visitor from an ad walks the demo shop (www/, consent denied until its
+//! banner answers) to a purchase, in real headless Chromium and Firefox
+//! against the real collector: the ad's click ID and campaign must reach the
+//! database and the report, whether the visitor accepts the banner on the
+//! landing page or only on the next page (the demo's www/goals.json turns
+//! `url_passthrough` on for that).
+//!
+//! What each walk stored and what `/report` made of it is printed:
+//!
+//! ```sh
+//! ./build.sh build && cargo test -p goaltag-e2e --features browsers --test ad_walk -- --nocapture
+//! ```
+#![cfg(feature = "browsers")]
+
+use goaltag_e2e::faults::{site, write_page};
+use goaltag_e2e::{repo_www, Browser, Harness, WAIT};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The ad's landing URL: Microsoft Advertising's click ID and its campaign.
+const LANDING: &str = "/?utm_source=bing&utm_medium=cpc&msclkid=abc123";
+/// The tag has started and replaced its stub.
+const RUNNING: &str = "typeof goaltag == 'function' && !goaltag.q";
+
+/// Where the visitor answers the banner.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Accept {
+    /// On the landing page, before going anywhere.
+    OnLanding,
+    /// Not on the landing page: on the specials, reached by the landing page's link.
+    OnSpecials,
+}
+
+/// Waits until the browser is on `path` and that page's tag is running: a
+/// tag cannot see what happens on the page before it starts, and an event
+/// queued by the stub is lost if the page is left before then.
+fn arrive(h: &Harness, path: &str) {
+    h.wait_for_js(&format!("location.pathname == '{path}' && {RUNNING}"), WAIT);
+}
+
+/// Clicks "Accept all" in the demo's banner (www/consent.js) and waits for its cookie.
+fn accept_all(h: &Harness) {
+    assert!(!h.exec("return document.getElementById('cc-banner').hidden;").as_bool().unwrap(), "the banner is not shown");
+    h.click("#cc-accept");
+    h.wait_for_js("document.cookie.indexOf('cc_cookie=') >= 0 && document.getElementById('cc-banner').hidden", WAIT);
+}
+
+fn json(v: &Value) -> Value {
+    serde_json::from_str(v.as_str().unwrap_or_else(|| panic!("not a JSON text: {v}"))).unwrap()
+}
+
+/// `GET /report` for the demo shop (today by default) with `extra` parameters.
+fn report(h: &Harness, extra: &str) -> Value {
+    let http = ureq::AgentBuilder::new().timeout(Duration::from_secs(20)).build();
+    let body = http.get(&h.url(&format!("/report?site=demo-shop{extra}"))).call().unwrap().into_string().unwrap();
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/report is not JSON ({e}): {body}"))
+}
+
+/// The walk: land from the ad, accept the banner where `accept` says, go to
+/// the specials, open the coffee, add it to the cart, go to the cart and
+/// place the order. Returns the harness, the order number and the specials' URL.
+fn walk(h: Harness, accept: Accept) -> (Harness, String, String) {
+    let browser = h.browser;
+    h.goto(LANDING);
+    arrive(&h, "/");
+    if accept == Accept::OnLanding {
+        accept_all(&h);
+    }
+    h.click("#hero-cta");
+    arrive(&h, "/specials.html");
+    let specials = h.current_url();
+    if accept == Accept::OnSpecials {
+        accept_all(&h);
+    }
+    h.click("#product-coffee");
+    arrive(&h, "/product.html");
+    h.click("#add-to-cart");
+    h.wait_for_js("!document.getElementById('added').hidden", WAIT);
+    h.click("#go-to-cart");
+    arrive(&h, "/cart.html");
+    assert_eq!(h.text("#cart-total"), "14.00", "{browser:?}");
+    h.click("#place-order");
+    arrive(&h, "/checkout/confirmation.html");
+    let order = h.text("#order-id");
+    assert!(order.starts_with("T-"), "{browser:?}: {order}");
+    (h, order, specials)
+}
+
+/// The `purchase` conversion once stored: it carries the ad's click ID and
+/// campaign, and belongs to the same visit as `landing_view` (the page view
+/// the visit's report row starts from).
+fn purchase_is_credited_to_the_ad(h: &Harness, order: &str, landing_view: &Value) -> Value {
+    let browser = h.browser;
+    let rows = h.wait_for_rows("select json from events where kind = 'conversion' and goal = 'purchase'", 1, WAIT);
+    assert_eq!(rows.len(), 1, "{browser:?}: {rows:?}");
+    let purchase = json(&rows[0][0]);
+    println!("{browser:?}: purchase conversion stored: {purchase}");
+    assert_eq!(purchase["transaction_id"], order, "{browser:?}: {purchase}");
+    assert_eq!(purchase["value"].as_f64(), Some(14.0), "{browser:?}: {purchase}");
+    assert_eq!(purchase["attribution"]["click_ids"]["msclkid"], "abc123", "{browser:?}: {purchase}");
+    assert_eq!(purchase["attribution"]["utm"]["utm_source"], "bing", "{browser:?}: {purchase}");
+    assert_eq!(purchase["attribution"]["utm"]["utm_medium"], "cpc", "{browser:?}: {purchase}");
+    assert!(purchase["visit_id"].is_string(), "{browser:?}: {purchase}");
+    assert_eq!(purchase["visit_id"], landing_view["visit_id"], "{browser:?}: the purchase is in the landing's visit");
+    assert_eq!(purchase["client_id"], landing_view["client_id"], "{browser:?}");
+    purchase
+}
+
+/// The report credits every conversion of the walk, the purchase among
+/// them, to Microsoft / bing, and counts the one visit at every `funnel` step.
+fn report_credits_the_ad(h: &Harness, funnel: &[&str], landing_path: &str) {
+    let browser = h.browser;
+    let query = if funnel.is_empty() { String::new() } else { format!("&funnel={}", funnel.join(",")) };
+    let r = report(h, &query);
+    println!("{browser:?}: report totals: {}", r["totals"]);
+    for s in r["sources"].as_array().unwrap() {
+        println!(
+            "{browser:?}: report source {}: {} visits, {} conversions ({} primary), values {}",
+            s["source"].as_str().unwrap_or_default(),
+            s["visits"],
+            s["conversions"],
+            s["primary_conversions"],
+            s["values"]
+        );
+    }
+    let steps = r["funnel"]["steps"].as_array().unwrap();
+    for s in steps {
+        println!("{browser:?}: report funnel {}: {} visits", s["path"], s["visits"]);
+    }
+    println!("{browser:?}: report landing pages: {}", r["landing_pages"]);
+
+    assert_eq!(r["totals"]["visits"], 1, "{browser:?}: one visitor, one visit: {}", r["totals"]);
+    assert!(r["totals"]["conversions"].as_u64().unwrap() >= 3, "{browser:?}: specials_view, add_to_cart, purchase: {}", r["totals"]);
+    // One source: the ad. Nothing is left to "direct".
+    let sources = r["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 1, "{browser:?}: {sources:#?}");
+    let ad = &sources[0];
+    assert_eq!(ad["network"], "Microsoft", "{browser:?}: {ad}");
+    assert_eq!((&ad["utm_source"], &ad["utm_medium"]), (&"bing".into(), &"cpc".into()), "{browser:?}: {ad}");
+    let label = ad["source"].as_str().unwrap();
+    assert!(label.contains("Microsoft") && label.contains("bing"), "{browser:?}: {label}");
+    assert_eq!(ad["visits"], 1, "{browser:?}: {ad}");
+    assert_eq!(ad["conversions"], r["totals"]["conversions"], "{browser:?}: {ad}");
+    assert_eq!(ad["primary_conversions"], 1, "{browser:?}: the purchase is the one primary conversion: {ad}");
+    let purchase_goal = r["goals"].as_array().unwrap().iter().find(|g| g["goal"] == "purchase").cloned();
+    assert_eq!(purchase_goal.map(|g| g["conversions"].clone()), Some(1.into()), "{browser:?}: {}", r["goals"]);
+
+    let landing = r["landing_pages"].as_array().unwrap();
+    assert_eq!(landing.len(), 1, "{browser:?}: {landing:?}");
+    assert_eq!(landing[0]["path"], landing_path, "{browser:?}: {landing:?}");
+
+    if !funnel.is_empty() {
+        let paths: Vec<&str> = steps.iter().map(|s| s["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, funnel, "{browser:?}");
+    }
+    assert_eq!(steps.len(), if funnel.is_empty() { 5 } else { funnel.len() }, "{browser:?}: {steps:?}");
+    for s in steps {
+        assert_eq!(s["visits"], 1, "{browser:?}: the visit is not counted at funnel step {}: {steps:#?}", s["path"]);
+    }
+}
+
+/// The page views stored, as (path and query, JSON), oldest first, once all `n` arrived.
+fn page_views(h: &Harness, n: usize) -> Vec<(String, Value)> {
+    let rows = h.wait_for_rows("select url, json from events where kind = 'page_view' order by ts, id", n, WAIT);
+    rows.iter().map(|r| (r[0].as_str().unwrap().strip_prefix(&h.base).unwrap().to_string(), json(&r[1]))).collect()
+}
+
+/// Accepting on the landing page: the landing page view is recorded at the
+/// grant with the ad's click ID and campaign, and starts the visit the
+/// purchase is credited to.
+fn accepted_on_the_landing_page(browser: Browser) {
+    let (h, order, specials) = walk(Harness::start(browser), Accept::OnLanding);
+    assert_eq!(specials, h.url("/specials.html"), "{browser:?}: consent was given: no parameters carried");
+    let views = page_views(&h, 5);
+    let paths: Vec<&str> = views.iter().map(|v| v.0.as_str()).collect();
+    let confirmation = format!("/checkout/confirmation.html?order={order}&total=14.00");
+    assert_eq!(paths, [LANDING, "/specials.html", "/product.html?sku=coffee", "/cart.html", &confirmation], "{browser:?}");
+    let landing = &views[0].1;
+    println!("{browser:?}: landing page view stored: {landing}");
+    assert_eq!(landing["attribution"]["click_ids"]["msclkid"], "abc123", "{browser:?}: {landing}");
+    assert_eq!(landing["attribution"]["utm"]["utm_source"], "bing", "{browser:?}: {landing}");
+    assert_eq!(landing["consent"]["analytics_storage"], "granted", "{browser:?}: {landing}");
+    assert_eq!(landing["title"], "Weekend Goods — home", "{browser:?}: {landing}");
+
+    purchase_is_credited_to_the_ad(&h, &order, landing);
+    report_credits_the_ad(&h, &[], "/");
+}
+
+/// Not answering on the landing page, accepting on the next one: nothing of
+/// the landing page is recorded, but `url_passthrough` (on in the demo's
+/// goals.json) carried the ad's parameters to the specials, which become
+/// the visit's landing page view and campaign touch at the grant.
+fn accepted_on_the_next_page(browser: Browser) {
+    let (h, order, specials) = walk(Harness::start(browser), Accept::OnSpecials);
+    let carried = specials.strip_prefix(&h.base).unwrap().to_string();
+    for p in ["utm_source=bing", "utm_medium=cpc", "msclkid=abc123"] {
+        assert!(carried.starts_with("/specials.html?") && carried.contains(p), "{browser:?}: {p} not carried: {carried}");
+    }
+    let views = page_views(&h, 4);
+    let paths: Vec<&str> = views.iter().map(|v| v.0.as_str()).collect();
+    let confirmation = format!("/checkout/confirmation.html?order={order}&total=14.00");
+    // The purchase's page view arrived: the landing page, never granted, was never recorded.
+    assert_eq!(paths, [carried.as_str(), "/product.html?sku=coffee", "/cart.html", &confirmation], "{browser:?}");
+    let landing = &views[0].1;
+    println!("{browser:?}: landing page view stored: {landing}");
+    assert_eq!(landing["attribution"]["click_ids"]["msclkid"], "abc123", "{browser:?}: {landing}");
+    assert_eq!(landing["attribution"]["utm"]["utm_source"], "bing", "{browser:?}: {landing}");
+
+    purchase_is_credited_to_the_ad(&h, &order, landing);
+    // The default funnel's first step, `/`, was never recorded: follow the visit from the specials.
+    report_credits_the_ad(&h, &["/specials.html", "/product.html", "/cart.html", "/checkout/confirmation.html"], "/specials.html");
+    let full = report(&h, "");
+    assert_eq!(full["funnel"]["steps"][0]["visits"], 0, "{browser:?}: `/` was recorded while denied: {}", full["funnel"]);
+}
+
+/// The demo shop as it is, but with `url_passthrough` taken out of its goals.json.
+fn demo_without_url_passthrough() -> tempfile::TempDir {
+    let files =
+        ["index.html", "specials.html", "product.html", "cart.html", "checkout/confirmation.html", "shop.js", "consent.js", "style.css"];
+    let pages: Vec<(&str, String)> = files.iter().map(|f| (*f, std::fs::read_to_string(repo_www().join(f)).unwrap())).collect();
+    let www = site(&pages);
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(repo_www().join("goals.json")).unwrap()).unwrap();
+    let was = config.as_object_mut().unwrap().remove("url_passthrough");
+    assert_eq!(was, Some(Value::Bool(true)), "the demo's goals.json turns url_passthrough on");
+    write_page(www.path(), "goals.json", &config.to_string());
+    www
+}
+
+/// The same walk without `url_passthrough`: nothing carries the ad past the
+/// landing page the visitor did not answer on, so the purchase has no click
+/// ID and the report credits no ad network. (This is what the option is for;
+/// it also shows the walk above fails without it.)
+fn accepted_on_the_next_page_without_url_passthrough(browser: Browser) {
+    let www = demo_without_url_passthrough();
+    let (h, order, specials) = walk(Harness::start_with_www(browser, www.path()), Accept::OnSpecials);
+    assert_eq!(specials, h.url("/specials.html"), "{browser:?}: parameters carried without url_passthrough");
+    let rows = h.wait_for_rows("select json from events where kind = 'conversion' and goal = 'purchase'", 1, WAIT);
+    let purchase = json(&rows[0][0]);
+    println!("{browser:?}: without url_passthrough, purchase conversion stored: {purchase}");
+    assert_eq!(purchase["transaction_id"], order, "{browser:?}: {purchase}");
+    assert!(purchase["attribution"]["click_ids"].is_null() && purchase["attribution"]["utm"].is_null(), "{browser:?}: {purchase}");
+    let r = report(&h, "");
+    let sources = r["sources"].as_array().unwrap();
+    println!("{browser:?}: without url_passthrough, report sources: {}", r["sources"]);
+    assert!(sources.iter().all(|s| s["network"].is_null() && s["utm_source"].is_null()), "{browser:?}: {sources:#?}");
+}
+
+#[test]
+fn chromium_ad_visitor_accepts_on_the_landing_page_and_buys() {
+    accepted_on_the_landing_page(Browser::Chromium);
+}
+
+#[test]
+fn firefox_ad_visitor_accepts_on_the_landing_page_and_buys() {
+    accepted_on_the_landing_page(Browser::Firefox);
+}
+
+#[test]
+fn chromium_ad_visitor_accepts_on_the_next_page_and_buys() {
+    accepted_on_the_next_page(Browser::Chromium);
+}
+
+#[test]
+fn firefox_ad_visitor_accepts_on_the_next_page_and_buys() {
+    accepted_on_the_next_page(Browser::Firefox);
+}
+
+#[test]
+fn chromium_without_url_passthrough_an_answer_on_the_next_page_loses_the_ad() {
+    accepted_on_the_next_page_without_url_passthrough(Browser::Chromium);
+}
+
+#[test]
+fn firefox_without_url_passthrough_an_answer_on_the_next_page_loses_the_ad() {
+    accepted_on_the_next_page_without_url_passthrough(Browser::Firefox);
+}
