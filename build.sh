@@ -60,6 +60,19 @@ deps_build() {
   fi
 }
 
+# TypeScript and esbuild, for the npm package's tests, pinned like binaryen and terser.
+TYPESCRIPT_VERSION=5.9.3
+ESBUILD_VERSION=0.28.2
+deps_npm_tests() {
+  if [ ! -x "$BIN/tsc" ] || [ ! -x "$BIN/esbuild" ] \
+     || ! grep -q "\"version\": \"$TYPESCRIPT_VERSION\"" "$NPM_TOOLS/node_modules/typescript/package.json" 2>/dev/null \
+     || ! grep -q "\"version\": \"$ESBUILD_VERSION\"" "$NPM_TOOLS/node_modules/esbuild/package.json" 2>/dev/null; then
+    log "installing typescript $TYPESCRIPT_VERSION and esbuild $ESBUILD_VERSION from npm into tools/npm"
+    npm install --prefix "$NPM_TOOLS" --no-audit --no-fund --loglevel=error \
+      "typescript@$TYPESCRIPT_VERSION" "esbuild@$ESBUILD_VERSION" >/dev/null
+  fi
+}
+
 deps_browsers() {
   apt_install chromium chromium-driver firefox-esr
   command -v geckodriver >/dev/null || {
@@ -120,9 +133,56 @@ const left = js.match(/\bwasm\.[A-Za-z_$][\w$]*/g)?.filter((n) => !map.exports.s
 if (left && left.length) die('unknown export uses: ' + [...new Set(left)].join(', '));
 fs.writeFileSync(out, js);
 JS
-  # One function scope around glue + loader: only window.goaltag reaches the page.
-  { echo "(function(){"; cat pkg/goaltag.names.js; sed 's/^export //' src/browser/describe.js; cat src/browser/loader.js; echo "})();"; } > pkg/goaltag.loader.js
+  # One function scope around glue + start-up + loader: only window.goaltag reaches the page.
+  { echo "(function(){"; cat pkg/goaltag.names.js; sed 's/^export //' src/browser/describe.js
+    cat src/browser/start.js src/browser/loader.js; echo "})();"; } > pkg/goaltag.loader.js
   "$BIN/terser" pkg/goaltag.loader.js --compress --mangle --ecma 2017 -o "$OUT/goaltag.js"
+  # The script tag's TypeScript declarations: the API's types in the global
+  # namespace goaltag, and the global goaltag (window.goaltag).
+  { echo "// goaltag's script-tag API: the global goaltag(...) and window.goaltag, and the goaltag.* types."
+    echo "declare namespace goaltag {"; cat src/browser/types/api.d.ts; echo "}"
+    cat src/browser/types/global.d.ts; } > "$OUT/goaltag.d.ts"
+}
+
+# The npm package, pkg/npm, packed into pkg/goaltag-<version>.tgz (nothing is
+# published): the same wasm file as the script tag, and the same glue,
+# click reader and start-up path as an ES module (src/browser/module.js).
+NPM_PKG=$ROOT/pkg/npm
+build_npm() {
+  log "building the npm package (pkg/npm, packed into pkg/)"
+  local version
+  version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+  rm -rf "$NPM_PKG" pkg/goaltag-*.tgz
+  mkdir -p "$NPM_PKG"
+  cp "$OUT/goaltag_bg.wasm" "$NPM_PKG/goaltag_bg.wasm"
+  { echo "// goaltag $version: the conversion-tracking tag as an ES module. import { init, goaltag } from 'goaltag'."
+    cat pkg/goaltag.names.js; sed 's/^export //' src/browser/describe.js
+    cat src/browser/start.js src/browser/module.js; } > "$NPM_PKG/goaltag.js"
+  cat src/browser/types/api.d.ts src/browser/types/module.d.ts > "$NPM_PKG/goaltag.d.ts"
+  cp src/browser/npm-readme.md "$NPM_PKG/README.md"
+  node - "$NPM_PKG/package.json" "$version" <<'JS'
+const [file, version] = process.argv.slice(2);
+require('fs').writeFileSync(file, JSON.stringify({
+  name: 'goaltag',
+  version,
+  description: 'A conversion-tracking tag: Rust compiled to WebAssembly. ES module and TypeScript types.',
+  license: 'MIT',
+  type: 'module',
+  sideEffects: false,
+  module: './goaltag.js',
+  types: './goaltag.d.ts',
+  exports: {
+    '.': { types: './goaltag.d.ts', import: './goaltag.js', default: './goaltag.js' },
+    './goaltag_bg.wasm': './goaltag_bg.wasm',
+    './package.json': './package.json',
+  },
+  files: ['goaltag.js', 'goaltag.d.ts', 'goaltag_bg.wasm'],
+}, null, 2) + '\n');
+JS
+  (cd pkg && npm pack --silent --pack-destination . ./npm >/dev/null)
+  [ -f "pkg/goaltag-$version.tgz" ] || die "npm pack did not write pkg/goaltag-$version.tgz"
+  cmp -s "$OUT/goaltag_bg.wasm" "$NPM_PKG/goaltag_bg.wasm" || die "the npm package's wasm differs from the script tag's"
+  echo "pkg/goaltag-$version.tgz"
 }
 
 build_collector() {
@@ -165,8 +225,48 @@ size_budget() {
 build() {
   deps_build
   build_tag
+  build_npm
   build_collector
   size_report
+}
+
+# The npm package as a user gets it: the packed tarball installed into a
+# fresh app (a temporary folder), type-checked with tsc --strict (every
+# command and config field; wrong calls rejected), imported in Node without a
+# window, and bundled by esbuild into pkg/npm-app/, which the e2e test
+# tests/e2e/tests/npm_package.rs runs in real browsers.
+NPM_APP=$ROOT/pkg/npm-app
+npm_tests() {
+  log "npm package: install the packed tarball into a fresh app, tsc --strict, Node import, esbuild bundle"
+  local app tarball
+  tarball=$(ls pkg/goaltag-*.tgz)
+  app=$(mktemp -d "${TMPDIR:-/tmp}/goaltag-npm-app.XXXXXX")
+  # shellcheck disable=SC2064
+  trap "rm -rf '$app'" EXIT
+  cp tests/npm/* "$app/"
+  printf '{"name": "goaltag-npm-app", "private": true, "type": "module"}\n' > "$app/package.json"
+  (cd "$app" && npm install --no-audit --no-fund --loglevel=error "$ROOT/$tarball" >/dev/null)
+  cmp -s "$OUT/goaltag_bg.wasm" "$app/node_modules/goaltag/goaltag_bg.wasm" \
+    || die "the packed package's wasm differs from the script tag's"
+  echo "types (bundler resolution): every command and config field; wrong calls rejected (tests/npm/errors.ts)"
+  (cd "$app" && "$BIN/tsc" -p tsconfig.json --strict --noEmit)
+  echo "types (node16 resolution)"
+  (cd "$app" && "$BIN/tsc" -p tsconfig.json --strict --noEmit --module node16 --moduleResolution node16)
+  echo "types of the script tag (www/goaltag/goaltag.d.ts)"
+  cp "$OUT/goaltag.d.ts" "$app/goaltag.d.ts"
+  (cd "$app" && "$BIN/tsc" -p tsconfig.global.json --strict --noEmit)
+  (cd "$app" && node ssr.mjs)
+  echo "esbuild: bundling the app into pkg/npm-app/"
+  rm -rf "$NPM_APP"
+  mkdir -p "$NPM_APP"
+  "$BIN/esbuild" "$app/main.ts" --bundle --format=esm --target=es2020 --minify --log-level=warning \
+    --outfile="$NPM_APP/app.js"
+  # esbuild leaves new URL('./goaltag_bg.wasm', import.meta.url) to the
+  # bundle's own URL: the wasm goes beside it.
+  cp "$app/node_modules/goaltag/goaltag_bg.wasm" "$app/index.html" "$NPM_APP/"
+  grep -q 'goaltag_bg.wasm' "$NPM_APP/app.js" || die "the bundle does not name goaltag_bg.wasm"
+  rm -rf "$app"
+  trap - EXIT
 }
 
 # --- commands ------------------------------------------------------------
@@ -181,8 +281,11 @@ cmd_demo() {
 cmd_test() {
   build
   deps_browsers
-  log "native tests (core, wire, collector, end-to-end in Chromium and Firefox)"
-  cargo test --workspace
+  deps_npm_tests
+  npm_tests
+  log "native tests (core, wire, collector, end-to-end in Chromium and Firefox, the npm app)"
+  # goaltag-e2e's tests that drive browsers sit behind its `browsers` feature.
+  cargo test --workspace --features goaltag-e2e/browsers
   log "browser tests in headless Chromium"
   wasm-pack test --headless --chrome
   log "browser tests in headless Firefox"

@@ -21,3 +21,6 @@ pub mod tracker;
 pub mod url;
 pub mod val;
 pub mod visit;
+
+#[cfg(test)]
+mod typescript_tests;

@@ -26,6 +26,8 @@ mod policy;
 mod retry;
 
 pub use policy::{parse_policy, Policy, GZIP_MIN_BYTES, KEEPALIVE_MAX};
+#[cfg(test)]
+pub(crate) use policy::key_names as policy_key_names;
 pub use retry::{retry_after_ms, Outcome};
 
 use crate::prelude::*;

@@ -99,6 +99,12 @@ const KEYS: [Key; 11] = [
     Key { name: "gzip_min_bytes", lo: 0.0, hi: 4_194_304.0, hours: false, set: |p, n| p.gzip_min_bytes = n as usize },
 ];
 
+/// The keys of the `delivery` section, in order (the TypeScript declarations are checked against them).
+#[cfg(test)]
+pub(crate) fn key_names() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|k| k.name)
+}
+
 impl Policy {
     /// Merges a `delivery` object into this policy. Every problem is returned;
     /// valid fields apply regardless, like the rest of the config.
