@@ -206,7 +206,39 @@ console.log('file'.padEnd(18) + 'raw'.padStart(9) + 'gzip'.padStart(9) + 'brotli
 for (const r of rows) console.log(r[0].padEnd(18) + r.slice(1).map(n => String(n).padStart(9)).join(''));
 fs.writeFileSync('pkg/size.gzip', String(rows[rows.length - 1][2]));
 JS
-  # Names the biggest functions, so a size regression has a culprit.
+  # Where the bytes are, by part of the code, then the biggest functions, so
+  # a size regression names its culprit.
+  echo; echo "the wasm by part (twiggy, bytes before wasm-opt; the shipped file is smaller, in about these shares):"
+  twiggy top -n 100000 -f csv pkg/goaltag_bg.wasm > pkg/twiggy.csv
+  node - pkg/twiggy.csv <<'JS'
+const rows = require('fs').readFileSync(process.argv[2], 'utf8').trim().split('\n').slice(1);
+const parts = new Map();
+const part = (n) => {
+  let m;
+  if (/^data segment/.test(n)) return 'data (strings, tables)';
+  if (/function names|custom section|"producers"|"target_features"/.test(n)) return null; // stripped in the shipped file
+  if ((m = n.match(/goaltag::core::(\w+)/))) return 'core::' + m[1];
+  if (/goaltag_wire::/.test(n)) return 'wire';
+  if (/goaltag::browser::/.test(n)) return 'browser shell';
+  if (/wasm_bindgen|js_sys|web_sys|^import |^export |__wbg|__wbindgen|\btable\b|elem/.test(n)) return 'boundary (wasm-bindgen, js-sys, web-sys)';
+  if (/talc/.test(n)) return 'allocator';
+  if (/^(<)?(alloc|core)(::|\[)|^<\[|^<&|^<\(/.test(n)) return 'generic std code (alloc, core)';
+  return 'other';
+};
+let total = 0;
+for (const line of rows) {
+  const m = line.match(/^(?:"((?:[^"]|"")*)"|([^,]*)),(\d+),/);
+  if (!m) continue;
+  const p = part(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]);
+  if (!p) continue;
+  parts.set(p, (parts.get(p) || 0) + +m[3]);
+  total += +m[3];
+}
+for (const [p, n] of [...parts].sort((a, b) => b[1] - a[1])) {
+  console.log('  ' + p.padEnd(42) + String(n).padStart(8) + (100 * n / total).toFixed(1).padStart(7) + ' %');
+}
+console.log('  ' + 'total'.padEnd(42) + String(total).padStart(8));
+JS
   echo; echo "largest functions in the wasm (twiggy, before wasm-opt; names are stripped from the shipped file):"
   twiggy top -n 12 pkg/goaltag_bg.wasm | grep -v 'function names\|Total Rows\|more\.$' | cut -c1-150
 }
