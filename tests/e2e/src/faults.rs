@@ -78,7 +78,12 @@ pub struct Request {
     pub path: String,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
+    /// The body as text: a gzip body (`?c=gzip`) decompressed.
     pub body: String,
+    /// The body's bytes as sent, which is what the collector gets.
+    pub raw: Vec<u8>,
+    /// Sent gzip-compressed to `?c=gzip`.
+    pub gzip: bool,
 }
 
 impl Request {
@@ -117,7 +122,10 @@ pub struct Record {
     pub fault: Option<Fault>,
     /// The collector's status when the body was forwarded.
     pub upstream: Option<u16>,
+    /// The body as text (decompressed when it came gzipped).
     pub body: String,
+    /// It came gzip-compressed (`?c=gzip`).
+    pub gzip: bool,
 }
 
 /// What the proxy saw and did.
@@ -152,7 +160,8 @@ impl Stats {
                 (None, Some(code)) => code.to_string(),
                 (None, None) => "no answer".into(),
             };
-            out.push_str(&format!("{i}\t{fate}\t{}\tattempt {}\t{} events\t{}\n", r.mode, r.attempt, r.events, r.body));
+            let gz = if r.gzip { "gzip" } else { "plain" };
+            out.push_str(&format!("{i}\t{fate}\t{}\t{gz}\tattempt {}\t{} events\t{}\n", r.mode, r.attempt, r.events, r.body));
         }
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
@@ -418,6 +427,7 @@ fn serve(s: &Shared, mut conn: TcpStream) {
             fault,
             upstream: None,
             body: req.body.clone(),
+            gzip: req.gzip,
         };
     match fault {
         None | Some(Fault::ForwardThenDrop) => {
@@ -535,7 +545,18 @@ fn read_request(conn: &mut TcpStream) -> Option<Request> {
         body.extend_from_slice(&chunk[..n]);
     }
     body.truncate(len);
-    Some(Request { method, path, headers, body: String::from_utf8_lossy(&body).to_string() })
+    let gzip = path.split_once('?').is_some_and(|(_, q)| q.split('&').any(|p| p == "c=gzip"));
+    let text = if gzip {
+        let mut t = String::new();
+        // A body that does not decompress is shown as it came.
+        match std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut t) {
+            Ok(_) => t,
+            Err(_) => String::from_utf8_lossy(&body).to_string(),
+        }
+    } else {
+        String::from_utf8_lossy(&body).to_string()
+    };
+    Some(Request { method, path, headers, body: text, raw: body, gzip })
 }
 
 /// Sends `req` to the collector; its whole answer, with `Connection: close`.
@@ -549,9 +570,9 @@ fn forward(upstream: SocketAddr, req: &Request) -> Option<Vec<u8>> {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
     }
-    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", req.body.len()));
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", req.raw.len()));
     up.write_all(head.as_bytes()).ok()?;
-    up.write_all(req.body.as_bytes()).ok()?;
+    up.write_all(&req.raw).ok()?;
     let mut resp = Vec::new();
     up.read_to_end(&mut resp).ok()?;
     let end = resp.windows(4).position(|w| w == b"\r\n\r\n")?;

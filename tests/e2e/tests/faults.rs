@@ -197,6 +197,38 @@ fn firefox_1000_events_across_10_pages_through_30_percent_faults() {
     thousand_events_through_random_faults(Browser::Firefox);
 }
 
+// ---- 1b. one page's burst in large gzip batches through 30 % faults ----
+
+fn compressed_burst_through_random_faults(browser: Browser) {
+    let w = World::start(browser, &[]);
+    w.proxy.random(0x5EED_0016, 0.3, &FLAKY);
+    // Whatever the dice say, the first large gzip batch is stored and its
+    // answer lost: its resend (compressed again) must be absorbed.
+    w.proxy.fail_when(1, Fault::ForwardThenDrop, |r| r.gzip && r.events() >= 100);
+    w.open("/p.html");
+    w.record("gz-", 1000);
+    w.expect_exactly("gz-", 1000);
+    w.expect_no_outbox_left();
+    w.figures("1000 events in one burst, gzip batches, 30% faults", 1001, "select id from events where site = 'faults'");
+    let stats = w.proxy.stats();
+    let gz: Vec<_> = stats.log.iter().filter(|r| r.gzip).collect();
+    assert!(gz.iter().any(|r| r.events >= 100 && r.upstream == Some(200)), "{browser:?}: no large gzip batch was stored: {}", stats.summary());
+    assert!(gz.iter().any(|r| r.attempt > 1), "{browser:?}: no compressed batch was retried: {}", stats.summary());
+    assert!(stats.faults_total() >= 2, "{browser:?}: too few faults to prove anything: {}", stats.summary());
+    let (_, _, _, dropped) = w.batches();
+    assert_eq!(dropped, [0, 0, 0], "{browser:?}: the tag reported drops");
+}
+
+#[test]
+fn chromium_a_burst_in_gzip_batches_through_30_percent_faults() {
+    compressed_burst_through_random_faults(Browser::Chromium);
+}
+
+#[test]
+fn firefox_a_burst_in_gzip_batches_through_30_percent_faults() {
+    compressed_burst_through_random_faults(Browser::Firefox);
+}
+
 // ---- 2. collector down for the whole first page ----
 
 fn collector_down_for_the_first_page(browser: Browser) {
