@@ -18,6 +18,7 @@ use tower::ServiceExt;
 const NOW: i64 = 1_764_000_000_000;
 const LIMITS: Limits = Limits {
     max_body_bytes: 64 * 1024,
+    max_decoded_bytes: 256 * 1024,
     max_events: 30,
     max_age_ms: ingest::DEFAULT_MAX_AGE_MS,
     max_ahead_ms: ingest::DEFAULT_MAX_AHEAD_MS,
