@@ -71,7 +71,7 @@ LIMITS (each refusal says which field and why)
                   batch's envelope
   decoded body    --max-decoded-bytes (1 MiB)         413
                   a c=gzip body once decoded: four times the tag's largest
-                  batch, while a bomb costs at most 1 MiB and a millisecond;
+                  batch, while a bomb costs at most 1 MiB and milliseconds;
                   past 64 KiB decoded, also at most 200 times the compressed
                   size (the tag's batches compress 8 to 12 times)
   events/batch    1 to --max-events (500)             400
@@ -314,9 +314,19 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
     let (listen, db, www, allowed_origins, limits, queue_capacity, admin_token, goals, guard) = match cli.cmd {
-        Cmd::Serve { listen, db, www, allowed_origins, max_body_bytes, max_decoded_bytes, max_events, queue_capacity, admin_token, goals, guard } => {
-            (listen, db, www, allowed_origins, (max_body_bytes, max_decoded_bytes, max_events), queue_capacity, admin_token, goals, guard)
-        }
+        Cmd::Serve {
+            listen,
+            db,
+            www,
+            allowed_origins,
+            max_body_bytes,
+            max_decoded_bytes,
+            max_events,
+            queue_capacity,
+            admin_token,
+            goals,
+            guard,
+        } => (listen, db, www, allowed_origins, (max_body_bytes, max_decoded_bytes, max_events), queue_capacity, admin_token, goals, guard),
         Cmd::Report { db, site, from, to, funnel, json } => {
             let params = [("site", site), ("from", from), ("to", to), ("funnel", funnel)];
             let given = params.iter().filter_map(|(k, v)| Some((*k, v.as_deref()?)));

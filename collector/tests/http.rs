@@ -381,8 +381,13 @@ fn many_events(n: usize, seed: u32) -> String {
     batch(&events.join(","))
 }
 
+/// An event row: id, kind, ts, json.
+type EventRow = (String, String, i64, String);
+/// A batch row: site, events, stored, duplicates, attempt.
+type BatchRow = (String, i64, i64, i64, i64);
+
 /// The stored rows of a server, `received_at` aside: what a report would see.
-fn rows(s: &Server) -> (Vec<(String, String, i64, String)>, Vec<(String, i64, i64, i64, i64)>) {
+fn rows(s: &Server) -> (Vec<EventRow>, Vec<BatchRow>) {
     let conn = Connection::open(&s.db).unwrap();
     let mut q = conn.prepare("select id, kind, ts, json from events order by id").unwrap();
     let events = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
