@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: what it can be told at start-up;
 //! - [`ingest`]: what a valid batch is;
+//! - [`decode`]: gzip bodies (`POST /collect?c=gzip`), decoded within caps;
 //! - [`store`]: where batches go (the [`Store`] seam, SQLite, the writer thread);
 //! - [`origins`]: which pages may send for which site;
 //! - [`ratelimit`]: per-IP and per-site token buckets;
@@ -19,6 +20,7 @@ pub mod admin;
 pub mod config;
 pub mod dashboard;
 pub mod dates;
+pub mod decode;
 pub mod error;
 pub mod export;
 pub mod http;
