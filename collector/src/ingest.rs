@@ -118,8 +118,14 @@ fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejectio
         return Err(Rejection::bad("attempt: counts from 1 (the first attempt), got 0".into()));
     }
     let n = batch.events.len();
-    if n == 0 || n > limits.max_events {
+    if n == 0 {
         return Err(Rejection::bad(format!("events: expected 1 to {} events, got {n}", limits.max_events)));
+    }
+    // Too many is a size problem, not a bad batch: 413 makes the tag split
+    // it, where 400 would drop it as poison.
+    if n > limits.max_events {
+        let reason = format!("events: expected 1 to {} events, got {n}", limits.max_events);
+        return Err(Rejection { status: StatusCode::PAYLOAD_TOO_LARGE, reason });
     }
     let window = (now.saturating_sub(limits.max_age_ms), now.saturating_add(limits.max_ahead_ms));
     // Event times and sent_at come from the same browser clock, so their

@@ -74,7 +74,9 @@ LIMITS (each refusal says which field and why)
                   batch, while a bomb costs at most 1 MiB and milliseconds;
                   past 64 KiB decoded, also at most 200 times the compressed
                   size (the tag's batches compress 8 to 12 times)
-  events/batch    1 to --max-events (500)             400
+  events/batch    1 to --max-events (500)             400 for none,
+                                                      413 for more (the tag
+                                                      splits the batch)
   text fields     2048 characters, URLs 4096; nested fields and map keys too
   value           finite, within +-1e12; currency: 3 letters; attempt >= 1
   ts              within --max-event-age (7d) before and --max-event-ahead (1h)
