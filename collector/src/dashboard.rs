@@ -2,16 +2,16 @@
 //! `/dashboard` page with its script and the vendored chart library, and
 //! `POST /import` for offline conversions.
 //!
-//! Reports read through their own read-only connection, opened per request on
-//! a blocking thread: WAL mode lets them run beside the beacon writer and
-//! they never queue behind it. These routes are for the site owner: put them
-//! behind a proxy with authentication before exposing the collector.
+//! Reports and imports go through the [`Store`] (SQLite: a connection of
+//! their own on a blocking thread, beside the beacon writer; PostgreSQL: the
+//! pool). These routes are for the site owner: put them behind a proxy with
+//! authentication before exposing the collector.
 
 // Handlers' helpers return the error answer itself (a Response) as their Err.
 #![allow(clippy::result_large_err)]
 
 use crate::report::{self, ReportError};
-use crate::store::now_ms;
+use crate::store::{now_ms, Store};
 use crate::{dates, import};
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// uPlot's version, in the asset URLs so a new version is never mixed with a cached old one.
@@ -39,10 +38,8 @@ const ASSETS: [(&str, &str, &str); 5] = [
 /// Everything the page loads comes from the collector itself.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-struct Db(PathBuf);
-
-/// The reporting routes on the SQLite file `db` (which the collector's store has created).
-pub fn routes(db: PathBuf) -> Router {
+/// The reporting routes on `store`.
+pub fn routes(store: Arc<dyn Store>) -> Router {
     Router::new()
         .route("/report", get(report_json))
         .route("/report/sites", get(sites))
@@ -50,7 +47,7 @@ pub fn routes(db: PathBuf) -> Router {
         .route("/dashboard/", get(page))
         .route("/dashboard/assets/{file}", get(asset))
         .route("/import", post(import_rows))
-        .with_state(Arc::new(Db(db)))
+        .with_state(store)
 }
 
 fn error(status: StatusCode, reason: impl Into<String>) -> Response {
@@ -61,47 +58,29 @@ fn params(q: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
     q.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
-/// Runs `f` on a blocking thread; a panic or database failure is a 500.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Response> + Send + 'static,
-) -> Result<T, Response> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "report task failed");
-        Err(error(StatusCode::INTERNAL_SERVER_ERROR, "the report failed; see the collector's log"))
-    })
-}
-
 fn db_failure(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "reading the database for a report failed");
     error(StatusCode::INTERNAL_SERVER_ERROR, "reading the database failed; see the collector's log")
 }
 
-async fn report_json(State(db): State<Arc<Db>>, Query(q): Query<Vec<(String, String)>>) -> Response {
+async fn report_json(State(store): State<Arc<dyn Store>>, Query(q): Query<Vec<(String, String)>>) -> Response {
     let today = dates::day_of_ms(now_ms());
     let query = match report::Query::parse(params(&q), today) {
         Ok(q) => q,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let built = blocking(move || {
-        let conn = report::open_read_only(&db.0).map_err(db_failure)?;
-        report::build(&conn, &query).map_err(|e| match e {
-            ReportError::Bad(why) => error(StatusCode::BAD_REQUEST, why),
-            ReportError::Db(e) => db_failure(e),
-        })
-    })
-    .await;
+    let built = report::build(&*store, &query).await.map_err(|e| match e {
+        ReportError::Bad(why) => error(StatusCode::BAD_REQUEST, why),
+        ReportError::Db(e) => db_failure(format!("{e:#}")),
+    });
     match built {
         Ok(r) => no_cache(Json(r).into_response()),
         Err(resp) => resp,
     }
 }
 
-async fn sites(State(db): State<Arc<Db>>) -> Response {
-    let found = blocking(move || {
-        let conn = report::open_read_only(&db.0).map_err(db_failure)?;
-        report::sites(&conn).map_err(db_failure)
-    })
-    .await;
+async fn sites(State(store): State<Arc<dyn Store>>) -> Response {
+    let found = store.sites().await.map_err(|e| db_failure(format!("{e:#}")));
     match found {
         Ok(s) => no_cache(Json(json!({ "sites": s })).into_response()),
         Err(resp) => resp,
@@ -129,7 +108,7 @@ async fn asset(UrlPath(file): UrlPath<String>) -> Response {
 
 /// `POST /import?site=…`: a CSV or JSON-lines file of offline conversions.
 async fn import_rows(
-    State(db): State<Arc<Db>>,
+    State(store): State<Arc<dyn Store>>,
     Query(q): Query<Vec<(String, String)>>,
     headers: HeaderMap,
     body: Body,
@@ -164,15 +143,10 @@ async fn import_rows(
         Ok(rows) => rows,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let done = blocking(move || {
-        let mut conn = rusqlite::Connection::open(&db.0).map_err(db_failure)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db_failure)?;
-        import::store(&mut conn, &site, &rows, now_ms()).map_err(|e| {
-            tracing::error!(error = %e, %site, "storing an import failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "storing the import failed; nothing was stored")
-        })
-    })
-    .await;
+    let done = store.import(&site, rows, now_ms()).await.map_err(|e| {
+        tracing::error!(error = %format!("{e:#}"), %site, "storing an import failed");
+        error(StatusCode::INTERNAL_SERVER_ERROR, "storing the import failed; nothing was stored")
+    });
     match done {
         Ok(d) => {
             tracing::info!(rows = d.rows, new = d.new, updated = d.updated, "imported offline conversions");

@@ -1,12 +1,11 @@
 //! The HTTP face: `POST /collect`, `GET /health`, CORS, and the static folder.
-//! Handlers only validate and queue; the writer thread does all storage.
+//! Handlers only validate and hand batches to the [`Store`].
 
 use crate::config::Config;
 use crate::ingest::{self, Limits, Rejection};
 use crate::origins::Origins;
 use crate::ratelimit::{Limited, Limiters};
-use crate::store::{now_ms, Accepted, Rejected, SqliteStore, Store, StoreError, Writer};
-use anyhow::Context;
+use crate::store::{now_ms, Accepted, Rejected, Store, StoreError};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -35,27 +34,27 @@ const MAX_DRAIN: usize = 4 << 20;
 const MAX_REASON: usize = 300;
 
 struct App {
-    writer: Writer,
+    store: Arc<dyn Store>,
     limits: Limits,
     origins: Origins,
     limiters: Limiters,
 }
 
-/// The routes with SQLite storage at `cfg.db`, for [`serve`] and in-process tests,
-/// with the reporting routes of [`crate::dashboard`].
+/// The routes on the database `cfg.db` names (SQLite or PostgreSQL, opened
+/// and its schema created or migrated first), for [`serve`] and in-process tests.
 pub fn router(cfg: Config) -> anyhow::Result<Router> {
     cfg.validate()?;
-    let store = SqliteStore::open(&cfg.db).with_context(|| format!("opening the database {}", cfg.db.display()))?;
-    // Reports, the dashboard and imports read and write this SQLite file themselves.
-    let reporting = crate::dashboard::routes(cfg.db.clone());
-    Ok(router_with_store(cfg, store)?.merge(reporting))
+    let store = crate::store::open(&cfg)?;
+    router_with_store(cfg, store)
 }
 
-/// The routes with any [`Store`]: another backend, or a test double. `cfg.db` is not used.
-pub fn router_with_store(cfg: Config, store: impl Store) -> anyhow::Result<Router> {
+/// The routes, with the reporting routes of [`crate::dashboard`], on any
+/// [`Store`]: another backend, or a test double. `cfg.db` is not used.
+pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<Router> {
     cfg.validate()?;
+    let reporting = crate::dashboard::routes(store.clone());
     let app = Arc::new(App {
-        writer: Writer::start(store, cfg.queue_capacity).context("starting the writer thread")?,
+        store,
         limits: cfg.limits(),
         origins: Origins::new(&cfg.allowed_origins, &cfg.site_origins),
         limiters: Limiters::new(&cfg.rate_limits),
@@ -63,7 +62,7 @@ pub fn router_with_store(cfg: Config, store: impl Store) -> anyhow::Result<Route
     let collect_route = Router::new()
         .route("/collect", post(collect))
         .layer(cors(&app.origins.cors_list()));
-    let api = Router::new().route("/health", get(health)).merge(collect_route).with_state(app);
+    let api = Router::new().route("/health", get(health)).merge(collect_route).with_state(app).merge(reporting);
     Ok(match cfg.www {
         Some(dir) => {
             anyhow::ensure!(dir.is_dir(), "the static folder {} does not exist", dir.display());
@@ -118,10 +117,9 @@ fn cors(allowed: &[String]) -> CorsLayer {
 }
 
 async fn health(State(app): State<Arc<App>>) -> Response {
-    if app.writer.is_running() {
-        Json(json!({"status": "ok"})).into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "writer stopped"}))).into_response()
+    match app.store.health().await {
+        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": why}))).into_response(),
     }
 }
 
@@ -203,7 +201,7 @@ async fn collect(State(app): State<Arc<App>>, req: Request) -> Response {
         return too_many(limited);
     }
     let (site, events, attempt) = (batch.site.clone(), batch.events.len(), batch.attempt);
-    match app.writer.store(Accepted { batch, received_at }).await {
+    match app.store.store(Accepted { batch, received_at }).await {
         Ok(r) => {
             tracing::debug!(%site, events, attempt, stored = r.stored, duplicates = r.duplicates, "stored a batch");
             Json(json!({"stored": r.stored, "duplicates": r.duplicates})).into_response()
@@ -225,7 +223,7 @@ async fn collect(State(app): State<Arc<App>>, req: Request) -> Response {
 fn refuse(app: &App, received_at: i64, Rejection { status, reason }: Rejection) -> Response {
     let reason = truncated(reason);
     tracing::info!(status = status.as_u16(), %reason, "refused a batch");
-    app.writer.reject(Rejected { received_at, reason: reason.clone() });
+    app.store.reject(Rejected { received_at, reason: reason.clone() });
     error(status, &reason)
 }
 

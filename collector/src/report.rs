@@ -1,6 +1,8 @@
-//! The report: one function, [`build`], reads the database and makes the
+//! The report: one function, [`build`], reads a [`Store`] and makes the
 //! numbers that `GET /report` answers as JSON, the dashboard draws and
 //! `goaltag-collector report` prints ([`text`]), so the three never disagree.
+//! A store only reads rows ([`Rows`]); every number is computed here, section
+//! by section, so SQLite and PostgreSQL give the same report for the same data.
 //!
 //! Definitions (the README repeats them for site owners):
 //! - Range: `from` and `to` are UTC dates, both included. Events are placed by
@@ -19,11 +21,10 @@
 //!   and `/x/index.html` equals `/x/`.
 
 use crate::dates::{self, DAY_MS};
+use crate::store::{Database, Store};
 use goaltag_wire::Attribution;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
 /// The demo shop's purchase path (files in `www/`).
 pub const DEFAULT_FUNNEL: [&str; 5] = ["/", "/specials.html", "/product.html", "/cart.html", "/checkout/confirmation.html"];
@@ -49,25 +50,19 @@ pub enum ReportError {
     /// The question was wrong: the text says what to change (HTTP 400).
     Bad(String),
     /// The database failed.
-    Db(rusqlite::Error),
+    Db(anyhow::Error),
 }
 
 impl std::fmt::Display for ReportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReportError::Bad(s) => f.write_str(s),
-            ReportError::Db(e) => write!(f, "reading the database failed: {e}"),
+            ReportError::Db(e) => write!(f, "reading the database failed: {e:#}"),
         }
     }
 }
 
 impl std::error::Error for ReportError {}
-
-impl From<rusqlite::Error> for ReportError {
-    fn from(e: rusqlite::Error) -> Self {
-        ReportError::Db(e)
-    }
-}
 
 impl Query {
     /// From the parameters of `GET /report` (or the CLI): `site`, `from`, `to`
@@ -215,7 +210,7 @@ const NETWORKS: [(&str, &str); 7] = [
 fn network(a: &Attribution) -> Option<String> {
     NETWORKS
         .iter()
-        .find(|(id, _)| a.click_ids.contains_key(*id))
+        .find(|(id, _)| a.click_ids.contains_key(id))
         .map(|(_, n)| n.to_string())
         .or_else(|| a.click_ids.keys().next().cloned())
 }
@@ -300,27 +295,86 @@ pub struct DataQuality {
     pub conversions_without_client_id: u64,
 }
 
-/// Opens the database read-only: reports never take the writer's lock, and
-/// WAL mode lets them read while the collector writes.
-pub fn open_read_only(db: &Path) -> anyhow::Result<Connection> {
-    anyhow::ensure!(db.is_file(), "no database at {} (the collector creates it when it first starts)", db.display());
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(conn)
+// ---- What a store reads ------------------------------------------------------
+
+/// One event as a store reads it for a report: the columns every store keeps,
+/// and the whole event as JSON (attribution and `primary` are read from it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    /// The event ID (lower-case UUID).
+    pub id: String,
+    /// When it happened, ms since the Unix epoch (the collector's clock).
+    pub ts: i64,
+    /// The page's URL.
+    pub url: Option<String>,
+    /// The conversion's goal.
+    pub goal: Option<String>,
+    /// The conversion's value.
+    pub value: Option<f64>,
+    /// The value's currency, as sent.
+    pub currency: Option<String>,
+    /// The conversion's transaction ID.
+    pub transaction_id: Option<String>,
+    /// The browser's client ID, where consent allowed one.
+    pub client_id: Option<String>,
+    /// The visit's ID, where consent allowed one.
+    pub visit_id: Option<String>,
+    /// The whole event as the collector stored it.
+    pub json: String,
 }
 
-/// Sites with events, most events first.
-pub fn sites(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn.prepare("SELECT site FROM events GROUP BY site ORDER BY count(*) DESC, site")?;
-    let rows = st.query_map([], |r| r.get(0))?;
-    rows.collect()
+/// Sums over a site's accepted batches in the range (by arrival).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchFigures {
+    /// Batches accepted.
+    pub batches: u64,
+    /// Events in them that were already stored.
+    pub duplicates: u64,
+    /// Batches sent on a second or later attempt.
+    pub retried: u64,
+    /// Events the tag reported dropping: its queue was full.
+    pub dropped_overflow: u64,
+    /// Events the tag reported dropping: refused by a collector.
+    pub dropped_poison: u64,
+    /// Events the tag reported dropping: too old to send.
+    pub dropped_expired: u64,
 }
 
-fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(()))
-        .optional()
-        .map(|o| o.is_some())
+/// One imported row of the site in the range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    /// Its goal.
+    pub goal: String,
+    /// Its stage (shipped, refunded, …).
+    pub stage: String,
+    /// Its value.
+    pub value: Option<f64>,
+    /// The value's currency.
+    pub currency: Option<String>,
+    /// When it happened, ms since the Unix epoch.
+    pub ts: i64,
+    /// True when an online conversion of the site (any date) carried its transaction ID.
+    pub matched: bool,
 }
+
+/// Everything a report reads from a store ([`crate::Store::report_rows`]),
+/// in no particular order: the report sorts what it needs sorted, so every
+/// store gives the same numbers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// The site's page views in the range (by event time).
+    pub page_views: Vec<EventRow>,
+    /// The site's conversions in the range (by event time).
+    pub conversions: Vec<EventRow>,
+    /// The site's batches in the range (by arrival).
+    pub batches: BatchFigures,
+    /// Bodies refused in the range, all sites (a refused body may name none).
+    pub rejected_bodies: u64,
+    /// The site's imported rows in the range (by their time).
+    pub imports: Vec<ImportRow>,
+}
+
+// ---- The report, section by section -----------------------------------------
 
 /// Sums per currency, rounded to 6 decimals so float noise (0.1 + 0.2)
 /// does not show; ordered by currency code, "no currency" last.
@@ -338,7 +392,10 @@ impl Sums {
         let mut out: Vec<Money> = self
             .0
             .iter()
-            .map(|(c, v)| Money { currency: c.clone(), value: (v * 1e6).round() / 1e6 })
+            .map(|(c, v)| Money {
+                currency: c.clone(),
+                value: (v * 1e6).round() / 1e6,
+            })
             .collect();
         out.sort_by_key(|m| m.currency.is_none());
         out
@@ -357,7 +414,11 @@ fn visit_key(visit_id: &Option<String>, client_id: &Option<String>) -> Option<St
 /// The path of a URL without query or fragment, `/index.html` read as `/`.
 pub fn path_of(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
-    let path_start = if url.contains("://") { after_scheme.find('/').unwrap_or(after_scheme.len()) } else { 0 };
+    let path_start = if url.contains("://") {
+        after_scheme.find('/').unwrap_or(after_scheme.len())
+    } else {
+        0
+    };
     let path = &after_scheme[path_start..];
     let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
     normalise_path(if path.is_empty() { "/" } else { path })
@@ -367,8 +428,24 @@ fn normalise_path(p: &str) -> String {
     p.strip_suffix("index.html").unwrap_or(p).to_string()
 }
 
-fn attribution(json: Option<String>) -> Option<Attribution> {
-    json.and_then(|j| serde_json::from_str(&j).ok())
+/// What the report reads from an event's JSON: its attribution (None when
+/// missing or unreadable) and whether it is a primary conversion.
+fn from_json(json: &str) -> (Option<Attribution>, bool) {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let attribution = v
+        .get("attribution")
+        .and_then(|a| Attribution::deserialize(a).ok());
+    let primary = v
+        .get("primary")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    (attribution, primary)
+}
+
+/// Events in time order (ID breaks ties), the order a visit is walked in.
+fn in_time_order(mut rows: Vec<EventRow>) -> Vec<EventRow> {
+    rows.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.id.cmp(&b.id)));
+    rows
 }
 
 struct PageView {
@@ -377,6 +454,18 @@ struct PageView {
     path: String,
     client_id: Option<String>,
     attribution: Option<Attribution>,
+}
+
+impl PageView {
+    fn of(r: EventRow) -> PageView {
+        PageView {
+            key: visit_key(&r.visit_id, &r.client_id),
+            ts: r.ts,
+            path: path_of(r.url.as_deref().unwrap_or_default()),
+            client_id: r.client_id,
+            attribution: from_json(&r.json).0,
+        }
+    }
 }
 
 struct Conversion {
@@ -390,83 +479,50 @@ struct Conversion {
     attribution: Option<Attribution>,
 }
 
-/// The whole report for `q`. Without a site, the database's only site is
-/// used; with several, the caller must choose (the error lists them).
-pub fn build(conn: &Connection, q: &Query) -> Result<Report, ReportError> {
-    let site = match &q.site {
-        Some(s) => s.clone(),
-        None => {
-            let all = sites(conn)?;
-            match all.as_slice() {
-                [one] => one.clone(),
-                [] => return Err(ReportError::Bad("site: required (no events stored yet)".into())),
-                _ => return Err(ReportError::Bad(format!("site: required; sites with events: {}", all.join(", ")))),
-            }
+impl Conversion {
+    fn of(r: EventRow) -> Conversion {
+        let (attribution, primary) = from_json(&r.json);
+        Conversion {
+            ts: r.ts,
+            goal: r.goal.unwrap_or_else(|| "(no goal)".into()),
+            primary,
+            value: r.value,
+            currency: r.currency.map(|c| c.to_ascii_uppercase()),
+            key: visit_key(&r.visit_id, &r.client_id),
+            client_id: r.client_id,
+            attribution,
         }
-    };
-    let (start, end) = (q.from * DAY_MS, (q.to + 1) * DAY_MS);
-    // One consistent snapshot even while the collector writes.
-    conn.execute_batch("BEGIN")?;
-    let result = build_in(conn, q, &site, start, end);
-    let _ = conn.execute_batch("COMMIT");
-    result
+    }
 }
 
-fn build_in(conn: &Connection, q: &Query, site: &str, start: i64, end: i64) -> Result<Report, ReportError> {
-    let page_views = {
-        let mut st = conn.prepare_cached(
-            "SELECT ts, url, client_id, visit_id, json_extract(json, '$.attribution')
-             FROM events WHERE site = ?1 AND kind = 'page_view' AND ts >= ?2 AND ts < ?3 ORDER BY ts, id",
-        )?;
-        let rows = st.query_map(params![site, start, end], |r| {
-            let (client_id, visit_id): (Option<String>, Option<String>) = (r.get(2)?, r.get(3)?);
-            Ok(PageView {
-                ts: r.get(0)?,
-                path: path_of(&r.get::<_, Option<String>>(1)?.unwrap_or_default()),
-                key: visit_key(&visit_id, &client_id),
-                client_id,
-                attribution: attribution(r.get(4)?),
-            })
-        })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
-    let conversions = {
-        let mut st = conn.prepare_cached(
-            "SELECT ts, goal, json_extract(json, '$.primary'), value, currency, client_id, visit_id,
-                    json_extract(json, '$.attribution')
-             FROM events WHERE site = ?1 AND kind = 'conversion' AND ts >= ?2 AND ts < ?3 ORDER BY ts, id",
-        )?;
-        let rows = st.query_map(params![site, start, end], |r| {
-            let (client_id, visit_id): (Option<String>, Option<String>) = (r.get(5)?, r.get(6)?);
-            Ok(Conversion {
-                ts: r.get(0)?,
-                goal: r.get::<_, Option<String>>(1)?.unwrap_or_else(|| "(no goal)".into()),
-                primary: r.get::<_, Option<i64>>(2)?.unwrap_or(0) != 0,
-                value: r.get(3)?,
-                currency: r.get::<_, Option<String>>(4)?.map(|c| c.to_ascii_uppercase()),
-                key: visit_key(&visit_id, &client_id),
-                client_id,
-                attribution: attribution(r.get(7)?),
-            })
-        })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
+struct Visit {
+    landing: String,
+    source: Option<SourceKey>,
+    /// Funnel steps reached in order.
+    reached: usize,
+}
 
-    // Visits, in order of their first page view (page views come sorted by ts).
-    struct Visit {
-        landing: String,
-        source: Option<SourceKey>,
-        reached: usize,
-    }
-    let funnel_steps: Vec<String> = q.funnel.iter().map(|s| normalise_path(s)).collect();
-    let mut visits: HashMap<&str, Visit> = HashMap::new();
+/// Visits by key, from page views in time order; and the page views without
+/// any ID, which no visit can hold.
+struct Visits<'a> {
+    by_key: HashMap<&'a str, Visit>,
+    without_id: u64,
+}
+
+fn visits<'a>(page_views: &'a [PageView], funnel: &[String]) -> Visits<'a> {
+    let funnel_steps: Vec<String> = funnel.iter().map(|s| normalise_path(s)).collect();
+    let mut by_key: HashMap<&str, Visit> = HashMap::new();
     let mut without_id = 0u64;
-    for pv in &page_views {
+    for pv in page_views {
         let Some(key) = pv.key.as_deref() else {
             without_id += 1;
             continue;
         };
-        let v = visits.entry(key).or_insert_with(|| Visit { landing: pv.path.clone(), source: None, reached: 0 });
+        let v = by_key.entry(key).or_insert_with(|| Visit {
+            landing: pv.path.clone(),
+            source: None,
+            reached: 0,
+        });
         if v.source.is_none() && pv.attribution.is_some() {
             v.source = Some(SourceKey::of(pv.attribution.as_ref()));
         }
@@ -474,8 +530,11 @@ fn build_in(conn: &Connection, q: &Query, site: &str, start: i64, end: i64) -> R
             v.reached += 1;
         }
     }
+    Visits { by_key, without_id }
+}
 
-    // Goals.
+/// Goals, primary first, then by conversions and name.
+fn goals(conversions: &[Conversion]) -> Vec<GoalRow> {
     #[derive(Default)]
     struct GoalAcc {
         primary: bool,
@@ -485,24 +544,17 @@ fn build_in(conn: &Connection, q: &Query, site: &str, start: i64, end: i64) -> R
         sums: Sums,
     }
     let mut goals: BTreeMap<&str, GoalAcc> = BTreeMap::new();
-    let mut total_sums = Sums::default();
-    let (mut primary, mut conversions_without_client) = (0u64, 0u64);
-    for c in &conversions {
+    for c in conversions {
         let g = goals.entry(&c.goal).or_default();
         g.n += 1;
         g.primary |= c.primary;
         match &c.client_id {
             Some(id) => drop(g.clients.insert(id.clone())),
-            None => {
-                g.without_id += 1;
-                conversions_without_client += 1;
-            }
+            None => g.without_id += 1,
         }
         g.sums.add(&c.currency, c.value);
-        total_sums.add(&c.currency, c.value);
-        primary += u64::from(c.primary);
     }
-    let mut goal_rows: Vec<GoalRow> = goals
+    let mut rows: Vec<GoalRow> = goals
         .into_iter()
         .map(|(goal, g)| GoalRow {
             goal: goal.to_string(),
@@ -513,9 +565,17 @@ fn build_in(conn: &Connection, q: &Query, site: &str, start: i64, end: i64) -> R
             values: g.sums.money(),
         })
         .collect();
-    goal_rows.sort_by(|a, b| b.primary.cmp(&a.primary).then(b.conversions.cmp(&a.conversions)).then(a.goal.cmp(&b.goal)));
+    rows.sort_by(|a, b| {
+        b.primary
+            .cmp(&a.primary)
+            .then(b.conversions.cmp(&a.conversions))
+            .then(a.goal.cmp(&b.goal))
+    });
+    rows
+}
 
-    // Sources: visits by their landing attribution, conversions by their own.
+/// Sources: visits by their landing attribution, conversions by their own.
+fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
     #[derive(Default)]
     struct SourceAcc {
         visits: u64,
@@ -524,16 +584,21 @@ fn build_in(conn: &Connection, q: &Query, site: &str, start: i64, end: i64) -> R
         sums: Sums,
     }
     let mut sources: HashMap<SourceKey, SourceAcc> = HashMap::new();
-    for v in visits.values() {
-        sources.entry(v.source.clone().unwrap_or_default()).or_default().visits += 1;
+    for v in visits.by_key.values() {
+        sources
+            .entry(v.source.clone().unwrap_or_default())
+            .or_default()
+            .visits += 1;
     }
-    for c in &conversions {
-        let s = sources.entry(SourceKey::of(c.attribution.as_ref())).or_default();
+    for c in conversions {
+        let s = sources
+            .entry(SourceKey::of(c.attribution.as_ref()))
+            .or_default();
         s.conversions += 1;
         s.primary += u64::from(c.primary);
         s.sums.add(&c.currency, c.value);
     }
-    let mut source_rows: Vec<SourceRow> = sources
+    let mut rows: Vec<SourceRow> = sources
         .into_iter()
         .map(|(key, s)| SourceRow {
             source: key.label(),
@@ -544,171 +609,238 @@ fn build_in(conn: &Connection, q: &Query, site: &str, start: i64, end: i64) -> R
             values: s.sums.money(),
         })
         .collect();
-    source_rows.sort_by(|a, b| {
-        (b.conversions, b.visits).cmp(&(a.conversions, a.visits)).then_with(|| a.source.cmp(&b.source))
+    rows.sort_by(|a, b| {
+        (b.conversions, b.visits)
+            .cmp(&(a.conversions, a.visits))
+            .then_with(|| a.source.cmp(&b.source))
     });
+    rows
+}
 
-    // Landing pages.
+/// Landing pages: visits that began there, and the conversions in those visits.
+fn landing_pages(visits: &Visits, conversions: &[Conversion]) -> Vec<LandingRow> {
     let mut landing: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for v in visits.values() {
+    for v in visits.by_key.values() {
         landing.entry(&v.landing).or_default().0 += 1;
     }
-    for c in &conversions {
-        if let Some(v) = c.key.as_deref().and_then(|k| visits.get(k)) {
+    for c in conversions {
+        if let Some(v) = c.key.as_deref().and_then(|k| visits.by_key.get(k)) {
             landing.entry(&v.landing).or_default().1 += 1;
         }
     }
-    let mut landing_rows: Vec<LandingRow> = landing
+    let mut rows: Vec<LandingRow> = landing
         .into_iter()
-        .map(|(path, (visits, conversions))| LandingRow { path: path.to_string(), visits, conversions })
+        .map(|(path, (visits, conversions))| LandingRow {
+            path: path.to_string(),
+            visits,
+            conversions,
+        })
         .collect();
-    landing_rows.sort_by(|a, b| b.visits.cmp(&a.visits).then(b.conversions.cmp(&a.conversions)).then(a.path.cmp(&b.path)));
+    rows.sort_by(|a, b| {
+        b.visits
+            .cmp(&a.visits)
+            .then(b.conversions.cmp(&a.conversions))
+            .then(a.path.cmp(&b.path))
+    });
+    rows
+}
 
-    // Funnel.
-    let mut steps = Vec::with_capacity(q.funnel.len());
+fn funnel(steps: &[String], visits: &Visits) -> Funnel {
+    let mut out = Vec::with_capacity(steps.len());
     let mut before: Option<u64> = None;
-    for (i, path) in q.funnel.iter().enumerate() {
-        let n = visits.values().filter(|v| v.reached > i).count() as u64;
+    for (i, path) in steps.iter().enumerate() {
+        let n = visits.by_key.values().filter(|v| v.reached > i).count() as u64;
         let (drop_off, rate) = match before {
             None => (0, 1.0),
             Some(0) => (0, 0.0),
             Some(b) => (b - n, ((n as f64 / b as f64) * 1e4).round() / 1e4),
         };
-        steps.push(FunnelStep { path: path.clone(), visits: n, drop_off, rate });
+        out.push(FunnelStep {
+            path: path.clone(),
+            visits: n,
+            drop_off,
+            rate,
+        });
         before = Some(n);
     }
+    Funnel {
+        steps: out,
+        page_views_without_id: visits.without_id,
+    }
+}
 
-    // Daily series, every day of the range.
+/// Every day of the range, days without data included.
+fn daily(q: &Query, page_views: &[PageView], conversions: &[Conversion]) -> Vec<Day> {
     let days = (q.to - q.from + 1) as usize;
-    let mut daily_pv = vec![0u64; days];
-    let mut daily_conv = vec![0u64; days];
-    let mut daily_sums: Vec<Sums> = (0..days).map(|_| Sums::default()).collect();
+    let mut page_view_count = vec![0u64; days];
+    let mut conversion_count = vec![0u64; days];
+    let mut sums: Vec<Sums> = (0..days).map(|_| Sums::default()).collect();
     let index = |ts: i64| (dates::day_of_ms(ts) - q.from) as usize;
-    for pv in &page_views {
-        daily_pv[index(pv.ts)] += 1;
+    for pv in page_views {
+        page_view_count[index(pv.ts)] += 1;
     }
-    for c in &conversions {
-        daily_conv[index(c.ts)] += 1;
-        daily_sums[index(c.ts)].add(&c.currency, c.value);
+    for c in conversions {
+        conversion_count[index(c.ts)] += 1;
+        sums[index(c.ts)].add(&c.currency, c.value);
     }
-    let daily = (0..days)
+    (0..days)
         .map(|i| Day {
             date: dates::format_date(q.from + i as i64),
-            page_views: daily_pv[i],
-            conversions: daily_conv[i],
-            values: daily_sums[i].money(),
+            page_views: page_view_count[i],
+            conversions: conversion_count[i],
+            values: sums[i].money(),
         })
-        .collect();
+        .collect()
+}
 
+fn totals(page_views: &[PageView], conversions: &[Conversion], visits: &Visits) -> Totals {
     let clients: BTreeSet<&str> = page_views
         .iter()
         .filter_map(|p| p.client_id.as_deref())
         .chain(conversions.iter().filter_map(|c| c.client_id.as_deref()))
         .collect();
-    let totals = Totals {
+    let primary = conversions.iter().filter(|c| c.primary).count() as u64;
+    let mut sums = Sums::default();
+    for c in conversions {
+        sums.add(&c.currency, c.value);
+    }
+    Totals {
         page_views: page_views.len() as u64,
-        visits: visits.len() as u64,
+        visits: visits.by_key.len() as u64,
         unique_visitors: clients.len() as u64,
         conversions: conversions.len() as u64,
         primary_conversions: primary,
         secondary_conversions: conversions.len() as u64 - primary,
-        values: total_sums.money(),
-    };
-
-    let quality = {
-        let (batches, duplicates, retried, overflow, poison, expired) = conn.query_row(
-            "SELECT count(*), total(duplicates), total(attempt > 1), total(dropped_overflow),
-                    total(dropped_poison), total(dropped_expired)
-             FROM batches WHERE site = ?1 AND received_at >= ?2 AND received_at < ?3",
-            params![site, start, end],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?, r.get::<_, f64>(3)?, r.get::<_, f64>(4)?, r.get::<_, f64>(5)?)),
-        )?;
-        let rejected: i64 = conn.query_row(
-            "SELECT count(*) FROM rejections WHERE received_at >= ?1 AND received_at < ?2",
-            params![start, end],
-            |r| r.get(0),
-        )?;
-        DataQuality {
-            batches: batches as u64,
-            duplicates_absorbed: duplicates as u64,
-            retried_batches: retried as u64,
-            dropped_overflow: overflow as u64,
-            dropped_poison: poison as u64,
-            dropped_expired: expired as u64,
-            rejected_bodies: rejected as u64,
-            page_views_without_id: without_id,
-            conversions_without_client_id: conversions_without_client,
-        }
-    };
-
-    Ok(Report {
-        site: site.to_string(),
-        from: dates::format_date(q.from),
-        to: dates::format_date(q.to),
-        totals,
-        goals: goal_rows,
-        sources: source_rows,
-        landing_pages: landing_rows,
-        funnel: Funnel { steps, page_views_without_id: without_id },
-        daily,
-        imports: imports(conn, site, start, end)?,
-        data_quality: quality,
-    })
+        values: sums.money(),
+    }
 }
 
-/// Imported rows in the range by goal and stage, joined to online
-/// conversions by transaction ID. Stages come in the order they first occur.
-fn imports(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Result<Vec<ImportGoal>> {
-    // A database last opened by an older collector has no imports table yet.
-    if !table_exists(conn, "imports")? {
-        return Ok(Vec::new());
+fn data_quality(rows: &Rows, visits: &Visits, conversions: &[Conversion]) -> DataQuality {
+    let b = rows.batches;
+    DataQuality {
+        batches: b.batches,
+        duplicates_absorbed: b.duplicates,
+        retried_batches: b.retried,
+        dropped_overflow: b.dropped_overflow,
+        dropped_poison: b.dropped_poison,
+        dropped_expired: b.dropped_expired,
+        rejected_bodies: rows.rejected_bodies,
+        page_views_without_id: visits.without_id,
+        conversions_without_client_id: conversions.iter().filter(|c| c.client_id.is_none()).count()
+            as u64,
     }
-    let mut st = conn.prepare_cached(
-        "SELECT i.goal, i.stage, i.value, i.currency, i.ts,
-                EXISTS(SELECT 1 FROM events e WHERE e.site = i.site AND e.transaction_id = i.transaction_id
-                       AND e.kind = 'conversion')
-         FROM imports i WHERE i.site = ?1 AND i.ts >= ?2 AND i.ts < ?3 ORDER BY i.goal, i.ts, i.stage",
-    )?;
+}
+
+/// Imported rows by goal (in name order) and stage (in the order they first
+/// occur in time), matched to online conversions by transaction ID.
+fn imports(mut rows: Vec<ImportRow>) -> Vec<ImportGoal> {
+    rows.sort_by(|a, b| {
+        a.goal
+            .cmp(&b.goal)
+            .then(a.ts.cmp(&b.ts))
+            .then_with(|| a.stage.cmp(&b.stage))
+    });
     /// (stage, rows, matched, value sums)
     type Stage = (String, u64, u64, Sums);
     let mut goals: Vec<(String, Vec<Stage>)> = Vec::new();
-    let rows = st.query_map(params![site, start, end], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<f64>>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, bool>(5)?))
-    })?;
     for row in rows {
-        let (goal, stage, value, currency, matched) = row?;
-        if goals.last().map(|g| &g.0) != Some(&goal) {
-            goals.push((goal, Vec::new()));
+        if goals.last().map(|g| &g.0) != Some(&row.goal) {
+            goals.push((row.goal.clone(), Vec::new()));
         }
         let stages = &mut goals.last_mut().expect("pushed above").1;
-        let i = match stages.iter().position(|s| s.0 == stage) {
+        let i = match stages.iter().position(|s| s.0 == row.stage) {
             Some(i) => i,
             None => {
-                stages.push((stage, 0, 0, Sums::default()));
+                stages.push((row.stage.clone(), 0, 0, Sums::default()));
                 stages.len() - 1
             }
         };
         let s = &mut stages[i];
         s.1 += 1;
-        s.2 += u64::from(matched);
-        s.3.add(&currency, value);
+        s.2 += u64::from(row.matched);
+        s.3.add(&row.currency, row.value);
     }
-    Ok(goals
+    goals
         .into_iter()
         .map(|(goal, stages)| ImportGoal {
             goal,
             stages: stages
                 .into_iter()
-                .map(|(stage, rows, matched, sums)| ImportStage { stage, rows, matched, unmatched: rows - matched, values: sums.money() })
+                .map(|(stage, rows, matched, sums)| ImportStage {
+                    stage,
+                    rows,
+                    matched,
+                    unmatched: rows - matched,
+                    values: sums.money(),
+                })
                 .collect(),
         })
-        .collect())
+        .collect()
+}
+
+/// The report on `site` for `q` from what a store read: every number is
+/// defined here, once, whichever store the rows came from.
+pub fn from_rows(q: &Query, site: &str, mut rows: Rows) -> Report {
+    let page_views: Vec<PageView> = in_time_order(std::mem::take(&mut rows.page_views))
+        .into_iter()
+        .map(PageView::of)
+        .collect();
+    let conversions: Vec<Conversion> = in_time_order(std::mem::take(&mut rows.conversions))
+        .into_iter()
+        .map(Conversion::of)
+        .collect();
+    let visits = visits(&page_views, &q.funnel);
+    Report {
+        site: site.to_string(),
+        from: dates::format_date(q.from),
+        to: dates::format_date(q.to),
+        totals: totals(&page_views, &conversions, &visits),
+        goals: goals(&conversions),
+        sources: sources(&visits, &conversions),
+        landing_pages: landing_pages(&visits, &conversions),
+        funnel: funnel(&q.funnel, &visits),
+        daily: daily(q, &page_views, &conversions),
+        data_quality: data_quality(&rows, &visits, &conversions),
+        imports: imports(std::mem::take(&mut rows.imports)),
+    }
+}
+
+/// The whole report for `q` from `store`. Without a site, the database's only
+/// site is used; with several, the caller must choose (the error lists them).
+pub async fn build(store: &dyn Store, q: &Query) -> Result<Report, ReportError> {
+    let site = match &q.site {
+        Some(s) => s.clone(),
+        None => {
+            let all = store.sites().await.map_err(ReportError::Db)?;
+            match all.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    return Err(ReportError::Bad(
+                        "site: required (no events stored yet)".into(),
+                    ))
+                }
+                _ => {
+                    return Err(ReportError::Bad(format!(
+                        "site: required; sites with events: {}",
+                        all.join(", ")
+                    )))
+                }
+            }
+        }
+    };
+    let (start, end) = (q.from * DAY_MS, (q.to + 1) * DAY_MS);
+    let rows = store
+        .report_rows(&site, start, end)
+        .await
+        .map_err(ReportError::Db)?;
+    Ok(from_rows(q, &site, rows))
 }
 
 /// Extra `goaltag-collector report --help` text.
 pub const CLI_MANUAL: &str = "\
 The same report as GET /report?site=…&from=…&to=…&funnel=… and /dashboard,
-read from the database file (read-only, so it can run beside the collector).
+read from the database (a SQLite file read-only, so it can run beside the
+collector; or a postgres:// URL), changing nothing in it.
 
 DEFINITIONS
   Days are UTC; from and to are both included. A visit is the page views
@@ -721,14 +853,15 @@ EXAMPLES
   goaltag-collector report --db data/events.db --site demo-shop
   goaltag-collector report --site demo-shop --from 2024-03-01 --to 2024-03-31 \\
       --funnel /,/product.html,/cart.html,/checkout/confirmation.html
-  goaltag-collector report --site demo-shop --json | jq .totals";
+  goaltag-collector report --site demo-shop --json | jq .totals
+  goaltag-collector report --db postgres://goaltag@db.internal/goaltag --site demo-shop";
 
-/// `goaltag-collector report`: the report for `params` as text (or JSON).
-pub fn cli<'a>(db: &Path, params: impl IntoIterator<Item = (&'a str, &'a str)>, json: bool) -> anyhow::Result<String> {
+/// `goaltag-collector report`: the report for `params` from `db` as text (or JSON).
+pub async fn cli<'a>(db: &Database, params: impl IntoIterator<Item = (&'a str, &'a str)>, json: bool) -> anyhow::Result<String> {
     let today = dates::day_of_ms(crate::store::now_ms());
     let q = Query::parse(params, today).map_err(anyhow::Error::msg)?;
-    let conn = open_read_only(db)?;
-    let r = build(&conn, &q)?;
+    let store = crate::store::open_for_reports(db).await?;
+    let r = build(&*store, &q).await?;
     Ok(if json { serde_json::to_string_pretty(&r)? + "\n" } else { text(&r) })
 }
 
