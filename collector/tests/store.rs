@@ -248,3 +248,57 @@ fn the_schema_is_created_migrated_and_checked() {
         .expect("a newer schema is refused");
     assert!(format!("{err:#}").contains("newer collector"), "{err:#}");
 }
+
+/// A server (here: a database) with `synchronous_commit = off` would
+/// acknowledge batches before they are on disk: the collector's sessions turn
+/// it back on.
+#[test]
+fn sessions_commit_synchronously_even_where_the_server_says_off() {
+    let Some(url) = pg::fresh("sync") else { return };
+    let name = url.rsplit('/').next().unwrap().to_string();
+    pg::with_client(&url, async |c| {
+        c.batch_execute(&format!(
+            "ALTER DATABASE {name} SET synchronous_commit = off"
+        ))
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        pg::with_client(&url, async |c| c
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .unwrap()
+            .get::<_, String>(0)),
+        "off"
+    );
+    let setting = pg::block_on(async {
+        let store = PgStore::connect(&url, 1, 1, Schema::Migrate).await.unwrap();
+        store.setting("synchronous_commit").await.unwrap()
+    });
+    assert_eq!(setting, "on");
+}
+
+/// `GET /health` says so when the database goes away, so a load balancer
+/// takes the instance out.
+#[test]
+fn health_fails_when_the_database_goes_away() {
+    let Some(url) = pg::fresh("health") else {
+        return;
+    };
+    let server = pg::server().unwrap();
+    let name = url.rsplit('/').next().unwrap().to_string();
+    let store = pg::block_on(PgStore::connect(&url, 2, 2, Schema::Migrate)).unwrap();
+    pg::block_on(async {
+        assert_eq!(store.health().await, Ok(()));
+        pg::with_client_async(&server, async |c| {
+            c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .await
+                .unwrap()
+        })
+        .await;
+        assert_eq!(
+            store.health().await,
+            Err("database unreachable".to_string())
+        );
+    });
+}

@@ -162,6 +162,14 @@ impl PgStore {
         })
     }
 
+    /// A server setting as the collector's sessions see it (`SHOW name`), such
+    /// as `synchronous_commit`: for checks and tests.
+    pub async fn setting(&self, name: &str) -> anyhow::Result<String> {
+        anyhow::ensure!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "not a setting name: {name:?}");
+        let client = self.pool.get().await?;
+        Ok(client.query_one(&format!("SHOW {name}"), &[]).await?.get(0))
+    }
+
     async fn insert(&self, a: &Accepted) -> Result<Stored, Failure> {
         let mut client = self.pool.get().await?;
         let b = &a.batch;
@@ -327,6 +335,11 @@ async fn prepare(url: &str, schema: Schema) -> anyhow::Result<tokio_postgres::Co
             redacted(url)
         )
     })?;
+    anyhow::ensure!(
+        config.get_ssl_mode() != tokio_postgres::config::SslMode::Require,
+        "sslmode=require: this collector has no TLS built in; reach PostgreSQL over a private network \
+         or a local TLS tunnel, and drop sslmode=require from the URL (see README, \"Choosing a store\")"
+    );
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
@@ -662,6 +675,16 @@ mod tests {
             redacted("postgres://u:p%40ss@h/db"),
             "postgres://u:***@h/db"
         );
+    }
+
+    #[test]
+    fn a_url_asking_for_tls_is_refused_before_connecting() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // Port 1: were it to connect, the error would be "connection refused".
+        let err = rt.block_on(prepare("postgres://u@127.0.0.1:1/db?sslmode=require", Schema::Check)).unwrap_err();
+        assert!(err.to_string().contains("no TLS built in"), "{err:#}");
+        let err = rt.block_on(prepare("postgres://u@127.0.0.1:1/db?sslmode=sometimes", Schema::Check)).unwrap_err();
+        assert!(format!("{err:#}").contains("not a PostgreSQL URL"), "{err:#}");
     }
 
     #[test]

@@ -37,16 +37,22 @@ pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
 
 /// Connects to `url` and runs `f` with the client.
 pub fn with_client<T>(url: &str, f: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
-    block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        let task = tokio::spawn(conn);
-        let out = f(&client).await;
-        drop(client);
-        let _ = task.await;
-        out
-    })
+    block_on(with_client_async(url, f))
+}
+
+/// [`with_client`] inside a runtime.
+pub async fn with_client_async<T>(
+    url: &str,
+    f: impl AsyncFnOnce(&tokio_postgres::Client) -> T,
+) -> T {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(conn);
+    let out = f(&client).await;
+    drop(client);
+    let _ = task.await;
+    out
 }
 
 /// A new, empty database on the server, named after `hint`: its URL. None
