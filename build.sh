@@ -104,7 +104,7 @@ pg_start() {
     port=$((20000 + RANDOM % 40000))
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
   done
-  log "starting a throwaway PostgreSQL ($("$PG_BIN/postgres" --version | awk '{print $NF}')) on 127.0.0.1:$port in $PG_DIR"
+  log "starting a throwaway PostgreSQL ($("$PG_BIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port in $PG_DIR"
   $PG_AS "$PG_BIN/initdb" -D "$PG_DIR/data" -U goaltag -A trust -E UTF8 --locale=C.UTF-8 --no-instructions >"$PG_DIR/initdb.log" 2>&1 \
     || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
   # Durability stays as shipped (fsync on, synchronous_commit on): the tests
