@@ -4,7 +4,7 @@
 //! - [`SqliteStore`] (sqlite.rs), the embedded default: one file, written by
 //!   one thread ([`writer`]) that shares one commit among the batches that
 //!   arrive together;
-//! - [`PgStore`] (postgres.rs): PostgreSQL through a connection pool, one
+//! - [`PgStore`] (postgres/): PostgreSQL through a connection pool, one
 //!   transaction per batch, so any number of collectors can share a database.
 //!
 //! Both keep the same tables, and hand reports the same rows
