@@ -127,7 +127,7 @@ enum Cmd {
         listen: SocketAddr,
         /// SQLite database file (created with its folder if missing), or a
         /// PostgreSQL URL, postgres://user:password@host:port/database.
-        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db", value_name = "FILE|URL")]
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
         db: Database,
         /// Most connections to PostgreSQL this collector keeps open (not used with SQLite).
         #[arg(long, env = "GOALTAG_DB_CONNECTIONS", default_value_t = 16, value_name = "N")]
@@ -156,7 +156,7 @@ enum Cmd {
     #[command(after_long_help = goaltag_collector::report::CLI_MANUAL)]
     Report {
         /// The collector's database: SQLite file (opened read-only) or PostgreSQL URL.
-        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db", value_name = "FILE|URL")]
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
         db: Database,
         /// Site key; may be left out when the database holds one site.
         #[arg(long)]
@@ -178,7 +178,7 @@ enum Cmd {
     #[command(after_long_help = goaltag_collector::import::CLI_MANUAL)]
     Import {
         /// The collector's database: SQLite file or PostgreSQL URL.
-        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db", value_name = "FILE|URL")]
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
         db: Database,
         /// Site key the rows belong to, as the tag sends it.
         #[arg(long)]
