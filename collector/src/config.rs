@@ -22,6 +22,9 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Larger request bodies get 413, which the tag answers by splitting the batch.
     pub max_body_bytes: usize,
+    /// A compressed body (`POST /collect?c=gzip`) decoding to more than this
+    /// gets 413, and is not decoded further (see [`crate::decode`]).
+    pub max_decoded_bytes: usize,
     /// Most events accepted in one batch.
     pub max_events: usize,
     /// Batches queued for or being written by the writer; past this, 503 with
@@ -50,7 +53,8 @@ impl Default for Config {
             db_connections: 16,
             www: None,
             allowed_origins: Vec::new(),
-            max_body_bytes: 128 * 1024,
+            max_body_bytes: crate::ingest::DEFAULT_MAX_BODY_BYTES,
+            max_decoded_bytes: crate::decode::DEFAULT_MAX_DECODED_BYTES,
             max_events: 500,
             queue_capacity: 64,
             max_event_age: Duration::from_millis(crate::ingest::DEFAULT_MAX_AGE_MS),
@@ -68,6 +72,7 @@ impl Config {
     /// an origin with a trailing slash that no browser would ever send.
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.max_body_bytes > 0, "max_body_bytes must be at least 1");
+        anyhow::ensure!(self.max_decoded_bytes > 0, "max_decoded_bytes must be at least 1");
         anyhow::ensure!(self.max_events > 0, "max_events must be at least 1");
         anyhow::ensure!(self.queue_capacity > 0, "queue_capacity must be at least 1");
         anyhow::ensure!(self.db_connections > 0, "db_connections must be at least 1");
@@ -89,6 +94,7 @@ impl Config {
     pub fn limits(&self) -> crate::ingest::Limits {
         crate::ingest::Limits {
             max_body_bytes: self.max_body_bytes,
+            max_decoded_bytes: self.max_decoded_bytes,
             max_events: self.max_events,
             max_age_ms: u64::try_from(self.max_event_age.as_millis()).unwrap_or(u64::MAX),
             max_ahead_ms: u64::try_from(self.max_event_ahead.as_millis()).unwrap_or(u64::MAX),

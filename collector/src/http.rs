@@ -3,7 +3,8 @@
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::ingest::{self, Limits, Rejection};
+use crate::decode;
+use crate::ingest::{Limits, Rejection};
 use crate::origins::Origins;
 use crate::ratelimit::{Limited, Limiters};
 use crate::store::{now_ms, Accepted, Rejected, Store, StoreError};
@@ -206,7 +207,7 @@ async fn collect(State(app): State<Arc<App>>, req: Request) -> Result<Json<Value
     }
     let parsed = read_body(body, app.limits.max_body_bytes, declared)
         .await
-        .and_then(|bytes| ingest::parse_at(&bytes, &app.limits, received_at));
+        .and_then(|bytes| decode::parse_at(parts.uri.query(), &bytes, &app.limits, received_at));
     let batch = parsed.map_err(|r| refuse(&app, received_at, r))?;
     app.origins
         .check(&batch.site, headers.get(header::ORIGIN).map(|v| v.as_bytes()))

@@ -9,7 +9,11 @@ use goaltag_wire::{is_uuid, Batch, Event};
 /// The limits a body is checked against (from [`crate::Config`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Largest request body as received (compressed or not), in bytes.
     pub max_body_bytes: usize,
+    /// Largest body once decoded (`?c=gzip`, see [`crate::decode`]), in bytes.
+    pub max_decoded_bytes: usize,
+    /// Most events in one batch.
     pub max_events: usize,
     /// Oldest accepted event `ts`, in ms before receipt: the tag gives up on
     /// events after 24 h, so anything much older is a replay or a broken clock.
@@ -19,6 +23,11 @@ pub struct Limits {
     pub max_ahead_ms: u64,
 }
 
+/// 264 KiB: the tag's largest plain batch (256 KiB of JSON, sent as it is by
+/// browsers without `CompressionStream`) and 8 KiB for the envelope around
+/// the events (`v`, `site`, `sent_at`, `attempt`, `dropped`: under 300 bytes).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 264 * 1024;
+
 /// 7 days.
 pub const DEFAULT_MAX_AGE_MS: u64 = 7 * 24 * 3600 * 1000;
 /// 1 hour.
@@ -27,7 +36,8 @@ pub const DEFAULT_MAX_AHEAD_MS: u64 = 3600 * 1000;
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_body_bytes: 128 * 1024,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_decoded_bytes: crate::decode::DEFAULT_MAX_DECODED_BYTES,
             max_events: 500,
             max_age_ms: DEFAULT_MAX_AGE_MS,
             max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
@@ -108,8 +118,14 @@ fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejectio
         return Err(Rejection::bad("attempt: counts from 1 (the first attempt), got 0".into()));
     }
     let n = batch.events.len();
-    if n == 0 || n > limits.max_events {
+    if n == 0 {
         return Err(Rejection::bad(format!("events: expected 1 to {} events, got {n}", limits.max_events)));
+    }
+    // Too many is a size problem, not a bad batch: 413 makes the tag split
+    // it, where 400 would drop it as poison.
+    if n > limits.max_events {
+        let reason = format!("events: expected 1 to {} events, got {n}", limits.max_events);
+        return Err(Rejection { status: StatusCode::PAYLOAD_TOO_LARGE, reason });
     }
     let window = (now.saturating_sub(limits.max_age_ms), now.saturating_add(limits.max_ahead_ms));
     // Event times and sent_at come from the same browser clock, so their
@@ -244,6 +260,7 @@ mod tests {
 
     const LIMITS: Limits = Limits {
         max_body_bytes: 128 * 1024,
+        max_decoded_bytes: 128 * 1024,
         max_events: 5,
         max_age_ms: DEFAULT_MAX_AGE_MS,
         max_ahead_ms: DEFAULT_MAX_AHEAD_MS,

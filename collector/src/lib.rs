@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: what it can be told at start-up;
 //! - [`ingest`]: what a valid batch is;
+//! - [`decode`]: gzip bodies (`POST /collect?c=gzip`), decoded within caps;
 //! - [`store`]: where events go (the [`Store`] trait; SQLite with its writer
 //!   thread, PostgreSQL with its connection pool);
 //! - [`origins`]: which pages may send for which site;
@@ -20,6 +21,7 @@ pub mod admin;
 pub mod config;
 pub mod dashboard;
 pub mod dates;
+pub mod decode;
 pub mod error;
 pub mod export;
 pub mod http;

@@ -33,11 +33,22 @@ enum LogFormat {
 const SERVE_MANUAL: &str = "\
 ENDPOINTS
   POST /collect   A batch as JSON, any content type (the tag sends text/plain so
-                  that browsers need no preflight). Answers 200
+                  that browsers need no preflight), or, with ?c=gzip on the URL,
+                  the JSON as one gzip member (the tag's CompressionStream; no
+                  Content-Encoding header, which would cost a preflight). The
+                  query decides, never the bytes: with c=gzip the body must
+                  start with the gzip magic 1f 8b; without it a body is JSON,
+                  whatever it starts with. Answers 200
                   {\"stored\":n,\"duplicates\":m}, or {\"error\":\"reason\"} with
-                  400  invalid; the reason names the field: \"events[3].id: not a UUID\"
+                  400  invalid; the reason names the field: \"events[3].id: not a UUID\";
+                       also c other than gzip (or twice), c=gzip without the
+                       magic, a truncated or corrupt gzip stream (CRC, length),
+                       and bytes after the gzip member (one member is accepted)
                   403  the page's Origin may not send for this site (--site-origin)
-                  413  body larger than --max-body-bytes (the tag splits the batch)
+                  413  body larger than --max-body-bytes (the tag splits the batch);
+                       c=gzip decoding to more than --max-decoded-bytes, or, past
+                       64 KiB, to more than 200 times its size (a bomb). Decoding
+                       stops at the cap: a bomb costs at most the cap in memory.
                   429  rate limit; Retry-After says how many seconds to wait
                   503  write queue full; Retry-After: 1
                   Nothing of a refused batch is stored: a batch is stored whole or
@@ -56,8 +67,18 @@ ENDPOINTS
   GET /...        Files from --www (folders answer index.html).
 
 LIMITS (each refusal says which field and why)
-  body            --max-body-bytes (128 KiB)          413
-  events/batch    1 to --max-events (500)             400
+  body            --max-body-bytes (264 KiB)          413
+                  as received: the tag's largest plain batch, 256 KiB of JSON
+                  from browsers without CompressionStream, plus 8 KiB for the
+                  batch's envelope
+  decoded body    --max-decoded-bytes (1 MiB)         413
+                  a c=gzip body once decoded: four times the tag's largest
+                  batch, while a bomb costs at most 1 MiB and milliseconds;
+                  past 64 KiB decoded, also at most 200 times the compressed
+                  size (the tag's batches compress 8 to 12 times)
+  events/batch    1 to --max-events (500)             400 for none,
+                                                      413 for more (the tag
+                                                      splits the batch)
   text fields     2048 characters, URLs 4096; nested fields and map keys too
   value           finite, within +-1e12; currency: 3 letters; attempt >= 1
   ts              within --max-event-age (7d) before and --max-event-ahead (1h)
@@ -146,8 +167,12 @@ enum Cmd {
         #[arg(long = "allowed-origin", env = "GOALTAG_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
         allowed_origins: Vec<String>,
         /// Largest accepted request body in bytes; larger gets 413 (the tag splits the batch).
-        #[arg(long, env = "GOALTAG_MAX_BODY_BYTES", default_value_t = 128 * 1024)]
+        #[arg(long, env = "GOALTAG_MAX_BODY_BYTES", default_value_t = goaltag_collector::ingest::DEFAULT_MAX_BODY_BYTES)]
         max_body_bytes: usize,
+        /// Largest body once decoded (POST /collect?c=gzip); more gets 413, and
+        /// decoding stops there.
+        #[arg(long, env = "GOALTAG_MAX_DECODED_BYTES", default_value_t = goaltag_collector::decode::DEFAULT_MAX_DECODED_BYTES)]
+        max_decoded_bytes: usize,
         /// Most events accepted in one batch.
         #[arg(long, env = "GOALTAG_MAX_EVENTS", default_value_t = 500)]
         max_events: usize,
@@ -309,10 +334,32 @@ fn init_logs(format: LogFormat) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
-    let (listen, db, db_connections, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, goals, guard) = match cli.cmd {
-        Cmd::Serve { listen, db, db_connections, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, goals, guard } => {
-            (listen, db, db_connections, www, allowed_origins, max_body_bytes, max_events, queue_capacity, admin_token, goals, guard)
-        }
+    let (listen, db, db_connections, www, allowed_origins, limits, queue_capacity, admin_token, goals, guard) = match cli.cmd {
+        Cmd::Serve {
+            listen,
+            db,
+            db_connections,
+            www,
+            allowed_origins,
+            max_body_bytes,
+            max_decoded_bytes,
+            max_events,
+            queue_capacity,
+            admin_token,
+            goals,
+            guard,
+        } => (
+            listen,
+            db,
+            db_connections,
+            www,
+            allowed_origins,
+            (max_body_bytes, max_decoded_bytes, max_events),
+            queue_capacity,
+            admin_token,
+            goals,
+            guard,
+        ),
         Cmd::Report { db, site, from, to, funnel, json } => {
             let params = [("site", site), ("from", from), ("to", to), ("funnel", funnel)];
             let given = params.iter().filter_map(|(k, v)| Some((*k, v.as_deref()?)));
@@ -342,8 +389,9 @@ async fn main() -> anyhow::Result<()> {
         db_connections,
         www,
         allowed_origins: allowed_origins.iter().map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect(),
-        max_body_bytes,
-        max_events,
+        max_body_bytes: limits.0,
+        max_decoded_bytes: limits.1,
+        max_events: limits.2,
         queue_capacity,
         admin_token: admin_token.filter(|t| !t.is_empty()),
         goals,

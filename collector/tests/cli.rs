@@ -1,6 +1,8 @@
 //! The `goaltag-collector` binary as a user runs it: flags, environment,
 //! the "listening" line with the real port, and a clean stop on SIGTERM.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -27,6 +29,7 @@ fn serve_prints_its_address_honours_the_environment_and_stops_on_sigterm() {
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("GOALTAG_DB", &db)
         .env("GOALTAG_ALLOWED_ORIGINS", "https://a.example, https://b.example")
+        .env("GOALTAG_MAX_DECODED_BYTES", "100")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -60,6 +63,12 @@ fn serve_prints_its_address_honours_the_environment_and_stops_on_sigterm() {
     );
     let r = agent.post(&format!("{base}/collect")).set("Origin", "https://b.example").send_string(&body).unwrap();
     assert_eq!(r.header("access-control-allow-origin"), Some("https://b.example"));
+    // GOALTAG_MAX_DECODED_BYTES reaches the collector: the same batch gzipped decodes past 100 bytes.
+    let r = agent.post(&format!("{base}/collect?c=gzip")).send_bytes(&common::gzip(body.as_bytes()));
+    match r {
+        Err(ureq::Error::Status(413, r)) => assert!(r.into_string().unwrap().contains("the limit of 100 bytes")),
+        other => panic!("expected 413, got {other:?}"),
+    }
 
     // SIGTERM (via kill(1), to need no libc binding) stops it cleanly.
     let pid = child.0.id().to_string();
@@ -86,7 +95,8 @@ fn help_reads_like_a_manual() {
     for needle in [
         "--allowed-origin", "GOALTAG_ALLOWED_ORIGINS", "GOALTAG_LISTEN", "ENDPOINTS", "Retry-After", "EXAMPLES",
         "--site-origin", "GOALTAG_SITE_ORIGINS", "--ip-rate", "--trust-forwarded-for", "--max-event-age",
-        "RATE LIMITS", "DURABILITY", "fsyncs", "not a secret", "--log-format",
+        "RATE LIMITS", "DURABILITY", "fsyncs", "not a secret", "--log-format", "--max-decoded-bytes",
+        "GOALTAG_MAX_DECODED_BYTES", "?c=gzip", "1f 8b",
     ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }

@@ -1,16 +1,19 @@
 //! Property tests over the ingestion path: valid batches, then mutated bytes
-//! and fields. Whatever arrives, the parser must not panic, what it accepts
+//! and fields, plain or gzipped (`?c=gzip`, mutated before or after the
+//! compression). Whatever arrives, the parser must not panic, what it accepts
 //! must be valid, and storage must take a batch whole or not at all.
 //! (The open-ended version is the cargo-fuzz target in collector/fuzz/.)
 
 use axum::body::Body;
 use axum::http::Request;
+use goaltag_collector::decode;
 use goaltag_collector::ingest::{self, Limits};
 use goaltag_collector::Config;
 use goaltag_wire::{is_uuid, Attribution, Batch, Consent, Element, Event, Form, Kind, Signal};
 use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tower::ServiceExt;
 
@@ -18,6 +21,7 @@ use tower::ServiceExt;
 const NOW: i64 = 1_764_000_000_000;
 const LIMITS: Limits = Limits {
     max_body_bytes: 64 * 1024,
+    max_decoded_bytes: 256 * 1024,
     max_events: 30,
     max_age_ms: ingest::DEFAULT_MAX_AGE_MS,
     max_ahead_ms: ingest::DEFAULT_MAX_AHEAD_MS,
@@ -203,6 +207,21 @@ fn apply(mut body: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
     body
 }
 
+/// `data` as one gzip member, as the tag's `CompressionStream('gzip')` sends it.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// What a gzip body says, decoded by flate2 directly (not by the collector):
+/// the first member, if it is whole.
+fn gunzip_independently(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body).read_to_end(&mut out).ok()?;
+    Some(out)
+}
+
 /// What any accepted batch must satisfy, checked independently of the parser.
 fn assert_valid(b: &Batch, limits: &Limits, now: i64) {
     assert_eq!(b.v, 1);
@@ -244,6 +263,23 @@ proptest! {
         let parsed = ingest::parse_at(&body, &LIMITS, NOW);
         prop_assert!(parsed.is_ok(), "{:?}", parsed.err());
     }
+
+    /// Gzipped, the same batch is accepted as the same batch, unless it is a
+    /// batch of repeated text that decodes past the ratio floor at more than
+    /// the ratio: then 413 (and the tag splits it).
+    #[test]
+    fn gzipped_batches_are_accepted_as_their_plain_selves(b in valid_batch(NOW)) {
+        let json = serde_json::to_vec(&b).unwrap();
+        prop_assume!(json.len() <= LIMITS.max_body_bytes);
+        let packed = gzip(&json);
+        match decode::parse_at(Some("c=gzip"), &packed, &LIMITS, NOW) {
+            Ok(parsed) => prop_assert_eq!(Some(parsed), ingest::parse_at(&json, &LIMITS, NOW).ok()),
+            Err(r) => {
+                prop_assert_eq!(r.status.as_u16(), 413, "{}", r.reason);
+                prop_assert!(json.len() > decode::RATIO_FLOOR && json.len() > decode::MAX_RATIO * packed.len(), "{}", r.reason);
+            }
+        }
+    }
 }
 
 proptest! {
@@ -264,10 +300,35 @@ proptest! {
         }
     }
 
-    /// Raw bytes that never were a batch.
+    /// Gzipped bodies, mutated as JSON before compressing and as bytes
+    /// after: no panic; anything accepted is valid and is exactly what the
+    /// bytes decode to (one whole gzip member of JSON the plain path accepts).
+    #[test]
+    fn mutated_gzip_bodies_never_panic_and_accepted_ones_are_valid(
+        b in valid_batch(NOW),
+        before in prop::collection::vec(mutation(), 0..2),
+        after in prop::collection::vec(mutation(), 0..4),
+    ) {
+        let json = apply(serde_json::to_vec(&b).unwrap(), &before);
+        let body = apply(gzip(&json), &after);
+        match decode::parse_at(Some("c=gzip"), &body, &LIMITS, NOW) {
+            Ok(parsed) => {
+                assert_valid(&parsed, &LIMITS, NOW);
+                let decoded = gunzip_independently(&body).expect("accepted, but not a whole gzip member");
+                prop_assert_eq!(ingest::parse_at(&decoded, &Limits { max_body_bytes: LIMITS.max_decoded_bytes, ..LIMITS }, NOW).ok(), Some(parsed));
+            }
+            Err(r) => prop_assert!([400, 413].contains(&r.status.as_u16()), "{}: {}", r.status, r.reason),
+        }
+    }
+
+    /// Raw bytes that never were a batch, as plain and as gzip bodies (with
+    /// and without the magic bytes in front).
     #[test]
     fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
         let _ = ingest::parse_at(&body, &LIMITS, NOW);
+        let _ = decode::parse_at(Some("c=gzip"), &body, &LIMITS, NOW);
+        let magic = [&decode::GZIP_MAGIC[..], &body].concat();
+        let _ = decode::parse_at(Some("c=gzip"), &magic, &LIMITS, NOW);
     }
 }
 
@@ -290,8 +351,8 @@ impl InProcess {
         InProcess { app, db, rt, _dir: dir }
     }
 
-    fn post(&self, body: Vec<u8>) -> (u16, String) {
-        let req = Request::post("/collect").body(Body::from(body)).unwrap();
+    fn post(&self, uri: &str, body: Vec<u8>) -> (u16, String) {
+        let req = Request::post(uri).body(Body::from(body)).unwrap();
         self.rt.block_on(async {
             let resp = self.app.clone().oneshot(req).await.unwrap();
             let status = resp.status().as_u16();
@@ -310,22 +371,27 @@ proptest! {
 
     /// Through the real handler and SQLite: a 200 means every event of the
     /// batch is there; anything else means none of it is, nor a batches row.
+    /// Half the cases are gzipped (`?c=gzip`), mutated before or after.
     #[test]
     fn a_batch_is_stored_whole_or_not_at_all(
         b in valid_batch(goaltag_collector::store::now_ms()),
         mutations in prop::collection::vec(mutation(), 0..3),
+        compressed in any::<bool>(),
+        after in prop::collection::vec(mutation(), 0..2),
     ) {
         thread_local!(static APP: InProcess = InProcess::new());
         APP.with(|app| {
             let conn = rusqlite::Connection::open(&app.db).unwrap();
             let (events_before, batches_before) =
                 (count(&conn, "select count(*) from events"), count(&conn, "select count(*) from batches"));
-            let body = apply(serde_json::to_vec(&b).unwrap(), &mutations);
-            let (status, answer) = app.post(body.clone());
+            let json = apply(serde_json::to_vec(&b).unwrap(), &mutations);
+            let (uri, body) = if compressed { ("/collect?c=gzip", apply(gzip(&json), &after)) } else { ("/collect", json) };
+            let (status, answer) = app.post(uri, body.clone());
             let (events_after, batches_after) =
                 (count(&conn, "select count(*) from events"), count(&conn, "select count(*) from batches"));
             if status == 200 {
-                let sent: Batch = serde_json::from_slice(&body).expect("a 200 for a body that is not a batch");
+                let sent = if compressed { gunzip_independently(&body).expect("a 200 for a broken gzip body") } else { body };
+                let sent: Batch = serde_json::from_slice(&sent).expect("a 200 for a body that is not a batch");
                 let mut ids: Vec<String> = sent.events.iter().map(|e| e.id.to_ascii_lowercase()).collect();
                 ids.sort();
                 ids.dedup();
@@ -347,17 +413,20 @@ proptest! {
 }
 
 /// The fuzzer's seed corpus (collector/fuzz/seeds/ingest) stays valid, so
-/// fuzzing starts from batches that reach the deep checks.
+/// fuzzing starts from batches that reach the deep checks: `.json` files are
+/// plain bodies, `.gz` files gzip bodies.
 #[test]
 fn the_fuzz_seeds_are_valid_batches() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/ingest");
-    let mut n = 0;
+    let (mut plain, mut packed) = (0, 0);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let body = std::fs::read(&path).unwrap();
-        let parsed = ingest::parse_at(&body, &Limits::default(), NOW);
+        let gz = path.extension().is_some_and(|e| e == "gz");
+        let query = gz.then_some("c=gzip");
+        let parsed = decode::parse_at(query, &body, &Limits::default(), NOW);
         assert!(parsed.is_ok(), "{}: {:?}", path.display(), parsed.err());
-        n += 1;
+        *(if gz { &mut packed } else { &mut plain }) += 1;
     }
-    assert!(n >= 2, "seeds in {}", dir.display());
+    assert!(plain >= 2 && packed >= 1, "seeds in {}", dir.display());
 }

@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{agent, spawn, Server, TIMEOUT};
+use common::{agent, gzip, spawn, zeros_bomb, Server, TIMEOUT};
 use goaltag_collector::store::{BatchWriter, Threaded};
 use goaltag_collector::{Accepted, Config, Rejected, Stored};
 use goaltag_wire::{Event, Kind};
 use rusqlite::Connection;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// These fixtures carry fixed timestamps from 2025 (and `ts: 1`), so the
 /// event age limit is opened wide here; tests/guard.rs tests the window.
@@ -61,7 +61,17 @@ fn post_to(base: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
     answer(req.send_string(body))
 }
 
+/// POSTs raw bytes to `/collect{query}` as the tag does (text/plain).
+fn post_bytes(base: &str, query: &str, body: &[u8]) -> Answer {
+    let req = agent().post(&format!("{base}/collect{query}")).set("Content-Type", "text/plain;charset=UTF-8");
+    answer(req.send_bytes(body))
+}
+
 impl Server {
+    /// POSTs `json` gzipped with `?c=gzip`, as the tag sends large batches.
+    fn post_gzip(&self, json: &str) -> Answer {
+        post_bytes(&self.base, "?c=gzip", &gzip(json.as_bytes()))
+    }
     /// POSTs as the tag does: text/plain, so no preflight.
     fn post(&self, body: &str) -> Answer {
         post_to(&self.base, body, &[("Content-Type", "text/plain;charset=UTF-8")])
@@ -168,7 +178,8 @@ fn bad_input_is_refused_with_a_reason_and_nothing_is_stored() {
         (batch(&ev("not-a-uuid")), 400, "events[0].id: not a UUID"),
         (batch(&ev(ID1)).replace(r#""v":1"#, r#""v":2"#), 400, "v: version 2 is not supported"),
         (batch(""), 400, "events: expected 1 to 3 events, got 0"),
-        (batch(&[ev(ID1), ev(ID2), ev(ID1), ev(ID2)].join(",")), 400, "events: expected 1 to 3 events, got 4"),
+        // Too many is 413, which the tag answers by splitting the batch.
+        (batch(&[ev(ID1), ev(ID2), ev(ID1), ev(ID2)].join(",")), 413, "events: expected 1 to 3 events, got 4"),
         // One bad event among good ones: the whole batch is refused.
         (batch(&format!("{},{}", ev(ID1), ev("bad"))), 400, "events[1].id: not a UUID"),
         (
@@ -184,7 +195,7 @@ fn bad_input_is_refused_with_a_reason_and_nothing_is_stored() {
         (batch(&ev(ID1).replace(r#""ts":1"#, r#""ts":1,"value":1e13"#)), 400, "events[0].value"),
         (batch(&ev(ID1).replace(r#""ts":1"#, r#""ts":0"#)), 400, "events[0].ts"),
         (batch(&ev(ID1)).replace("demo-shop", "demo shop"), 400, "site: expected 1 to 100"),
-        ("x".repeat(200 * 1024), 413, "the limit"),
+        ("x".repeat(300 * 1024), 413, "the limit"),
     ];
     for (body, want, reason) in cases {
         let a = s.post(&body);
@@ -223,7 +234,7 @@ fn an_oversized_body_gets_413_every_time_not_a_reset() {
     for _ in 0..10 {
         let a = s.post(&big);
         assert_eq!(a.status, 413, "{}", a.body);
-        assert!(a.body.contains(&format!("body is {} bytes, the limit is 131072", big.len())), "{}", a.body);
+        assert!(a.body.contains(&format!("body is {} bytes, the limit is 270336", big.len())), "{}", a.body);
     }
     // Chunked, without a Content-Length: the size is counted while draining.
     let r = agent().post(&format!("{}/collect", s.base)).send(std::io::Cursor::new(big.clone().into_bytes()));
@@ -255,7 +266,7 @@ fn cors_allows_any_origin_by_default() {
     let a = post_to(&s.base, &two_events(), &[("Origin", "https://shop.example")]);
     assert_eq!((a.status, a.allow_origin.as_deref()), (200, Some("*")));
     // Refusals carry it too, or the browser hides the status from the tag (which splits on 413).
-    let a = post_to(&s.base, &"z".repeat(200 * 1024), &[("Origin", "https://shop.example")]);
+    let a = post_to(&s.base, &"z".repeat(300 * 1024), &[("Origin", "https://shop.example")]);
     assert_eq!((a.status, a.allow_origin.as_deref()), (413, Some("*")));
     let a = post_to(&s.base, "{}", &[("Origin", "https://shop.example")]);
     assert_eq!((a.status, a.allow_origin.as_deref()), (400, Some("*")));
@@ -356,4 +367,139 @@ fn a_full_write_queue_answers_503_with_retry_after() {
     let first = first.join().unwrap();
     assert_eq!((first.status, first.body.as_str()), (200, r#"{"duplicates":0,"stored":2}"#));
     assert_eq!(post_to(&base, &two_events(), &[]).status, 200);
+}
+
+/// `n` click events with distinct IDs, as one batch.
+fn many_events(n: usize, seed: u32) -> String {
+    let events: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"id":"{seed:08x}-{:04x}-4000-8000-{:012x}","kind":"click","ts":{},"url":"https://shop.example/products/{i}","title":"Product {i} – Example Shop","element":{{"tag":"a","classes":"btn btn-primary","href":"/cart.html","text":"Add to cart"}}}}"#,
+                i % 0xffff,
+                i * 7919,
+                1764000000000u64 + i as u64
+            )
+        })
+        .collect();
+    batch(&events.join(","))
+}
+
+/// An event row: id, kind, ts, json.
+type EventRow = (String, String, i64, String);
+/// A batch row: site, events, stored, duplicates, attempt.
+type BatchRow = (String, i64, i64, i64, i64);
+
+/// The stored rows of a server, `received_at` aside: what a report would see.
+fn rows(s: &Server) -> (Vec<EventRow>, Vec<BatchRow>) {
+    let conn = Connection::open(&s.db).unwrap();
+    let mut q = conn.prepare("select id, kind, ts, json from events order by id").unwrap();
+    let events = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
+    let mut q = conn.prepare("select site, events, stored, duplicates, attempt from batches order by rowid").unwrap();
+    let batches = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).unwrap().map(Result::unwrap).collect();
+    (events, batches)
+}
+
+#[test]
+fn a_gzip_batch_is_stored_exactly_like_the_same_batch_plain() {
+    let (plain, packed) = (start(|_| {}), start(|_| {}));
+    for body in [two_events(), many_events(500, 1)] {
+        let (a, b) = (plain.post(&body), packed.post_gzip(&body));
+        assert_eq!((a.status, b.status), (200, 200), "{} / {}", a.body, b.body);
+        assert_eq!(a.body, b.body);
+    }
+    assert_eq!(packed.count("select count(*) from events"), 502);
+    assert_eq!(packed.count("select count(*) from batches where stored = 500 and events = 500"), 1);
+    assert_eq!(rows(&plain), rows(&packed));
+    assert_eq!(packed.count("select count(*) from rejections"), 0);
+}
+
+#[test]
+fn a_gzip_body_is_held_to_the_decoded_cap_not_the_body_cap() {
+    // 200 events are about 50 KB of JSON and a few KB gzipped.
+    let s = start(|c| {
+        c.max_body_bytes = 16_384;
+        c.max_decoded_bytes = 100_000;
+    });
+    let body = many_events(200, 2);
+    assert!(body.len() > 16_384 && body.len() < 100_000, "{}", body.len());
+    assert_eq!(s.post(&body).status, 413, "plain: over --max-body-bytes");
+    let a = s.post_gzip(&body);
+    assert_eq!((a.status, a.body.as_str()), (200, r#"{"duplicates":0,"stored":200}"#));
+    // Twice as many events decode past --max-decoded-bytes: 413, and the tag splits.
+    let a = s.post_gzip(&many_events(400, 3));
+    assert_eq!(a.status, 413, "{}", a.body);
+    assert!(a.body.contains("gzip body decodes to more than the limit of 100000 bytes (--max-decoded-bytes)"), "{}", a.body);
+    assert_eq!(s.count("select count(*) from events"), 200);
+}
+
+#[test]
+fn duplicates_are_absorbed_across_plain_and_gzip_copies() {
+    let s = start(|_| {});
+    assert_eq!(s.post(&two_events()).body, r#"{"duplicates":0,"stored":2}"#);
+    // The same batch retried compressed (the tag compresses what it retries when large enough).
+    let retry = two_events().replace(r#""sent_at""#, r#""attempt":2,"sent_at""#);
+    assert_eq!(s.post_gzip(&retry).body, r#"{"duplicates":2,"stored":0}"#);
+    // And the other way: compressed first, then its plain copy (an unload beacon is never compressed).
+    let other = many_events(30, 4);
+    assert_eq!(s.post_gzip(&other).body, r#"{"duplicates":0,"stored":30}"#);
+    assert_eq!(s.post(&other).body, r#"{"duplicates":30,"stored":0}"#);
+    assert_eq!(s.count("select count(*) from events"), 32);
+    assert_eq!(s.count("select count(*) from batches"), 4);
+}
+
+#[test]
+fn broken_gzip_bodies_are_refused_recorded_and_not_stored() {
+    let s = start(|_| {});
+    let good = gzip(two_events().as_bytes());
+    let with = |tail: &[u8]| [good.as_slice(), tail].concat();
+    let mut crc = good.clone();
+    let at = crc.len() - 8;
+    crc[at] ^= 1;
+    let mut magic_json = vec![0x1f, 0x8b];
+    magic_json.extend_from_slice(two_events().as_bytes());
+    let bad_id = two_events().replace(ID1, "not-a-uuid");
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("?c=gzip", two_events().into_bytes(), 400, "the body is not gzip: it starts with [7b 22], not the gzip magic bytes 1f 8b"),
+        ("", magic_json, 400, "not a goaltag batch"),
+        ("?c=br", good.clone(), 400, "c: unknown body encoding \"br\"; the accepted value is c=gzip"),
+        ("?c=", good.clone(), 400, "the accepted value is c=gzip"),
+        ("?c=gzip&c=gzip", good.clone(), 400, "c: given more than once"),
+        ("?c=gzip", good[..good.len() / 2].to_vec(), 400, "gzip body is truncated"),
+        ("?c=gzip", good[..good.len() - 4].to_vec(), 400, "gzip body is truncated"),
+        ("?c=gzip", with(b"garbage"), 400, "7 bytes after the end of the gzip stream (one gzip member is accepted)"),
+        ("?c=gzip", with(&good), 400, "bytes after the end of the gzip stream"),
+        ("?c=gzip", crc, 400, "gzip body is corrupt"),
+        ("?c=gzip", gzip(b"{not json"), 400, "not a goaltag batch: key must be a string"),
+        ("?c=gzip", gzip(bad_id.as_bytes()), 400, "events[0].id: not a UUID"),
+        ("?c=gzip", zeros_bomb(4), 413, "over 200 times its size: refused as a decompression bomb"),
+    ];
+    let n = cases.len() as i64;
+    for (query, body, want, reason) in cases {
+        let a = post_bytes(&s.base, query, &body);
+        assert_eq!(a.status, want, "{query}: {}", a.body);
+        let v: serde_json::Value = serde_json::from_str(&a.body).unwrap_or_else(|_| panic!("not JSON: {}", a.body));
+        let error = v["error"].as_str().unwrap_or_else(|| panic!("no error field: {}", a.body));
+        assert!(error.contains(reason), "{query}: expected {reason:?} in {error:?}");
+    }
+    assert_eq!(s.count("select count(*) from events"), 0);
+    assert_eq!(s.count("select count(*) from batches"), 0);
+    // Rejections are queued ahead of this batch, so they are written once it is acknowledged.
+    assert_eq!(s.post_gzip(&two_events()).status, 200);
+    assert_eq!(s.count("select count(*) from rejections"), n);
+    assert_eq!(s.count("select count(*) from rejections where reason like 'gzip body is truncated%'"), 2);
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_with_413_without_being_inflated() {
+    let s = start(|_| {});
+    let bomb = zeros_bomb(100);
+    let started = Instant::now();
+    let a = post_bytes(&s.base, "?c=gzip", &bomb);
+    let took = started.elapsed();
+    eprintln!("bomb: 100 MiB of zeros as {} bytes of gzip, answered {} in {took:?}", bomb.len(), a.status);
+    assert_eq!(a.status, 413, "{}", a.body);
+    assert_eq!(a.body, r#"{"error":"gzip body decodes to more than the limit of 1048576 bytes (--max-decoded-bytes)"}"#);
+    assert_eq!(s.post(&two_events()).status, 200);
+    assert_eq!(s.count("select count(*) from rejections where reason like 'gzip body decodes to more than the limit%'"), 1);
+    assert_eq!(s.count("select count(*) from events"), 2);
 }

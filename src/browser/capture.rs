@@ -46,13 +46,16 @@ impl Drop for Listeners {
     }
 }
 
+/// A JS function standing in for `pushState` or `replaceState`.
+type Wrapper = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>;
+
 /// Wraps `history.pushState` / `replaceState` so SPA navigations are seen,
 /// and puts the originals back when dropped.
 #[must_use = "the originals are put back when this is dropped"]
 pub struct HistoryHook {
     history: JsValue,
     originals: Vec<(&'static str, JsValue)>,
-    _wrappers: Vec<Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>>,
+    _wrappers: Vec<Wrapper>,
 }
 
 impl HistoryHook {

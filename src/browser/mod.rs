@@ -38,6 +38,9 @@ extern "C" {
     fn bind_4(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue) -> js_sys::Function;
 }
 
+/// `window.goaltag` once the tag runs: every call with up to four arguments.
+type Api = Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>;
+
 /// Everything the running tag holds between calls.
 struct Shell {
     tracker: Tracker,
@@ -53,7 +56,7 @@ struct Shell {
     /// Clicks and submits seen but not yet recorded (see [`on_input`]).
     inputs: Vec<Input>,
     /// Keeps the `window.goaltag` closure alive.
-    _api: Option<Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>>,
+    _api: Option<Api>,
 }
 
 /// A click or submit as the handler saw it: the element's description and
@@ -125,7 +128,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     GENERATION.set(GENERATION.get() + 1);
     let mut shell = Shell {
         tracker: Tracker::new(),
-        host: BrowserHost::default(),
+        host: BrowserHost,
         timer: None,
         wake: wake(),
         listeners: Vec::new(),
@@ -181,7 +184,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         pump_soon(s, host::now());
     });
 
-    let api = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue)>::new(|a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
+    let api = Api::new(|a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
         call([a, b, c, d].iter().map(values::to_val).collect());
     });
     let _ = js_sys::Reflect::set(&window, &"goaltag".into(), api.as_ref());
@@ -289,10 +292,8 @@ fn on_event(kind: u32, e: web_sys::Event) {
         NAVIGATE => navigated(),
         // A page restored from the back/forward cache is a new page view even
         // though no script runs again.
-        PAGESHOW => {
-            if js_sys::Reflect::get(&e, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
-                on_fact(|s| s.tracker.restored(&mut s.host));
-            }
+        PAGESHOW if js_sys::Reflect::get(&e, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) => {
+            on_fact(|s| s.tracker.restored(&mut s.host));
         }
         // The page is going away: beacons, and its queue released for the next page.
         PAGEHIDE => on_fact(|s| hide(s, true)),

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! The functional core: every decision the tag makes, in plain Rust with no
 //! browser types. Time and randomness come in as arguments, so the tests are
 //! deterministic and run natively in milliseconds.

@@ -58,3 +58,23 @@ pub fn spawn(app: impl FnOnce() -> axum::Router + Send + 'static) -> (String, to
 pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new().timeout(TIMEOUT).build()
 }
+
+/// `data` as one gzip member, as the tag's `CompressionStream('gzip')` sends it.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A decompression bomb: `mib` MiB of zeros as one valid gzip member (about
+/// 1 KB per MiB, deflate's best ratio), written a MiB at a time.
+pub fn zeros_bomb(mib: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        enc.write_all(&zeros).unwrap();
+    }
+    enc.finish().unwrap()
+}

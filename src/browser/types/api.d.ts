@@ -203,9 +203,9 @@ export interface DeliveryPolicy {
   retry_after_cap_ms?: number;
   /** Older events are dropped, counted `expired` (hours, may be fractional: 0.001–720; default 24). */
   max_age_hours?: number;
-  /** Events held at most; past that the oldest non-conversions go first (1–10000; default 1000). */
+  /** Events held at most; past that the oldest non-conversions go first (1–10000; default 2000). */
   max_outbox?: number;
-  /** Bytes held at most (4096–4194304; default 524288). */
+  /** Bytes held at most (4096–4194304; default 1048576). */
   max_outbox_bytes?: number;
   /** Largest body handed to `sendBeacon` on the unload path (1024–65536; default 52428, 0.8 × 64 KiB). */
   beacon_max_bytes?: number;

@@ -23,10 +23,12 @@ impl<T> Default for Held<T> {
 }
 
 impl<T> Held<T> {
+    /// An empty buffer of [`HELD_CAPACITY`] items.
     pub fn new() -> Self {
         Held::with_capacity(HELD_CAPACITY)
     }
 
+    /// An empty buffer of `cap` items.
     pub fn with_capacity(cap: usize) -> Self {
         Held { items: Vec::new(), cap, dropped: 0 }
     }
@@ -65,14 +67,17 @@ impl<T> Held<T> {
         self.items.clear();
     }
 
+    /// Items held.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Nothing is held.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
+    /// The held items, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.items.iter()
     }

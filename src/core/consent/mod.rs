@@ -40,7 +40,9 @@ pub const MAX_WAIT_MS: u64 = 60_000;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Mode {
     #[default]
+    /// Nothing is sent while analytics storage is denied (the default).
     Basic,
+    /// Cookieless pings while analytics storage is denied.
     Advanced,
 }
 
@@ -93,7 +95,12 @@ pub enum Route {
     /// Send. `identifiers: false` is a cookieless ping: no client or visit ID from
     /// storage, no stored click IDs. `ad_data: false` also drops click IDs taken
     /// from the current URL.
-    Send { identifiers: bool, ad_data: bool },
+    Send {
+        /// Client and visit IDs may go with the event.
+        identifiers: bool,
+        /// Click IDs may go with the event.
+        ad_data: bool,
+    },
     /// Record nothing: basic mode with analytics denied, or opted out.
     Drop,
 }
@@ -109,7 +116,12 @@ pub enum Effect {
     /// Consent for a purpose was withdrawn: remove every key and cookie the tag
     /// wrote for it (analytics: client ID, visit, persisted outbox, once-per-user
     /// memory; ads: click IDs and attribution). Comes before any `ReleaseHeld`.
-    PurgeStorage { analytics: bool, ads: bool },
+    PurgeStorage {
+        /// The analytics keys.
+        analytics: bool,
+        /// The ad keys.
+        ads: bool,
+    },
     /// What may be sent narrowed (analytics or ad storage withdrawn, GPC or
     /// DNT turned on, an opt-out): events queued under the wider state must
     /// not leave as they are. Under [`Route::Drop`] every unsent one is
@@ -123,9 +135,13 @@ pub enum Effect {
 /// Coarse state, for debug logging.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// No default or update yet.
     Unknown,
+    /// A `wait_for_update` is running.
     Waiting,
+    /// A default or an update decided the state.
     Decided,
+    /// The visitor opted out.
     OptedOut,
 }
 
@@ -229,6 +245,7 @@ impl Consent {
         self.wait_until.or(if self.decided { None } else { self.warn_at })
     }
 
+    /// What to do with an event recorded now.
     pub fn route(&self) -> Route {
         if self.env.opted_out {
             return Route::Drop;
@@ -284,14 +301,17 @@ impl Consent {
         self.env.gpc
     }
 
+    /// Basic or advanced.
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
+    /// The browser signals and the opt-out in force.
     pub fn env(&self) -> Env {
         self.env
     }
 
+    /// The coarse state, for debugging.
     pub fn state(&self) -> State {
         if self.env.opted_out {
             State::OptedOut

@@ -16,7 +16,12 @@ pub enum Source {
     /// `window.dataLayer` (see [`Gcm`]).
     Gcm,
     /// `{cookie: 'cc_cookie', categories: {...}}`: an orestbida/cookieconsent v3 banner.
-    Cookie { name: String, categories: CategoryMap },
+    Cookie {
+        /// The banner's cookie name (`cc_cookie`).
+        name: String,
+        /// Which accepted category grants which types.
+        categories: CategoryMap,
+    },
 }
 
 /// Parses the third argument of `goaltag('consent', 'source', …)`. The cookie

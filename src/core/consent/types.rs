@@ -10,16 +10,22 @@ use goaltag_wire::Signal;
 /// The four consent types, with Google Consent Mode v2 names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentType {
+    /// `analytics_storage`: the client and visit IDs, the persisted outbox, goal memory.
     AnalyticsStorage,
+    /// `ad_storage`: click IDs and the campaign touch.
     AdStorage,
+    /// `ad_user_data`: sending conversions for ads.
     AdUserData,
+    /// `ad_personalization`: ad personalisation.
     AdPersonalization,
 }
 
 impl ConsentType {
+    /// The four, in Consent Mode's order.
     pub const ALL: [ConsentType; 4] =
         [ConsentType::AnalyticsStorage, ConsentType::AdStorage, ConsentType::AdUserData, ConsentType::AdPersonalization];
 
+    /// The Consent Mode name.
     pub fn name(self) -> &'static str {
         match self {
             ConsentType::AnalyticsStorage => "analytics_storage",
@@ -29,6 +35,7 @@ impl ConsentType {
         }
     }
 
+    /// The type of a Consent Mode name.
     pub fn from_name(s: &str) -> Option<ConsentType> {
         ConsentType::ALL.into_iter().find(|t| t.name() == s)
     }
@@ -39,9 +46,13 @@ pub(super) const TYPE_NAMES: &str = "one of analytics_storage, ad_storage, ad_us
 /// Some of the four types, as one command or adapter gives them; `None` = not given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Partial {
+    /// `analytics_storage`, if named.
     pub analytics_storage: Option<Signal>,
+    /// `ad_storage`, if named.
     pub ad_storage: Option<Signal>,
+    /// `ad_user_data`, if named.
     pub ad_user_data: Option<Signal>,
+    /// `ad_personalization`, if named.
     pub ad_personalization: Option<Signal>,
 }
 
@@ -51,6 +62,7 @@ impl Partial {
         Partial { analytics_storage: Some(s), ad_storage: Some(s), ad_user_data: Some(s), ad_personalization: Some(s) }
     }
 
+    /// The signal for `t`, if named.
     pub fn get(&self, t: ConsentType) -> Option<Signal> {
         match t {
             ConsentType::AnalyticsStorage => self.analytics_storage,
@@ -60,6 +72,7 @@ impl Partial {
         }
     }
 
+    /// Names (or, with None, un-names) `t`.
     pub fn set(&mut self, t: ConsentType, s: Option<Signal>) {
         match t {
             ConsentType::AnalyticsStorage => self.analytics_storage = s,

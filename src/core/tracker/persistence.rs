@@ -32,12 +32,16 @@ pub const OUTBOX_PREFIX: &str = "goaltag_outbox.";
 /// A live page with unacknowledged events renews its lease a third of this often.
 pub const LEASE_MS: u64 = 15_000;
 
+/// The client ID (analytics storage).
 pub const CLIENT_KEY: &str = "goaltag_cid";
 
+/// The current visit (analytics storage).
 pub const VISIT_KEY: &str = "goaltag_visit";
 
+/// What the goals already counted (analytics storage).
 pub const GOALS_KEY: &str = "goaltag_goals";
 
+/// The campaign touch (ad storage).
 pub const CAMPAIGN_KEY: &str = "goaltag_campaign";
 
 /// The one exception to the consent gate: `goaltag('opt_out')` writes it

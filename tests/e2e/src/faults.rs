@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Request heads larger than this are refused (the tag's are tiny).
 const MAX_HEAD: usize = 64 * 1024;
-/// Bodies larger than this are refused (the collector's own limit is 128 KiB).
+/// Bodies larger than this are refused (the collector's own limit is 264 KiB: `--max-body-bytes`).
 const MAX_BODY: usize = 1024 * 1024;
 
 /// What an injected fault does to one request.
