@@ -4,6 +4,8 @@
 #
 #   ./build.sh demo    build everything, serve the demo shop on http://127.0.0.1:8080
 #   ./build.sh test    native tests, browser tests (Chromium, Firefox), end-to-end tests, size budget
+#                      (with a throwaway PostgreSQL for the collector's PostgreSQL store)
+#   ./build.sh test-pg only the collector's tests, with that throwaway PostgreSQL
 #   ./build.sh build   build the tag (www/goaltag/) and the collector, print the size report
 #   ./build.sh bench   build, then measure goaltag beside popular trackers (bench/results.md)
 #   ./build.sh deps    only install the tools
@@ -81,6 +83,49 @@ deps_browsers() {
   }
   export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
   export GECKODRIVER=${GECKODRIVER:-$(command -v geckodriver)}
+}
+
+# --- a throwaway PostgreSQL ----------------------------------------------
+
+# Starts a PostgreSQL cluster in a temporary folder on a free loopback port
+# (trust authentication: it only listens on 127.0.0.1 and lives for one run),
+# exports its URL as GOALTAG_TEST_PG and stops it and removes the folder when
+# the script exits. Run as root, the server runs as the postgres user.
+PG_DIR=""
+pg_stop() {
+  [ -n "$PG_DIR" ] || return 0
+  if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+    $PG_AS "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$PG_DIR"
+  PG_DIR=""
+}
+
+pg_start() {
+  apt_install postgresql
+  PG_BIN=$(find /usr/lib/postgresql/*/bin -maxdepth 0 -type d 2>/dev/null | sort -V | tail -1)
+  [ -x "$PG_BIN/initdb" ] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
+  PG_AS=""
+  PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/goaltag-pg.XXXXXX")
+  trap pg_stop EXIT
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$PG_DIR"
+    PG_AS="runuser -u postgres --"
+  fi
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  done
+  log "starting a throwaway PostgreSQL ($("$PG_BIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port in $PG_DIR"
+  $PG_AS "$PG_BIN/initdb" -D "$PG_DIR/data" -U goaltag -A trust -E UTF8 --locale=C.UTF-8 --no-instructions >"$PG_DIR/initdb.log" 2>&1 \
+    || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+  # Durability stays as shipped (fsync on, synchronous_commit on): the tests
+  # kill collectors and count what survived.
+  $PG_AS "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=300" start >/dev/null \
+    || { cat "$PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+  export GOALTAG_TEST_PG="postgres://goaltag@127.0.0.1:$port/postgres"
 }
 
 # --- build ---------------------------------------------------------------
@@ -315,7 +360,10 @@ cmd_test() {
   deps_browsers
   deps_npm_tests
   npm_tests
-  log "native tests (core, wire, collector, end-to-end in Chromium and Firefox, the npm app)"
+  # After npm_tests, which sets and then clears an EXIT trap of its own:
+  # pg_start's trap stops the server when the script exits.
+  pg_start
+  log "native tests (core, wire, collector on SQLite and PostgreSQL, end-to-end in Chromium and Firefox, the npm app)"
   # goaltag-e2e's tests that drive browsers sit behind its `browsers` feature.
   cargo test --workspace --features goaltag-e2e/browsers
   log "browser tests in headless Chromium"
@@ -325,6 +373,14 @@ cmd_test() {
   log "size budget"
   size_budget
   log "all tests passed"
+}
+
+# The collector's tests alone (both stores), for work on the collector.
+cmd_test_pg() {
+  command -v cargo >/dev/null || die "Rust is missing: install it with rustup (https://rustup.rs) first"
+  pg_start
+  log "collector tests on SQLite and PostgreSQL"
+  cargo test -p goaltag-collector "${@:2}"
 }
 
 # A benchmark, not a test: peers come from npm into bench/scratch (gitignored),
@@ -345,8 +401,9 @@ cmd_bench() {
 case "${1:-}" in
   demo) cmd_demo ;;
   test) cmd_test ;;
+  test-pg) cmd_test_pg "$@" ;;
   build) build ;;
   bench) cmd_bench "$@" ;;
   deps) deps_build; deps_browsers ;;
-  *) echo "usage: ./build.sh demo | test | build | bench | deps" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh demo | test | test-pg | build | bench | deps" >&2; exit 2 ;;
 esac

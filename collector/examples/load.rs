@@ -3,9 +3,11 @@
 //! re-sent (as the tag does after a lost answer). Prints sustained events/s
 //! and latency percentiles, then checks that the database holds exactly the
 //! unique events sent: under load nothing is lost and nothing is doubled.
+//! On PostgreSQL it can run several collector instances on one database.
 //!
 //!   cargo run --release -p goaltag-collector --example load -- --help
 
+use goaltag_collector::Database;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,11 +23,16 @@ OPTIONS
   --clients N      concurrent keep-alive clients (default 8)
   --seconds S      length of each of the two runs (default 3)
   --events N       events per batch (default 20, what the tag sends at most)
-  --target URL     an already running collector, e.g. http://127.0.0.1:8080
-                   (start it with --ip-rate 0 --site-rate 0, or the limits are
-                   what gets measured); default: one started in-process
-  --db PATH        that collector's SQLite file, for the final count check
-                   (default with --target: no check; in-process: a temp file)
+  --db FILE|URL    the database: a SQLite file or a postgres:// URL; the
+                   events it gains are counted at the end. Default: a
+                   SQLite file in a temp folder
+  --instances N    collectors started in-process on --db (default 1; more
+                   than 1 needs PostgreSQL). Client i sends to instance
+                   i mod N, and re-sends a batch to the next instance
+  --target URL     an already running collector instead, e.g.
+                   http://127.0.0.1:8080 (start it with --ip-rate 0
+                   --site-rate 0, or the limits are what gets measured);
+                   --db then names its database for the count (optional)
 
 Run 1 sends only new events; run 2 re-sends 10 % of batches with the same
 event IDs and attempt+1. 429 and 503 answers are retried after Retry-After
@@ -35,12 +42,13 @@ struct Options {
     clients: usize,
     seconds: f64,
     events: usize,
+    instances: usize,
     target: Option<String>,
-    db: Option<std::path::PathBuf>,
+    db: Option<Database>,
 }
 
 fn options() -> Result<Options, String> {
-    let mut o = Options { clients: 8, seconds: 3.0, events: 20, target: None, db: None };
+    let mut o = Options { clients: 8, seconds: 3.0, events: 20, instances: 1, target: None, db: None };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
@@ -49,7 +57,8 @@ fn options() -> Result<Options, String> {
             "--seconds" => o.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?,
             "--events" => o.events = value()?.parse().map_err(|e| format!("--events: {e}"))?,
             "--target" => o.target = Some(value()?.trim_end_matches('/').to_string()),
-            "--db" => o.db = Some(value()?.into()),
+            "--db" => o.db = Some(Database::parse(&value()?)),
+            "--instances" => o.instances = value()?.parse().map_err(|e| format!("--instances: {e}"))?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -57,8 +66,11 @@ fn options() -> Result<Options, String> {
             _ => return Err(format!("unknown argument {a:?} (see --help)")),
         }
     }
-    if o.clients == 0 || o.events == 0 || o.seconds.is_nan() || o.seconds <= 0.0 {
-        return Err("--clients, --events and --seconds must be positive".into());
+    if o.clients == 0 || o.events == 0 || o.instances == 0 || o.seconds.is_nan() || o.seconds <= 0.0 {
+        return Err("--clients, --events, --instances and --seconds must be positive".into());
+    }
+    if o.instances > 1 && (o.target.is_some() || !matches!(o.db, Some(Database::Postgres(_)))) {
+        return Err("--instances above 1 needs --db postgres://… (SQLite is one file with one writer) and no --target".into());
     }
     Ok(o)
 }
@@ -150,11 +162,11 @@ struct Tally {
     retried: u64,
 }
 
-/// One client: posts until `deadline`, re-sending a previous batch with
-/// probability `resend_percent` / 100.
-fn client(base: &str, seed: u64, events: usize, deadline: Instant, resend_percent: u64, ids: &AtomicU64) -> Tally {
+/// One client: posts to `base` until `deadline`, re-sending a previous batch
+/// (to `resend_base`) with probability `resend_percent` / 100.
+fn client(base: &str, resend_base: &str, seed: u64, events: usize, deadline: Instant, resend_percent: u64, ids: &AtomicU64) -> Tally {
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
-    let url = format!("{base}/collect");
+    let (url, resend_url) = (format!("{base}/collect"), format!("{resend_base}/collect"));
     let mut rng = Rng(seed | 1);
     let prefix = rng.next();
     let mut sent: Vec<Sent> = Vec::new();
@@ -171,7 +183,8 @@ fn client(base: &str, seed: u64, events: usize, deadline: Instant, resend_percen
         let payload = body(&mut rng, &sent[batch_index], attempt);
         let started = Instant::now();
         let answer = loop {
-            match agent.post(&url).set("Content-Type", "text/plain;charset=UTF-8").send_string(&payload) {
+            let to = if resend { &resend_url } else { &url };
+            match agent.post(to).set("Content-Type", "text/plain;charset=UTF-8").send_string(&payload) {
                 Ok(r) => break r.into_string().expect("an answer"),
                 Err(ureq::Error::Status(code @ (429 | 503), r)) => {
                     t.retried += 1;
@@ -192,14 +205,17 @@ fn client(base: &str, seed: u64, events: usize, deadline: Instant, resend_percen
     t
 }
 
-fn run(o: &Options, base: &str, name: &str, resend_percent: u64, ids: &Arc<AtomicU64>) -> Tally {
+fn run(o: &Options, bases: &[String], name: &str, resend_percent: u64, ids: &Arc<AtomicU64>) -> Tally {
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(o.seconds);
     let seed = now_ms() ^ (resend_percent << 40);
     let threads: Vec<_> = (0..o.clients)
         .map(|c| {
-            let (base, ids, events) = (base.to_string(), ids.clone(), o.events);
-            std::thread::spawn(move || client(&base, seed.wrapping_mul(c as u64 + 7), events, deadline, resend_percent, &ids))
+            let (ids, events) = (ids.clone(), o.events);
+            let (base, resend_base) = (bases[c % bases.len()].clone(), bases[(c + 1) % bases.len()].clone());
+            std::thread::spawn(move || {
+                client(&base, &resend_base, seed.wrapping_mul(c as u64 + 7), events, deadline, resend_percent, &ids)
+            })
         })
         .collect();
     let mut all = Tally::default();
@@ -234,9 +250,49 @@ fn run(o: &Options, base: &str, name: &str, resend_percent: u64, ids: &Arc<Atomi
     all
 }
 
-fn count_events(db: &std::path::Path) -> u64 {
-    let conn = rusqlite::Connection::open(db).expect("opening the database");
-    conn.query_row("select count(*) from events", [], |r| r.get::<_, i64>(0)).expect("counting") as u64
+fn count_events(db: &Database) -> u64 {
+    match db {
+        Database::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path).expect("opening the database");
+            conn.query_row("select count(*) from events", [], |r| r.get::<_, i64>(0)).expect("counting") as u64
+        }
+        Database::Postgres(url) => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connecting");
+                let task = tokio::spawn(conn);
+                // The collectors create the tables; before they start there may be none.
+                let n = match client.query_one("select count(*) from events", &[]).await {
+                    Ok(row) => row.get::<_, i64>(0) as u64,
+                    Err(_) => 0,
+                };
+                drop(client);
+                let _ = task.await;
+                n
+            })
+        }
+    }
+}
+
+/// Starts a collector in-process on `db`: the real router and store on a
+/// runtime of their own, rate limits off (every client here is 127.0.0.1).
+fn start_instance(db: Database) -> String {
+    let cfg = goaltag_collector::Config {
+        db,
+        rate_limits: goaltag_collector::ratelimit::RateLimits { ip_rate: 0, site_rate: 0, ..Default::default() },
+        ..Default::default()
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(listener).unwrap();
+            goaltag_collector::serve(l, cfg).await.expect("the collector");
+        });
+    });
+    format!("http://{addr}")
 }
 
 fn main() {
@@ -244,53 +300,47 @@ fn main() {
         eprintln!("goaltag-load: {e}");
         std::process::exit(2);
     });
-    // The in-process collector: the real router and writer on their own
-    // runtime, with the rate limits off (every client here is 127.0.0.1).
     let mut _keep = None;
-    let (base, db) = match &o.target {
-        Some(t) => (t.clone(), o.db.clone()),
+    let (bases, db) = match &o.target {
+        Some(t) => (vec![t.clone()], o.db.clone()),
         None => {
-            let dir = tempfile::tempdir().expect("a temp folder");
-            let db = dir.path().join("events.db");
-            let cfg = goaltag_collector::Config {
-                db: db.clone(),
-                rate_limits: goaltag_collector::ratelimit::RateLimits { ip_rate: 0, site_rate: 0, ..Default::default() },
-                ..Default::default()
-            };
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-            let addr = listener.local_addr().unwrap();
-            listener.set_nonblocking(true).unwrap();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-                rt.block_on(async move {
-                    let l = tokio::net::TcpListener::from_std(listener).unwrap();
-                    goaltag_collector::serve(l, cfg).await.expect("the collector");
-                });
+            let db = o.db.clone().unwrap_or_else(|| {
+                let dir = tempfile::tempdir().expect("a temp folder");
+                let path = dir.path().join("events.db");
+                _keep = Some(dir);
+                Database::Sqlite(path)
             });
-            _keep = Some(dir);
-            (format!("http://{addr}"), Some(db))
+            ((0..o.instances).map(|_| start_instance(db.clone())).collect::<Vec<_>>(), Some(db))
         }
     };
     // Ready when /health answers (bounded).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ureq::get(&format!("{base}/health")).call().is_err() {
-        assert!(Instant::now() < deadline, "no collector answering at {base}");
-        std::thread::sleep(Duration::from_millis(20));
+    for base in &bases {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ureq::get(&format!("{base}/health")).call().is_err() {
+            assert!(Instant::now() < deadline, "no collector answering at {base}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
-    let before = db.as_deref().map(count_events);
+    let before = db.as_ref().map(count_events);
     println!(
-        "goaltag-load: {} clients, {}-event batches, {} s per run, collector {} ({}), {} cores",
+        "goaltag-load: {} clients, {}-event batches, {} s per run, {} collector(s) {} ({}, {}), {} cores",
         o.clients,
         o.events,
         o.seconds,
-        base,
+        bases.len(),
+        bases.join(" "),
         if o.target.is_some() { "external" } else { "in-process" },
+        match &db {
+            Some(Database::Postgres(_)) => "PostgreSQL",
+            Some(Database::Sqlite(_)) => "SQLite",
+            None => "database not named",
+        },
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     );
     let _ = std::io::stdout().flush();
     let ids = Arc::new(AtomicU64::new(0));
-    let a = run(&o, &base, "run 1: all new", 0, &ids);
-    let b = run(&o, &base, "run 2: 10 % re-sent", 10, &ids);
+    let a = run(&o, &bases, "run 1: all new", 0, &ids);
+    let b = run(&o, &bases, "run 2: 10 % re-sent", 10, &ids);
     let unique = ids.load(Ordering::Relaxed);
     let reported = a.stored + b.stored;
     // Every re-sent event must come back as a duplicate, every new one as stored.
@@ -300,7 +350,7 @@ fn main() {
         (Some(db), Some(before)) => {
             let stored = count_events(&db) - before;
             ok &= stored == unique;
-            println!("check: {stored} new rows in {} ({})", db.display(), if ok { "OK" } else { "MISMATCH" });
+            println!("check: {stored} new rows in {db} ({})", if ok { "OK" } else { "MISMATCH" });
         }
         _ => println!("check: no --db given, database not counted"),
     }

@@ -3,14 +3,18 @@
 
 use crate::origins::SiteOrigin;
 use crate::ratelimit::RateLimits;
+use crate::store::Database;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Everything the collector can be told at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SQLite file; parent folders are created.
-    pub db: PathBuf,
+    /// The database: a SQLite file (parent folders are created), or a
+    /// PostgreSQL URL (`Database::parse` tells them apart).
+    pub db: Database,
+    /// Most connections to PostgreSQL this collector keeps (not used with SQLite).
+    pub db_connections: usize,
     /// Static folder served at `/` (the demo shop), if any.
     pub www: Option<PathBuf>,
     /// Origins (`https://shop.example`, no path) whose pages may POST from a
@@ -45,7 +49,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            db: PathBuf::from("data/events.db"),
+            db: Database::Sqlite(PathBuf::from("data/events.db")),
+            db_connections: 16,
             www: None,
             allowed_origins: Vec::new(),
             max_body_bytes: crate::ingest::DEFAULT_MAX_BODY_BYTES,
@@ -70,6 +75,7 @@ impl Config {
         anyhow::ensure!(self.max_decoded_bytes > 0, "max_decoded_bytes must be at least 1");
         anyhow::ensure!(self.max_events > 0, "max_events must be at least 1");
         anyhow::ensure!(self.queue_capacity > 0, "queue_capacity must be at least 1");
+        anyhow::ensure!(self.db_connections > 0, "db_connections must be at least 1");
         for o in &self.allowed_origins {
             crate::origins::check_origin(o).map_err(|e| anyhow::anyhow!("allowed {e}"))?;
         }

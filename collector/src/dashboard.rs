@@ -2,14 +2,14 @@
 //! `/dashboard` page with its script and the vendored chart library, and
 //! `POST /import` for offline conversions.
 //!
-//! Reports read through their own read-only connection, opened per request on
-//! a blocking thread: WAL mode lets them run beside the beacon writer and
-//! they never queue behind it. These routes are for the site owner: with
-//! `--admin-token` they answer only requests carrying it (see [`crate::admin`]).
+//! Reports and imports go through the [`Store`] (SQLite: a connection of
+//! their own on a blocking thread, beside the beacon writer; PostgreSQL: the
+//! pool). These routes are for the site owner: with `--admin-token` they
+//! answer only requests carrying it (see [`crate::admin`]).
 
-use crate::error::{blocking, AppError};
+use crate::error::AppError;
 use crate::report;
-use crate::store::now_ms;
+use crate::store::{now_ms, Store};
 use crate::{dates, import};
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// uPlot's version, in the asset URLs so a new version is never mixed with a cached old one.
@@ -37,10 +36,8 @@ const ASSETS: [(&str, &str, &str); 5] = [
 /// Everything the page loads comes from the collector itself.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-struct Db(PathBuf);
-
-/// The reporting routes on the SQLite file `db` (which the collector's store has created).
-pub fn routes(db: PathBuf) -> Router {
+/// The reporting routes on `store`.
+pub fn routes(store: Arc<dyn Store>) -> Router {
     Router::new()
         .route("/report", get(report_json))
         .route("/report/sites", get(sites))
@@ -48,7 +45,7 @@ pub fn routes(db: PathBuf) -> Router {
         .route("/dashboard/", get(page))
         .route("/dashboard/assets/{file}", get(asset))
         .route("/import", post(import_rows))
-        .with_state(Arc::new(Db(db)))
+        .with_state(store)
 }
 
 fn params(q: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
@@ -56,27 +53,19 @@ fn params(q: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// A failed read for a report: logged, answered 500.
-fn db_failure(e: impl std::fmt::Display) -> AppError {
-    AppError::db("reading the database", e)
+fn db_failure(e: anyhow::Error) -> AppError {
+    AppError::db("reading the database", format!("{e:#}"))
 }
 
-async fn report_json(State(db): State<Arc<Db>>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
+async fn report_json(State(store): State<Arc<dyn Store>>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
     let today = dates::day_of_ms(now_ms());
     let query = report::Query::parse(params(&q), today).map_err(AppError::bad)?;
-    let r = blocking("the report", move || {
-        let conn = report::open_read_only(&db.0).map_err(db_failure)?;
-        Ok(report::build(&conn, &query)?)
-    })
-    .await?;
+    let r = report::build(&*store, &query).await?;
     Ok(no_cache(Json(r).into_response()))
 }
 
-async fn sites(State(db): State<Arc<Db>>) -> Result<Response, AppError> {
-    let s = blocking("the report", move || {
-        let conn = report::open_read_only(&db.0).map_err(db_failure)?;
-        report::sites(&conn).map_err(db_failure)
-    })
-    .await?;
+async fn sites(State(store): State<Arc<dyn Store>>) -> Result<Response, AppError> {
+    let s = store.sites().await.map_err(db_failure)?;
     Ok(no_cache(Json(json!({ "sites": s })).into_response()))
 }
 
@@ -101,7 +90,7 @@ async fn asset(UrlPath(file): UrlPath<String>) -> Result<Response, AppError> {
 
 /// `POST /import?site=…`: a CSV or JSON-lines file of offline conversions.
 async fn import_rows(
-    State(db): State<Arc<Db>>,
+    State(store): State<Arc<dyn Store>>,
     Query(q): Query<Vec<(String, String)>>,
     headers: HeaderMap,
     body: Body,
@@ -124,15 +113,10 @@ async fn import_rows(
     let text = std::str::from_utf8(&bytes).map_err(|_| AppError::bad("the file is not UTF-8 text"))?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let rows = import::parse(text, import::Format::detect(content_type, text)).map_err(AppError::bad)?;
-    let d = blocking("the import", move || {
-        let mut conn = rusqlite::Connection::open(&db.0).map_err(db_failure)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db_failure)?;
-        import::store(&mut conn, &site, &rows, now_ms()).map_err(|e| {
-            tracing::error!(error = %e, %site, "storing an import failed");
-            AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "storing the import failed; nothing was stored")
-        })
-    })
-    .await?;
+    let d = store.import(&site, rows, now_ms()).await.map_err(|e| {
+        tracing::error!(error = %format!("{e:#}"), %site, "storing an import failed");
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "storing the import failed; nothing was stored")
+    })?;
     tracing::info!(rows = d.rows, new = d.new, updated = d.updated, "imported offline conversions");
     Ok(Json(d))
 }

@@ -82,21 +82,9 @@ impl From<crate::report::ReportError> for AppError {
     fn from(e: crate::report::ReportError) -> AppError {
         match e {
             crate::report::ReportError::Bad(why) => AppError::bad(why),
-            crate::report::ReportError::Db(e) => AppError::db("reading the database", e),
+            crate::report::ReportError::Db(e) => AppError::db("reading the database", format!("{e:#}")),
         }
     }
-}
-
-/// Runs `f` on a blocking thread (database work); a panic there is a 500
-/// saying that `what` ("the report") failed.
-pub async fn blocking<T: Send + 'static>(
-    what: &'static str,
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "{what} task failed");
-        Err(AppError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} failed; see the collector's log")))
-    })
 }
 
 #[cfg(test)]

@@ -11,33 +11,38 @@
 //! - whose consent snapshot (the online conversion's) has `ad_user_data` and
 //!   `ad_storage` granted;
 //! - within the attribution window counted from the click: the first time
-//!   the collector saw that click ID on the site (see [`db::first_seen`]);
+//!   the collector saw that click ID on the site (see [`rows::Read::first_seen`]);
 //!   the window is `--window-days`, else the goal file's
 //!   `attribution_window_days`, else the tag's default of 30 days;
 //! - for Meta, at most 7 days old (Meta refuses older events);
 //! - with `--since-last`, not exported to that platform before.
 //!
-//! Every export is recorded in the `exports` table (first time wins). What
+//! Every export is recorded in the `exports` table (first time wins). The
+//! rows come through the [`Store`] ([`Store::export`], [`Store::export_rows`]),
+//! so exports work alike on SQLite and PostgreSQL; what goes is decided here,
+//! once, from what they read ([`rows`]). What
 //! is left out is counted by reason in the [`Summary`]. Nothing personal
 //! beyond the click ID, time, value and currency leaves: no client or visit
 //! ID, no transaction ID, and for Meta the page URL without its query.
 //! Times are the stored ones, to the second (UTC), so the same range
 //! exported twice gives the same rows and the platforms de-duplicate them.
 
-pub mod db;
 pub mod google;
 pub mod meta;
 pub mod microsoft;
 mod routes;
+pub mod rows;
 
 pub use routes::routes;
 
 use crate::dates::{self, DAY_MS};
+use crate::store::{Database, Store};
 use goaltag_wire::{Event, Signal};
-use rusqlite::{Connection, TransactionBehavior};
+use rows::{Read, Record, Want};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The attribution window when neither the request nor the goal file sets
 /// one: the tag's default `attribution_window_days`.
@@ -228,7 +233,7 @@ impl Request {
         Ok(Request { site, platform, goals, from, to, names, window_days, since_last })
     }
 
-    fn range(&self) -> db::Range {
+    fn range(&self) -> rows::Range {
         (self.from.map_or(i64::MIN, |d| d * DAY_MS), self.to.map_or(i64::MAX, |d| (d + 1) * DAY_MS))
     }
 }
@@ -387,12 +392,31 @@ fn granted(e: &Event) -> bool {
     e.consent.is_some_and(|c| c.ad_user_data == Signal::Granted && c.ad_storage == Signal::Granted)
 }
 
-fn candidates(conn: &Connection, req: &Request, goals: &Goals) -> rusqlite::Result<(Vec<Candidate>, usize)> {
-    let range = req.range();
+/// What the store must read for `req`: the conversions when online goals
+/// are chosen (or none, for the primary goals), the stages named, the
+/// platform's click IDs, and its export records.
+pub fn want(req: &Request) -> Want {
+    let mut stages: Vec<(String, String)> = Vec::new();
+    for (goal, stage) in req.goals.iter().filter_map(|g| g.split_once(':')) {
+        if !stages.iter().any(|(g, st)| g == goal && st == stage) {
+            stages.push((goal.to_string(), stage.to_string()));
+        }
+    }
+    Want {
+        site: req.site.clone(),
+        range: req.range(),
+        conversions: req.goals.is_empty() || req.goals.iter().any(|g| !g.contains(':')),
+        stages,
+        click_params: req.platform.click_params().to_vec(),
+        platforms: vec![req.platform.name()],
+    }
+}
+
+fn candidates(read: &Read, req: &Request, goals: &Goals) -> (Vec<Candidate>, usize) {
     let mut out = Vec::new();
     let online: Vec<&str> = req.goals.iter().filter(|g| !g.contains(':')).map(String::as_str).collect();
     if req.goals.is_empty() || !online.is_empty() {
-        for e in db::conversions(conn, &req.site, range)? {
+        for e in &read.conversions {
             let Some(goal) = e.goal.clone() else { continue };
             let chosen = if req.goals.is_empty() {
                 e.primary.or_else(|| goals.primary.get(&goal).copied()).unwrap_or(false)
@@ -407,7 +431,7 @@ fn candidates(conn: &Connection, req: &Request, goals: &Goals) -> rusqlite::Resu
                     ts: i64::try_from(e.ts).unwrap_or(i64::MAX),
                     value: e.value,
                     currency: e.currency.clone(),
-                    conversion: e,
+                    conversion: e.clone(),
                 });
             }
         }
@@ -415,40 +439,43 @@ fn candidates(conn: &Connection, req: &Request, goals: &Goals) -> rusqlite::Resu
     let mut unmatched = 0;
     for sel in req.goals.iter().filter(|g| g.contains(':')) {
         let (goal, stage) = sel.split_once(':').expect("filtered on ':'");
-        for (tx, value, currency, ts) in db::stages(conn, &req.site, goal, stage, range)? {
-            match db::conversion_for(conn, &req.site, &tx, goal)? {
+        for row in read.stages.iter().filter(|r| r.goal == goal && r.stage == stage) {
+            match &row.conversion {
                 Some(conversion) => out.push(Candidate {
-                    key: format!("import:{goal}:{stage}:{tx}"),
+                    key: format!("import:{goal}:{stage}:{}", row.transaction_id),
                     event_id: format!("{}:{stage}", conversion.id),
                     name_key: sel.clone(),
-                    ts,
-                    value,
-                    currency,
-                    conversion,
+                    ts: row.ts,
+                    value: row.value,
+                    currency: row.currency.clone(),
+                    conversion: conversion.clone(),
                 }),
                 None => unmatched += 1,
             }
         }
     }
     out.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.key.cmp(&b.key)));
-    Ok((out, unmatched))
+    (out, unmatched)
 }
 
-/// The rows of `req` as of `now` (ms), and what was left out and why.
-pub fn select(conn: &Connection, req: &Request, goals: &Goals, now: i64) -> rusqlite::Result<(Vec<Row>, Summary)> {
+/// The rows of `req` as of `now` (ms) from what the store read for it
+/// ([`want`]), and what was left out and why.
+pub fn select(read: &Read, req: &Request, goals: &Goals, now: i64) -> (Vec<Row>, Summary) {
     let window_days = req.window_days.or(goals.window_days).unwrap_or(DEFAULT_WINDOW_DAYS);
-    let (cands, unmatched) = candidates(conn, req, goals)?;
+    let (cands, unmatched) = candidates(read, req, goals);
     let mut summary =
         Summary { platform: req.platform, window_days, considered: cands.len() + unmatched, exported: 0, left_out: BTreeMap::new() };
     if unmatched > 0 {
         summary.left_out.insert(Reason::NoOnlineConversion, unmatched);
     }
-    let before = if req.since_last { db::exported(conn, &req.site, req.platform.name())? } else { Default::default() };
-    let mut seen: HashMap<&str, HashMap<String, i64>> = HashMap::new();
+    let nothing = HashSet::new();
+    let before = match read.exported.get(req.platform.name()) {
+        Some(keys) if req.since_last => keys,
+        _ => &nothing,
+    };
     let mut rows = Vec::new();
     for c in cands {
-        let verdict = check(conn, req, &c, window_days, now, &before, &mut seen)?;
-        match verdict {
+        match check(read, req, &c, window_days, now, before) {
             Err(reason) => *summary.left_out.entry(reason).or_default() += 1,
             Ok((click_param, click_id, click_ts)) => rows.push(Row {
                 name: req.names.get(&c.name_key).cloned().unwrap_or_else(|| goals.name(&c.name_key)),
@@ -465,42 +492,32 @@ pub fn select(conn: &Connection, req: &Request, goals: &Goals, now: i64) -> rusq
         }
     }
     summary.exported = rows.len();
-    Ok((rows, summary))
+    (rows, summary)
 }
 
 type Verdict = Result<(&'static str, String, i64), Reason>;
 
-fn check(
-    conn: &Connection,
-    req: &Request,
-    c: &Candidate,
-    window_days: u32,
-    now: i64,
-    before: &std::collections::HashSet<String>,
-    seen: &mut HashMap<&'static str, HashMap<String, i64>>,
-) -> rusqlite::Result<Verdict> {
+fn check(read: &Read, req: &Request, c: &Candidate, window_days: u32, now: i64, before: &HashSet<String>) -> Verdict {
     let click = c.conversion.attribution.as_ref().and_then(|a| {
         req.platform.click_params().iter().find_map(|p| a.click_ids.get(p).filter(|v| !v.is_empty()).map(|v| (*p, v.clone())))
     });
-    let Some((param, id)) = click else { return Ok(Err(Reason::NoClickId)) };
+    let Some((param, id)) = click else { return Err(Reason::NoClickId) };
     if !granted(&c.conversion) {
-        return Ok(Err(Reason::Consent));
-    }
-    if !seen.contains_key(param) {
-        seen.insert(param, db::first_seen(conn, &req.site, param)?);
+        return Err(Reason::Consent);
     }
     let conversion_ts = i64::try_from(c.conversion.ts).unwrap_or(i64::MAX);
-    let click_ts = seen[param].get(&id).copied().unwrap_or(conversion_ts).min(conversion_ts);
+    let first_seen = read.first_seen.get(param).and_then(|seen| seen.get(&id)).copied();
+    let click_ts = first_seen.unwrap_or(conversion_ts).min(conversion_ts);
     if c.ts < click_ts || c.ts - click_ts >= i64::from(window_days) * DAY_MS {
-        return Ok(Err(Reason::OutsideWindow));
+        return Err(Reason::OutsideWindow);
     }
     if req.platform == Platform::Meta && now - c.ts > meta::MAX_AGE_MS {
-        return Ok(Err(Reason::TooOld));
+        return Err(Reason::TooOld);
     }
     if before.contains(&c.key) {
-        return Ok(Err(Reason::ExportedBefore));
+        return Err(Reason::ExportedBefore);
     }
-    Ok(Ok((param, id, click_ts)))
+    Ok((param, id, click_ts))
 }
 
 /// The upload file for `rows`.
@@ -512,23 +529,35 @@ pub fn render(platform: Platform, rows: &[Row]) -> anyhow::Result<String> {
     }
 }
 
-/// Selects and renders in one write transaction (so two exports with
-/// `since_last` at once cannot both take the same conversion), hands the
-/// file to `deliver`, and records the rows only when that succeeded.
-pub fn run(
-    conn: &mut Connection,
+/// The rows `req` would export as of `now`, and the summary, from one
+/// snapshot of `store`; records nothing (a preview; the e2e tests use it).
+pub async fn preview(store: &dyn Store, req: &Request, goals: &Goals, now: i64) -> anyhow::Result<(Vec<Row>, Summary)> {
+    let read = store.export_rows(want(req)).await?;
+    Ok(select(&read, req, goals, now))
+}
+
+/// Selects and renders in one transaction that other exports wait for (so
+/// two exports with `since_last` at once cannot both take the same
+/// conversion), hands the file to `deliver`, and records the rows only when
+/// that succeeded (see [`Store::export`]).
+pub async fn run(
+    store: &dyn Store,
     req: &Request,
     goals: &Goals,
     now: i64,
-    deliver: impl FnOnce(String) -> anyhow::Result<()>,
+    deliver: impl FnOnce(String) -> anyhow::Result<()> + Send + 'static,
 ) -> anyhow::Result<Summary> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (rows, summary) = select(&tx, req, goals, now)?;
-    deliver(render(req.platform, &rows)?)?;
-    let recorded: Vec<(&str, &str, i64)> = rows.iter().map(|r| (r.key.as_str(), r.name.as_str(), r.ts)).collect();
-    db::record(&tx, &req.site, req.platform.name(), &recorded, now)?;
-    tx.commit()?;
-    Ok(summary)
+    let done = Arc::new(Mutex::new(None));
+    let (req2, goals2, out) = (req.clone(), goals.clone(), done.clone());
+    let decide: rows::Decide = Box::new(move |read| {
+        let (rows, summary) = select(&read, &req2, &goals2, now);
+        deliver(render(req2.platform, &rows)?)?;
+        *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(summary);
+        Ok(rows.into_iter().map(|r| Record { key: r.key, name: r.name, conversion_ts: r.ts }).collect())
+    });
+    store.export(want(req), req.platform.name(), now, decide).await?;
+    let summary = done.lock().unwrap_or_else(|e| e.into_inner()).take();
+    summary.ok_or_else(|| anyhow::anyhow!("the export did not run"))
 }
 
 /// One platform's line in the dashboard's "Ad platforms" panel, for the
@@ -547,33 +576,40 @@ pub struct PanelRow {
     pub exported: usize,
 }
 
-/// The "Ad platforms" panel for `site` from day `from` to day `to` (UTC, included).
-pub fn panel(conn: &Connection, site: &str, from: i64, to: i64, goals: &Goals, now: i64) -> rusqlite::Result<Vec<PanelRow>> {
-    Platform::ALL
+/// The "Ad platforms" panel for `site` from day `from` to day `to` (UTC,
+/// included), from one snapshot of `store`.
+pub async fn panel(store: &dyn Store, site: &str, from: i64, to: i64, goals: &Goals, now: i64) -> anyhow::Result<Vec<PanelRow>> {
+    let request = |platform| Request {
+        site: site.to_string(),
+        platform,
+        goals: Vec::new(),
+        from: Some(from),
+        to: Some(to),
+        names: BTreeMap::new(),
+        window_days: None,
+        since_last: false,
+    };
+    // One read for the three platforms: their click IDs and export records.
+    let mut all = want(&request(Platform::MicrosoftAds));
+    all.click_params = Platform::ALL.iter().flat_map(|p| p.click_params().iter().copied()).collect();
+    all.platforms = Platform::ALL.iter().map(|p| p.name()).collect();
+    let read = store.export_rows(all).await?;
+    Ok(Platform::ALL
         .into_iter()
         .map(|platform| {
-            let req = Request {
-                site: site.to_string(),
-                platform,
-                goals: Vec::new(),
-                from: Some(from),
-                to: Some(to),
-                names: BTreeMap::new(),
-                window_days: None,
-                since_last: false,
-            };
-            let (rows, summary) = select(conn, &req, goals, now)?;
+            let req = request(platform);
+            let (rows, summary) = select(&read, &req, goals, now);
             let with_click_id = summary.considered - summary.left_out.get(&Reason::NoClickId).copied().unwrap_or(0);
-            let before = db::exported(conn, site, platform.name())?;
-            let exported = if before.is_empty() {
-                0
-            } else {
-                let (cands, _) = candidates(conn, &req, goals)?;
-                cands.iter().filter(|c| before.contains(&c.key)).count()
+            let exported = match read.exported.get(platform.name()) {
+                Some(before) if !before.is_empty() => {
+                    let (cands, _) = candidates(&read, &req, goals);
+                    cands.iter().filter(|c| before.contains(&c.key)).count()
+                }
+                _ => 0,
             };
-            Ok(PanelRow { platform, label: platform.label(), with_click_id, exportable: rows.len(), exported })
+            PanelRow { platform, label: platform.label(), with_click_id, exportable: rows.len(), exported }
         })
-        .collect()
+        .collect())
 }
 
 /// A CSV writer into memory with RFC 4180 line ends.
@@ -592,20 +628,22 @@ fn number(v: f64) -> String {
 }
 
 /// `goaltag-collector export`: writes the file to `out` (or stdout), records
-/// the export, and returns the summary for stderr. The file is written
-/// before the export is recorded, so a failed write records nothing.
-pub fn cli<'a>(
-    db: &Path,
+/// the export in `db` (a SQLite file or a PostgreSQL URL), and returns the
+/// summary for stderr. The file is written before the export is recorded, so
+/// a failed write records nothing.
+pub async fn cli<'a>(
+    db: &Database,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
     goals_file: Option<&Path>,
     out: Option<&Path>,
 ) -> anyhow::Result<Summary> {
     let req = Request::parse(params).map_err(anyhow::Error::msg)?;
     let goals = goals_file.map(Goals::load).transpose()?.unwrap_or_default();
-    let mut conn = crate::import::open(db)?;
-    let summary = run(&mut conn, &req, &goals, crate::store::now_ms(), |file| {
+    let store = crate::store::open_for_import(db).await?;
+    let out = out.map(Path::to_path_buf);
+    let summary = run(&*store, &req, &goals, crate::store::now_ms(), move |file| {
         match out {
-            Some(path) => std::fs::write(path, &file).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+            Some(path) => std::fs::write(&path, &file).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
             None => {
                 use std::io::Write;
                 let mut stdout = std::io::stdout().lock();
@@ -614,7 +652,8 @@ pub fn cli<'a>(
             }
         }
         Ok(())
-    })?;
+    })
+    .await?;
     if req.platform == Platform::Meta && summary.exported > meta::MAX_EVENTS {
         eprintln!("note: Meta takes at most {} events per request; split the data array before sending", meta::MAX_EVENTS);
     }
@@ -650,7 +689,9 @@ EXAMPLES
   goaltag-collector export --db data/events.db --site demo-shop --platform google-ads \\
       --goals www/goals.json --out google.csv
   goaltag-collector export --site demo-shop --platform microsoft-ads --goal purchase \\
-      --goal lead:qualified --name 'lead:qualified=Qualified lead' --since-last";
+      --goal lead:qualified --name 'lead:qualified=Qualified lead' --since-last
+  goaltag-collector export --db postgres://goaltag@db.internal/goaltag --site demo-shop \\
+      --platform meta --since-last --out meta.json";
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,5 @@
 //! The HTTP face: `POST /collect`, `GET /health`, CORS, and the static folder.
-//! Handlers only validate and queue; the writer thread does all storage.
+//! Handlers only validate and hand batches to the [`Store`].
 
 use crate::config::Config;
 use crate::error::AppError;
@@ -7,8 +7,7 @@ use crate::decode;
 use crate::ingest::{Limits, Rejection};
 use crate::origins::Origins;
 use crate::ratelimit::{Limited, Limiters};
-use crate::store::{now_ms, Accepted, Rejected, SqliteStore, Store, StoreError, Writer};
-use anyhow::Context;
+use crate::store::{now_ms, Accepted, Rejected, Store, StoreError};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -36,28 +35,30 @@ const MAX_DRAIN: usize = 4 << 20;
 const MAX_REASON: usize = 300;
 
 struct App {
-    writer: Writer,
+    store: Arc<dyn Store>,
     limits: Limits,
     origins: Origins,
     limiters: Limiters,
 }
 
-/// The routes with SQLite storage at `cfg.db`, for [`serve`] and in-process tests,
-/// with the reporting routes of [`crate::dashboard`].
+/// The routes on the database `cfg.db` names (SQLite or PostgreSQL, opened
+/// and its schema created or migrated first), for [`serve`] and in-process tests.
 pub fn router(cfg: Config) -> anyhow::Result<Router> {
     cfg.validate()?;
-    let store = SqliteStore::open(&cfg.db).with_context(|| format!("opening the database {}", cfg.db.display()))?;
-    // Reports, the dashboard, imports and exports read and write this SQLite file themselves.
-    let owner = crate::dashboard::routes(cfg.db.clone()).merge(crate::export::routes(cfg.db.clone(), cfg.goals.clone()));
-    let owner = crate::admin::protect(owner, cfg.admin_token.clone());
-    Ok(router_with_store(cfg, store)?.merge(owner))
+    let store = crate::store::open(&cfg)?;
+    router_with_store(cfg, store)
 }
 
-/// The routes with any [`Store`]: another backend, or a test double. `cfg.db` is not used.
-pub fn router_with_store(cfg: Config, store: impl Store) -> anyhow::Result<Router> {
+/// The routes on any [`Store`] (another backend, or a test double; `cfg.db`
+/// is not used), with the site owner's routes: reports, the dashboard and
+/// imports ([`crate::dashboard`]) and exports ([`crate::export`]), behind
+/// `cfg.admin_token` when one is set ([`crate::admin`]).
+pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<Router> {
     cfg.validate()?;
+    let owner = crate::dashboard::routes(store.clone()).merge(crate::export::routes(store.clone(), cfg.goals.clone()));
+    let owner = crate::admin::protect(owner, cfg.admin_token.clone());
     let app = Arc::new(App {
-        writer: Writer::start(store, cfg.queue_capacity).context("starting the writer thread")?,
+        store,
         limits: cfg.limits(),
         origins: Origins::new(&cfg.allowed_origins, &cfg.site_origins),
         limiters: Limiters::new(&cfg.rate_limits),
@@ -65,7 +66,7 @@ pub fn router_with_store(cfg: Config, store: impl Store) -> anyhow::Result<Route
     let collect_route = Router::new()
         .route("/collect", post(collect))
         .layer(cors(&app.origins.cors_list()));
-    let api = Router::new().route("/health", get(health)).merge(collect_route).with_state(app);
+    let api = Router::new().route("/health", get(health)).merge(collect_route).with_state(app).merge(owner);
     Ok(match cfg.www {
         Some(dir) => {
             anyhow::ensure!(dir.is_dir(), "the static folder {} does not exist", dir.display());
@@ -139,10 +140,9 @@ fn cors(allowed: &[String]) -> CorsLayer {
 }
 
 async fn health(State(app): State<Arc<App>>) -> Result<Json<Value>, AppError> {
-    if app.writer.is_running() {
-        Ok(Json(json!({"status": "ok"})))
-    } else {
-        Err(AppError::with_body(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "writer stopped"})))
+    match app.store.health().await {
+        Ok(()) => Ok(Json(json!({"status": "ok"}))),
+        Err(why) => Err(AppError::with_body(StatusCode::SERVICE_UNAVAILABLE, json!({"status": why}))),
     }
 }
 
@@ -217,7 +217,7 @@ async fn collect(State(app): State<Arc<App>>, req: Request) -> Result<Json<Value
         too_many(limited)
     })?;
     let (site, events, attempt) = (batch.site.clone(), batch.events.len(), batch.attempt);
-    match app.writer.store(Accepted { batch, received_at }).await {
+    match app.store.store(Accepted { batch, received_at }).await {
         Ok(r) => {
             tracing::debug!(%site, events, attempt, stored = r.stored, duplicates = r.duplicates, "stored a batch");
             Ok(Json(json!({"stored": r.stored, "duplicates": r.duplicates})))
@@ -237,7 +237,7 @@ async fn collect(State(app): State<Arc<App>>, req: Request) -> Result<Json<Value
 fn refuse(app: &App, received_at: i64, Rejection { status, reason }: Rejection) -> AppError {
     let reason = truncated(reason);
     tracing::info!(status = status.as_u16(), %reason, "refused a batch");
-    app.writer.reject(Rejected { received_at, reason: reason.clone() });
+    app.store.reject(Rejected { received_at, reason: reason.clone() });
     AppError::new(status, reason)
 }
 

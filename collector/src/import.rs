@@ -7,16 +7,16 @@
 //! stored whole or not at all: the first bad row refuses the file, naming its
 //! line and field. Rows are keyed by (site, transaction_id, goal, stage):
 //! importing the same file again changes nothing, and a corrected row
-//! replaces the earlier one.
+//! replaces the earlier one. Each [`crate::Store`] stores them (`Store::import`).
 
 use crate::dates;
 use crate::ingest::{MAX_SITE, MAX_TEXT, MAX_VALUE};
-use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Serialize;
+use crate::store::Database;
 use std::path::Path;
 
-/// Most rows in one file: one transaction holds the database's write lock
-/// while it runs, and beacons wait for it.
+/// Most rows in one file: one transaction holds SQLite's write lock while it
+/// runs, and beacons wait for it.
 pub const MAX_ROWS: usize = 100_000;
 /// Largest body `POST /import` reads.
 pub const MAX_BYTES: usize = 16 << 20;
@@ -260,47 +260,6 @@ pub fn check_site(site: &str) -> Result<(), String> {
     }
 }
 
-/// Stores `rows` for `site` in one transaction. Its own connection, not the
-/// beacon writer's queue: imports are rare and SQLite lets one writer at a
-/// time in, so beacons wait (their busy timeout is 5 s) while the rows go in.
-pub fn store(conn: &mut Connection, site: &str, rows: &[Row], imported_at: i64) -> rusqlite::Result<Imported> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut done = Imported { rows: rows.len(), new: 0, updated: 0, unchanged: 0 };
-    {
-        let mut exists = tx.prepare(
-            "SELECT 1 FROM imports WHERE site = ?1 AND transaction_id = ?2 AND goal = ?3 AND stage = ?4",
-        )?;
-        let mut upsert = tx.prepare(
-            "INSERT INTO imports(site, transaction_id, goal, stage, value, currency, ts, imported_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT(site, transaction_id, goal, stage) DO UPDATE SET
-               value = excluded.value, currency = excluded.currency, ts = excluded.ts, imported_at = excluded.imported_at
-             WHERE value IS NOT excluded.value OR currency IS NOT excluded.currency OR ts IS NOT excluded.ts",
-        )?;
-        for r in rows {
-            let seen = exists.exists(params![site, r.transaction_id, r.goal, r.stage])?;
-            let changed = upsert.execute(params![site, r.transaction_id, r.goal, r.stage, r.value, r.currency, r.ts, imported_at])?;
-            match (seen, changed) {
-                (false, _) => done.new += 1,
-                (true, 0) => done.unchanged += 1,
-                (true, _) => done.updated += 1,
-            }
-        }
-    }
-    tx.commit()?;
-    Ok(done)
-}
-
-/// Opens the database for an import (creating tables an older file lacks).
-pub fn open(db: &Path) -> anyhow::Result<Connection> {
-    anyhow::ensure!(db.is_file(), "no database at {} (the collector creates it when it first starts)", db.display());
-    // SqliteStore::open applies the schema (and its upgrades) and sets WAL mode.
-    drop(crate::store::SqliteStore::open(db)?);
-    let conn = Connection::open(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(conn)
-}
-
 /// Extra `goaltag-collector import --help` text.
 pub const CLI_MANUAL: &str = "\
 FORMAT
@@ -317,10 +276,12 @@ FORMAT
   the same transaction_id, goal and stage replaces the earlier one.
 
 EXAMPLE
-  goaltag-collector import --db data/events.db --site demo-shop crm-export.csv";
+  goaltag-collector import --db data/events.db --site demo-shop crm-export.csv
+  goaltag-collector import --db postgres://goaltag@db.internal/goaltag \\
+      --site demo-shop crm-export.csv";
 
-/// `goaltag-collector import`: reads `file`, stores it and says what changed.
-pub fn cli(db: &Path, site: &str, file: &Path) -> anyhow::Result<String> {
+/// `goaltag-collector import`: reads `file`, stores it in `db` and says what changed.
+pub async fn cli(db: &Database, site: &str, file: &Path) -> anyhow::Result<String> {
     check_site(site).map_err(anyhow::Error::msg)?;
     let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let format = match file.extension().and_then(|e| e.to_str()) {
@@ -329,8 +290,8 @@ pub fn cli(db: &Path, site: &str, file: &Path) -> anyhow::Result<String> {
         _ => Format::detect(None, &text),
     };
     let rows = parse(&text, format).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
-    let mut conn = open(db)?;
-    let d = store(&mut conn, site, &rows, crate::store::now_ms())?;
+    let store = crate::store::open_for_import(db).await?;
+    let d = store.import(site, rows, crate::store::now_ms()).await?;
     Ok(format!("imported {} rows for {site}: {} new, {} updated, {} unchanged", d.rows, d.new, d.updated, d.unchanged))
 }
 

@@ -5,7 +5,8 @@
 //! - [`config`]: what it can be told at start-up;
 //! - [`ingest`]: what a valid batch is;
 //! - [`decode`]: gzip bodies (`POST /collect?c=gzip`), decoded within caps;
-//! - [`store`]: where batches go (the [`Store`] seam, SQLite, the writer thread);
+//! - [`store`]: where events go (the [`Store`] trait; SQLite with its writer
+//!   thread, PostgreSQL with its connection pool);
 //! - [`origins`]: which pages may send for which site;
 //! - [`ratelimit`]: per-IP and per-site token buckets;
 //! - [`http`]: the routes;
@@ -33,4 +34,4 @@ pub mod store;
 
 pub use config::Config;
 pub use http::{router, router_with_store, serve, serve_with_shutdown};
-pub use store::{Accepted, Rejected, SqliteStore, Store, Stored};
+pub use store::{Accepted, Database, PgStore, Rejected, SqliteStore, Store, Stored};

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use goaltag_collector::config::parse_duration;
 use goaltag_collector::origins::SiteOrigin;
+use goaltag_collector::Database;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,9 +11,9 @@ use std::time::Duration;
 /// Reference collector for the goaltag conversion tag.
 ///
 /// Accepts beacons at POST /collect (the goaltag wire format, version 1),
-/// validates them, and stores every event once in SQLite: the event ID is the
-/// primary key, so a retried or re-beaconed event is stored once. Answers
-/// GET /health, and serves a static folder (the demo shop) at /.
+/// validates them, and stores every event once in SQLite or PostgreSQL: the
+/// event ID is the primary key, so a retried or re-beaconed event is stored
+/// once. Answers GET /health, and serves a static folder (the demo shop) at /.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Cli {
@@ -52,7 +53,8 @@ ENDPOINTS
                   503  write queue full; Retry-After: 1
                   Nothing of a refused batch is stored: a batch is stored whole or
                   not at all.
-  GET /health     {\"status\":\"ok\"} while the writer is running.
+  GET /health     {\"status\":\"ok\"} while batches can be stored (SQLite: the
+                  writer runs; PostgreSQL: the database answers), else 503.
   GET /report     The report as JSON (?site=&from=YYYY-MM-DD&to=&funnel=/,/cart.html);
                   GET /dashboard shows it with charts; see 'report --help'.
   POST /import    Offline conversions (?site=), CSV or JSON lines; see 'import --help'.
@@ -105,17 +107,27 @@ RATE LIMITS (token buckets, 429 + Retry-After in whole seconds)
   --trust-forwarded-for, or every visitor is the proxy's address.
 
 STORAGE AND DURABILITY
-  One writer thread owns the SQLite file (WAL mode, synchronous=FULL). Batches
-  that arrive together share one transaction; its commit fsyncs the WAL before
-  any of them is answered. So a 2xx means the batch is on disk and survives
-  the collector being killed (kill -9) or the machine losing power (on a disk
-  that honours flushes). A batch whose answer was lost may or may not be
-  stored; the tag resends it with the same event IDs and the ID is the primary
-  key, so it is stored once either way. Tables: events (one row per event ID,
-  with the whole event as json), batches (every accepted batch, its attempt
-  number and the tag's dropped counts), rejections (every refused body and
-  why; 429s are only counted in the log). Read it while the collector runs:
+  --db is a SQLite file (the default, data/events.db) or a PostgreSQL URL
+  (postgres://user:password@host:5432/database; the database must exist, the
+  collector creates and migrates its tables at start).
+  SQLite: one writer thread owns the file (WAL mode, synchronous=FULL).
+  Batches that arrive together share one transaction; its commit fsyncs the
+  WAL before any of them is answered.
+  PostgreSQL: each batch is one transaction (INSERT ... ON CONFLICT (id) DO
+  NOTHING) on a pooled connection with synchronous_commit=on, so any number
+  of collectors can share one database: an event sent to two of them at once
+  is stored once. Rate limits are per collector.
+  Either way a 2xx means the batch is on disk and survives the collector
+  being killed (kill -9) or the machine losing power (on a disk that honours
+  flushes). A batch whose answer was lost may or may not be stored; the tag
+  resends it with the same event IDs and the ID is the primary key, so it is
+  stored once either way. Tables: events (one row per event ID, with the
+  whole event as json), batches (every accepted batch, its attempt number and
+  the tag's dropped counts), rejections (every refused body and why; 429s are
+  only counted in the log), imports (see 'import --help'), exports (see
+  'export --help'). Read them while the collector runs:
     sqlite3 data/events.db 'select kind, url, json from events order by ts'
+    psql \"$GOALTAG_DB\" -c 'select kind, url, json from events order by ts'
 
 LOGS
   Structured logs go to stderr; RUST_LOG sets the level (default info, debug
@@ -126,6 +138,8 @@ EXAMPLES
   goaltag-collector serve --www www
   goaltag-collector serve --listen 0.0.0.0:8080 --db /var/lib/goaltag/events.db \\
       --allowed-origin https://shop.example --allowed-origin https://www.shop.example
+  goaltag-collector serve --db postgres://goaltag:secret@db.internal/goaltag \\
+      --listen 0.0.0.0:8080 --trust-forwarded-for   # one of N behind a proxy
   goaltag-collector serve --site-origin demo-shop=https://shop.example \\
       --site-origin blog=https://blog.example --trust-forwarded-for --log-format json
   GOALTAG_LISTEN=127.0.0.1:0 goaltag-collector serve   # any free port";
@@ -138,9 +152,13 @@ enum Cmd {
         /// Address to listen on; port 0 picks a free port (printed at start).
         #[arg(long, env = "GOALTAG_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// SQLite database file; created with its folder if missing.
-        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db")]
-        db: PathBuf,
+        /// SQLite database file (created with its folder if missing), or a
+        /// PostgreSQL URL, postgres://user:password@host:port/database.
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
+        db: Database,
+        /// Most connections to PostgreSQL this collector keeps open (not used with SQLite).
+        #[arg(long, env = "GOALTAG_DB_CONNECTIONS", default_value_t = 16, value_name = "N")]
+        db_connections: usize,
         /// Folder of static files to serve at / (for example the demo shop in www/).
         #[arg(long, env = "GOALTAG_WWW")]
         www: Option<PathBuf>,
@@ -159,6 +177,7 @@ enum Cmd {
         #[arg(long, env = "GOALTAG_MAX_EVENTS", default_value_t = 500)]
         max_events: usize,
         /// Batches queued for or being written to the database; past this, 503 + Retry-After.
+        /// (PostgreSQL: batches waiting for or using a connection.)
         #[arg(long, env = "GOALTAG_QUEUE_CAPACITY", default_value_t = 64)]
         queue_capacity: usize,
         /// Puts /report, /dashboard, /import and /export behind this token (16 to
@@ -175,9 +194,9 @@ enum Cmd {
     /// Print the report as tables: the numbers GET /report and /dashboard show.
     #[command(after_long_help = goaltag_collector::report::CLI_MANUAL)]
     Report {
-        /// SQLite database file the collector writes (opened read-only).
-        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db")]
-        db: PathBuf,
+        /// The collector's database: SQLite file (opened read-only) or PostgreSQL URL.
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
+        db: Database,
         /// Site key; may be left out when the database holds one site.
         #[arg(long)]
         site: Option<String>,
@@ -197,9 +216,9 @@ enum Cmd {
     /// Import offline conversions (CSV with a header row, or JSON lines); see POST /import.
     #[command(after_long_help = goaltag_collector::import::CLI_MANUAL)]
     Import {
-        /// SQLite database file the collector writes.
-        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db")]
-        db: PathBuf,
+        /// The collector's database: SQLite file or PostgreSQL URL.
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
+        db: Database,
         /// Site key the rows belong to, as the tag sends it.
         #[arg(long)]
         site: String,
@@ -209,9 +228,9 @@ enum Cmd {
     /// Write an ad platform's offline-conversion upload file (see GET /export).
     #[command(after_long_help = goaltag_collector::export::CLI_MANUAL)]
     Export {
-        /// SQLite database file the collector writes.
-        #[arg(long, env = "GOALTAG_DB", default_value = "data/events.db")]
-        db: PathBuf,
+        /// The collector's database: SQLite file or PostgreSQL URL.
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
+        db: Database,
         /// Site key.
         #[arg(long)]
         site: String,
@@ -315,10 +334,11 @@ fn init_logs(format: LogFormat) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
-    let (listen, db, www, allowed_origins, limits, queue_capacity, admin_token, goals, guard) = match cli.cmd {
+    let (listen, db, db_connections, www, allowed_origins, limits, queue_capacity, admin_token, goals, guard) = match cli.cmd {
         Cmd::Serve {
             listen,
             db,
+            db_connections,
             www,
             allowed_origins,
             max_body_bytes,
@@ -328,15 +348,26 @@ async fn main() -> anyhow::Result<()> {
             admin_token,
             goals,
             guard,
-        } => (listen, db, www, allowed_origins, (max_body_bytes, max_decoded_bytes, max_events), queue_capacity, admin_token, goals, guard),
+        } => (
+            listen,
+            db,
+            db_connections,
+            www,
+            allowed_origins,
+            (max_body_bytes, max_decoded_bytes, max_events),
+            queue_capacity,
+            admin_token,
+            goals,
+            guard,
+        ),
         Cmd::Report { db, site, from, to, funnel, json } => {
             let params = [("site", site), ("from", from), ("to", to), ("funnel", funnel)];
             let given = params.iter().filter_map(|(k, v)| Some((*k, v.as_deref()?)));
-            print!("{}", goaltag_collector::report::cli(&db, given, json)?);
+            print!("{}", goaltag_collector::report::cli(&db, given, json).await?);
             return Ok(());
         }
         Cmd::Import { db, site, file } => {
-            println!("{}", goaltag_collector::import::cli(&db, &site, &file)?);
+            println!("{}", goaltag_collector::import::cli(&db, &site, &file).await?);
             return Ok(());
         }
         Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {
@@ -348,13 +379,14 @@ async fn main() -> anyhow::Result<()> {
                 params.push(("since_last", "true".into()));
             }
             let given = params.iter().map(|(k, v)| (*k, v.as_str()));
-            let summary = goaltag_collector::export::cli(&db, given, goals_file.as_deref(), out.as_deref())?;
+            let summary = goaltag_collector::export::cli(&db, given, goals_file.as_deref(), out.as_deref()).await?;
             eprintln!("{summary}");
             return Ok(());
         }
     };
     let mut cfg = goaltag_collector::Config {
         db,
+        db_connections,
         www,
         allowed_origins: allowed_origins.iter().map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect(),
         max_body_bytes: limits.0,
@@ -366,7 +398,7 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     guard.apply(&mut cfg);
-    tracing::info!(db = %cfg.db.display(), www = ?cfg.www, origins = ?cfg.allowed_origins, "starting");
+    tracing::info!(db = %cfg.db, www = ?cfg.www, origins = ?cfg.allowed_origins, "starting");
     // Database and folders first, so the "listening" line means ready.
     let app = goaltag_collector::router(cfg.clone())?;
     let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -11,7 +11,7 @@ const TOKEN: &str = "s3cret-admin-token-0123456789";
 fn start(token: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
-    let cfg = goaltag_collector::Config { db: db.clone(), admin_token: token.map(String::from), ..Default::default() };
+    let cfg = goaltag_collector::Config { db: db.clone().into(), admin_token: token.map(String::from), ..Default::default() };
     let app = goaltag_collector::router(cfg).unwrap();
     Server::serve(app, db, dir)
 }

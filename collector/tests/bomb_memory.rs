@@ -55,7 +55,7 @@ fn a_bomb_through_the_handler_costs_about_the_cap_not_its_decoded_size() {
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
-    let app = goaltag_collector::router(Config { db: db.clone(), ..Default::default() }).unwrap();
+    let app = goaltag_collector::router(Config { db: db.clone().into(), ..Default::default() }).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let post = |uri: &str, body: Vec<u8>| {
         let req = Request::post(uri).body(Body::from(body)).unwrap();

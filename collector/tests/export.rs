@@ -2,7 +2,8 @@
 //! golden files per platform, the CSVs read back with a CSV reader against
 //! the documented headers, Meta's events against the documented fields, the
 //! consent rule, the window, CRM stages, `--since-last`, the CLI and
-//! `GET /export`.
+//! `GET /export`. Each test runs on both stores, SQLite and PostgreSQL, with
+//! the same fixture and the same expected files.
 //!
 //! The fixture (site "shop"; D = 2026-03-02, times UTC) is written through
 //! the store's own insert, with fixed times, so the files are stable:
@@ -18,12 +19,14 @@
 //! - N1: a purchase with no click ID; S1: add_to_cart (secondary) with gclid-A.
 
 mod common;
+mod pg;
 
 use goaltag_collector::export::{self, Goals, Platform, Reason, Request};
-use goaltag_collector::store::{Accepted, SqliteStore, Store};
+use goaltag_collector::store::{Accepted, Database, Store};
 use goaltag_wire::{Attribution, Batch, Consent, Event, Kind, Signal};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 const H: i64 = 3_600_000;
 const DAY: i64 = 24 * H;
@@ -94,8 +97,83 @@ impl Fixture {
     }
 }
 
-/// Writes the fixture into a new database in `dir` and returns its path.
-fn fixture(dir: &Path) -> PathBuf {
+/// A database of either store, opened as the collector opens it, with a
+/// runtime for its async calls (one per test: a pool's connections belong to
+/// the runtime that made them).
+struct Db {
+    rt: tokio::runtime::Runtime,
+    /// What `--db` and `Config::db` take.
+    db: Database,
+    store: Arc<dyn Store>,
+    dir: tempfile::TempDir,
+}
+
+impl Db {
+    fn open(db: Database, dir: tempfile::TempDir) -> Db {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let store = goaltag_collector::store::open(&goaltag_collector::Config { db: db.clone(), ..Default::default() }).unwrap();
+        Db { rt, db, store, dir }
+    }
+
+    fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        Db::open(Database::Sqlite(dir.path().join("events.db")), dir)
+    }
+
+    /// None (with a notice) when there is no PostgreSQL test server (see pg/mod.rs).
+    fn postgres(hint: &str) -> Option<Db> {
+        Some(Db::open(Database::Postgres(pg::fresh(hint)?), tempfile::tempdir().unwrap()))
+    }
+
+    /// `--db` as the command line takes it.
+    fn arg(&self) -> String {
+        match &self.db {
+            Database::Sqlite(p) => p.display().to_string(),
+            Database::Postgres(url) => url.clone(),
+        }
+    }
+
+    fn store_events(&self, events: Vec<Event>) {
+        let batch = Batch { v: 1, site: "shop".into(), sent_at: NOW as u64, attempt: 1, dropped: Default::default(), events };
+        self.rt.block_on(self.store.store(Accepted { batch, received_at: NOW })).unwrap();
+    }
+
+    /// The file and summary of `req`, read without recording (as the e2e tests and the dashboard's panel read).
+    fn export(&self, req: &Request) -> (String, export::Summary) {
+        let (rows, summary) = self.rt.block_on(export::preview(&*self.store, req, &goals(), NOW)).unwrap();
+        (export::render(req.platform, &rows).unwrap(), summary)
+    }
+
+    /// `export::run` delivering to a string: the export is recorded.
+    fn run(&self, req: &Request, goals: &Goals, at: i64) -> anyhow::Result<(String, export::Summary)> {
+        let file = Arc::new(std::sync::Mutex::new(String::new()));
+        let out = file.clone();
+        let summary = self.rt.block_on(export::run(&*self.store, req, goals, at, move |f| {
+            *out.lock().unwrap() = f;
+            Ok(())
+        }))?;
+        let file = file.lock().unwrap().clone();
+        Ok((file, summary))
+    }
+
+    /// The `exports` table's (name, exported_at) for `platform`, by key.
+    fn recorded(&self, platform: &str) -> Vec<(String, i64)> {
+        let sql = "select name, exported_at from exports where platform = $1 order by key";
+        match &self.db {
+            Database::Sqlite(p) => {
+                let conn = rusqlite::Connection::open(p).unwrap();
+                let mut st = conn.prepare(&sql.replace("$1", "?1")).unwrap();
+                st.query_map([platform], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+            }
+            Database::Postgres(url) => {
+                pg::with_client(url, async |c| c.query(sql, &[&platform]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+        }
+    }
+}
+
+/// Writes the fixture into `db`.
+fn fixture(db: Db) -> Db {
     let mut f = Fixture { events: Vec::new(), n: 0 };
     let ms = click("msclkid", "ms-click-1");
     f.landing(D + 9 * H, ms.clone());
@@ -121,20 +199,41 @@ fn fixture(dir: &Path) -> PathBuf {
     f.conversion(D + 14 * H, "purchase", true, Some((12.0, "EUR")), Some("T-7"), Some(stale), granted());
     f.conversion(D + 15 * H, "purchase", true, Some((8.0, "EUR")), Some("T-8"), None, granted());
 
-    let db = dir.join("events.db");
-    let mut store = SqliteStore::open(&db).unwrap();
-    let batch = Batch { v: 1, site: "shop".into(), sent_at: NOW as u64, attempt: 1, dropped: Default::default(), events: f.events };
-    store.store(&[Accepted { batch, received_at: NOW }]).unwrap();
-    drop(store);
-    let mut conn = rusqlite::Connection::open(&db).unwrap();
+    db.store_events(f.events);
     let rows = goaltag_collector::import::parse(
         "transaction_id,goal,stage,value,currency,ts\nT-2,purchase,shipped,28.50,USD,2026-03-04T08:00:00Z\nT-9,purchase,shipped,9,USD,2026-03-04\n",
         goaltag_collector::import::Format::Csv,
     )
     .unwrap();
-    goaltag_collector::import::store(&mut conn, "shop", &rows, NOW).unwrap();
+    db.rt.block_on(db.store.import("shop", rows, NOW)).unwrap();
     db
 }
+
+/// Runs `test` on SQLite, then on PostgreSQL.
+macro_rules! on_both_stores {
+    ($sqlite:ident, $postgres:ident, $test:ident) => {
+        #[test]
+        fn $sqlite() {
+            $test(Db::sqlite());
+        }
+        #[test]
+        fn $postgres() {
+            if let Some(db) = Db::postgres("export") {
+                $test(db);
+            }
+        }
+    };
+}
+
+on_both_stores!(microsoft_bulk_file, microsoft_bulk_file_on_postgres, microsoft);
+on_both_stores!(google_click_conversion_file_with_braid_columns_and_a_crm_stage, google_file_on_postgres, google);
+on_both_stores!(meta_conversions_api_events, meta_conversions_api_events_on_postgres, meta);
+on_both_stores!(the_consent_rule_needs_ad_user_data_and_ad_storage, the_consent_rule_on_postgres, consent_rule);
+on_both_stores!(since_last_sends_each_conversion_once_and_reruns_give_the_same_rows, since_last_on_postgres, since_last);
+on_both_stores!(two_exports_at_once_take_each_conversion_once, two_exports_at_once_on_postgres, concurrent_since_last);
+on_both_stores!(the_window_and_the_range_are_honoured, the_window_and_the_range_on_postgres, window_and_range);
+on_both_stores!(the_command_writes_the_file_and_says_what_it_left_out, the_command_on_postgres, command);
+on_both_stores!(get_export_answers_the_file_with_its_summary, get_export_on_postgres, get_export);
 
 fn goals() -> Goals {
     Goals::parse(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../www/goals.json")).unwrap()).unwrap()
@@ -163,12 +262,6 @@ fn golden(name: &str, got: &str) {
     assert_eq!(got, want, "{name} differs from its golden file");
 }
 
-fn export(db: &Path, req: &Request) -> (String, export::Summary) {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let (rows, summary) = export::select(&conn, req, &goals(), NOW).unwrap();
-    (export::render(req.platform, &rows).unwrap(), summary)
-}
-
 fn left(pairs: &[(Reason, usize)]) -> BTreeMap<Reason, usize> {
     pairs.iter().copied().collect()
 }
@@ -178,11 +271,9 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
     r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect()
 }
 
-#[test]
-fn microsoft_bulk_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture(dir.path());
-    let (file, summary) = export(&db, &request(Platform::MicrosoftAds, &[], &[]));
+fn microsoft(db: Db) {
+    let db = fixture(db);
+    let (file, summary) = db.export(&request(Platform::MicrosoftAds, &[], &[]));
     golden("microsoft-ads.csv", &file);
     let rows = csv_rows(&file);
     assert_eq!(rows[0], goaltag_collector::export::microsoft::HEADER, "the documented header");
@@ -199,12 +290,10 @@ fn microsoft_bulk_file() {
     );
 }
 
-#[test]
-fn google_click_conversion_file_with_braid_columns_and_a_crm_stage() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture(dir.path());
+fn google(db: Db) {
+    let db = fixture(db);
     let req = request(Platform::GoogleAds, &["purchase", "newsletter", "purchase:shipped"], &[("purchase:shipped", "Shipped order")]);
-    let (file, summary) = export(&db, &req);
+    let (file, summary) = db.export(&req);
     golden("google-ads.csv", &file);
     let rows = csv_rows(&file);
     assert_eq!(rows[0][0], "Parameters:TimeZone=+0000");
@@ -224,7 +313,7 @@ fn google_click_conversion_file_with_braid_columns_and_a_crm_stage() {
     assert_eq!(summary.left_out[&Reason::NoOnlineConversion], 1);
 
     // Clicks with a gclid only: exactly the template's five columns.
-    let (plain, _) = export(&db, &request(Platform::GoogleAds, &["purchase"], &[]));
+    let (plain, _) = db.export(&request(Platform::GoogleAds, &["purchase"], &[]));
     let rows = csv_rows(&plain);
     assert_eq!(rows[0], ["Parameters:TimeZone=+0000", "", "", "", ""]);
     assert_eq!(rows[1], goaltag_collector::export::google::HEADER);
@@ -232,11 +321,9 @@ fn google_click_conversion_file_with_braid_columns_and_a_crm_stage() {
     assert_eq!(rows.len(), 3);
 }
 
-#[test]
-fn meta_conversions_api_events() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture(dir.path());
-    let (file, summary) = export(&db, &request(Platform::Meta, &[], &[]));
+fn meta(db: Db) {
+    let db = fixture(db);
+    let (file, summary) = db.export(&request(Platform::Meta, &[], &[]));
     golden("meta.json", &file);
     let v: serde_json::Value = serde_json::from_str(&file).unwrap();
     let data = v["data"].as_array().unwrap();
@@ -256,11 +343,7 @@ fn meta_conversions_api_events() {
     assert_eq!(summary.left_out[&Reason::TooOld], 1, "the click from 9 days ago is past Meta's 7 days");
 }
 
-#[test]
-fn the_consent_rule_needs_ad_user_data_and_ad_storage() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let mut store = SqliteStore::open(&db).unwrap();
+fn consent_rule(db: Db) {
     let mut f = Fixture { events: Vec::new(), n: 0 };
     let cases = [
         granted(),
@@ -275,32 +358,20 @@ fn the_consent_rule_needs_ad_user_data_and_ad_storage() {
     // And one with no consent snapshot at all.
     f.conversion(D + 5 * H, "purchase", true, None, None, Some(click("gclid", "g-5")), granted());
     f.events.last_mut().unwrap().consent = None;
-    let batch = Batch { v: 1, site: "shop".into(), sent_at: NOW as u64, attempt: 1, dropped: Default::default(), events: f.events };
-    store.store(&[Accepted { batch, received_at: NOW }]).unwrap();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let (rows, summary) = export::select(&conn, &request(Platform::GoogleAds, &[], &[]), &Goals::default(), NOW).unwrap();
+    db.store_events(f.events);
+    let (rows, summary) =
+        db.rt.block_on(export::preview(&*db.store, &request(Platform::GoogleAds, &[], &[]), &Goals::default(), NOW)).unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r.click_id.as_str()).collect();
     // Granted both: exported, whatever analytics and personalisation say.
     assert_eq!(ids, ["g-0", "g-3"]);
     assert_eq!(summary.left_out, left(&[(Reason::Consent, 3)]));
 }
 
-#[test]
-fn since_last_sends_each_conversion_once_and_reruns_give_the_same_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture(dir.path());
-    let mut conn = rusqlite::Connection::open(&db).unwrap();
+fn since_last(db: Db) {
+    let db = fixture(db);
     let goals = goals();
     let mut req = request(Platform::GoogleAds, &["purchase", "newsletter"], &[]);
-    let mut go = |req: &Request, at: i64| {
-        let mut file = String::new();
-        let summary = export::run(&mut conn, req, &goals, at, |f| {
-            file = f;
-            Ok(())
-        })
-        .unwrap();
-        (file, summary)
-    };
+    let go = |req: &Request, at: i64| db.run(req, &goals, at).unwrap();
     let (file1, first) = go(&req, NOW);
     let (file2, again) = go(&req, NOW + H);
     assert_eq!(file1, file2, "the same range twice: the same rows");
@@ -311,46 +382,61 @@ fn since_last_sends_each_conversion_once_and_reruns_give_the_same_rows() {
     assert_eq!(since.left_out[&Reason::ExportedBefore], 2);
     assert_eq!(file3.lines().count(), 2, "the parameters row and the header only");
     // Each conversion is recorded once, with its first export time.
-    let recorded: Vec<(String, i64)> = conn
-        .prepare("select name, exported_at from exports where platform = 'google-ads' order by key")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(recorded, [("Purchase".to_string(), NOW), ("Newsletter sign-up".to_string(), NOW)]);
+    assert_eq!(db.recorded("google-ads"), [("Purchase".to_string(), NOW), ("Newsletter sign-up".to_string(), NOW)]);
     // A failed delivery records nothing.
-    let meta = request(Platform::MicrosoftAds, &[], &[]);
-    assert!(export::run(&mut conn, &meta, &goals, NOW, |_| anyhow::bail!("disk full")).is_err());
-    let n: i64 = conn.query_row("select count(*) from exports where platform = 'microsoft-ads'", [], |r| r.get(0)).unwrap();
-    assert_eq!(n, 0);
+    let ms = request(Platform::MicrosoftAds, &[], &[]);
+    let err = db.rt.block_on(export::run(&*db.store, &ms, &goals, NOW, |_| anyhow::bail!("disk full"))).unwrap_err();
+    assert!(format!("{err:#}").contains("disk full"), "{err:#}");
+    assert_eq!(db.recorded("microsoft-ads"), []);
+    // Nor does a preview (what the dashboard's panel reads).
+    let (_, summary) = db.export(&ms);
+    assert_eq!(summary.exported, 1);
+    assert_eq!(db.recorded("microsoft-ads"), []);
+    // An imported stage is recorded under its own key: since_last sends it once too.
+    let stage = Request { since_last: true, ..request(Platform::GoogleAds, &["purchase:shipped"], &[]) };
+    let (file, summary) = go(&stage, NOW + 3 * H);
+    assert_eq!(summary.exported, 1, "{file}");
+    let again = go(&stage, NOW + 4 * H).1;
+    assert_eq!((again.exported, again.left_out[&Reason::ExportedBefore]), (0, 1));
 }
 
-#[test]
-fn the_window_and_the_range_are_honoured() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture(dir.path());
+/// Two `since_last` exports at the same moment: the second waits for the
+/// first, so each conversion goes into exactly one of the two files.
+fn concurrent_since_last(db: Db) {
+    let db = fixture(db);
+    let mut req = request(Platform::GoogleAds, &["purchase", "newsletter"], &[]);
+    req.since_last = true;
+    let goals = goals();
+    let (a, b) = db.rt.block_on(async {
+        let one = export::run(&*db.store, &req, &goals, NOW, |_| Ok(()));
+        let two = export::run(&*db.store, &req, &goals, NOW, |_| Ok(()));
+        tokio::join!(one, two)
+    });
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.exported + b.exported, a.exported.min(b.exported)), (2, 0), "{a}\n{b}");
+    assert_eq!(db.recorded("google-ads").len(), 2);
+}
+
+fn window_and_range(db: Db) {
+    let db = fixture(db);
     let mut wide = request(Platform::MicrosoftAds, &[], &[]);
     wide.window_days = Some(60);
-    let (file, summary) = export(&db, &wide);
+    let (file, summary) = db.export(&wide);
     assert!(file.contains("ms-old"), "a 60-day window takes the 40-day-old click");
     assert_eq!(summary.exported, 2);
     let mut day = request(Platform::MicrosoftAds, &[], &[]);
     day.from = Some(D / DAY + 1);
-    let (_, summary) = export(&db, &day);
+    let (_, summary) = db.export(&day);
     assert_eq!(summary.considered, 0, "nothing converted from D+1 on");
 }
 
-#[test]
-fn the_command_writes_the_file_and_says_what_it_left_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture(dir.path());
-    let out = dir.path().join("ms.csv");
+fn command(db: Db) {
+    let db = fixture(db);
+    let out = db.dir.path().join("ms.csv");
     let goals = concat!(env!("CARGO_MANIFEST_DIR"), "/../www/goals.json");
     let run = |extra: &[&str]| {
         let o = std::process::Command::new(BIN)
-            .args(["export", "--db"])
-            .arg(&db)
+            .args(["export", "--db", &db.arg()])
             .args(["--site", "shop", "--platform", "microsoft-ads", "--goals", goals, "--out"])
             .arg(&out)
             .args(extra)
@@ -371,16 +457,14 @@ fn the_command_writes_the_file_and_says_what_it_left_out() {
     assert!(stderr.contains("goal: \"no such goal\" is not a goal ID"), "{stderr}");
 }
 
-#[test]
-fn get_export_answers_the_file_with_its_summary() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture(dir.path());
+fn get_export(db: Db) {
+    let db = fixture(db);
     let cfg = goaltag_collector::Config {
-        db: db.clone(),
+        db: db.db.clone(),
         goals: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../www/goals.json").into()),
         ..Default::default()
     };
-    let s = common::Server::serve(goaltag_collector::router(cfg).unwrap(), db, dir);
+    let s = common::Server::serve(goaltag_collector::router(cfg).unwrap(), db.arg().into(), tempfile::tempdir().unwrap());
     let r = common::agent().get(&format!("{}/export?site=shop&platform=microsoft-ads", s.base)).call().unwrap();
     assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
     assert_eq!(r.header("content-disposition"), Some("attachment; filename=\"goaltag-shop-microsoft-ads.csv\""));

@@ -345,7 +345,7 @@ impl InProcess {
         // tmpfs when there is one: the property is atomicity, not fsync speed.
         let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
         let db = dir.path().join("events.db");
-        let cfg = Config { db: db.clone(), max_events: LIMITS.max_events, ..Default::default() };
+        let cfg = Config { db: db.clone().into(), max_events: LIMITS.max_events, ..Default::default() };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let app = goaltag_collector::router(cfg).unwrap();
         InProcess { app, db, rt, _dir: dir }

@@ -17,7 +17,7 @@ const DAY: i64 = 86_400_000;
 fn start(edit: impl FnOnce(&mut Config)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
-    let mut cfg = Config { db: db.clone(), ..Default::default() };
+    let mut cfg = Config { db: db.clone().into(), ..Default::default() };
     edit(&mut cfg);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

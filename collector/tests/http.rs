@@ -4,7 +4,8 @@
 mod common;
 
 use common::{agent, gzip, spawn, zeros_bomb, Server, TIMEOUT};
-use goaltag_collector::{Accepted, Config, Rejected, Store, Stored};
+use goaltag_collector::store::{BatchWriter, Threaded};
+use goaltag_collector::{Accepted, Config, Rejected, Stored};
 use goaltag_wire::{Event, Kind};
 use rusqlite::Connection;
 use std::sync::mpsc;
@@ -24,7 +25,7 @@ fn start(edit: impl FnOnce(&mut Config)) -> Server {
     std::fs::write(www.join("x.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(www.join("index.html"), "<h1>landing</h1>").unwrap();
     std::fs::write(www.join("shop/index.html"), "<h1>shop</h1>").unwrap();
-    let mut cfg = Config { db: db.clone(), www: Some(www), max_event_age: OLD_FIXTURES, ..Default::default() };
+    let mut cfg = Config { db: db.clone().into(), www: Some(www), max_event_age: OLD_FIXTURES, ..Default::default() };
     edit(&mut cfg);
     // The router opens the database here, so a bad config fails the test at once.
     let app = goaltag_collector::router(cfg).unwrap();
@@ -299,7 +300,7 @@ fn cors_echoes_listed_origins_only() {
 #[test]
 fn a_misspelt_origin_is_refused_at_start() {
     let err = goaltag_collector::router(Config {
-        db: tempfile::tempdir().unwrap().path().join("x.db"),
+        db: tempfile::tempdir().unwrap().path().join("x.db").into(),
         allowed_origins: vec!["https://shop.example/".into()],
         ..Default::default()
     })
@@ -327,7 +328,7 @@ struct Gated {
     gate: mpsc::Receiver<()>,
 }
 
-impl Store for Gated {
+impl BatchWriter for Gated {
     fn store(&mut self, batches: &[Accepted]) -> anyhow::Result<Vec<Stored>> {
         let _ = self.entered.send(());
         // Bounded, so a failing test cannot hang the run.
@@ -344,7 +345,8 @@ fn a_full_write_queue_answers_503_with_retry_after() {
     let (entered, entered_rx) = mpsc::channel();
     let (open, gate) = mpsc::channel();
     let cfg = Config { queue_capacity: 1, max_event_age: OLD_FIXTURES, ..Default::default() };
-    let (base, _stop) = spawn(move || goaltag_collector::router_with_store(cfg, Gated { entered, gate }).unwrap());
+    let store = Threaded::start(Gated { entered, gate }, cfg.queue_capacity).unwrap();
+    let (base, _stop) = spawn(move || goaltag_collector::router_with_store(cfg, std::sync::Arc::new(store)).unwrap());
 
     // The first batch takes the only slot and sits in the (blocked) store.
     let first = {

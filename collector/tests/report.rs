@@ -1,8 +1,10 @@
 //! Reports and imports against a seeded data set with known answers (see
 //! seed/mod.rs), sent through POST /collect to the real collector on a free
-//! loopback port; the CLI is checked against the same database.
+//! loopback port; the CLI is checked against the same database. Each test runs
+//! on both stores, SQLite and PostgreSQL, against the same expected figures.
 
 mod common;
+mod pg;
 mod seed;
 
 use common::{agent, Server};
@@ -16,10 +18,39 @@ const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
-    let cfg = goaltag_collector::Config { db: db.clone(), ..Default::default() };
+    let cfg = goaltag_collector::Config { db: db.clone().into(), ..Default::default() };
     let app = goaltag_collector::router(cfg).unwrap();
     Server::serve(app, db, dir)
 }
+
+/// A collector on a fresh PostgreSQL database (`db` holds its URL, which the
+/// CLI takes as --db); None when there is no test server (see pg/mod.rs).
+fn start_pg(hint: &str) -> Option<Server> {
+    let url = pg::fresh(hint)?;
+    let cfg = goaltag_collector::Config { db: goaltag_collector::Database::Postgres(url.clone()), ..Default::default() };
+    let app = goaltag_collector::router(cfg).unwrap();
+    Some(Server::serve(app, url.into(), tempfile::tempdir().unwrap()))
+}
+
+/// Runs `test` on SQLite, then on PostgreSQL.
+macro_rules! on_both_stores {
+    ($sqlite:ident, $postgres:ident, $test:ident) => {
+        #[test]
+        fn $sqlite() {
+            $test(start());
+        }
+        #[test]
+        fn $postgres() {
+            if let Some(s) = start_pg(stringify!($test)) {
+                $test(s);
+            }
+        }
+    };
+}
+
+on_both_stores!(the_report_adds_up_figure_by_figure, the_report_adds_up_figure_by_figure_on_postgres, report_adds_up);
+on_both_stores!(imports_join_by_transaction_id_and_never_double_count, imports_join_on_postgres, imports_join);
+on_both_stores!(bad_questions_get_a_reason, bad_questions_get_a_reason_on_postgres, bad_questions);
 
 fn answer(r: Result<ureq::Response, ureq::Error>) -> (u16, String) {
     match r {
@@ -72,9 +103,7 @@ fn source<'a>(r: &'a Value, label: &str) -> &'a Value {
     r["sources"].as_array().unwrap().iter().find(|s| s["source"] == label).unwrap_or_else(|| panic!("no source {label}: {}", r["sources"]))
 }
 
-#[test]
-fn the_report_adds_up_figure_by_figure() {
-    let s = start();
+fn report_adds_up(s: Server) {
     let (day0, from, to) = days();
     seed::seed(&s.base, day0);
     let r = s.json(&format!("/report?site=shop&from={from}&to={to}"));
@@ -211,9 +240,7 @@ fn the_report_adds_up_figure_by_figure() {
     }
 }
 
-#[test]
-fn imports_join_by_transaction_id_and_never_double_count() {
-    let s = start();
+fn imports_join(s: Server) {
     let (day0, from, to) = days();
     seed::seed(&s.base, day0);
     let csv = seed::import_csv(day0);
@@ -272,9 +299,7 @@ fn imports_join_by_transaction_id_and_never_double_count() {
     assert_eq!((&refunded["stage"], &refunded["rows"], &refunded["matched"]), (&json!("refunded"), &json!(2), &json!(2)));
 }
 
-#[test]
-fn bad_questions_get_a_reason() {
-    let s = start();
+fn bad_questions(s: Server) {
     let (day0, _, _) = days();
     let (status, body) = s.get("/report");
     assert_eq!((status, body.as_str()), (400, r#"{"error":"site: required (no events stored yet)"}"#));
@@ -300,6 +325,9 @@ fn bad_questions_get_a_reason() {
     let out = Command::new(BIN).args(["report", "--db", s.db.to_str().unwrap(), "--from", "yesterday"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("from: expected a date as YYYY-MM-DD"));
+    if s.db.to_string_lossy().starts_with("postgres://") {
+        return;
+    }
     let missing = s._dir.path().join("nope.db");
     let out = Command::new(BIN).args(["report", "--db", missing.to_str().unwrap()]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"), "{}", String::from_utf8_lossy(&out.stderr));
@@ -354,7 +382,7 @@ fn an_older_database_keeps_working() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((&r["site"], &r["totals"]["page_views"], &r["imports"]), (&json!("old"), &json!(1), &json!([])));
 
-    drop(goaltag_collector::SqliteStore::open(&db).unwrap());
+    drop(goaltag_collector::SqliteStore::open(&db, 1).unwrap());
     let conn = rusqlite::Connection::open(&db).unwrap();
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     let tables: i64 =

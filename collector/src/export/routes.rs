@@ -1,11 +1,12 @@
 //! `GET /export` (the upload file) and `GET /export/platforms` (the
-//! dashboard's "Ad platforms" panel). Both are the site owner's: with an
-//! admin token they sit behind it (see [`crate::admin`]).
+//! dashboard's "Ad platforms" panel), on the collector's [`Store`]. Both are
+//! the site owner's: with an admin token they sit behind it (see
+//! [`crate::admin`]).
 
 use super::{Goals, Request};
 use crate::dates;
-use crate::error::{blocking, AppError};
-use crate::store::now_ms;
+use crate::error::AppError;
+use crate::store::{now_ms, Store};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -13,34 +14,30 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The header `GET /export` states its summary in (what went, what was left out and why).
 pub const SUMMARY_HEADER: &str = "goaltag-export-summary";
 
-struct Files {
-    db: PathBuf,
+struct Exports {
+    store: Arc<dyn Store>,
     goals: Option<PathBuf>,
 }
 
-impl Files {
-    fn goals(&self) -> Result<Goals, AppError> {
-        match &self.goals {
-            None => Ok(Goals::default()),
-            Some(p) => Goals::load(p).map_err(|e| AppError::db("reading the goals file", e)),
-        }
-    }
-
-    fn open(&self) -> Result<rusqlite::Connection, AppError> {
-        let conn = rusqlite::Connection::open(&self.db).map_err(|e| AppError::db("opening the database", e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| AppError::db("opening the database", e))?;
-        Ok(conn)
+impl Exports {
+    /// The goal file, read for each request (so an edited file counts at once).
+    async fn goals(&self) -> Result<Goals, AppError> {
+        let Some(path) = self.goals.clone() else { return Ok(Goals::default()) };
+        tokio::task::spawn_blocking(move || Goals::load(&path))
+            .await
+            .map_err(|e| AppError::db("reading the goals file", e))?
+            .map_err(|e| AppError::db("reading the goals file", format!("{e:#}")))
     }
 }
 
-/// The export routes on the SQLite file `db`; `goals` is the site's goal configuration, if given.
-pub fn routes(db: PathBuf, goals: Option<PathBuf>) -> Router {
-    Router::new().route("/export", get(export)).route("/export/platforms", get(platforms)).with_state(Arc::new(Files { db, goals }))
+/// The export routes on `store`; `goals` is the site's goal configuration, if given.
+pub fn routes(store: Arc<dyn Store>, goals: Option<PathBuf>) -> Router {
+    Router::new().route("/export", get(export)).route("/export/platforms", get(platforms)).with_state(Arc::new(Exports { store, goals }))
 }
 
 fn pairs(q: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
@@ -48,22 +45,19 @@ fn pairs(q: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// `GET /export?site=…&platform=…[&goal=…][&from=…&to=…][&name=GOAL=Name][&window_days=…][&since_last=true]`.
-async fn export(State(files): State<Arc<Files>>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
+async fn export(State(x): State<Arc<Exports>>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
     let req = Request::parse(pairs(&q)).map_err(AppError::bad)?;
-    let platform = req.platform;
-    let site = req.site.clone();
-    let (file, summary) = blocking("the export", move || {
-        let goals = files.goals()?;
-        let mut conn = files.open()?;
-        let mut file = String::new();
-        let summary = super::run(&mut conn, &req, &goals, now_ms(), |f| {
-            file = f;
-            Ok(())
-        })
-        .map_err(|e| AppError::db("the export", e))?;
-        Ok((file, summary))
+    let (platform, site) = (req.platform, req.site.clone());
+    let goals = x.goals().await?;
+    let file = Arc::new(Mutex::new(String::new()));
+    let delivered = file.clone();
+    let summary = super::run(&*x.store, &req, &goals, now_ms(), move |f| {
+        *delivered.lock().unwrap_or_else(|e| e.into_inner()) = f;
+        Ok(())
     })
-    .await?;
+    .await
+    .map_err(|e| AppError::db("the export", format!("{e:#}")))?;
+    let file = std::mem::take(&mut *file.lock().unwrap_or_else(|e| e.into_inner()));
     tracing::info!(%site, summary = %summary, "exported conversions");
     let mut resp = ([(header::CONTENT_TYPE, platform.content_type())], file).into_response();
     let h = resp.headers_mut();
@@ -82,17 +76,15 @@ async fn export(State(files): State<Arc<Files>>, Query(q): Query<Vec<(String, St
 /// `GET /export/platforms?site=…&from=…&to=…`: per platform, the primary
 /// goals' conversions in the range with its click ID, exportable now, and
 /// exported before. Dates default like the report's (the last 30 days).
-async fn platforms(State(files): State<Arc<Files>>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
+async fn platforms(State(x): State<Arc<Exports>>, Query(q): Query<Vec<(String, String)>>) -> Result<Response, AppError> {
     let today = dates::day_of_ms(now_ms());
     let query = crate::report::Query::parse(pairs(&q).filter(|(k, _)| *k != "funnel"), today).map_err(AppError::bad)?;
     let site = query.site.clone().ok_or_else(|| AppError::bad("site: required, as in /export/platforms?site=demo-shop"))?;
     crate::import::check_site(&site).map_err(AppError::bad)?;
-    let rows = blocking("the ad platforms panel", move || {
-        let goals = files.goals()?;
-        let conn = files.open()?;
-        super::panel(&conn, &site, query.from, query.to, &goals, now_ms()).map_err(|e| AppError::db("reading the database", e))
-    })
-    .await?;
+    let goals = x.goals().await?;
+    let rows = super::panel(&*x.store, &site, query.from, query.to, &goals, now_ms())
+        .await
+        .map_err(|e| AppError::db("reading the database", format!("{e:#}")))?;
     let platforms: Vec<_> = rows.iter().map(|r| json!(r)).collect();
     let mut resp = Json(json!({ "platforms": platforms })).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

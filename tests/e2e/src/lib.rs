@@ -547,7 +547,7 @@ fn start_collector(
         let _in_runtime = rt.enter();
         tokio::net::TcpListener::from_std(listener).unwrap()
     };
-    let cfg = goaltag_collector::Config { db: db.to_path_buf(), www: Some(www.to_path_buf()), ..Default::default() };
+    let cfg = goaltag_collector::Config { db: db.into(), www: Some(www.to_path_buf()), ..Default::default() };
     let (tx, exit) = mpsc::channel();
     rt.spawn(async move {
         let why = match goaltag_collector::serve(listener, cfg).await {

@@ -35,7 +35,9 @@ fn a_walk_from_each_network_s_ad_reaches_its_upload_file() {
     buy_from(&h, "/?fbclid=IwAR-e2e-3", 3);
 
     let goals = Goals::load(&goaltag_e2e::repo_www().join("goals.json")).unwrap();
-    let conn = rusqlite::Connection::open(&h.db).unwrap();
+    // Read as `GET /export` reads, through the Store (here the SQLite file, read-only).
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let store = rt.block_on(goaltag_collector::store::open_for_reports(&h.db.as_path().into())).unwrap();
     let now = goaltag_collector::store::now_ms();
     let export = |platform| {
         let req = Request {
@@ -48,7 +50,7 @@ fn a_walk_from_each_network_s_ad_reaches_its_upload_file() {
             window_days: None,
             since_last: false,
         };
-        let (rows, summary) = export::select(&conn, &req, &goals, now).unwrap();
+        let (rows, summary) = rt.block_on(export::preview(&*store, &req, &goals, now)).unwrap();
         (export::render(platform, &rows).unwrap(), rows, summary)
     };
     for (platform, click) in [(Platform::MicrosoftAds, "ms-e2e-1"), (Platform::GoogleAds, "gclid-e2e-2"), (Platform::Meta, "IwAR-e2e-3")] {

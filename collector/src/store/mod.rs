@@ -1,0 +1,270 @@
+//! Storage behind one trait, [`Store`]: what the routes, the reports and the
+//! commands need from a database. Two implementations:
+//!
+//! - [`SqliteStore`] (sqlite.rs), the embedded default: one file, written by
+//!   one thread ([`writer`]) that shares one commit among the batches that
+//!   arrive together;
+//! - [`PgStore`] (postgres/): PostgreSQL through a connection pool, one
+//!   transaction per batch, so any number of collectors can share a database.
+//!
+//! Both keep the same tables, and hand reports and exports the same rows
+//! ([`crate::report::Rows`], [`crate::export::rows::Read`]): what the numbers
+//! mean and which conversions go to the ad platforms are defined once, in
+//! [`crate::report`] and [`crate::export`], not once per database. [`Database`] says which one a
+//! `--db` value names.
+
+pub mod postgres;
+pub mod sqlite;
+pub mod writer;
+
+pub use postgres::PgStore;
+pub use sqlite::{SqliteStore, SCHEMA};
+pub use writer::{BatchWriter, Threaded, Writer};
+
+use crate::export::rows::{Decide, Read, Want};
+use crate::import::{Imported, Row};
+use crate::report::Rows;
+use goaltag_wire::Batch;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A validated batch and when it arrived (milliseconds since the Unix epoch).
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The batch as validated (event IDs lower-cased).
+    pub batch: Batch,
+    /// When it arrived, in ms since the Unix epoch.
+    pub received_at: i64,
+}
+
+/// A refused body, kept so that data-quality reports can count rejections.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// When it arrived, in ms since the Unix epoch.
+    pub received_at: i64,
+    /// Why it was refused (what the sender was answered).
+    pub reason: String,
+}
+
+/// What happened to one batch: events newly stored, and events whose ID was
+/// already there (a retry or a beacon re-send).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// Events stored by this batch.
+    pub stored: usize,
+    /// Events whose ID was already stored (by any collector on the database).
+    pub duplicates: usize,
+}
+
+/// Why a batch was not stored.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The queue is full: try again shortly.
+    Busy,
+    /// The store failed or the writer has stopped.
+    Failed(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Busy => f.write_str("write queue full"),
+            StoreError::Failed(e) => write!(f, "storage failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Where events are kept: everything the collector stores and reports on.
+///
+/// Ingestion methods must keep the exactly-once promise: a batch is stored
+/// whole or not at all, an event ID is stored once however often and through
+/// however many collectors it arrives, and `Ok` means durable (the caller then
+/// acknowledges the batch to the tag). The reading methods have defaults that
+/// fail, for stores that only take batches (a test double, a forwarder).
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores one batch and says how many of its events were new.
+    async fn store(&self, batch: Accepted) -> Result<Stored, StoreError>;
+
+    /// Records a refused body. Best effort: never waits, and a failure is only logged.
+    fn reject(&self, rejected: Rejected);
+
+    /// `Ok` while batches can be stored; else why not (`GET /health` answers 503 with it).
+    async fn health(&self) -> Result<(), String>;
+
+    /// Sites with events, most events first (then by name).
+    async fn sites(&self) -> anyhow::Result<Vec<String>> {
+        anyhow::bail!("this store keeps no reports")
+    }
+
+    /// What a report on `site` needs for the time range `[start, end)` (ms),
+    /// read from one consistent snapshot.
+    async fn report_rows(&self, _site: &str, _start: i64, _end: i64) -> anyhow::Result<Rows> {
+        anyhow::bail!("this store keeps no reports")
+    }
+
+    /// Stores imported offline conversions for `site` in one transaction
+    /// (see [`crate::import`]): new rows added, changed rows replaced.
+    async fn import(
+        &self,
+        _site: &str,
+        _rows: Vec<Row>,
+        _imported_at: i64,
+    ) -> anyhow::Result<Imported> {
+        anyhow::bail!("this store takes no imports")
+    }
+
+    /// What an export or the dashboard's "Ad platforms" panel needs (see
+    /// [`crate::export`]), read from one consistent snapshot; records nothing.
+    async fn export_rows(&self, _want: Want) -> anyhow::Result<Read> {
+        anyhow::bail!("this store keeps no exports")
+    }
+
+    /// One export, in one transaction that other exports on the database
+    /// wait for (so two `since_last` exports cannot both take a conversion):
+    /// reads what `want` asks for, hands it to `decide` (which delivers the
+    /// file), and records the rows `decide` returns as exported to `platform`
+    /// at `exported_at` (a key recorded before keeps its first record). When
+    /// `decide` fails, nothing is recorded.
+    async fn export(&self, _want: Want, _platform: &str, _exported_at: i64, _decide: Decide) -> anyhow::Result<()> {
+        anyhow::bail!("this store keeps no exports")
+    }
+}
+
+/// Which database a `--db` value names: a `postgres://` or `postgresql://`
+/// URL, or else the path of a SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (created with its folder by the collector).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (the database must exist; the tables are created).
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads a `--db` value: a PostgreSQL URL, or a SQLite path.
+    pub fn parse(s: &str) -> Database {
+        let lower = s.get(..13).unwrap_or(s).to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Database::Postgres(s.to_string())
+        } else {
+            Database::Sqlite(PathBuf::from(s))
+        }
+    }
+}
+
+impl std::str::FromStr for Database {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Database::parse(s))
+    }
+}
+
+impl From<PathBuf> for Database {
+    fn from(p: PathBuf) -> Self {
+        Database::Sqlite(p)
+    }
+}
+
+impl From<&std::path::Path> for Database {
+    fn from(p: &std::path::Path) -> Self {
+        Database::Sqlite(p.to_path_buf())
+    }
+}
+
+/// The path, or the URL without its password (safe to log).
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => write!(f, "{}", p.display()),
+            Database::Postgres(url) => f.write_str(&postgres::redacted(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+/// Opens the database `cfg.db` names for serving: SQLite file and folders
+/// created, schema created or migrated, writer thread or connection pool
+/// started. Callable inside or outside a Tokio runtime.
+pub fn open(cfg: &crate::Config) -> anyhow::Result<Arc<dyn Store>> {
+    use anyhow::Context;
+    Ok(match &cfg.db {
+        Database::Sqlite(path) => Arc::new(
+            SqliteStore::open(path, cfg.queue_capacity)
+                .with_context(|| format!("opening the database {}", path.display()))?,
+        ),
+        Database::Postgres(url) => Arc::new(
+            PgStore::open(url, cfg.db_connections, cfg.queue_capacity)
+                .with_context(|| format!("opening the database {}", postgres::redacted(url)))?,
+        ),
+    })
+}
+
+/// For `report`: opens an existing database without creating or changing
+/// anything (a SQLite file is opened read-only).
+pub async fn open_for_reports(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match db {
+        Database::Sqlite(path) => Arc::new(sqlite::SqliteReader::existing(path)?),
+        Database::Postgres(url) => {
+            Arc::new(PgStore::connect(url, 2, 1, postgres::Schema::Check).await?)
+        }
+    })
+}
+
+/// For `import` and `export`: an existing database, its schema brought up to date.
+pub async fn open_for_import(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match db {
+        Database::Sqlite(path) => {
+            let reader = sqlite::SqliteReader::existing(path)?;
+            // Applies the schema (and its upgrades) and sets WAL mode.
+            drop(sqlite::SqliteWriter::open(path)?);
+            Arc::new(reader)
+        }
+        Database::Postgres(url) => {
+            Arc::new(PgStore::connect(url, 2, 1, postgres::Schema::Migrate).await?)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_values_name_a_url_or_a_file() {
+        assert_eq!(
+            Database::parse("data/events.db"),
+            Database::Sqlite("data/events.db".into())
+        );
+        let url = "postgres://goaltag:s3cret@db.example:5432/goaltag";
+        assert_eq!(Database::parse(url), Database::Postgres(url.into()));
+        assert!(matches!(
+            Database::parse("PostgreSQL://h/db"),
+            Database::Postgres(_)
+        ));
+        assert_eq!(
+            Database::parse(url).to_string(),
+            "postgres://goaltag:***@db.example:5432/goaltag"
+        );
+        assert_eq!(
+            Database::parse("postgres://h/db").to_string(),
+            "postgres://h/db"
+        );
+    }
+}

@@ -1,0 +1,472 @@
+//! SQLite, the embedded default: one file in WAL mode with
+//! `synchronous=FULL`, written by one thread ([`super::writer`]) whose group
+//! commits fsync once for all batches that arrived together; reports,
+//! imports and exports use connections of their own on blocking threads (WAL
+//! lets them read while the writer writes).
+
+use super::writer::{BatchWriter, Writer};
+use super::{Accepted, Rejected, Store, StoreError, Stored};
+use crate::export::rows::{Decide, Read, Want};
+use crate::import::{Imported, Row};
+use crate::report::{BatchFigures, EventRow, ImportRow, Rows};
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+use std::path::{Path, PathBuf};
+
+mod export;
+
+/// The schema, created if missing (a file of an older version gains the new
+/// tables and indexes). `json` keeps the whole event so fields the
+/// wire format gains later need no migration; the other columns are what
+/// reports filter and group by.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events(
+  id TEXT PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL,
+  received_at INTEGER NOT NULL, url TEXT, goal TEXT, value REAL, currency TEXT,
+  transaction_id TEXT, client_id TEXT, visit_id TEXT, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_site_ts ON events(site, ts);
+CREATE INDEX IF NOT EXISTS events_site_kind ON events(site, kind);
+CREATE TABLE IF NOT EXISTS batches(
+  site TEXT NOT NULL, received_at INTEGER NOT NULL, attempt INTEGER NOT NULL,
+  events INTEGER NOT NULL, stored INTEGER NOT NULL, duplicates INTEGER NOT NULL,
+  dropped_overflow INTEGER NOT NULL, dropped_poison INTEGER NOT NULL, dropped_expired INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rejections(received_at INTEGER NOT NULL, reason TEXT NOT NULL);
+-- Version 2: offline conversions imported from a CRM (see import.rs), joined
+-- to online conversions by transaction ID.
+CREATE TABLE IF NOT EXISTS imports(
+  site TEXT NOT NULL, transaction_id TEXT NOT NULL, goal TEXT NOT NULL, stage TEXT NOT NULL,
+  value REAL, currency TEXT, ts INTEGER NOT NULL, imported_at INTEGER NOT NULL,
+  PRIMARY KEY(site, transaction_id, goal, stage));
+CREATE INDEX IF NOT EXISTS imports_site_ts ON imports(site, ts);
+CREATE INDEX IF NOT EXISTS events_site_transaction ON events(site, transaction_id) WHERE transaction_id IS NOT NULL;
+-- Version 3: what was exported to which ad platform (see export.rs), so
+-- `export --since-last` sends each conversion once.
+CREATE TABLE IF NOT EXISTS exports(
+  site TEXT NOT NULL, platform TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
+  conversion_ts INTEGER NOT NULL, exported_at INTEGER NOT NULL,
+  PRIMARY KEY(site, platform, key));
+PRAGMA user_version = 3;
+";
+
+/// SQLite in WAL mode with `synchronous=FULL`: a committed batch survives a
+/// crash or power loss, and readers (reports, `sqlite3`) never block the writer.
+pub struct SqliteWriter {
+    conn: Connection,
+}
+
+impl SqliteWriter {
+    /// Opens (creating the file, its folder and the schema if missing).
+    pub fn open(path: &Path) -> anyhow::Result<SqliteWriter> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(path)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite refused WAL mode; readers will block writes");
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteWriter { conn })
+    }
+}
+
+impl BatchWriter for SqliteWriter {
+    fn store(&mut self, batches: &[Accepted]) -> anyhow::Result<Vec<Stored>> {
+        let tx = self.conn.transaction()?;
+        let out = batches.iter().map(|a| insert(&tx, a)).collect::<anyhow::Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn reject(&mut self, rejected: &[Rejected]) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins = tx.prepare_cached("INSERT INTO rejections(received_at, reason) VALUES (?1, ?2)")?;
+            for r in rejected {
+                ins.execute(params![r.received_at, r.reason])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
+    let b = &a.batch;
+    let mut stored = 0;
+    let mut ins = tx.prepare_cached(
+        "INSERT OR IGNORE INTO events(id, site, kind, ts, received_at, url, goal, value, currency,
+                                      transaction_id, client_id, visit_id, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for e in &b.events {
+        let json = serde_json::to_string(e)?;
+        // ts is at most u64::MAX; SQLite integers are i64, so clamp rather than wrap.
+        let ts = i64::try_from(e.ts).unwrap_or(i64::MAX);
+        stored += ins.execute(params![
+            e.id, b.site, e.kind.as_str(), ts, a.received_at, e.url, e.goal, e.value,
+            e.currency, e.transaction_id, e.client_id, e.visit_id, json
+        ])?;
+    }
+    let duplicates = b.events.len() - stored;
+    tx.prepare_cached(
+        "INSERT INTO batches(site, received_at, attempt, events, stored, duplicates,
+                             dropped_overflow, dropped_poison, dropped_expired)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        b.site, a.received_at, b.attempt, b.events.len(), stored, duplicates,
+        b.dropped.overflow, b.dropped.poison, b.dropped.expired
+    ])?;
+    Ok(Stored { stored, duplicates })
+}
+
+/// The serving store: batches through the writer thread, reports, imports
+/// and exports through connections of their own.
+pub struct SqliteStore {
+    writer: Writer,
+    reader: SqliteReader,
+}
+
+impl SqliteStore {
+    /// Opens the file (creating it, its folder and the schema if missing) and
+    /// starts the writer thread; `capacity` batches may be queued or being written.
+    pub fn open(path: &Path, capacity: usize) -> anyhow::Result<SqliteStore> {
+        let writer = Writer::start(SqliteWriter::open(path)?, capacity)?;
+        Ok(SqliteStore {
+            writer,
+            reader: SqliteReader {
+                path: path.to_path_buf(),
+            },
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn store(&self, batch: Accepted) -> Result<Stored, StoreError> {
+        self.writer.store(batch).await
+    }
+    fn reject(&self, rejected: Rejected) {
+        self.writer.reject(rejected)
+    }
+    async fn health(&self) -> Result<(), String> {
+        self.writer.health()
+    }
+    async fn sites(&self) -> anyhow::Result<Vec<String>> {
+        self.reader.sites().await
+    }
+    async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
+        self.reader.report_rows(site, start, end).await
+    }
+    async fn import(
+        &self,
+        site: &str,
+        rows: Vec<Row>,
+        imported_at: i64,
+    ) -> anyhow::Result<Imported> {
+        self.reader.import(site, rows, imported_at).await
+    }
+    async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
+        self.reader.export_rows(want).await
+    }
+    async fn export(&self, want: Want, platform: &str, exported_at: i64, decide: Decide) -> anyhow::Result<()> {
+        self.reader.export(want, platform, exported_at, decide).await
+    }
+}
+
+/// Reports, imports and exports on a SQLite file, without the writer: what
+/// the `report`, `import` and `export` commands use beside a running
+/// collector. Every call opens its own connection on a blocking thread
+/// (reports read-only).
+pub struct SqliteReader {
+    path: PathBuf,
+}
+
+impl SqliteReader {
+    /// A file that exists: a report never creates a database.
+    pub fn existing(path: &Path) -> anyhow::Result<SqliteReader> {
+        anyhow::ensure!(
+            path.is_file(),
+            "no database at {} (the collector creates it when it first starts)",
+            path.display()
+        );
+        Ok(SqliteReader {
+            path: path.to_path_buf(),
+        })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Path) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || f(&path)).await?
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteReader {
+    async fn store(&self, _: Accepted) -> Result<Stored, StoreError> {
+        Err(StoreError::Failed("opened for reports only".into()))
+    }
+    fn reject(&self, _: Rejected) {}
+    async fn health(&self) -> Result<(), String> {
+        Err("opened for reports only".into())
+    }
+    async fn sites(&self) -> anyhow::Result<Vec<String>> {
+        self.blocking(|p| Ok(sites(&open_read_only(p)?)?)).await
+    }
+    async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
+        let site = site.to_string();
+        self.blocking(move |p| {
+            let conn = open_read_only(p)?;
+            // One consistent snapshot even while the collector writes.
+            conn.execute_batch("BEGIN")?;
+            let rows = report_rows(&conn, &site, start, end);
+            let _ = conn.execute_batch("COMMIT");
+            Ok(rows?)
+        })
+        .await
+    }
+    async fn import(
+        &self,
+        site: &str,
+        rows: Vec<Row>,
+        imported_at: i64,
+    ) -> anyhow::Result<Imported> {
+        let site = site.to_string();
+        self.blocking(move |p| {
+            let mut conn = Connection::open(p)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            Ok(import(&mut conn, &site, &rows, imported_at)?)
+        })
+        .await
+    }
+    async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
+        self.blocking(move |p| {
+            let conn = open_read_only(p)?;
+            // One consistent snapshot even while the collector writes.
+            conn.execute_batch("BEGIN")?;
+            let read = export::read(&conn, &want);
+            let _ = conn.execute_batch("COMMIT");
+            Ok(read?)
+        })
+        .await
+    }
+    /// In one IMMEDIATE transaction: SQLite lets one writer in at a time, so
+    /// a second export (and the beacon writer) waits until this one commits.
+    async fn export(&self, want: Want, platform: &str, exported_at: i64, decide: Decide) -> anyhow::Result<()> {
+        let platform = platform.to_string();
+        self.blocking(move |p| {
+            let mut conn = Connection::open(p)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let read = export::read(&tx, &want)?;
+            let rows = decide(read)?;
+            export::record(&tx, &want.site, &platform, &rows, exported_at)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Opens the file read-only: reports never take the writer's lock, and
+/// WAL mode lets them read while the collector writes.
+pub fn open_read_only(db: &Path) -> anyhow::Result<Connection> {
+    anyhow::ensure!(
+        db.is_file(),
+        "no database at {} (the collector creates it when it first starts)",
+        db.display()
+    );
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// Sites with events, most events first.
+fn sites(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut st =
+        conn.prepare("SELECT site FROM events GROUP BY site ORDER BY count(*) DESC, site")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|o| o.is_some())
+}
+
+/// The columns of [`EventRow`], in its order.
+const EVENT_COLUMNS: &str =
+    "id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json";
+
+fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        id: r.get(0)?,
+        ts: r.get(1)?,
+        url: r.get(2)?,
+        goal: r.get(3)?,
+        value: r.get(4)?,
+        currency: r.get(5)?,
+        transaction_id: r.get(6)?,
+        client_id: r.get(7)?,
+        visit_id: r.get(8)?,
+        json: r.get(9)?,
+    })
+}
+
+fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Result<Rows> {
+    let events = |kind: &str| -> rusqlite::Result<Vec<EventRow>> {
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE site = ?1 AND kind = ?2 AND ts >= ?3 AND ts < ?4"
+        ))?;
+        let rows = st.query_map(params![site, kind, start, end], event_row)?;
+        rows.collect()
+    };
+    let (page_views, conversions) = (events("page_view")?, events("conversion")?);
+    let batches = conn.query_row(
+        "SELECT count(*), total(duplicates), total(attempt > 1), total(dropped_overflow),
+                total(dropped_poison), total(dropped_expired)
+         FROM batches WHERE site = ?1 AND received_at >= ?2 AND received_at < ?3",
+        params![site, start, end],
+        |r| {
+            Ok(BatchFigures {
+                batches: r.get::<_, i64>(0)? as u64,
+                duplicates: r.get::<_, f64>(1)? as u64,
+                retried: r.get::<_, f64>(2)? as u64,
+                dropped_overflow: r.get::<_, f64>(3)? as u64,
+                dropped_poison: r.get::<_, f64>(4)? as u64,
+                dropped_expired: r.get::<_, f64>(5)? as u64,
+            })
+        },
+    )?;
+    let rejected: i64 = conn.query_row(
+        "SELECT count(*) FROM rejections WHERE received_at >= ?1 AND received_at < ?2",
+        params![start, end],
+        |r| r.get(0),
+    )?;
+    // A database last opened by an older collector has no imports table yet.
+    let imports = if table_exists(conn, "imports")? {
+        let mut st = conn.prepare_cached(
+            "SELECT i.goal, i.stage, i.value, i.currency, i.ts,
+                    EXISTS(SELECT 1 FROM events e WHERE e.site = i.site AND e.transaction_id = i.transaction_id
+                           AND e.kind = 'conversion')
+             FROM imports i WHERE i.site = ?1 AND i.ts >= ?2 AND i.ts < ?3",
+        )?;
+        let rows = st.query_map(params![site, start, end], |r| {
+            Ok(ImportRow {
+                goal: r.get(0)?,
+                stage: r.get(1)?,
+                value: r.get(2)?,
+                currency: r.get(3)?,
+                ts: r.get(4)?,
+                matched: r.get(5)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(Rows {
+        page_views,
+        conversions,
+        batches,
+        rejected_bodies: rejected as u64,
+        imports,
+    })
+}
+
+/// Stores imported rows in one transaction. Its own connection, not the
+/// beacon writer's queue: imports are rare and SQLite lets one writer at a
+/// time in, so beacons wait (their busy timeout is 5 s) while the rows go in.
+fn import(
+    conn: &mut Connection,
+    site: &str,
+    rows: &[Row],
+    imported_at: i64,
+) -> rusqlite::Result<Imported> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut done = Imported {
+        rows: rows.len(),
+        new: 0,
+        updated: 0,
+        unchanged: 0,
+    };
+    {
+        let mut exists = tx.prepare(
+            "SELECT 1 FROM imports WHERE site = ?1 AND transaction_id = ?2 AND goal = ?3 AND stage = ?4",
+        )?;
+        let mut upsert = tx.prepare(
+            "INSERT INTO imports(site, transaction_id, goal, stage, value, currency, ts, imported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(site, transaction_id, goal, stage) DO UPDATE SET
+               value = excluded.value, currency = excluded.currency, ts = excluded.ts, imported_at = excluded.imported_at
+             WHERE value IS NOT excluded.value OR currency IS NOT excluded.currency OR ts IS NOT excluded.ts",
+        )?;
+        for r in rows {
+            let seen = exists.exists(params![site, r.transaction_id, r.goal, r.stage])?;
+            let changed = upsert.execute(params![
+                site,
+                r.transaction_id,
+                r.goal,
+                r.stage,
+                r.value,
+                r.currency,
+                r.ts,
+                imported_at
+            ])?;
+            match (seen, changed) {
+                (false, _) => done.new += 1,
+                (true, 0) => done.unchanged += 1,
+                (true, _) => done.updated += 1,
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use goaltag_wire::{Batch, Event, Kind};
+
+    fn batch(ids: &[&str]) -> Accepted {
+        let events = ids.iter().map(|id| Event::new((*id).into(), Kind::PageView, 5)).collect();
+        Accepted {
+            batch: Batch { v: 1, site: "s".into(), sent_at: 1, attempt: 1, dropped: Default::default(), events },
+            received_at: 7,
+        }
+    }
+
+    #[test]
+    fn a_group_shares_one_commit_and_dedups_within_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/events.db");
+        let mut s = SqliteWriter::open(&path).unwrap();
+        let r = s.store(&[batch(&["x", "y"]), batch(&["y", "z"])]).unwrap();
+        assert_eq!(r, [Stored { stored: 2, duplicates: 0 }, Stored { stored: 1, duplicates: 1 }]);
+        drop(s);
+        // Reopening keeps the data and the schema version.
+        let mut s = SqliteWriter::open(&path).unwrap();
+        assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
+        let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!((v, mode.as_str()), (3, "wal"));
+        let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 3);
+    }
+}

@@ -1,0 +1,305 @@
+//! The Store trait's promises, checked on both stores through the trait
+//! itself: a batch's duplicates counted per batch (within it and against
+//! earlier ones), rejections recorded, text the wire allows stored; and
+//! PostgreSQL's own: one event posted through two collectors at the same
+//! moment stored once, the schema created, migrated and checked.
+
+mod pg;
+
+use goaltag_collector::store::postgres::{Schema, MIGRATIONS, SCHEMA_VERSION};
+use goaltag_collector::store::{Rejected, Store, Stored};
+use goaltag_collector::{Accepted, PgStore, SqliteStore};
+use goaltag_wire::{Batch, Event, Kind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A batch of page views with these IDs, at `ts`, for site "s".
+fn batch(ids: &[String], attempt: u32) -> Accepted {
+    let events = ids
+        .iter()
+        .map(|id| {
+            let mut e = Event::new(id.clone(), Kind::PageView, 1_700_000_000_000);
+            e.url = Some("https://s.example/a\0b".into());
+            e.visit_id = Some("v".into());
+            e
+        })
+        .collect();
+    Accepted {
+        batch: Batch {
+            v: 1,
+            site: "s".into(),
+            sent_at: 1,
+            attempt,
+            dropped: Default::default(),
+            events,
+        },
+        received_at: 1_700_000_000_000,
+    }
+}
+
+fn id(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+/// What every store must do, whatever it is.
+async fn contract(store: Arc<dyn Store>, nul_becomes: &str) {
+    assert_eq!(store.health().await, Ok(()));
+    // An ID twice in one batch, then a batch overlapping the first.
+    let r = store.store(batch(&[id(1), id(2), id(1)], 1)).await.unwrap();
+    assert_eq!(
+        r,
+        Stored {
+            stored: 2,
+            duplicates: 1
+        }
+    );
+    let r = store.store(batch(&[id(2), id(3)], 2)).await.unwrap();
+    assert_eq!(
+        r,
+        Stored {
+            stored: 1,
+            duplicates: 1
+        }
+    );
+    store.reject(Rejected {
+        received_at: 1_700_000_000_000,
+        reason: "bad\0body".into(),
+    });
+
+    // Rejections are recorded in the background: wait (bounded) for it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rows = loop {
+        let rows = store.report_rows("s", 0, i64::MAX).await.unwrap();
+        if rows.rejected_bodies == 1 || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(rows.rejected_bodies, 1);
+    let mut ids: Vec<&str> = rows.page_views.iter().map(|e| e.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, [id(1), id(2), id(3)]);
+    assert_eq!(
+        (
+            rows.batches.batches,
+            rows.batches.duplicates,
+            rows.batches.retried
+        ),
+        (2, 2, 1)
+    );
+    let pv = &rows.page_views[0];
+    assert_eq!(
+        pv.url.as_deref(),
+        Some(format!("https://s.example/a{nul_becomes}b").as_str())
+    );
+    assert!(
+        pv.json.contains(r"a\u0000b"),
+        "the json column keeps the event exact: {}",
+        pv.json
+    );
+    assert_eq!(store.sites().await.unwrap(), ["s"]);
+    assert!(store
+        .report_rows("other", 0, i64::MAX)
+        .await
+        .unwrap()
+        .page_views
+        .is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_keeps_the_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("e.db"), 8).unwrap();
+    contract(Arc::new(store), "\0").await;
+}
+
+#[test]
+fn postgres_keeps_the_store_contract() {
+    let Some(url) = pg::fresh("contract") else {
+        return;
+    };
+    pg::block_on(async {
+        let store = PgStore::connect(&url, 4, 8, Schema::Migrate).await.unwrap();
+        // PostgreSQL text cannot hold NUL: the column has U+FFFD, the json the event as sent.
+        contract(Arc::new(store), "\u{fffd}").await;
+    });
+}
+
+/// Two collectors (two pools) on one database take the same batches at the
+/// same moment: each event is stored once, and of each pair of answers one
+/// says stored and the other duplicates, event for event.
+#[test]
+fn the_same_batch_through_two_collectors_at_once_is_stored_once() {
+    let Some(url) = pg::fresh("race") else { return };
+    const BATCHES: u32 = 40;
+    const EVENTS: u32 = 20;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let a = Arc::new(
+            PgStore::connect(&url, 8, 64, Schema::Migrate)
+                .await
+                .unwrap(),
+        );
+        let b = Arc::new(
+            PgStore::connect(&url, 8, 64, Schema::Migrate)
+                .await
+                .unwrap(),
+        );
+        let mut pairs = Vec::new();
+        for n in 0..BATCHES {
+            // Overlapping in reverse order too: the second batch names the IDs backwards.
+            let ids: Vec<String> = (0..EVENTS).map(|i| id(n * EVENTS + i)).collect();
+            let reversed: Vec<String> = ids.iter().rev().cloned().collect();
+            let (a, b) = (a.clone(), b.clone());
+            pairs.push(tokio::spawn(async move {
+                let (x, y) = tokio::join!(a.store(batch(&ids, 1)), b.store(batch(&reversed, 2)));
+                (x.unwrap(), y.unwrap())
+            }));
+        }
+        for p in pairs {
+            let (x, y) = p.await.unwrap();
+            assert_eq!(
+                (x.stored + y.stored, x.duplicates + y.duplicates),
+                (EVENTS as usize, EVENTS as usize),
+                "{x:?} {y:?}"
+            );
+        }
+    });
+    assert_eq!(
+        pg::count(&url, "SELECT count(*) FROM events"),
+        i64::from(BATCHES * EVENTS)
+    );
+    assert_eq!(
+        pg::count(&url, "SELECT count(*) FROM batches"),
+        i64::from(2 * BATCHES)
+    );
+    assert_eq!(
+        pg::count(&url, "SELECT sum(stored)::bigint FROM batches"),
+        i64::from(BATCHES * EVENTS)
+    );
+}
+
+/// A database at schema version 1 (before imports) is migrated on start and
+/// keeps its events; one from a newer collector is refused; `report` (Check)
+/// neither creates nor changes anything.
+#[test]
+fn the_schema_is_created_migrated_and_checked() {
+    let Some(url) = pg::fresh("schema") else {
+        return;
+    };
+    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check))
+        .err()
+        .expect("an empty database is refused");
+    assert!(format!("{err:#}").contains("no goaltag tables"), "{err:#}");
+    assert_eq!(
+        pg::count(
+            &url,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        0,
+        "Check created nothing"
+    );
+
+    pg::with_client(&url, async |c| {
+        c.batch_execute(MIGRATIONS[0]).await.unwrap();
+        c.batch_execute(
+            "CREATE TABLE goaltag_schema(version INTEGER NOT NULL); INSERT INTO goaltag_schema VALUES (1);
+             INSERT INTO events(id, site, kind, ts, received_at, json) VALUES ('old', 'old', 'page_view', 1, 1, '{}');",
+        )
+        .await
+        .unwrap();
+    });
+    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check))
+        .err()
+        .expect("an old schema is refused by reports");
+    assert!(format!("{err:#}").contains("schema version 1"), "{err:#}");
+    // Two collectors starting together: the advisory lock makes one migrate, the other find it done.
+    let (x, y) = pg::block_on(async {
+        tokio::join!(
+            PgStore::connect(&url, 1, 1, Schema::Migrate),
+            PgStore::connect(&url, 1, 1, Schema::Migrate)
+        )
+    });
+    x.unwrap();
+    y.unwrap();
+    assert_eq!(
+        pg::count(&url, "SELECT version::bigint FROM goaltag_schema"),
+        SCHEMA_VERSION as i64
+    );
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM goaltag_schema"), 1);
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM imports"), 0);
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM exports"), 0);
+    assert_eq!(
+        pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old'"),
+        1
+    );
+    pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).unwrap();
+
+    pg::with_client(&url, async |c| {
+        c.batch_execute("UPDATE goaltag_schema SET version = 99")
+            .await
+            .unwrap()
+    });
+    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Migrate))
+        .err()
+        .expect("a newer schema is refused");
+    assert!(format!("{err:#}").contains("newer collector"), "{err:#}");
+}
+
+/// A server (here: a database) with `synchronous_commit = off` would
+/// acknowledge batches before they are on disk: the collector's sessions turn
+/// it back on.
+#[test]
+fn sessions_commit_synchronously_even_where_the_server_says_off() {
+    let Some(url) = pg::fresh("sync") else { return };
+    let name = url.rsplit('/').next().unwrap().to_string();
+    pg::with_client(&url, async |c| {
+        c.batch_execute(&format!(
+            "ALTER DATABASE {name} SET synchronous_commit = off"
+        ))
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        pg::with_client(&url, async |c| c
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .unwrap()
+            .get::<_, String>(0)),
+        "off"
+    );
+    let setting = pg::block_on(async {
+        let store = PgStore::connect(&url, 1, 1, Schema::Migrate).await.unwrap();
+        store.setting("synchronous_commit").await.unwrap()
+    });
+    assert_eq!(setting, "on");
+}
+
+/// `GET /health` says so when the database goes away, so a load balancer
+/// takes the instance out.
+#[test]
+fn health_fails_when_the_database_goes_away() {
+    let Some(url) = pg::fresh("health") else {
+        return;
+    };
+    let server = pg::server().unwrap();
+    let name = url.rsplit('/').next().unwrap().to_string();
+    let store = pg::block_on(PgStore::connect(&url, 2, 2, Schema::Migrate)).unwrap();
+    pg::block_on(async {
+        assert_eq!(store.health().await, Ok(()));
+        pg::with_client_async(&server, async |c| {
+            c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .await
+                .unwrap()
+        })
+        .await;
+        assert_eq!(
+            store.health().await,
+            Err("database unreachable".to_string())
+        );
+    });
+}
