@@ -277,12 +277,16 @@ impl Tracker {
     }
 
     /// Runs what is due by the clock (consent waits and warnings, engaged
-    /// time, the coalesced storage write); returns console warnings to print.
+    /// time, other pages' leases run out, the coalesced storage write);
+    /// returns console warnings to print.
     pub fn tick(&mut self, host: &mut dyn Host) -> Vec<String> {
         let now = host.now();
         let fx = self.consent.tick(now);
         self.apply(host, fx);
         self.accrue(host, now);
+        if self.watch_due().is_some_and(|t| t <= now) {
+            self.recheck(host, now);
+        }
         if self.stored.save_at.is_some_and(|t| t <= now) || self.lease_due().is_some_and(|t| t <= now) {
             self.persist(host);
         }
@@ -622,7 +626,7 @@ impl Tracker {
     pub fn wake_at(&self) -> Option<u64> {
         let duration = self.engaged.next_duration(&self.goals);
         let outbox = if self.ready() { self.outbox.wake_at() } else { None };
-        [self.consent.wake_at(), outbox, self.stored.save_at, duration, self.lease_due()].into_iter().flatten().min()
+        [self.consent.wake_at(), outbox, self.stored.save_at, duration, self.lease_due(), self.watch_due()].into_iter().flatten().min()
     }
 
     /// Events not yet acknowledged by the collector.
