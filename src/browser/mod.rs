@@ -397,14 +397,19 @@ fn hide(s: &mut Shell, leaving: bool) {
 /// lock of each other page's key the core names; the grant is reported to
 /// the core inside it. Without Web Locks there is nothing to do here.
 fn locks(s: &mut Shell) {
+    let probes = s.tracker.take_probes();
     let key = s.tracker.outbox_key();
+    let own = !key.is_empty() && s.locked != key;
+    if !own && probes.is_empty() {
+        return;
+    }
     let f: &Callback = GRANTED.get_or_init(|| Granted::new(granted)).as_ref().unchecked_ref();
     let generation = JsValue::from_f64(GENERATION.get() as f64);
-    if !key.is_empty() && s.locked != key {
+    if own {
         s.locked = key.to_string();
         host::request_lock(key, &f.bind_2(&JsValue::NULL, &generation, &JsValue::UNDEFINED));
     }
-    for probe in s.tracker.take_probes() {
+    for probe in probes {
         host::request_lock(&probe, &f.bind_2(&JsValue::NULL, &generation, &probe.as_str().into()));
     }
 }
