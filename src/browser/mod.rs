@@ -420,26 +420,38 @@ type Granted = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>;
 
 static GRANTED: Local<core::cell::OnceCell<Granted>> = Local(core::cell::OnceCell::new());
 
-/// A Web Lock is granted. This page's own (no key) is held for life: the
-/// promise never settles, so the browser frees it only when the page is
-/// gone. Another page's means that page is gone: the core adopts its queue
-/// now, inside the grant, which ends when this returns.
+/// A Web Lock is granted. This page's own (no key) is held for life.
+/// Another page's means that page is gone: the core adopts its queue now,
+/// inside the grant, and says whether to keep the lock (see
+/// [`Tracker::lock_free`]). A lock is kept by returning a promise that never
+/// settles, so the browser frees it only when this page is gone; else the
+/// grant ends when this returns.
 fn granted(generation: JsValue, key: JsValue, _lock: JsValue) -> JsValue {
-    match key.as_string() {
-        None => js_sys::Promise::new(&mut |_, _| {}).into(),
-        Some(key) => {
-            if generation.as_f64() == Some(GENERATION.get() as f64) {
-                on_key(key, true);
-            }
-            JsValue::UNDEFINED
-        }
+    let keep = match key.as_string() {
+        None => true,
+        Some(key) => generation.as_f64() == Some(GENERATION.get() as f64) && on_key(key, true),
+    };
+    if keep {
+        js_sys::Promise::new(&mut |_, _| {}).into()
+    } else {
+        JsValue::UNDEFINED
     }
 }
 
 /// Another page's storage `key` changed (a `storage` event), or its Web Lock
-/// was `granted`: facts for the core.
-fn on_key(key: String, granted: bool) {
-    on_fact(|s| if granted { s.tracker.lock_free(&mut s.host, &key) } else { s.tracker.storage_changed(&mut s.host, &key) });
+/// was `granted`: facts for the core. True if the core keeps a granted lock.
+fn on_key(key: String, granted: bool) -> bool {
+    with_shell(|s| {
+        let keep = if granted {
+            s.tracker.lock_free(&mut s.host, &key)
+        } else {
+            s.tracker.storage_changed(&mut s.host, &key);
+            false
+        };
+        pump(s);
+        keep
+    })
+    .unwrap_or(false)
 }
 
 /// Resets the tag for a fresh `boot`: drops the running instance (its

@@ -36,8 +36,10 @@ pub const STORED: [(&str, Purpose); 5] = [
 ///   storage when it starts, and in the `storage` events of pages that start
 ///   later ([`Tracker::storage_changed`]). The grant ([`Tracker::lock_free`])
 ///   means that page is gone; its queue is adopted and the key removed inside
-///   the grant, so open pages waiting for one lock take their turns and adopt
-///   a queue once. Leases decide nothing else: a live page's queue is never
+///   the grant, and the adopting page keeps that lock for its life, so the
+///   other open pages waiting for it are granted it only once this page is
+///   gone too, and find the key removed: a queue is adopted once. Leases
+///   decide nothing else: a live page's queue is never
 ///   taken, however late its lease (a background tab's timers are throttled).
 /// - Without Web Locks, leases decide: a queue released or whose lease is
 ///   older than [`LEASE_MS`] is adopted when the page starts, on a `storage`
@@ -203,9 +205,18 @@ impl Tracker {
     /// The shell's fact: the Web Lock named `key`, which this page was
     /// waiting for (see [`Tracker::take_probes`]), is granted, so the page
     /// that held it is gone. Its queue is adopted now, while the lock is held.
-    pub fn lock_free(&mut self, host: &mut dyn Host, key: &str) {
+    ///
+    /// Returns whether the shell keeps the lock for this page's life: yes
+    /// when this page could adopt (analytics storage allowed, not leaving),
+    /// whatever it found. The next page in line is then granted the lock only
+    /// once this one is gone too, long after the removal of the key reached
+    /// it: tabs do not see each other's `localStorage` writes at once, and a
+    /// page granted the lock right after this one could still read the key
+    /// and adopt the queue a second time. When this page could not adopt,
+    /// the lock goes at once to the next page in line.
+    pub fn lock_free(&mut self, host: &mut dyn Host, key: &str) -> bool {
         unwatch(&mut self.stored.watched, key);
-        self.adopt(host, key);
+        self.adopt(host, key)
     }
 
     /// Other pages' outbox keys whose lock this page is to wait for: for
@@ -270,10 +281,11 @@ impl Tracker {
     /// their IDs (events it had beaconed are sent once more; the collector
     /// dedups), and written under this page's key at once, so they are never
     /// in memory alone. Only with analytics storage allowed, and not once
-    /// this page has released its own queue (it is going away).
-    fn adopt(&mut self, host: &mut dyn Host, key: &str) {
+    /// this page has released its own queue (it is going away); returns
+    /// whether it could.
+    fn adopt(&mut self, host: &mut dyn Host, key: &str) -> bool {
         if !self.stored.loaded.0 || self.stored.lease_at == 0 || key == self.stored.outbox_key {
-            return;
+            return false;
         }
         if let Some(text) = host.load(key) {
             host.remove(key);
@@ -283,6 +295,7 @@ impl Tracker {
                 self.write_outbox(host, now);
             }
         }
+        true
     }
 
     /// Writes the visit, goal memory, campaign and this page's outbox where

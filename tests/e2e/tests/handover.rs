@@ -7,7 +7,8 @@
 //! and the collector is reachable again. No page loads after that, so only
 //! an open page can deliver A's events: B, first in line for A's Web Lock
 //! (it saw A's queue appear through a `storage` event, C only on starting),
-//! must send each of them, with A's IDs; C must not send them again.
+//! must send each of them, with A's IDs; C must not send them again, neither
+//! while B lives nor once B is closed too and C is granted A's lock.
 //!
 //! ```sh
 //! ./build.sh build && cargo test -p goaltag-e2e --features browsers --test handover -- --nocapture
@@ -165,6 +166,16 @@ fn closed_tab_taken_over(browser: Browser) {
         h.exec(&format!("goaltag('event', 'e', {{label: 'marker-{tab}'}}); goaltag('flush');"));
     }
     h.wait_for_rows("select id from events where json_extract(json, '$.label') like 'marker-%'", 2, WAIT);
+    // B keeps A's lock while it lives: C is still in line.
+    assert_eq!(waiting_for(&h, &a_key), 1, "{browser:?}");
+    // B is closed too: C is granted A's lock at last, finds the queue gone,
+    // and still works (its next event arrives).
+    switch(&h, &b);
+    h.wd("DELETE", "/window", None);
+    switch(&h, &c);
+    wait(browser, "C granted A's lock once B is gone", || waiting_for(&h, &a_key) == 0);
+    h.exec("goaltag('event', 'e', {label: 'marker-c-last'}); goaltag('flush');");
+    h.wait_for_rows("select id from events where json_extract(json, '$.label') = 'marker-c-last'", 1, WAIT);
     h.expect_rows_stay(sql, N, Duration::from_secs(2));
 
     // Who sent A's events once the collector was back: B alone, each once.
@@ -179,14 +190,24 @@ fn closed_tab_taken_over(browser: Browser) {
             .count()
     };
     let (by_b, by_c) = (carried_by("b"), carried_by("c"));
-    assert_eq!((by_b, by_c), (N, 0), "{browser:?}: A's events delivered by B, once, and not by C");
+    // Every request that carried A's events, for a failure's message.
+    let carriers: Vec<String> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.body.contains("\"label\":\"a-"))
+        .map(|(i, r)| {
+            let tab = r.referer.rsplit("tab=").next().unwrap_or("?");
+            let n = sent_events_of(&r.body).iter().filter(|(l, _)| l.starts_with("a-")).count();
+            let after = if i >= requests_before { "after" } else { "before" };
+            format!("#{i} {after} tab {tab} {} attempt {} {n} events: {:?} {:?}", r.mode, r.attempt, r.fault, r.upstream)
+        })
+        .collect();
+    assert_eq!((by_b, by_c), (N, 0), "{browser:?}: A's events delivered by B, once, and not by C: {carriers:#?}");
     let dups = h.query("select coalesce(sum(duplicates), 0) from batches where site = 'handover'")[0][0].as_i64().unwrap_or(-1);
     assert_eq!(dups, 0, "{browser:?}: no page sent A's events twice");
     // A's events left B as a new batch: no `attempt`, though A had sent them before.
     let first_from_b = log.iter().find(|r| r.referer.contains("tab=b") && r.body.contains("\"label\":\"a-")).unwrap();
     assert_eq!(first_from_b.attempt, 1, "{browser:?}: {}", first_from_b.body);
-    // Both grants came and went: nobody waits for A's lock any more.
-    assert_eq!(waiting_for(&h, &a_key), 0, "{browser:?}");
     // Nothing is left waiting anywhere.
     let deadline = Instant::now() + WAIT;
     while outbox_keys(&h) != json!([]) {
