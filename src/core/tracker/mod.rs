@@ -178,7 +178,9 @@ impl Tracker {
     /// refuses (false) returns its events to the normal path. Then storage is
     /// written once, at once (the coalesced write cannot wait for its timer
     /// any more), recording the beacon marks; a page that is leaving releases
-    /// its queue for the next page to adopt at once.
+    /// its queue for the next page to adopt at once, and a hide after that
+    /// (browsers fire `visibilitychange` after `pagehide` when a page is
+    /// left) keeps it released.
     pub fn hide(&mut self, host: &mut dyn Host, leaving: bool, beacon: &mut dyn FnMut(&str) -> bool) {
         let now = host.now();
         for (body, ids) in self.beacon_bodies(now) {
@@ -186,7 +188,7 @@ impl Tracker {
                 self.beacon_refused(&ids);
             }
         }
-        if leaving {
+        if leaving || (self.stored.loaded.0 && self.stored.lease_at == 0) {
             self.release(host);
         } else {
             self.persist(host);

@@ -85,14 +85,20 @@ pub(super) struct Stored {
     pub(super) locks: bool,
     /// Other pages' outbox keys this page waits on, with the lease last read
     /// (without Web Locks: it is looked at again when that lease runs out).
-    /// With Web Locks a key stays here until its lock is granted, so each
-    /// page is waited for with one lock request, however often its key
-    /// comes and goes.
+    /// With Web Locks the lease is 0 while this page waits for the key's
+    /// lock, so each page is waited for with one lock request however often
+    /// its key comes and goes, and [`HELD`] once this page holds it.
     pub(super) watched: Vec<(String, u64)>,
     /// Keys of `watched` whose lock the shell is yet to wait for (see
     /// [`Tracker::take_probes`]).
     pub(super) probes: Vec<String>,
 }
+
+/// In [`Stored::watched`]: this page holds that gone page's lock (it was
+/// granted it and adopted its queue), so a late write of that page's key
+/// reaching this tab is adopted at once: a page's last writes can land after
+/// the browser freed its lock.
+const HELD: u64 = u64::MAX;
 
 /// Removes the [`STORED`] keys of the purposes `which` selects; a prefix
 /// entry removes every page's key.
@@ -216,7 +222,11 @@ impl Tracker {
     /// the lock goes at once to the next page in line.
     pub fn lock_free(&mut self, host: &mut dyn Host, key: &str) -> bool {
         unwatch(&mut self.stored.watched, key);
-        self.adopt(host, key)
+        let keep = self.adopt(host, key);
+        if keep {
+            self.stored.watched.push((key.into(), HELD));
+        }
+        keep
     }
 
     /// Other pages' outbox keys whose lock this page is to wait for: for
@@ -243,14 +253,17 @@ impl Tracker {
             return;
         }
         // Without Web Locks the lease is read afresh; with them a page is
-        // waited for once.
-        let known = if s.locks { s.watched.iter().any(|(k, _)| k == key) } else { unwatch(&mut s.watched, key) };
+        // waited for once, and its lock, once held, says it is gone.
+        let known = s.watched.iter().find(|(k, _)| k == key).map(|w| w.1);
+        if !s.locks {
+            unwatch(&mut s.watched, key);
+        }
         // A key that is gone (acknowledged, or adopted) needs no waiting.
         let Some(text) = host.load(key) else { return };
         // A damaged lease reads as released.
         let lease = text.split_once('\n').and_then(|(l, _)| crate::core::text::parse_u64(l)).unwrap_or(0);
-        if s.locks && !(starts && lease == 0) {
-            if !known {
+        if s.locks && known != Some(HELD) && !(starts && lease == 0) {
+            if known.is_none() {
                 s.watched.push((key.into(), 0));
                 s.probes.push(key.into());
             }

@@ -698,6 +698,10 @@ fn hiding_beacons_everything_refusals_go_back_and_leaving_releases_the_queue() {
     });
     assert_eq!(again, 1);
     assert!(h.storage.get(&key).is_some_and(|v| v.starts_with("0\n")), "leaving: released for the next page");
+    // Browsers fire visibilitychange (hidden) after pagehide when a page is left: it stays released.
+    run(&mut t, &mut h, r#"["event","b"]"#);
+    t.hide(&mut h, false, &mut |_| true);
+    assert!(h.storage.get(&key).is_some_and(|v| v.starts_with("0\n")), "a hide after pagehide keeps the queue released");
     let mut third = 0;
     t.hide(&mut h, true, &mut |_| {
         third += 1;

@@ -75,11 +75,20 @@ fn with_web_locks_an_open_tab_takes_over_a_closed_tabs_queue_inside_the_grant_on
 
     // A closes: its queue released, its lock freed. B asked first.
     a.release(&mut h);
+    let last_write = h.storage[&a_key].clone();
     drop(a);
     assert!(b.lock_free(&mut h, &a_key), "B keeps A's lock while it lives");
     assert!(!h.storage.contains_key(&a_key), "removed inside the grant");
     assert!(h.storage.get(b.outbox_key()).is_some_and(|v| v.contains(&from_a)), "under B's key at once, never in memory alone");
     assert_eq!(outbox_keys(&h), [b.outbox_key().to_string()]);
+    // A's last write lands after the browser freed its lock (and after B
+    // removed the key): B, holding A's lock, takes it too; C only waits.
+    h.storage.insert(a_key.clone(), last_write);
+    c.storage_changed(&mut h, &a_key);
+    assert!(h.storage.contains_key(&a_key), "C waits for the lock");
+    b.storage_changed(&mut h, &a_key);
+    assert!(!h.storage.contains_key(&a_key), "B holds the lock: it takes the late write");
+    assert!(c.take_probes().is_empty() && b.take_probes().is_empty(), "no new lock requests");
 
     // B delivers A's event with its ID, in a batch with B's own new event:
     // a new batch, so no `attempt` although A had sent its event before.
