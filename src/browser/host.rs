@@ -2,9 +2,9 @@
 //! `localStorage` and `RegExp`. Storage is reached only through the core's
 //! tracker, which asks consent first.
 
-use crate::prelude::*;
 use crate::core::goals::{Pattern, Patterns};
 use crate::core::tracker::{Host, Page};
+use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -47,8 +47,7 @@ struct Pool {
     used: usize,
 }
 
-static POOL: super::Local<core::cell::RefCell<Pool>> =
-    super::Local(core::cell::RefCell::new(Pool { bytes: [0; 256], used: 256 }));
+static POOL: super::Local<core::cell::RefCell<Pool>> = super::Local(core::cell::RefCell::new(Pool { bytes: [0; 256], used: 256 }));
 
 /// 16 cryptographically random bytes; the core formats them into UUIDs.
 pub fn random_bytes() -> [u8; 16] {
@@ -101,9 +100,9 @@ impl Pattern for Re {
 
 impl Patterns for BrowserHost {
     fn compile(&self, pattern: &str) -> Result<Box<dyn Pattern>, String> {
-        Re::new(pattern, "i").map(|r| Box::new(r) as Box<dyn Pattern>).map_err(|e| {
-            js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
-        })
+        Re::new(pattern, "i")
+            .map(|r| Box::new(r) as Box<dyn Pattern>)
+            .map_err(|e| js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default())
     }
 }
 
@@ -118,11 +117,7 @@ impl Host for BrowserHost {
         let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
             return Page::default();
         };
-        Page {
-            url: href(),
-            referrer: doc.referrer(),
-            title: doc.title(),
-        }
+        Page { url: href(), referrer: doc.referrer(), title: doc.title() }
     }
     fn url(&self) -> String {
         href()
@@ -147,36 +142,24 @@ impl Host for BrowserHost {
     }
 }
 
-/// Web Locks (`navigator.locks`), where the browser has them: this page holds
-/// a lock named after its outbox key for its whole life, and a lock another
-/// page could take at once (`ifAvailable`) belongs to a page that is gone.
-pub fn lock_for_life(name: &str) -> bool {
-    request_lock(name, false, Closure::once_into_js(|_: JsValue| -> JsValue { js_sys::Promise::new(&mut |_, _| {}).into() }))
+#[wasm_bindgen]
+extern "C" {
+    /// `navigator.locks.request(name, callback)`: an error where the browser
+    /// has no Web Locks. The promise it returns rejects only if the page goes
+    /// away; nothing to do then.
+    #[wasm_bindgen(js_namespace = ["navigator", "locks"], js_name = request, catch)]
+    fn lock_request(name: &str, callback: &js_sys::Function) -> Result<JsValue, JsValue>;
 }
 
-/// Calls `then` if the lock `name` is free right now (its owner is gone).
-pub fn if_lock_free(name: &str, then: impl FnOnce() + 'static) -> bool {
-    request_lock(
-        name,
-        true,
-        Closure::once_into_js(move |lock: JsValue| -> JsValue {
-            if !lock.is_null() {
-                then();
-            }
-            JsValue::UNDEFINED
-        }),
-    )
+/// Whether the browser has Web Locks (secure contexts of browsers since
+/// Chrome 69, Firefox 96, Safari 15.4).
+pub fn has_locks() -> bool {
+    web_sys::window().and_then(|w| js_sys::Reflect::get(&w.navigator(), &"locks".into()).ok()).is_some_and(|l| l.is_object())
 }
 
-fn request_lock(name: &str, if_available: bool, callback: JsValue) -> bool {
-    let Some(nav) = web_sys::window().map(|w| w.navigator()) else { return false };
-    let Ok(locks) = js_sys::Reflect::get(&nav, &"locks".into()) else { return false };
-    let Some(request) = js_sys::Reflect::get(&locks, &"request".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-    else {
-        return false;
-    };
-    let opts = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&opts, &"ifAvailable".into(), &if_available.into());
-    // The returned promise rejects only if the page goes away; nothing to do then.
-    request.call3(&locks, &name.into(), &opts, &callback).is_ok()
+/// Asks for the Web Lock `name`, waiting for it (never `ifAvailable` or
+/// `steal`); `callback` runs inside the grant, which lasts until the promise
+/// it returns settles.
+pub fn request_lock(name: &str, callback: &js_sys::Function) {
+    let _ = lock_request(name, callback);
 }

@@ -18,6 +18,7 @@ use core::cell::{Cell, RefCell};
 use host::BrowserHost;
 use timer::Wake;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
@@ -155,6 +156,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     let signal = |name: &str| nav.as_ref().and_then(|n| js_sys::Reflect::get(n, &name.into()).ok());
     let gpc = signal("globalPrivacyControl").and_then(|v| v.as_bool()) == Some(true);
     let dnt = signal("doNotTrack").and_then(|v| v.as_string()).as_deref() == Some("1");
+    shell.tracker.web_locks(host::has_locks());
     shell.tracker.begin(&mut shell.host, crate::core::consent::Env { gpc, dnt, ..Default::default() });
     if let Some(v) = attrs.get("consent") {
         match crate::core::consent::parse_data_consent(v) {
@@ -250,6 +252,7 @@ fn install_capture(s: &mut Shell) {
     on.add(win, "pagehide", PAGEHIDE);
     on.add(win, "online", ONLINE);
     on.add(win, "offline", OFFLINE);
+    on.add(win, "storage", STORAGE);
     on.add(doc, "visibilitychange", VISIBILITY);
     s.listeners.push(on);
     if js_sys::Reflect::get(&window.navigator(), &"onLine".into()).ok().and_then(|v| v.as_bool()) == Some(false) {
@@ -268,6 +271,7 @@ const ONLINE: u32 = 5;
 const OFFLINE: u32 = 6;
 const VISIBILITY: u32 = 7;
 const AUXCLICK: u32 = 8;
+const STORAGE: u32 = 9;
 
 /// Every page event the tag listens for.
 fn on_event(kind: u32, e: web_sys::Event) {
@@ -300,6 +304,12 @@ fn on_event(kind: u32, e: web_sys::Event) {
         ONLINE | OFFLINE => {
             let online = kind == ONLINE;
             on_fact(|s| s.tracker.set_online(online, host::now(), host::random_u32()))
+        }
+        // Another page of the site changed storage: its outbox may be one to wait for.
+        STORAGE => {
+            if let Some(key) = js_sys::Reflect::get(&e, &"key".into()).ok().and_then(|k| k.as_string()) {
+                on_key(key, false);
+            }
         }
         VISIBILITY => {
             let visible = visible();
@@ -388,25 +398,66 @@ fn hide(s: &mut Shell, leaving: bool) {
     s.tracker.hide(&mut s.host, leaving, &mut |body| transport::beacon(&url, body));
 }
 
-/// Cross-tab: once this page has an outbox key, it holds that Web Lock for
-/// life; other pages' keys with a live lease are adopted if their lock turns
-/// out free (their page is gone). Without Web Locks, leases alone decide.
+/// Cross-tab (see [`crate::core::tracker::OUTBOX_PREFIX`]): once this page
+/// has an outbox key, it holds that Web Lock for life, and it waits for the
+/// lock of each other page's key the core names; the grant is reported to
+/// the core inside it. Without Web Locks there is nothing to do here.
 fn locks(s: &mut Shell) {
+    let probes = s.tracker.take_probes();
     let key = s.tracker.outbox_key();
-    if key.is_empty() || s.locked == key {
+    let own = !key.is_empty() && s.locked != key;
+    if !own && probes.is_empty() {
         return;
     }
-    s.locked = key.to_string();
-    host::lock_for_life(key);
-    let generation = GENERATION.get();
-    for probe in s.tracker.take_probes() {
-        let name = probe.clone();
-        host::if_lock_free(&name, move || {
-            if generation == GENERATION.get() {
-                on_fact(|s| s.tracker.adopt(&mut s.host, &probe));
-            }
-        });
+    let f: &Callback = GRANTED.get_or_init(|| Granted::new(granted)).as_ref().unchecked_ref();
+    let generation = JsValue::from_f64(GENERATION.get() as f64);
+    if own {
+        s.locked = key.to_string();
+        host::request_lock(key, &f.bind_2(&JsValue::NULL, &generation, &JsValue::UNDEFINED));
     }
+    for probe in probes {
+        host::request_lock(&probe, &f.bind_2(&JsValue::NULL, &generation, &probe.as_str().into()));
+    }
+}
+
+/// The one callback of every Web Lock request: generation and key bound in,
+/// then the lock.
+type Granted = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>;
+
+static GRANTED: Local<core::cell::OnceCell<Granted>> = Local(core::cell::OnceCell::new());
+
+/// A Web Lock is granted. This page's own (no key) is held for life.
+/// Another page's means that page is gone: the core adopts its queue now,
+/// inside the grant, and says whether to keep the lock (see
+/// [`Tracker::lock_free`]). A lock is kept by returning a promise that never
+/// settles, so the browser frees it only when this page is gone; else the
+/// grant ends when this returns.
+fn granted(generation: JsValue, key: JsValue, _lock: JsValue) -> JsValue {
+    let keep = match key.as_string() {
+        None => true,
+        Some(key) => generation.as_f64() == Some(GENERATION.get() as f64) && on_key(key, true),
+    };
+    if keep {
+        js_sys::Promise::new(&mut |_, _| {}).into()
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// Another page's storage `key` changed (a `storage` event), or its Web Lock
+/// was `granted`: facts for the core. True if the core keeps a granted lock.
+fn on_key(key: String, granted: bool) -> bool {
+    with_shell(|s| {
+        let keep = if granted {
+            s.tracker.lock_free(&mut s.host, &key)
+        } else {
+            s.tracker.storage_changed(&mut s.host, &key);
+            false
+        };
+        pump(s);
+        keep
+    })
+    .unwrap_or(false)
 }
 
 /// Resets the tag for a fresh `boot`: drops the running instance (its

@@ -59,7 +59,14 @@ pub struct Send {
     pub body: String,
     /// The IDs of the events in `body`, in order.
     pub ids: Vec<String>,
-    /// The batch's `attempt`: 1 for a first send.
+    /// The batch's `attempt`: 1 for its first send, n for its (n-1)th retry.
+    /// A batch is the events planned together; events re-planned are a new
+    /// batch at attempt 1: both halves after a 413, events restored from
+    /// storage (a reload, another tab's adopted queue: persisted events keep
+    /// no batch), and a batch part of which went by beacon while the rest was
+    /// refused. Beacon bodies are planned on their own: always attempt 1, and
+    /// they count for no batch. Events dropped from a batch meanwhile
+    /// (expired, overflow) leave it the same batch.
     pub attempt: u32,
     /// Send `body` gzip-compressed, to [`gzip_url`] of the collector.
     pub gzip: bool,
@@ -85,7 +92,9 @@ struct Entry {
     item: Item,
     /// Batch the entry was closed into (same IDs on every retry); 0 while open.
     batch: u64,
-    /// Times sent so far (fetch or beacon): the next body's `attempt` is one more.
+    /// Times its batch was sent by fetch: the next fetch's `attempt` is one
+    /// more. Every entry of a batch has the same count; it is 0 again when the
+    /// events are re-planned into a new batch (see [`Send::attempt`]).
     sends: u32,
     /// In the request now in flight.
     flying: bool,
@@ -251,7 +260,20 @@ impl Outbox {
         if now_ms < self.not_before {
             return None;
         }
-        let batch = self.head()?;
+        let mut batch = self.head()?;
+        if self.entries.iter().any(|e| e.batch == batch && e.item.beacon_sent) {
+            // Part went by beacon on a hide, the rest was refused: two new batches.
+            self.next_id += 1;
+            for e in &mut self.entries {
+                if e.batch == batch {
+                    e.sends = 0;
+                    if !e.item.beacon_sent {
+                        e.batch = self.next_id;
+                    }
+                }
+            }
+            batch = self.next_id;
+        }
         let mut idx = Vec::new();
         for (i, e) in self.entries.iter().enumerate() {
             if e.batch == batch && !e.item.beacon_sent {
@@ -286,7 +308,6 @@ impl Outbox {
         for e in &mut self.entries {
             if e.item.beacon_sent && ids.contains(&e.item.id) {
                 e.item.beacon_sent = false;
-                e.sends = e.sends.saturating_sub(1);
                 self.dirty = true;
             }
         }
@@ -295,8 +316,8 @@ impl Outbox {
 
     /// The page is in view again after a hide: it lives on, so events it
     /// beaconed (fate unknown) are ordinary again and sent once more from
-    /// here, instead of waiting for a next page load that may never come.
-    /// The beacon still counts as an attempt.
+    /// here, instead of waiting for a next page load that may never come:
+    /// each batch as it was (a retry if it was fetched before).
     pub fn shown(&mut self) {
         for e in &mut self.entries {
             if e.item.beacon_sent {

@@ -9,8 +9,11 @@ use crate::prelude::*;
 impl Outbox {
     /// Text for localStorage: a `gt1` header with the unreported drop counts,
     /// then one event a line: `id TAB created_ms TAB flags TAB sends TAB
-    /// json_len TAB json` (flags: 1 conversion, 2 beacon-sent). The length
-    /// catches truncation. Oversized events are left out.
+    /// json_len TAB json` (flags: 1 conversion, 2 beacon-sent; `sends`: its
+    /// batch's fetches, which a restore does not read, since restored events
+    /// are re-planned into new batches, and kept in the format for tags of
+    /// other versions in other tabs). The length catches truncation.
+    /// Oversized events are left out.
     pub fn persist(&self) -> String {
         let room = self.room(self.policy.max_bytes);
         let mut out = String::with_capacity(16 + self.entries.iter().map(|e| e.item.json.len() + 72).sum::<usize>());
@@ -38,8 +41,10 @@ impl Outbox {
 
     /// Merges persisted text in: IDs already queued are skipped, expired
     /// events dropped (and counted), bad lines ignored. Beacon-sent events come
-    /// back as ordinary events, so they are resent once. Returns how many
-    /// events were added.
+    /// back as ordinary events, so they are resent once. Restored events are
+    /// planned into new batches (with events of this page's open batch, if
+    /// there is room), sent without `attempt`. Returns how many events were
+    /// added.
     pub fn restore(&mut self, text: &str, now_ms: u64) -> usize {
         let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let mut head = lines.next().unwrap_or("").split('\t');
@@ -93,13 +98,13 @@ fn parse_line(line: &str) -> Option<Entry> {
     let mut f = line.splitn(6, '\t');
     let id = f.next()?;
     let mut n = || f.next().and_then(parse_u64);
-    let (created_ms, flags, sends, len) = (n()?, n()?, n()?, n()?);
+    let (created_ms, flags, _sends, len) = (n()?, n()?, n()?, n()?);
     let json = f.next()?;
     if id.is_empty() || json.len() as u64 != len || !json.starts_with('{') || !json.ends_with('}') || flags > 3 {
         return None;
     }
     let item = Item { id: id.into(), json: json.into(), conversion: flags & 1 != 0, created_ms, beacon_sent: false };
-    Some(Entry { item, batch: 0, sends: u32::try_from(sends).ok()?, flying: false })
+    Some(Entry { item, batch: 0, sends: 0, flying: false })
 }
 
 #[cfg(test)]

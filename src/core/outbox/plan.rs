@@ -96,15 +96,19 @@ impl Outbox {
         plan
     }
 
-    /// One body of the given entries, counting the send: (body, ids, attempt).
-    /// A beacon marks them beacon-sent, a fetch in flight.
+    /// One body of the given entries: (body, ids, attempt). A fetch sends one
+    /// batch, puts it in flight and counts the send (the batch's `attempt`);
+    /// a beacon body is planned on its own, so it is a first send (no
+    /// `attempt`) and counts for no batch; its entries are marked beacon-sent.
     pub(super) fn body(&mut self, idx: &[usize], now: u64, beacon: bool) -> (String, Vec<String>, u32) {
         let mut sends = 0;
         let mut ids = Vec::with_capacity(idx.len());
         for &i in idx {
             let e = &mut self.entries[i];
-            sends = sends.max(e.sends);
-            e.sends = e.sends.saturating_add(1);
+            if !beacon {
+                sends = sends.max(e.sends);
+                e.sends = e.sends.saturating_add(1);
+            }
             e.flying |= !beacon;
             e.item.beacon_sent |= beacon;
             ids.push(e.item.id.clone());

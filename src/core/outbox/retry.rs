@@ -54,11 +54,12 @@ impl Outbox {
         };
         let sent = self.entries.iter().filter(|e| e.flying).count();
         match code {
-            // Too large: retry each half as its own batch, at once.
+            // Too large: each half is a new batch (no `attempt`), sent at once.
             413 if sent > 1 => {
                 self.next_id += 1;
                 let (half, id) = (sent.div_ceil(2), self.next_id);
                 for (k, e) in self.entries.iter_mut().filter(|e| e.flying).enumerate() {
+                    e.sends = 0;
                     if k >= half {
                         e.batch = id;
                     }

@@ -178,7 +178,9 @@ impl Tracker {
     /// refuses (false) returns its events to the normal path. Then storage is
     /// written once, at once (the coalesced write cannot wait for its timer
     /// any more), recording the beacon marks; a page that is leaving releases
-    /// its queue for the next page to adopt at once.
+    /// its queue for the next page to adopt at once, and a hide after that
+    /// (browsers fire `visibilitychange` after `pagehide` when a page is
+    /// left) keeps it released.
     pub fn hide(&mut self, host: &mut dyn Host, leaving: bool, beacon: &mut dyn FnMut(&str) -> bool) {
         let now = host.now();
         for (body, ids) in self.beacon_bodies(now) {
@@ -186,7 +188,7 @@ impl Tracker {
                 self.beacon_refused(&ids);
             }
         }
-        if leaving {
+        if leaving || (self.stored.loaded.0 && self.stored.lease_at == 0) {
             self.release(host);
         } else {
             self.persist(host);
@@ -277,12 +279,16 @@ impl Tracker {
     }
 
     /// Runs what is due by the clock (consent waits and warnings, engaged
-    /// time, the coalesced storage write); returns console warnings to print.
+    /// time, other pages' leases run out, the coalesced storage write);
+    /// returns console warnings to print.
     pub fn tick(&mut self, host: &mut dyn Host) -> Vec<String> {
         let now = host.now();
         let fx = self.consent.tick(now);
         self.apply(host, fx);
         self.accrue(host, now);
+        if self.watch_due().is_some_and(|t| t <= now) {
+            self.recheck(host, now);
+        }
         if self.stored.save_at.is_some_and(|t| t <= now) || self.lease_due().is_some_and(|t| t <= now) {
             self.persist(host);
         }
@@ -628,7 +634,7 @@ impl Tracker {
     pub fn wake_at(&self) -> Option<u64> {
         let duration = self.engaged.next_duration(&self.goals);
         let outbox = if self.ready() { self.outbox.wake_at() } else { None };
-        [self.consent.wake_at(), outbox, self.stored.save_at, duration, self.lease_due()].into_iter().flatten().min()
+        [self.consent.wake_at(), outbox, self.stored.save_at, duration, self.lease_due(), self.watch_due()].into_iter().flatten().min()
     }
 
     /// Events not yet acknowledged by the collector.

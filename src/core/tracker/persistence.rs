@@ -24,9 +24,27 @@ pub const STORED: [(&str, Purpose); 5] = [
 
 /// Each page (tab) persists its unacknowledged events under its own key,
 /// `goaltag_outbox.<tab>`, as `<lease ms>\n<outbox text>`, so two tabs never
-/// write one queue. A page adopts (reads, removes, resends) the queues of
-/// pages that are gone: released on page hide (lease 0), a lease older than
-/// [`LEASE_MS`], or (in the shell) a Web Lock its owner no longer holds.
+/// write one queue. A page adopts (reads, removes, resends with the same
+/// IDs) the queue of a page that is gone, whether it starts after that page
+/// went or was open all along:
+///
+/// - A page that starts adopts at once the queues released on page hide
+///   (lease 0): their pages are going or gone.
+/// - Where the browser has Web Locks ([`Tracker::web_locks`]), every page
+///   holds a lock named after its own key for life and waits for the lock of
+///   every other page's key it sees (unless it adopted it on starting): in
+///   storage when it starts, and in the `storage` events of pages that start
+///   later ([`Tracker::storage_changed`]). The grant ([`Tracker::lock_free`])
+///   means that page is gone; its queue is adopted and the key removed inside
+///   the grant, and the adopting page keeps that lock for its life, so the
+///   other open pages waiting for it are granted it only once this page is
+///   gone too, and find the key removed: a queue is adopted once. Leases
+///   decide nothing else: a live page's queue is never
+///   taken, however late its lease (a background tab's timers are throttled).
+/// - Without Web Locks, leases decide: a queue released or whose lease is
+///   older than [`LEASE_MS`] is adopted when the page starts, on a `storage`
+///   event of that key, or on the wake-up due when a lease it waits on would
+///   run out.
 pub const OUTBOX_PREFIX: &str = "goaltag_outbox.";
 
 /// A live page with unacknowledged events renews its lease a third of this often.
@@ -63,13 +81,28 @@ pub(super) struct Stored {
     pub(super) loaded: (bool, bool),
     /// When the coalesced storage write is due.
     pub(super) save_at: Option<u64>,
-    /// This page's outbox key, and when its lease was last written.
+    /// This page's outbox key, and when its lease was last written (0:
+    /// released, the page is going away).
     pub(super) outbox_key: String,
     pub(super) lease_at: u64,
-    /// Other pages' outbox keys whose owners may still be alive: the shell
-    /// asks Web Locks about them (see [`Tracker::take_probes`]).
+    /// The browser has Web Locks: they, not leases, tell a gone page.
+    pub(super) locks: bool,
+    /// Other pages' outbox keys this page waits on, with the lease last read
+    /// (without Web Locks: it is looked at again when that lease runs out).
+    /// With Web Locks the lease is 0 while this page waits for the key's
+    /// lock, so each page is waited for with one lock request however often
+    /// its key comes and goes, and [`HELD`] once this page holds it.
+    pub(super) watched: Vec<(String, u64)>,
+    /// Keys of `watched` whose lock the shell is yet to wait for (see
+    /// [`Tracker::take_probes`]).
     pub(super) probes: Vec<String>,
 }
+
+/// In [`Stored::watched`]: this page holds that gone page's lock (it was
+/// granted it and adopted its queue), so a late write of that page's key
+/// reaching this tab is adopted at once: a page's last writes can land after
+/// the browser freed its lock.
+const HELD: u64 = u64::MAX;
 
 /// Removes the [`STORED`] keys of the purposes `which` selects; a prefix
 /// entry removes every page's key.
@@ -86,6 +119,19 @@ pub(super) fn remove_keys(host: &mut dyn Host, which: impl Fn(Purpose) -> bool) 
             host.remove(key);
         }
     }
+}
+
+/// Stops waiting on `key`; whether it was waited on. (By hand, not
+/// `swap_remove`, whose panic message would bring formatting code into the
+/// download.)
+fn unwatch(watched: &mut Vec<(String, u64)>, key: &str) -> bool {
+    let Some(i) = watched.iter().position(|(k, _)| k == key) else { return false };
+    if let Some(last) = watched.pop() {
+        if let Some(slot) = watched.get_mut(i) {
+            *slot = last;
+        }
+    }
+    true
 }
 
 impl Tracker {
@@ -131,8 +177,10 @@ impl Tracker {
                 self.stored.outbox_key.push_str(OUTBOX_PREFIX);
                 crate::core::text::push_hex(&mut self.stored.outbox_key, &r[..4]);
             }
-            self.adopt_gone(host, now);
             self.stored.lease_at = now;
+            for key in host.keys(OUTBOX_PREFIX) {
+                self.consider(host, &key, now, true);
+            }
             // What began in memory is stored soon.
             self.changed(now);
         }
@@ -149,24 +197,46 @@ impl Tracker {
         }
     }
 
-    /// Adopts the outboxes of pages that are gone by their lease; the others
-    /// wait in `probes` for the shell's Web Locks check.
-    fn adopt_gone(&mut self, host: &mut dyn Host, now: u64) {
-        for key in host.keys(OUTBOX_PREFIX) {
-            if key == self.stored.outbox_key {
-                continue;
-            }
-            let lease = host.load(&key).and_then(|t| t.split('\n').next().and_then(crate::core::text::parse_u64));
-            match lease {
-                Some(at) if at != 0 && now.saturating_sub(at) < LEASE_MS => self.stored.probes.push(key),
-                _ => self.adopt(host, &key),
-            }
-        }
+    /// The shell's fact, told once at boot before storage is read: whether
+    /// the browser has Web Locks (`navigator.locks`). With them, queues are
+    /// adopted only inside a grant of their owner's lock; without, by lease.
+    pub fn web_locks(&mut self, available: bool) {
+        self.stored.locks = available;
     }
 
-    /// Other pages' outbox keys that only Web Locks can tell are orphaned:
-    /// for each, the shell asks `navigator.locks.request(key, {ifAvailable:
-    /// true})` and calls [`Tracker::adopt`] when granted (the owner is gone).
+    /// The shell's fact: another page of the site wrote or removed `key` in
+    /// storage (a `storage` event). Another page's outbox is waited for
+    /// (with Web Locks) or, without, adopted if its lease says it is gone.
+    pub fn storage_changed(&mut self, host: &mut dyn Host, key: &str) {
+        let now = host.now();
+        self.consider(host, key, now, false);
+    }
+
+    /// The shell's fact: the Web Lock named `key`, which this page was
+    /// waiting for (see [`Tracker::take_probes`]), is granted, so the page
+    /// that held it is gone. Its queue is adopted now, while the lock is held.
+    ///
+    /// Returns whether the shell keeps the lock for this page's life: yes
+    /// when this page could adopt (analytics storage allowed, not leaving),
+    /// whatever it found. The next page in line is then granted the lock only
+    /// once this one is gone too, long after the removal of the key reached
+    /// it: tabs do not see each other's `localStorage` writes at once, and a
+    /// page granted the lock right after this one could still read the key
+    /// and adopt the queue a second time. When this page could not adopt,
+    /// the lock goes at once to the next page in line.
+    pub fn lock_free(&mut self, host: &mut dyn Host, key: &str) -> bool {
+        unwatch(&mut self.stored.watched, key);
+        let keep = self.adopt(host, key);
+        if keep {
+            self.stored.watched.push((key.into(), HELD));
+        }
+        keep
+    }
+
+    /// Other pages' outbox keys whose lock this page is to wait for: for
+    /// each, the shell calls `navigator.locks.request(key, callback)`
+    /// (waiting: granted only once that page is gone) and [`Tracker::lock_free`]
+    /// inside the callback. Empty without Web Locks.
     pub fn take_probes(&mut self) -> Vec<String> {
         ::core::mem::take(&mut self.stored.probes)
     }
@@ -177,20 +247,72 @@ impl Tracker {
         &self.stored.outbox_key
     }
 
+    /// What to do about `key`, which may be another page's outbox (see
+    /// [`OUTBOX_PREFIX`]), seen as this page `starts` or later: wait for its
+    /// lock, wait for its lease, adopt it, or nothing. Only while analytics
+    /// storage is allowed.
+    fn consider(&mut self, host: &mut dyn Host, key: &str, now: u64, starts: bool) {
+        let s = &mut self.stored;
+        if !s.loaded.0 || !key.starts_with(OUTBOX_PREFIX) || key == s.outbox_key {
+            return;
+        }
+        // Without Web Locks the lease is read afresh; with them a page is
+        // waited for once, and its lock, once held, says it is gone.
+        let known = s.watched.iter().find(|(k, _)| k == key).map(|w| w.1);
+        if !s.locks {
+            unwatch(&mut s.watched, key);
+        }
+        // A key that is gone (acknowledged, or adopted) needs no waiting.
+        let Some(text) = host.load(key) else { return };
+        // A damaged lease reads as released.
+        let lease = text.split_once('\n').and_then(|(l, _)| crate::core::text::parse_u64(l)).unwrap_or(0);
+        if s.locks && known != Some(HELD) && !(starts && lease == 0) {
+            if known.is_none() {
+                s.watched.push((key.into(), 0));
+                s.probes.push(key.into());
+            }
+        } else if lease != 0 && now.saturating_sub(lease) < LEASE_MS {
+            s.watched.push((key.into(), lease));
+        } else {
+            self.adopt(host, key);
+        }
+    }
+
+    /// Without Web Locks: when the first lease this page waits on runs out.
+    pub(super) fn watch_due(&self) -> Option<u64> {
+        let s = &self.stored;
+        if s.locks || !s.loaded.0 {
+            return None;
+        }
+        s.watched.iter().map(|(_, at)| at.saturating_add(LEASE_MS)).min()
+    }
+
+    /// Without Web Locks, on a wake-up: looks again at the leases waited on.
+    pub(super) fn recheck(&mut self, host: &mut dyn Host, now: u64) {
+        for (key, _) in ::core::mem::take(&mut self.stored.watched) {
+            self.consider(host, &key, now, false);
+        }
+    }
+
     /// Takes over another page's persisted events: read, remove, queue with
     /// their IDs (events it had beaconed are sent once more; the collector
-    /// dedups). Only with analytics storage allowed.
-    pub fn adopt(&mut self, host: &mut dyn Host, key: &str) {
-        if !self.stored.loaded.0 || !key.starts_with(OUTBOX_PREFIX) || key == self.stored.outbox_key {
-            return;
+    /// dedups), and written under this page's key at once, so they are never
+    /// in memory alone. Only with analytics storage allowed, and not once
+    /// this page has released its own queue (it is going away); returns
+    /// whether it could.
+    fn adopt(&mut self, host: &mut dyn Host, key: &str) -> bool {
+        if !self.stored.loaded.0 || self.stored.lease_at == 0 || key == self.stored.outbox_key {
+            return false;
         }
         if let Some(text) = host.load(key) {
             host.remove(key);
             let body = text.split_once('\n').map_or("", |(_, b)| b);
-            if self.outbox.restore(body, host.now()) > 0 {
-                self.changed(host.now());
+            let now = host.now();
+            if self.outbox.restore(body, now) > 0 {
+                self.write_outbox(host, now);
             }
         }
+        true
     }
 
     /// Writes the visit, goal memory, campaign and this page's outbox where
@@ -252,3 +374,6 @@ impl Tracker {
         (self.stored.loaded.0 && self.stored.lease_at != 0 && !self.outbox.is_empty()).then_some(self.stored.lease_at + LEASE_MS / 3)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -110,6 +110,12 @@ impl Request {
     pub fn mode(&self) -> &str {
         self.header("sec-fetch-mode").unwrap_or("?")
     }
+
+    /// `Referer`: the sending page's origin, or its whole URL when the page
+    /// asks for it (`<meta name="referrer" content="unsafe-url">`).
+    pub fn referer(&self) -> &str {
+        self.header("referer").unwrap_or("")
+    }
 }
 
 /// One POST and what became of it.
@@ -118,6 +124,8 @@ pub struct Record {
     pub events: usize,
     pub attempt: u64,
     pub mode: String,
+    /// The [`Request::referer`]: which page sent it, when pages give their URL.
+    pub referer: String,
     /// `None`: forwarded and answered.
     pub fault: Option<Fault>,
     /// The collector's status when the body was forwarded.
@@ -424,6 +432,7 @@ fn serve(s: &Shared, mut conn: TcpStream) {
             events: req.events(),
             attempt: req.attempt(),
             mode: req.mode().to_string(),
+            referer: req.referer().to_string(),
             fault,
             upstream: None,
             body: req.body.clone(),

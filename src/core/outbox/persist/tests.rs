@@ -33,7 +33,7 @@ fn persist_then_restore_keeps_ids_json_flags_and_drop_counts() {
     let r = fresh.poll(T0 + 10).expect("restored events are due at once");
     let b = wire(&r);
     assert_eq!(b.dropped.overflow, 2, "unreported drops survive the reload");
-    assert_eq!(r.attempt, 2, "they were sent once before the reload");
+    assert_eq!(r.attempt, 1, "sent once before the reload, but restored events are a new batch");
     assert_eq!(r.ids, s.ids);
     let got: Vec<_> = drain_after(&mut fresh, r, T0 + 10).into_iter().flat_map(|b| ids(&b)).collect();
     assert_eq!(got, before.iter().map(|x| x.0.clone()).collect::<Vec<_>>());
@@ -136,7 +136,7 @@ fn beacon_sent_events_are_resent_exactly_once_after_restore() {
     let mut now = T0 + 5000;
     // A failure on the way is retried as usual, still once per ID.
     let s = next.poll(now).unwrap();
-    assert_eq!(s.attempt, 2);
+    assert_eq!(s.attempt, 1);
     next.on_outcome(s.batch, Outcome::NetworkError, now, 0);
     for _ in 0..10 {
         now += 2000;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::core::outbox::fixtures::*;
-use crate::core::outbox::{Item, Policy, KEEPALIVE_MAX};
+use crate::core::outbox::{Item, Outcome, Policy, KEEPALIVE_MAX};
 use goaltag_wire::json::envelope_overhead;
 use goaltag_wire::{Batch, Kind};
 
@@ -143,14 +143,50 @@ fn beacon_takes_everything_unacked_once_per_page() {
 }
 
 #[test]
-fn a_beacon_counts_as_an_attempt() {
+fn a_beacon_body_is_a_batch_of_its_own_and_restored_events_a_new_batch() {
     let (mut o, s) = one_in_flight(2);
-    let b: Batch = serde_json::from_str(&o.beacon_bodies(T0)[0].0).unwrap();
-    assert_eq!((s.attempt, b.attempt), (1, 2));
+    o.on_outcome(s.batch, Outcome::NetworkError, T0, 0);
+    let r = o.poll(o.wake_at().unwrap()).unwrap();
+    assert_eq!((s.attempt, r.attempt), (1, 2), "the same batch again is a retry");
+    let (body, _) = &o.beacon_bodies(T0)[0];
+    assert!(!body.contains("\"attempt\""), "a beacon body is planned on its own: {body}");
     let text = o.persist();
     let mut next = ob();
     next.restore(&text, T0);
-    assert_eq!(next.poll(T0 + 1000).unwrap().attempt, 3);
+    let n = next.poll(T0 + 1000).unwrap();
+    assert_eq!((n.ids.clone(), n.attempt), (s.ids.clone(), 1), "restored events are re-planned: a new batch");
+    // The page comes back into view after the hide: its own batch is
+    // fetched again, a retry of it; the beacon between does not count.
+    o.on_outcome(r.batch, Outcome::NetworkError, T0, 0);
+    o.shown();
+    assert_eq!(o.poll(o.wake_at().unwrap()).unwrap().attempt, 3);
+}
+
+#[test]
+fn a_batch_part_of_which_went_by_beacon_is_re_planned() {
+    let p = Policy { beacon_max_bytes: 1200, ..Policy::default() };
+    let mut o = with(p);
+    for i in 0..4 {
+        o.push(big(&format!("b{i}"), 450, T0), T0);
+    }
+    o.flush();
+    let s = o.poll(T0).unwrap();
+    assert_eq!(s.ids.len(), 4);
+    o.on_outcome(s.batch, Outcome::NetworkError, T0, 0);
+    let bodies = o.beacon_bodies(T0);
+    assert_eq!(bodies.len(), 2, "the batch is split across two beacons");
+    // The browser took the first beacon and refused the second.
+    o.beacon_refused(&bodies[1].1);
+    let r = o.poll(o.wake_at().unwrap()).unwrap();
+    assert_eq!((r.ids.clone(), r.attempt), (bodies[1].1.clone(), 1), "a part of the batch is a new batch");
+    o.on_outcome(r.batch, Outcome::NetworkError, T0, 0);
+    let r2 = o.poll(o.wake_at().unwrap()).unwrap();
+    assert_eq!((r2.ids.clone(), r2.attempt), (bodies[1].1.clone(), 2), "and retried as itself");
+    o.on_outcome(r2.batch, ok(), T0, 0);
+    // Back in view: the beaconed part is sent once more, as a new batch too.
+    o.shown();
+    let rest = o.poll(T0 + 60_000).unwrap();
+    assert_eq!((rest.ids.clone(), rest.attempt), (bodies[0].1.clone(), 1));
 }
 
 #[test]
@@ -169,7 +205,7 @@ fn beaconed_events_are_sent_again_when_the_page_is_shown() {
     o.flush();
     let mut sent = Vec::new();
     while let Some(s) = o.poll(T0 + 1000) {
-        assert_eq!(s.attempt, 2, "the beacon was the first attempt");
+        assert_eq!(s.attempt, 1, "never fetched: the beacon body was a batch of its own");
         sent.extend(s.ids.clone());
         o.on_outcome(s.batch, ok(), T0 + 1000, 0);
     }

@@ -60,22 +60,27 @@ fn poison_is_dropped_counted_and_the_queue_keeps_flowing() {
 }
 
 #[test]
-fn status_413_splits_the_batch_and_retries_the_halves() {
+fn status_413_splits_the_batch_and_each_half_is_a_new_batch() {
     let (mut o, s) = one_in_flight(5);
     o.on_outcome(s.batch, status(413), T0, 0);
     let a = o.poll(T0).expect("halves go without backoff");
     assert_eq!(a.ids, strs(&["e0", "e1", "e2"]));
-    assert_eq!(a.attempt, 2);
+    assert_eq!(a.attempt, 1, "a half is a new batch, not a retry of the whole");
     // The first half is still too large: halve again.
     o.on_outcome(a.batch, status(413), T0, 0);
     let a1 = o.poll(T0).unwrap();
-    assert_eq!(a1.ids, strs(&["e0", "e1"]));
+    assert_eq!((a1.ids.clone(), a1.attempt), (strs(&["e0", "e1"]), 1));
     o.on_outcome(a1.batch, ok(), T0, 0);
     let a2 = o.poll(T0).unwrap();
-    assert_eq!((a2.ids.clone(), a2.attempt), (strs(&["e2"]), 3));
+    assert_eq!((a2.ids.clone(), a2.attempt), (strs(&["e2"]), 1));
+    // A half that fails is retried as itself: that is a retry.
+    o.on_outcome(a2.batch, Outcome::NetworkError, T0, 0);
+    let a2 = o.poll(o.wake_at().unwrap()).unwrap();
+    assert_eq!((a2.ids.clone(), a2.attempt), (strs(&["e2"]), 2));
     o.on_outcome(a2.batch, ok(), T0, 0);
-    let b = o.poll(T0).unwrap();
-    assert_eq!((b.ids.clone(), b.attempt), (strs(&["e3", "e4"]), 2));
+    let b = o.poll(o.wake_at().unwrap()).unwrap();
+    assert_eq!((b.ids.clone(), b.attempt), (strs(&["e3", "e4"]), 1));
+    assert!(!b.body.contains("\"attempt\""), "a first send carries no attempt: {}", b.body);
     o.on_outcome(b.batch, ok(), T0, 0);
     assert!(o.is_empty());
     assert!(o.dropped().is_empty());

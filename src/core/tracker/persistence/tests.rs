@@ -1,0 +1,229 @@
+//! The cross-tab handover: which page adopts a gone page's queue, and when,
+//! with Web Locks and without. Tabs are trackers on one shared storage; the
+//! tests play the shell, reporting `storage` events and lock grants as a
+//! browser would (a waiting lock is granted only once its holder is gone,
+//! to one waiter at a time, in the order they asked).
+
+use super::*;
+use crate::core::consent::{Env, Partial};
+use crate::core::outbox::Outcome;
+use crate::core::test_fixtures::tracker::*;
+use crate::core::val::json;
+use goaltag_wire::{Batch, Signal};
+
+/// A tab of the shop on `h`'s storage, analytics storage granted, told by
+/// its shell whether the browser has Web Locks.
+fn tab(h: &mut FakeHost, locks: bool) -> Tracker {
+    let mut t = Tracker::new();
+    t.web_locks(locks);
+    t.begin(h, Env::default());
+    assert!(t.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), h).is_empty());
+    t.consent_default(h, Partial::all(Signal::Granted), None);
+    t
+}
+
+/// Records `label` in `t` while the collector fails every POST, and lets
+/// the coalesced write persist it; the event's ID.
+fn record_failing(t: &mut Tracker, h: &mut FakeHost, label: &str) -> String {
+    run(t, h, &format!(r#"["event","{label}"]"#));
+    run(t, h, r#"["flush"]"#);
+    let s = t.poll(h.now).expect("a batch");
+    t.on_outcome(s.batch, Outcome::Status { code: 503, retry_after_ms: Some(3_600_000) }, h.now, 0);
+    h.now += SAVE_DELAY_MS;
+    t.tick(h);
+    assert!(h.storage.get(t.outbox_key()).is_some_and(|v| v.contains(label)), "{label} persisted");
+    s.ids.into_iter().next().unwrap()
+}
+
+/// Flushes and sends what `t` has, every POST answered 204; the batches.
+fn deliver(t: &mut Tracker, h: &mut FakeHost) -> Vec<Batch> {
+    run(t, h, r#"["flush"]"#);
+    send_all(t, h)
+}
+
+fn event_ids(batches: &[Batch]) -> Vec<String> {
+    let mut v: Vec<String> = batches.iter().flat_map(|b| b.events.iter().map(|e| e.id.clone())).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn with_web_locks_an_open_tab_takes_over_a_closed_tabs_queue_inside_the_grant_once() {
+    let mut h = FakeHost::new();
+    let mut b = tab(&mut h, true);
+    assert!(b.take_probes().is_empty(), "nothing to wait for yet");
+    let mut a = tab(&mut h, true);
+    let from_a = record_failing(&mut a, &mut h, "from-a");
+    let a_key = a.outbox_key().to_string();
+
+    // B, open before A, learns of A's queue from the storage event; C, a
+    // third tab opening now, from storage. Both wait for A's lock.
+    b.storage_changed(&mut h, &a_key);
+    assert_eq!(b.take_probes(), [a_key.as_str()]);
+    let mut c = tab(&mut h, true);
+    assert_eq!(c.take_probes(), [a_key.as_str()]);
+    // A renews its lease: another storage event, still one request per page.
+    h.now += LEASE_MS;
+    a.tick(&mut h);
+    b.storage_changed(&mut h, &a_key);
+    assert!(b.take_probes().is_empty(), "one lock request per page, however often its key changes");
+    // Leases play no part with Web Locks: A's lock says it lives, however old its lease.
+    h.now += 10 * LEASE_MS;
+    b.tick(&mut h);
+    assert!(deliver(&mut b, &mut h).is_empty(), "a live tab's queue is never taken");
+    assert_eq!(b.wake_at(), None, "waiting for a lock needs no wake-up");
+
+    // A closes: its queue released, its lock freed. B asked first.
+    a.release(&mut h);
+    let last_write = h.storage[&a_key].clone();
+    drop(a);
+    assert!(b.lock_free(&mut h, &a_key), "B keeps A's lock while it lives");
+    assert!(!h.storage.contains_key(&a_key), "removed inside the grant");
+    assert!(h.storage.get(b.outbox_key()).is_some_and(|v| v.contains(&from_a)), "under B's key at once, never in memory alone");
+    assert_eq!(outbox_keys(&h), [b.outbox_key().to_string()]);
+    // A's last write lands after the browser freed its lock (and after B
+    // removed the key): B, holding A's lock, takes it too; C only waits.
+    h.storage.insert(a_key.clone(), last_write);
+    c.storage_changed(&mut h, &a_key);
+    assert!(h.storage.contains_key(&a_key), "C waits for the lock");
+    b.storage_changed(&mut h, &a_key);
+    assert!(!h.storage.contains_key(&a_key), "B holds the lock: it takes the late write");
+    assert!(c.take_probes().is_empty() && b.take_probes().is_empty(), "no new lock requests");
+
+    // B delivers A's event with its ID, in a batch with B's own new event:
+    // a new batch, so no `attempt` although A had sent its event before.
+    run(&mut b, &mut h, r#"["event","from-b"]"#);
+    let batches = deliver(&mut b, &mut h);
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].attempt, 1, "adopted and new events together are a new batch");
+    let labels: Vec<_> = batches[0].events.iter().filter_map(|e| e.action.as_deref()).collect();
+    assert_eq!(labels, ["from-a", "from-b"]);
+    assert_eq!(batches[0].events[0].id, from_a);
+    assert!(deliver(&mut b, &mut h).is_empty(), "each once");
+    h.now += SAVE_DELAY_MS;
+    b.tick(&mut h);
+    assert!(outbox_keys(&h).is_empty(), "acknowledged: nothing left anywhere");
+    // B goes too: C's turn for A's lock comes, and nothing is left to adopt.
+    drop(b);
+    assert!(c.lock_free(&mut h, &a_key));
+    assert!(deliver(&mut c, &mut h).is_empty(), "no second adoption");
+}
+
+#[test]
+fn with_web_locks_a_new_page_takes_released_queues_and_waits_for_the_lock_of_the_others() {
+    let mut h = FakeHost::new();
+    let mut a = tab(&mut h, true);
+    let from_a = record_failing(&mut a, &mut h, "from-a");
+    let a_key = a.outbox_key().to_string();
+    let mut b = tab(&mut h, true);
+    let from_b = record_failing(&mut b, &mut h, "from-b");
+    let b_key = b.outbox_key().to_string();
+    // A left (released on pagehide); B lives in the background, its timers
+    // throttled, so its lease is long out of date.
+    a.release(&mut h);
+    h.now += 10 * LEASE_MS;
+    let mut d = tab(&mut h, true);
+    assert!(!h.storage.contains_key(&a_key), "a released queue is taken at once");
+    assert_eq!(d.take_probes(), [b_key.as_str()], "B's lock, not its lease, says whether it lives");
+    assert_eq!(event_ids(&deliver(&mut d, &mut h)), [from_a]);
+    // B is closed without a pagehide (the browser frees its lock all the same).
+    drop(b);
+    assert!(d.lock_free(&mut h, &b_key));
+    assert_eq!(event_ids(&deliver(&mut d, &mut h)), [from_b]);
+}
+
+#[test]
+fn no_adoption_while_analytics_storage_is_denied_nor_by_a_page_that_is_leaving() {
+    let mut h = FakeHost::new();
+    let mut a = tab(&mut h, true);
+    let from_a = record_failing(&mut a, &mut h, "from-a");
+    let a_key = a.outbox_key().to_string();
+
+    // A page whose visitor denied analytics storage neither waits nor adopts.
+    let mut e = Tracker::new();
+    e.web_locks(true);
+    e.begin(&mut h, Env::default());
+    e.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h);
+    run(&mut e, &mut h, &format!(r#"["consent","default",{DENIED}]"#));
+    e.storage_changed(&mut h, &a_key);
+    assert!(e.take_probes().is_empty());
+    assert!(!e.lock_free(&mut h, &a_key), "the lock goes on to the next page in line");
+    assert!(h.storage.contains_key(&a_key), "denied: A's queue is not touched");
+    assert!(deliver(&mut e, &mut h).is_empty());
+    // The visitor grants it: the page waits for A's lock like any other.
+    run(&mut e, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+    assert_eq!(e.take_probes(), [a_key.as_str()]);
+    let mut f = tab(&mut h, true);
+    assert_eq!(f.take_probes(), [a_key.as_str()]);
+    a.release(&mut h);
+    drop(a);
+
+    // A page that has released its own queue (it is leaving) takes nothing on.
+    f.release(&mut h);
+    assert!(!f.lock_free(&mut h, &a_key));
+    assert!(h.storage.contains_key(&a_key), "a leaving page adopts nothing");
+
+    assert!(e.lock_free(&mut h, &a_key));
+    assert!(!h.storage.contains_key(&a_key));
+    let sent: Vec<_> = deliver(&mut e, &mut h).into_iter().flat_map(|b| b.events).filter(|ev| ev.action.is_some()).collect();
+    assert_eq!(sent.iter().map(|ev| ev.id.clone()).collect::<Vec<_>>(), [from_a]);
+}
+
+#[test]
+fn without_web_locks_an_open_tab_takes_over_by_lease_on_a_storage_event_or_its_wake_up() {
+    let mut h = FakeHost::new();
+    let mut b = tab(&mut h, false);
+    let mut c = tab(&mut h, false);
+    h.now += SAVE_DELAY_MS;
+    b.tick(&mut h);
+    assert_eq!(b.wake_at(), None, "nothing waited on: no timer");
+    let mut a = tab(&mut h, false);
+    let from_a = record_failing(&mut a, &mut h, "from-a");
+    let a_key = a.outbox_key().to_string();
+    let lease = h.now;
+
+    // A's key appears: its lease is fresh, so B waits, until the lease would run out.
+    b.storage_changed(&mut h, &a_key);
+    assert!(b.take_probes().is_empty(), "no locks to ask");
+    assert_eq!(b.wake_at(), Some(lease + LEASE_MS));
+    // A renews its lease before then (a storage event): B waits longer.
+    h.now = a.wake_at().unwrap();
+    a.tick(&mut h);
+    b.storage_changed(&mut h, &a_key);
+    assert_eq!(b.wake_at(), Some(h.now + LEASE_MS));
+    h.now = lease + LEASE_MS;
+    b.tick(&mut h);
+    assert!(deliver(&mut b, &mut h).is_empty(), "a renewed lease is live");
+
+    // A closes: pagehide releases its queue (lease 0), the storage event
+    // tells B, which takes it over at once.
+    a.release(&mut h);
+    drop(a);
+    b.storage_changed(&mut h, &a_key);
+    assert!(!h.storage.contains_key(&a_key));
+    assert_eq!(event_ids(&deliver(&mut b, &mut h)), [from_a.as_str()]);
+    // C's event for the same change comes after: the queue is gone.
+    c.storage_changed(&mut h, &a_key);
+    assert!(deliver(&mut c, &mut h).is_empty());
+
+    // A tab that dies without a pagehide (a crash) leaves a lease that is
+    // never renewed: B's wake-up when it runs out takes the queue over.
+    let mut g = tab(&mut h, false);
+    let from_g = record_failing(&mut g, &mut h, "from-g");
+    let (g_key, g_lease) = (g.outbox_key().to_string(), h.now);
+    drop(g);
+    b.storage_changed(&mut h, &g_key);
+    h.now += SAVE_DELAY_MS;
+    b.tick(&mut h);
+    assert_eq!(b.wake_at(), Some(g_lease + LEASE_MS), "B wakes when G's lease runs out");
+    h.now = g_lease + LEASE_MS - 1;
+    b.tick(&mut h);
+    assert!(h.storage.contains_key(&g_key), "not a moment before");
+    h.now += 1;
+    b.tick(&mut h);
+    assert_eq!(event_ids(&deliver(&mut b, &mut h)), [from_g]);
+    h.now += SAVE_DELAY_MS;
+    b.tick(&mut h);
+    assert_eq!(b.wake_at(), None, "nothing left to wait for: no timer");
+    assert!(outbox_keys(&h).is_empty());
+}
