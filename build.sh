@@ -41,6 +41,13 @@ deps_build() {
     log "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   }
+  # The lint gates of ./build.sh test.
+  for c in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || {
+      log "adding the $c component"
+      rustup component add "$c"
+    }
+  done
   command -v wasm-pack >/dev/null || {
     log "installing wasm-pack (first time only; takes a few minutes)"
     cargo install wasm-pack --locked
@@ -355,8 +362,19 @@ cmd_demo() {
   exec target/release/goaltag-collector serve --listen 127.0.0.1:8080 --db data/events.db --www www --goals www/goals.json
 }
 
+# Lint gates: formatting (rustfmt.toml) and clippy with warnings as errors,
+# for the native targets and for the tag's wasm (with and without std).
+lint() {
+  log "lint: cargo fmt --check, cargo clippy -D warnings (native, wasm, shipped wasm)"
+  cargo fmt --all -- --check || die "cargo fmt --check failed: run cargo fmt --all"
+  cargo clippy --quiet --workspace --all-targets --features goaltag-e2e/browsers -- -D warnings
+  cargo clippy --quiet -p goaltag --lib --tests --target wasm32-unknown-unknown -- -D warnings
+  cargo clippy --quiet -p goaltag --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+}
+
 cmd_test() {
   build
+  lint
   deps_browsers
   deps_npm_tests
   npm_tests
