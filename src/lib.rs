@@ -22,9 +22,9 @@ pub(crate) mod prelude {
     pub use alloc::vec::Vec;
 }
 
-pub mod core;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+pub mod core;
 
 /// Download size is a product feature: talc is a few KB smaller than std's allocator.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]

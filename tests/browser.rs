@@ -188,10 +188,8 @@ async fn queued_commands_run_in_order_and_later_calls_go_straight_in() {
     goaltag(&[s("event"), s("third")]);
     goaltag(&[s("flush")]);
     assert_eq!(requests(1).await, 1);
-    let kinds: Vec<String> = events(0)
-        .iter()
-        .map(|e| get(e, "action").as_string().unwrap_or_else(|| get(e, "kind").as_string().unwrap()))
-        .collect();
+    let kinds: Vec<String> =
+        events(0).iter().map(|e| get(e, "action").as_string().unwrap_or_else(|| get(e, "kind").as_string().unwrap())).collect();
     assert_eq!(kinds, ["first", "second", "page_view", "third"]);
 }
 
@@ -371,9 +369,7 @@ fn of_kind(kind: &str) -> Vec<JsValue> {
 }
 
 fn body_texts() -> Vec<String> {
-    SENT.with(|s| {
-        s.borrow().iter().map(|r| get(&r.init, "body").as_string().unwrap_or_default()).collect()
-    })
+    SENT.with(|s| s.borrow().iter().map(|r| get(&r.init, "body").as_string().unwrap_or_default()).collect())
 }
 
 #[wasm_bindgen_test]
@@ -635,7 +631,8 @@ async fn a_form_goal_converts_without_any_field_value_and_a_purchase_carries_its
     setup(&[], &[]);
     start("demo-shop", Some(COLLECTOR));
     config_goals();
-    let root = mount(r#"<form class="signup" action="/s"><input name="email" value="typed.by.visitor@example.org"><button>Go</button></form>"#);
+    let root =
+        mount(r#"<form class="signup" action="/s"><input name="email" value="typed.by.visitor@example.org"><button>Go</button></form>"#);
     prevent_default_on(root.as_ref(), "submit");
     let form: web_sys::HtmlFormElement = root.query_selector("form").unwrap().unwrap().dyn_into().unwrap();
     form.request_submit().unwrap();
@@ -703,11 +700,7 @@ async fn revoking_consent_removes_everything_the_tag_stored() {
 
 fn outbox_texts() -> Vec<String> {
     let ls = window().local_storage().unwrap().unwrap();
-    storage_of_the_tag()
-        .into_iter()
-        .filter(|k| k.starts_with("goaltag_outbox."))
-        .filter_map(|k| ls.get_item(&k).unwrap())
-        .collect()
+    storage_of_the_tag().into_iter().filter(|k| k.starts_with("goaltag_outbox.")).filter_map(|k| ls.get_item(&k).unwrap()).collect()
 }
 
 fn dispatch(target: &web_sys::EventTarget, kind: &str) {
@@ -856,7 +849,10 @@ fn tcf_answer(tc_data: &str) {
 
 fn tc_data(status: &str, consents: &[u32]) -> String {
     let c: Vec<String> = consents.iter().map(|n| format!(r#""{n}":true"#)).collect();
-    format!(r#"{{"tcString":"CQ...","eventStatus":"{status}","gdprApplies":true,"purpose":{{"consents":{{{}}},"legitimateInterests":{{"7":true}}}},"vendor":{{"consents":{{"755":true}}}}}}"#, c.join(","))
+    format!(
+        r#"{{"tcString":"CQ...","eventStatus":"{status}","gdprApplies":true,"purpose":{{"consents":{{{}}},"legitimateInterests":{{"7":true}}}},"vendor":{{"consents":{{"755":true}}}}}}"#,
+        c.join(",")
+    )
 }
 
 #[wasm_bindgen_test]
@@ -919,7 +915,10 @@ fn set_cc_cookie(categories: &[&str]) {
 
 /// The banner's `cc:onChange` window event, with its `detail.cookie`.
 fn dispatch_cc(kind: &str, categories: &[&str]) {
-    let f = Function::new_with_args("kind, cats", "window.dispatchEvent(new CustomEvent(kind, {detail: {cookie: {categories: cats}, changedCategories: []}}));");
+    let f = Function::new_with_args(
+        "kind, cats",
+        "window.dispatchEvent(new CustomEvent(kind, {detail: {cookie: {categories: cats}, changedCategories: []}}));",
+    );
     let cats: Array = categories.iter().map(|c| s(c)).collect();
     f.call2(&JsValue::NULL, &s(kind), &cats).unwrap();
 }
@@ -1175,7 +1174,7 @@ async fn a_click_whose_own_handler_revokes_consent_is_never_sent() {
     goaltag(&[s("event"), s("same-task")]);
     by_id("reject").click();
     sleep(1200).await; // past the batch delay
-    // The positive signal: after a new grant, the next batch arrives.
+                       // The positive signal: after a new grant, the next batch arrives.
     dispatch_cc("cc:onChange", &ALL);
     goaltag(&[s("event"), s("after")]);
     goaltag(&[s("flush")]);

@@ -107,14 +107,13 @@ const PAGES: [(&str, &str); 5] = [
 fn event(rng: &mut Rng, id: &str, visit: u64) -> String {
     let (path, title) = PAGES[rng.below(PAGES.len() as u64) as usize];
     let ts = now_ms() - rng.below(2000);
-    let consent = r#""consent":{"analytics_storage":"granted","ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied"}"#;
+    let consent =
+        r#""consent":{"analytics_storage":"granted","ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied"}"#;
     let common = format!(
         r#""id":"{id}","ts":{ts},"url":"https://shop.example{path}?utm_source=news","client_id":"c-{visit:x}","visit_id":"v-{visit:x}",{consent}"#
     );
     match rng.below(10) {
-        0..=4 => format!(
-            r#"{{"kind":"page_view",{common},"referrer":"https://news.example/article/{visit}","title":"{title}"}}"#
-        ),
+        0..=4 => format!(r#"{{"kind":"page_view",{common},"referrer":"https://news.example/article/{visit}","title":"{title}"}}"#),
         5..=8 => format!(
             r#"{{"kind":"click",{common},"element":{{"tag":"a","id":"buy-{n}","classes":"btn btn-primary","href":"https://shop.example/cart","text":"Add to cart","data":{{"goal":"add_to_cart"}}}}}}"#,
             n = rng.below(50)
@@ -145,11 +144,7 @@ struct Sent {
 
 fn body(rng: &mut Rng, batch: &Sent, attempt: u32) -> String {
     let events: Vec<String> = batch.ids.iter().map(|id| event(rng, id, batch.visit)).collect();
-    format!(
-        r#"{{"v":1,"site":"demo-shop","sent_at":{},"attempt":{attempt},"events":[{}]}}"#,
-        now_ms(),
-        events.join(",")
-    )
+    format!(r#"{{"v":1,"site":"demo-shop","sent_at":{},"attempt":{attempt},"events":[{}]}}"#, now_ms(), events.join(","))
 }
 
 #[derive(Default)]
@@ -213,9 +208,7 @@ fn run(o: &Options, bases: &[String], name: &str, resend_percent: u64, ids: &Arc
         .map(|c| {
             let (ids, events) = (ids.clone(), o.events);
             let (base, resend_base) = (bases[c % bases.len()].clone(), bases[(c + 1) % bases.len()].clone());
-            std::thread::spawn(move || {
-                client(&base, &resend_base, seed.wrapping_mul(c as u64 + 7), events, deadline, resend_percent, &ids)
-            })
+            std::thread::spawn(move || client(&base, &resend_base, seed.wrapping_mul(c as u64 + 7), events, deadline, resend_percent, &ids))
         })
         .collect();
     let mut all = Tally::default();

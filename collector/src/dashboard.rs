@@ -105,10 +105,7 @@ async fn import_rows(
     let site = site.ok_or_else(|| AppError::bad("site: required, as in POST /import?site=demo-shop"))?;
     import::check_site(&site).map_err(AppError::bad)?;
     let bytes = axum::body::to_bytes(body, import::MAX_BYTES).await.map_err(|_| {
-        AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the file is larger than {} MiB; split it", import::MAX_BYTES >> 20),
-        )
+        AppError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the file is larger than {} MiB; split it", import::MAX_BYTES >> 20))
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|_| AppError::bad("the file is not UTF-8 text"))?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());

@@ -80,8 +80,7 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// or a date-time (`2026-01-01T12:30`, `2026-01-01 12:30:05.250`, with `Z` or
 /// `±HH:MM` or no zone, which means UTC). The error says what was expected.
 pub fn parse_timestamp(s: &str) -> Result<i64, String> {
-    const EXPECTED: &str =
-        "expected epoch milliseconds, a date like 2026-01-31 or a date-time like 2026-01-31T14:05:00Z";
+    const EXPECTED: &str = "expected epoch milliseconds, a date like 2026-01-31 or a date-time like 2026-01-31T14:05:00Z";
     let s = s.trim();
     if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
         let ms = digits(s).ok_or_else(|| format!("{s:?}: {EXPECTED}"))?;

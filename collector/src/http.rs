@@ -2,8 +2,8 @@
 //! Handlers only validate and hand batches to the [`Store`].
 
 use crate::config::Config;
-use crate::error::AppError;
 use crate::decode;
+use crate::error::AppError;
 use crate::ingest::{Limits, Rejection};
 use crate::origins::Origins;
 use crate::ratelimit::{Limited, Limiters};
@@ -63,9 +63,7 @@ pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<R
         origins: Origins::new(&cfg.allowed_origins, &cfg.site_origins),
         limiters: Limiters::new(&cfg.rate_limits),
     });
-    let collect_route = Router::new()
-        .route("/collect", post(collect))
-        .layer(cors(&app.origins.cors_list()));
+    let collect_route = Router::new().route("/collect", post(collect)).layer(cors(&app.origins.cors_list()));
     let api = Router::new().route("/health", get(health)).merge(collect_route).with_state(app).merge(owner);
     Ok(match cfg.www {
         Some(dir) => {
@@ -96,9 +94,7 @@ pub async fn serve_with_shutdown(
     warn_if_exposed(listener.local_addr()?, &cfg);
     let app = router(cfg)?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
 
@@ -209,9 +205,7 @@ async fn collect(State(app): State<Arc<App>>, req: Request) -> Result<Json<Value
         .await
         .and_then(|bytes| decode::parse_at(parts.uri.query(), &bytes, &app.limits, received_at));
     let batch = parsed.map_err(|r| refuse(&app, received_at, r))?;
-    app.origins
-        .check(&batch.site, headers.get(header::ORIGIN).map(|v| v.as_bytes()))
-        .map_err(|r| refuse(&app, received_at, r))?;
+    app.origins.check(&batch.site, headers.get(header::ORIGIN).map(|v| v.as_bytes())).map_err(|r| refuse(&app, received_at, r))?;
     app.limiters.check_site(&batch.site, batch.events.len()).map_err(|limited| {
         tracing::debug!(site = %batch.site, "site rate limit: answered 429");
         too_many(limited)

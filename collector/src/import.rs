@@ -11,8 +11,8 @@
 
 use crate::dates;
 use crate::ingest::{MAX_SITE, MAX_TEXT, MAX_VALUE};
-use serde::Serialize;
 use crate::store::Database;
+use serde::Serialize;
 use std::path::Path;
 
 /// Most rows in one file: one transaction holds SQLite's write lock while it
@@ -191,8 +191,7 @@ fn parse_json_lines(body: &str) -> Result<Vec<Row>, String> {
         if text.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("line {line}: not a JSON object: {e}"))?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("line {line}: not a JSON object: {e}"))?;
         let obj = v.as_object().ok_or_else(|| format!("line {line}: expected a JSON object"))?;
         let mut fields: Fields = Vec::new();
         for (k, v) in obj {
@@ -250,9 +249,8 @@ fn row(fields: &Fields) -> Result<Row, (&'static str, String)> {
 
 /// Checks a site key the way `/collect` does.
 pub fn check_site(site: &str) -> Result<(), String> {
-    let ok = !site.is_empty()
-        && site.len() <= MAX_SITE
-        && site.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
+    let ok =
+        !site.is_empty() && site.len() <= MAX_SITE && site.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
@@ -309,7 +307,17 @@ mod tests {
         assert_eq!(err, "line 2, field value: expected a number like 49.90, got \"1,5\"");
         let rows = parse(&body.replace("\"1,5\"", "12.5"), Format::Csv).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0], Row { transaction_id: "T-1".into(), goal: "purchase".into(), stage: "shipped".into(), value: Some(12.5), currency: Some("EUR".into()), ts: 1_709_251_200_000 });
+        assert_eq!(
+            rows[0],
+            Row {
+                transaction_id: "T-1".into(),
+                goal: "purchase".into(),
+                stage: "shipped".into(),
+                value: Some(12.5),
+                currency: Some("EUR".into()),
+                ts: 1_709_251_200_000
+            }
+        );
         assert_eq!((rows[1].transaction_id.as_str(), rows[1].value, rows[1].ts), ("T \"2\"", None, 1_709_251_200_000));
     }
 
@@ -320,15 +328,20 @@ mod tests {
         assert_eq!(csv("transaction_id,goal,stage,ts\n\n"), "no rows to import");
         assert!(csv("transaction_id,goal,stage\n").contains("no ts column"));
         assert!(csv("transaction_id,goal,stage,ts,vlaue\n").contains("unknown column \"vlaue\""));
-        assert_eq!(csv("transaction_id,goal,stage,ts\nT,g,s,2024-01-01\nT2,g,,2024-01-01\n"), "line 3, field stage: required, and empty or missing");
+        assert_eq!(
+            csv("transaction_id,goal,stage,ts\nT,g,s,2024-01-01\nT2,g,,2024-01-01\n"),
+            "line 3, field stage: required, and empty or missing"
+        );
         let e = csv("transaction_id,goal,stage,ts\nT,g,s,yesterday\n");
         assert!(e.starts_with("line 2, field ts: \"yesterday\": expected epoch"), "{e}");
         assert_eq!(csv("transaction_id,goal,stage,ts\nT,g,s\n"), "line 2: 3 fields, but the header has 4");
         assert!(csv("transaction_id,goal,stage,ts,currency\nT,g,s,2024-01-01,euro\n").starts_with("line 2, field currency"));
         assert!(csv("transaction_id,goal,stage,ts\n\"T,g,s,2024-01-01\n").contains("not closed"));
         let jl = |s: &str| parse(s, Format::JsonLines).unwrap_err();
-        assert!(jl("{\"transaction_id\":\"T\",\"goal\":\"g\",\"stage\":\"s\",\"ts\":1709251200000}\nnope\n").starts_with("line 2: not a JSON object"));
-        assert!(jl("{\"transaction_id\":\"T\",\"goal\":\"g\",\"stage\":\"s\",\"ts\":1709251200000,\"value\":\"x\"}").starts_with("line 1, field value"));
+        assert!(jl("{\"transaction_id\":\"T\",\"goal\":\"g\",\"stage\":\"s\",\"ts\":1709251200000}\nnope\n")
+            .starts_with("line 2: not a JSON object"));
+        assert!(jl("{\"transaction_id\":\"T\",\"goal\":\"g\",\"stage\":\"s\",\"ts\":1709251200000,\"value\":\"x\"}")
+            .starts_with("line 1, field value"));
         assert!(jl("{\"transaction_id\":\"T\",\"goal\":[],\"stage\":\"s\",\"ts\":1709251200000}").starts_with("line 1, field goal"));
     }
 

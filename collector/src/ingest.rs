@@ -88,31 +88,22 @@ pub fn parse_at(body: &[u8], limits: &Limits, received_at: i64) -> Result<Batch,
     if body.len() > limits.max_body_bytes {
         return Err(Rejection::too_large(Some(body.len()), limits.max_body_bytes));
     }
-    let mut batch: Batch =
-        serde_json::from_slice(body).map_err(|e| Rejection::bad(format!("not a goaltag batch: {e}")))?;
+    let mut batch: Batch = serde_json::from_slice(body).map_err(|e| Rejection::bad(format!("not a goaltag batch: {e}")))?;
     validate(&mut batch, limits, u64::try_from(received_at).unwrap_or(0))?;
     Ok(batch)
 }
 
 /// A site key as the tag may send it: 1 to [`MAX_SITE`] letters, digits, '.', '_' or '-'.
 pub fn is_site_key(site: &str) -> bool {
-    !site.is_empty()
-        && site.len() <= MAX_SITE
-        && site.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    !site.is_empty() && site.len() <= MAX_SITE && site.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejection> {
     if batch.v != goaltag_wire::VERSION {
-        return Err(Rejection::bad(format!(
-            "v: version {} is not supported (expected {})",
-            batch.v,
-            goaltag_wire::VERSION
-        )));
+        return Err(Rejection::bad(format!("v: version {} is not supported (expected {})", batch.v, goaltag_wire::VERSION)));
     }
     if !is_site_key(&batch.site) {
-        return Err(Rejection::bad(format!(
-            "site: expected 1 to {MAX_SITE} letters, digits, '.', '_' or '-'"
-        )));
+        return Err(Rejection::bad(format!("site: expected 1 to {MAX_SITE} letters, digits, '.', '_' or '-'")));
     }
     if batch.attempt == 0 {
         return Err(Rejection::bad("attempt: counts from 1 (the first attempt), got 0".into()));
@@ -147,16 +138,10 @@ fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejectio
 /// reason says by how much it is off.
 fn in_window(ts: u64, now: u64, (oldest, newest): (u64, u64), limits: &Limits) -> Result<(), Failure> {
     if ts < oldest {
-        return Err(fail(
-            "ts",
-            format!("{} before receipt, older than the limit of {}", human(now - ts), human(limits.max_age_ms)),
-        ));
+        return Err(fail("ts", format!("{} before receipt, older than the limit of {}", human(now - ts), human(limits.max_age_ms))));
     }
     if ts > newest {
-        return Err(fail(
-            "ts",
-            format!("{} ahead of receipt, more than the limit of {}", human(ts - now), human(limits.max_ahead_ms)),
-        ));
+        return Err(fail("ts", format!("{} ahead of receipt, more than the limit of {}", human(ts - now), human(limits.max_ahead_ms))));
     }
     Ok(())
 }
@@ -239,9 +224,7 @@ fn event(e: &Event) -> Result<(), Failure> {
 fn text(field: &str, v: Option<&str>, max: usize) -> Result<(), Failure> {
     match v {
         // A string of at most `max` bytes has at most `max` characters: skip the count.
-        Some(s) if s.len() > max && s.chars().count() > max => {
-            Err(fail(field, format!("longer than {max} characters")))
-        }
+        Some(s) if s.len() > max && s.chars().count() > max => Err(fail(field, format!("longer than {max} characters"))),
         _ => Ok(()),
     }
 }
@@ -272,9 +255,7 @@ mod tests {
 
     fn body(event_fields: &str) -> String {
         let ts = NOW - 1000;
-        format!(
-            r#"{{"v":1,"site":"demo-shop","sent_at":{NOW},"events":[{{"id":"{ID}","kind":"click","ts":{ts}{event_fields}}}]}}"#
-        )
+        format!(r#"{{"v":1,"site":"demo-shop","sent_at":{NOW},"events":[{{"id":"{ID}","kind":"click","ts":{ts}{event_fields}}}]}}"#)
     }
 
     fn parse(body: &[u8], limits: &Limits) -> Result<Batch, Rejection> {
@@ -299,10 +280,7 @@ mod tests {
     #[test]
     fn nested_strings_are_limited_and_named() {
         let long = "x".repeat(MAX_TEXT + 1);
-        assert_eq!(
-            reason(&format!(r#","element":{{"tag":"a","text":"{long}"}}"#)),
-            "events[0].element.text: longer than 2048 characters"
-        );
+        assert_eq!(reason(&format!(r#","element":{{"tag":"a","text":"{long}"}}"#)), "events[0].element.text: longer than 2048 characters");
         assert_eq!(
             reason(&format!(r#","element":{{"tag":"a","data":{{"goal":"{long}"}}}}"#)),
             "events[0].element.data.goal: longer than 2048 characters"
@@ -352,10 +330,7 @@ mod tests {
         };
         assert!(clock(5 * hour, 1000).is_ok(), "a clock 5 h fast");
         assert!(clock(-30 * day, 1000).is_ok(), "a clock 30 days slow");
-        assert_eq!(
-            clock(5 * hour, 8 * day).unwrap_err().reason,
-            "events[0].ts: 8 d before receipt, older than the limit of 7 d"
-        );
+        assert_eq!(clock(5 * hour, 8 * day).unwrap_err().reason, "events[0].ts: 8 d before receipt, older than the limit of 7 d");
     }
 
     #[test]
@@ -364,14 +339,8 @@ mod tests {
         // The edges are inside.
         assert!(with_ts(NOW - 7 * day).is_ok());
         assert!(with_ts(NOW + 3_600_000).is_ok());
-        assert_eq!(
-            with_ts(NOW - 7 * day - 1).unwrap_err().reason,
-            "events[0].ts: 7 d before receipt, older than the limit of 7 d"
-        );
-        assert_eq!(
-            with_ts(NOW + 3_600_001).unwrap_err().reason,
-            "events[0].ts: 1 h ahead of receipt, more than the limit of 1 h"
-        );
+        assert_eq!(with_ts(NOW - 7 * day - 1).unwrap_err().reason, "events[0].ts: 7 d before receipt, older than the limit of 7 d");
+        assert_eq!(with_ts(NOW + 3_600_001).unwrap_err().reason, "events[0].ts: 1 h ahead of receipt, more than the limit of 1 h");
         assert_eq!(with_ts(1).unwrap_err().reason, "events[0].ts: 20416 d before receipt, older than the limit of 7 d");
         // Both bounds are settings.
         let tight = Limits { max_age_ms: 60_000, max_ahead_ms: 0, ..LIMITS };
@@ -380,7 +349,8 @@ mod tests {
         assert_eq!(at(NOW + 1).unwrap_err().reason, "events[0].ts: 1 ms ahead of receipt, more than the limit of 0 ms");
         assert_eq!(at(NOW - 90_000).unwrap_err().reason, "events[0].ts: 1 min before receipt, older than the limit of 1 min");
         // One late event sinks the whole batch.
-        let two = body("").replace("}]}", &format!(r#"}},{{"id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","kind":"click","ts":{}}}]}}"#, NOW - 8 * day));
+        let two = body("")
+            .replace("}]}", &format!(r#"}},{{"id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","kind":"click","ts":{}}}]}}"#, NOW - 8 * day));
         assert!(parse(two.as_bytes(), &LIMITS).unwrap_err().reason.starts_with("events[1].ts: 8 d before receipt"));
     }
 

@@ -321,9 +321,7 @@ impl GuardArgs {
 fn init_logs(format: LogFormat) {
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        );
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()));
     match format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
@@ -405,9 +403,7 @@ async fn main() -> anyhow::Result<()> {
     goaltag_collector::http::warn_if_exposed(listener.local_addr()?, &cfg);
     println!("goaltag collector listening on http://{}/", listener.local_addr()?);
     // With connect info: the per-IP rate limit needs each connection's peer address.
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(stop_signal())
-        .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

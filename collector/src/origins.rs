@@ -24,9 +24,8 @@ impl FromStr for SiteOrigin {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let (site, origin) = s.split_once('=').ok_or_else(|| {
-            format!("{s:?}: expected SITE=ORIGIN, like demo-shop=https://shop.example")
-        })?;
+        let (site, origin) =
+            s.split_once('=').ok_or_else(|| format!("{s:?}: expected SITE=ORIGIN, like demo-shop=https://shop.example"))?;
         let (site, origin) = (site.trim(), origin.trim());
         if !crate::ingest::is_site_key(site) {
             return Err(format!("{s:?}: the site key {site:?} is not one the tag could send (letters, digits, '.', '_', '-')"));
@@ -39,14 +38,11 @@ impl FromStr for SiteOrigin {
 /// An origin as browsers send it in the `Origin` header: `scheme://host[:port]`.
 pub fn check_origin(o: &str) -> Result<(), String> {
     let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
-    let ok = HeaderValue::from_str(o).is_ok()
-        && rest.is_some_and(|r| !r.is_empty() && !r.contains(['/', '?', '#', ' ']));
+    let ok = HeaderValue::from_str(o).is_ok() && rest.is_some_and(|r| !r.is_empty() && !r.contains(['/', '?', '#', ' ']));
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "origin {o:?}: expected scheme://host[:port] with no path or trailing slash, like \"https://shop.example\""
-        ))
+        Err(format!("origin {o:?}: expected scheme://host[:port] with no path or trailing slash, like \"https://shop.example\""))
     }
 }
 
@@ -96,10 +92,7 @@ impl Origins {
             return Ok(());
         }
         let shown = String::from_utf8_lossy(origin);
-        Err(Rejection {
-            status: StatusCode::FORBIDDEN,
-            reason: format!("origin {shown:?} is not allowed: {whose} {}", allowed.join(", ")),
-        })
+        Err(Rejection { status: StatusCode::FORBIDDEN, reason: format!("origin {shown:?} is not allowed: {whose} {}", allowed.join(", ")) })
     }
 }
 
@@ -113,7 +106,10 @@ mod tests {
 
     #[test]
     fn site_origin_flags_parse_or_say_what_is_wrong() {
-        assert_eq!(so(" demo-shop = https://shop.example "), SiteOrigin { site: "demo-shop".into(), origin: "https://shop.example".into() });
+        assert_eq!(
+            so(" demo-shop = https://shop.example "),
+            SiteOrigin { site: "demo-shop".into(), origin: "https://shop.example".into() }
+        );
         let err = |s: &str| s.parse::<SiteOrigin>().unwrap_err();
         assert!(err("https://shop.example").contains("expected SITE=ORIGIN"));
         assert!(err("demo shop=https://shop.example").contains("site key \"demo shop\""));

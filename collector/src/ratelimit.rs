@@ -43,14 +43,7 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        RateLimits {
-            ip_rate: 100,
-            ip_burst: 1000,
-            site_rate: 5000,
-            site_burst: 100_000,
-            max_tracked: 100_000,
-            trust_forwarded_for: false,
-        }
+        RateLimits { ip_rate: 100, ip_burst: 1000, site_rate: 5000, site_burst: 100_000, max_tracked: 100_000, trust_forwarded_for: false }
     }
 }
 
@@ -120,9 +113,7 @@ impl Limiters {
     /// One request from `ip`.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), Limited> {
         let Some(k) = &self.ip else { return Ok(()) };
-        self.counted(k.check(&bucket_of(ip), 1), |wait| {
-            format!("too many requests from your address; retry in {wait} s")
-        })
+        self.counted(k.check(&bucket_of(ip), 1), |wait| format!("too many requests from your address; retry in {wait} s"))
     }
 
     /// A batch of `events` events for `site`.

@@ -93,10 +93,26 @@ fn help_reads_like_a_manual() {
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for needle in [
-        "--allowed-origin", "GOALTAG_ALLOWED_ORIGINS", "GOALTAG_LISTEN", "ENDPOINTS", "Retry-After", "EXAMPLES",
-        "--site-origin", "GOALTAG_SITE_ORIGINS", "--ip-rate", "--trust-forwarded-for", "--max-event-age",
-        "RATE LIMITS", "DURABILITY", "fsyncs", "not a secret", "--log-format", "--max-decoded-bytes",
-        "GOALTAG_MAX_DECODED_BYTES", "?c=gzip", "1f 8b",
+        "--allowed-origin",
+        "GOALTAG_ALLOWED_ORIGINS",
+        "GOALTAG_LISTEN",
+        "ENDPOINTS",
+        "Retry-After",
+        "EXAMPLES",
+        "--site-origin",
+        "GOALTAG_SITE_ORIGINS",
+        "--ip-rate",
+        "--trust-forwarded-for",
+        "--max-event-age",
+        "RATE LIMITS",
+        "DURABILITY",
+        "fsyncs",
+        "not a secret",
+        "--log-format",
+        "--max-decoded-bytes",
+        "GOALTAG_MAX_DECODED_BYTES",
+        "?c=gzip",
+        "1f 8b",
     ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }

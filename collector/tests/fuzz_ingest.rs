@@ -92,8 +92,13 @@ fn event(now: i64) -> impl Strategy<Value = Event> {
 
 /// A batch the collector should accept, as the tag would send it (maybe a retry).
 fn valid_batch(now: i64) -> impl Strategy<Value = Batch> {
-    ("[a-z0-9-]{1,20}", 1u32..5, prop::collection::vec(event(now), 1..=20)).prop_map(move |(site, attempt, events)| {
-        Batch { v: 1, site, sent_at: now as u64, attempt, dropped: Default::default(), events }
+    ("[a-z0-9-]{1,20}", 1u32..5, prop::collection::vec(event(now), 1..=20)).prop_map(move |(site, attempt, events)| Batch {
+        v: 1,
+        site,
+        sent_at: now as u64,
+        attempt,
+        dropped: Default::default(),
+        events,
     })
 }
 
@@ -129,8 +134,24 @@ fn weird_value() -> impl Strategy<Value = Value> {
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     let tokens = prop::sample::select(vec![
-        "null", "-1", "1e400", "18446744073709551616", "\"\\u0000\"", "\"\\ud800\"", "{", "}", "[", "]", ",", ":",
-        "\"é\"", "NaN", "\"events\":[]", "\u{feff}", "\\", "\"",
+        "null",
+        "-1",
+        "1e400",
+        "18446744073709551616",
+        "\"\\u0000\"",
+        "\"\\ud800\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"é\"",
+        "NaN",
+        "\"events\":[]",
+        "\u{feff}",
+        "\\",
+        "\"",
     ]);
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Mutation::Flip(p, b)),

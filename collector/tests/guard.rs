@@ -125,10 +125,8 @@ fn events_outside_the_time_window_are_refused_with_the_field_and_the_batch_whole
 #[test]
 fn a_site_takes_batches_only_from_its_own_origins() {
     let s = start(|c| {
-        c.site_origins = vec![
-            "demo-shop=https://shop.example".parse::<SiteOrigin>().unwrap(),
-            "demo-shop=https://www.shop.example".parse().unwrap(),
-        ];
+        c.site_origins =
+            vec!["demo-shop=https://shop.example".parse::<SiteOrigin>().unwrap(), "demo-shop=https://www.shop.example".parse().unwrap()];
     });
     let t = now();
     let from = |site: &str, origin: &str| s.post(&batch(site, &[t]), &[("Origin", origin)]);

@@ -48,8 +48,7 @@ fn answer(r: Result<ureq::Response, ureq::Error>) -> Answer {
         Err(e) => panic!("transport error: {e}"),
     };
     let h = |n: &str| r.header(n).map(str::to_string);
-    let (allow_origin, retry_after, content_type) =
-        (h("access-control-allow-origin"), h("retry-after"), h("content-type"));
+    let (allow_origin, retry_after, content_type) = (h("access-control-allow-origin"), h("retry-after"), h("content-type"));
     Answer { status: r.status(), allow_origin, retry_after, content_type, body: r.into_string().unwrap() }
 }
 
@@ -118,8 +117,20 @@ fn a_valid_batch_is_stored_with_its_columns_and_json() {
             ),
             [],
             |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?,
-                    r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                ))
             },
         )
         .unwrap();
@@ -134,9 +145,7 @@ fn a_valid_batch_is_stored_with_its_columns_and_json() {
     assert_eq!(e.attribution.unwrap().utm["utm_source"], "news");
 
     let (url, title): (String, String) = conn
-        .query_row(&format!("select url, json_extract(json, '$.title') from events where id='{ID1}'"), [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(&format!("select url, json_extract(json, '$.title') from events where id='{ID1}'"), [], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
     assert_eq!((url.as_str(), title.as_str()), ("https://shop.example/", "Home"));
     assert_eq!(s.count("select count(*) from batches where site='demo-shop' and events=2 and stored=2 and attempt=1"), 1);

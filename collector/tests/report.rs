@@ -124,7 +124,10 @@ fn report_adds_up(s: Server) {
     assert_eq!((&p["unique_visitors"], &p["conversions_without_id"]), (&json!(2), &json!(1)), "c1 twice, c3, and T4 without ID");
     assert_eq!(money(&p["values"]), eur_usd(80.0, 30.0));
     let n = &goals[1];
-    assert_eq!((&n["goal"], &n["primary"], &n["conversions"], &n["unique_visitors"]), (&json!("newsletter"), &json!(false), &json!(1), &json!(1)));
+    assert_eq!(
+        (&n["goal"], &n["primary"], &n["conversions"], &n["unique_visitors"]),
+        (&json!("newsletter"), &json!(false), &json!(1), &json!(1))
+    );
     assert_eq!(money(&n["values"]), vec![]);
 
     // Sources: visits by the landing attribution, conversions by their own.
@@ -136,12 +139,23 @@ fn report_adds_up(s: Server) {
     assert_eq!(money(&direct["values"]), vec![(Some("EUR".into()), 20.0)]);
     let google = source(&r, "Google · google / cpc · spring");
     assert_eq!(
-        (&google["network"], &google["utm_source"], &google["utm_medium"], &google["utm_campaign"], &google["visits"], &google["conversions"], &google["primary_conversions"]),
+        (
+            &google["network"],
+            &google["utm_source"],
+            &google["utm_medium"],
+            &google["utm_campaign"],
+            &google["visits"],
+            &google["conversions"],
+            &google["primary_conversions"]
+        ),
         (&json!("Google"), &json!("google"), &json!("cpc"), &json!("spring"), &json!(1), &json!(1), &json!(1))
     );
     assert_eq!(money(&google["values"]), vec![(Some("EUR".into()), 50.0)]);
     let news = source(&r, "news / email · march");
-    assert_eq!((&news["network"], &news["visits"], &news["conversions"], &news["primary_conversions"]), (&Value::Null, &json!(1), &json!(1), &json!(0)));
+    assert_eq!(
+        (&news["network"], &news["visits"], &news["conversions"], &news["primary_conversions"]),
+        (&Value::Null, &json!(1), &json!(1), &json!(0))
+    );
     let blog = source(&r, "blog.example");
     assert_eq!((&blog["referrer_host"], &blog["visits"], &blog["conversions"]), (&json!("blog.example"), &json!(1), &json!(1)));
     assert_eq!(money(&blog["values"]), vec![(Some("USD".into()), 30.0)]);
@@ -159,7 +173,14 @@ fn report_adds_up(s: Server) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["path"].as_str().unwrap().into(), s["visits"].as_u64().unwrap(), s["drop_off"].as_u64().unwrap(), s["rate"].as_f64().unwrap()))
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().into(),
+                s["visits"].as_u64().unwrap(),
+                s["drop_off"].as_u64().unwrap(),
+                s["rate"].as_f64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         steps,
@@ -287,12 +308,20 @@ fn imports_join(s: Server) {
     // Refusals a site owner can act on.
     assert_eq!(s.import("", Some("text/csv"), &csv).1["error"], "site: required, as in POST /import?site=demo-shop");
     assert!(s.import("?site=a/b", Some("text/csv"), &csv).1["error"].as_str().unwrap().starts_with("site:"));
-    assert_eq!(s.import("?site=shop", Some("text/csv"), "transaction_id,goal,stage\n").1["error"], "line 1: the header has no ts column (required: transaction_id, goal, stage, ts)");
+    assert_eq!(
+        s.import("?site=shop", Some("text/csv"), "transaction_id,goal,stage\n").1["error"],
+        "line 1: the header has no ts column (required: transaction_id, goal, stage, ts)"
+    );
 
     // The CLI imports a file the same way.
     let file = s._dir.path().join("crm.csv");
-    std::fs::write(&file, format!("transaction_id,goal,stage,ts\nT2,purchase,refunded,{}\n", goaltag_collector::dates::format_date(day0 + 2))).unwrap();
-    let out = Command::new(BIN).args(["import", "--db", s.db.to_str().unwrap(), "--site", "shop", file.to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        &file,
+        format!("transaction_id,goal,stage,ts\nT2,purchase,refunded,{}\n", goaltag_collector::dates::format_date(day0 + 2)),
+    )
+    .unwrap();
+    let out =
+        Command::new(BIN).args(["import", "--db", s.db.to_str().unwrap(), "--site", "shop", file.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "imported 1 rows for shop: 1 new, 0 updated, 0 unchanged");
     let refunded = &report(&s)[0]["stages"][1];
@@ -312,7 +341,10 @@ fn bad_questions(s: Server) {
     assert_eq!(err(""), "site: required; sites with events: shop, other");
     assert_eq!(err("?site=shop&from=2024-02-30"), "from: expected a date as YYYY-MM-DD (UTC), got \"2024-02-30\"");
     assert_eq!(err("?site=shop&from=2024-03-02&to=2024-03-01"), "from (2024-03-02) is after to (2024-03-01)");
-    assert_eq!(err("?site=shop&funnel=cart.html"), "funnel: \"cart.html\" is not a path; steps are URL paths starting with /, like /cart.html");
+    assert_eq!(
+        err("?site=shop&funnel=cart.html"),
+        "funnel: \"cart.html\" is not a path; steps are URL paths starting with /, like /cart.html"
+    );
     assert_eq!(err("?site=shop&form=2024-01-01"), "unknown parameter \"form\": expected site, from, to or funnel");
     // Defaults: the last 30 days up to today, the demo shop's funnel.
     let r = s.json("/report?site=shop");
@@ -343,7 +375,13 @@ fn the_dashboard_and_its_assets_are_served_locally() {
     assert!(!page.contains("https://"), "no CDN: everything comes from the collector");
     let csp = agent().get(&format!("{}/dashboard", s.base)).call().unwrap().header("content-security-policy").map(String::from);
     assert!(csp.unwrap().contains("script-src 'self'"));
-    for (file, needle) in [("uPlot.iife.min.js", "uPlot (v1.6.32)"), ("uPlot.min.css", ".uplot"), ("uPlot.LICENSE", "MIT"), ("dashboard.js", "/report"), ("dashboard.css", ".kpi")] {
+    for (file, needle) in [
+        ("uPlot.iife.min.js", "uPlot (v1.6.32)"),
+        ("uPlot.min.css", ".uplot"),
+        ("uPlot.LICENSE", "MIT"),
+        ("dashboard.js", "/report"),
+        ("dashboard.css", ".kpi"),
+    ] {
         let (status, body) = s.get(&format!("/dashboard/assets/{file}"));
         assert_eq!(status, 200, "{file}");
         assert!(body.contains(needle), "{file} lacks {needle}");
@@ -385,7 +423,6 @@ fn an_older_database_keeps_working() {
     drop(goaltag_collector::SqliteStore::open(&db, 1).unwrap());
     let conn = rusqlite::Connection::open(&db).unwrap();
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    let tables: i64 =
-        conn.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('imports', 'exports')", [], |r| r.get(0)).unwrap();
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('imports', 'exports')", [], |r| r.get(0)).unwrap();
     assert_eq!((v, tables), (3, 2));
 }

@@ -43,17 +43,7 @@ impl Drop for Collector {
 fn start(db: &str) -> Collector {
     let mut child = Command::new(BIN)
         // Rate limits off: every client here is 127.0.0.1 (they are per instance anyway).
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--ip-rate",
-            "0",
-            "--site-rate",
-            "0",
-            "--db",
-            db,
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--ip-rate", "0", "--site-rate", "0", "--db", db])
         .env("RUST_LOG", "warn")
         .env_remove("GOALTAG_ALLOWED_ORIGINS")
         .env_remove("GOALTAG_SITE_ORIGINS")
@@ -68,10 +58,7 @@ fn start(db: &str) -> Collector {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let mut c = Collector {
-        child,
-        base: String::new(),
-    };
+    let mut c = Collector { child, base: String::new() };
     let line = rx.recv_timeout(TIMEOUT).expect("a listening line");
     c.base = line
         .trim()
@@ -83,10 +70,7 @@ fn start(db: &str) -> Collector {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 fn agent() -> ureq::Agent {
@@ -98,10 +82,7 @@ fn post(agent: &ureq::Agent, base: &str, body: &str) -> Option<(u64, u64)> {
     match agent.post(&format!("{base}/collect")).send_string(body) {
         Ok(r) => {
             let v: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
-            Some((
-                v["stored"].as_u64().unwrap(),
-                v["duplicates"].as_u64().unwrap(),
-            ))
+            Some((v["stored"].as_u64().unwrap(), v["duplicates"].as_u64().unwrap()))
         }
         Err(ureq::Error::Status(s, r)) => {
             panic!("answer {s}: {}", r.into_string().unwrap_or_default())
@@ -114,13 +95,7 @@ fn post(agent: &ureq::Agent, base: &str, body: &str) -> Option<(u64, u64)> {
 /// page views along the purchase path, every fifth ending in a purchase,
 /// some from an ad; clients come back across visits.
 fn batch(n: usize, attempt: u32, day0: i64) -> String {
-    const PATHS: [&str; 5] = [
-        "/",
-        "/specials.html",
-        "/product.html?id=1",
-        "/cart.html",
-        "/checkout/confirmation.html",
-    ];
+    const PATHS: [&str; 5] = ["/", "/specials.html", "/product.html?id=1", "/cart.html", "/checkout/confirmation.html"];
     let day = (n % 3) as i64;
     let base_ts = (day0 + day) * DAY_MS + 8 * 3_600_000 + (n as i64) * 60_000;
     let (visit, client) = (format!("v{n}"), format!("c{}", n % 150));
@@ -143,11 +118,7 @@ fn batch(n: usize, attempt: u32, day0: i64) -> String {
             }
         })
         .collect();
-    format!(
-        r#"{{"v":1,"site":"shop","sent_at":{},"attempt":{attempt},"events":[{}]}}"#,
-        now_ms(),
-        events.join(",")
-    )
+    format!(r#"{{"v":1,"site":"shop","sent_at":{},"attempt":{attempt},"events":[{}]}}"#, now_ms(), events.join(","))
 }
 
 /// Sends the whole input: batch n to instance n mod N, and every tenth also
@@ -167,16 +138,13 @@ fn send_all(bases: &[String], day0: i64) -> (u64, u64) {
                         break;
                     }
                     let first = bases[n % bases.len()].clone();
-                    let again = n
-                        .is_multiple_of(RESEND_EVERY)
-                        .then(|| bases[(n + 1) % bases.len()].clone());
+                    let again = n.is_multiple_of(RESEND_EVERY).then(|| bases[(n + 1) % bases.len()].clone());
                     // The re-send leaves from its own thread, so both requests are in flight together.
                     let resend = again.map(|base| {
                         let body = batch(n, 2, day0);
                         std::thread::spawn(move || post(&agent(), &base, &body).expect("an answer"))
                     });
-                    let mut got =
-                        vec![post(&client, &first, &batch(n, 1, day0)).expect("an answer")];
+                    let mut got = vec![post(&client, &first, &batch(n, 1, day0)).expect("an answer")];
                     got.extend(resend.map(|t| t.join().unwrap()));
                     let mut t = totals.lock().unwrap();
                     for (s, d) in got {
@@ -196,17 +164,11 @@ fn send_all(bases: &[String], day0: i64) -> (u64, u64) {
 
 fn report(db: &str, from: &str, to: &str) -> Value {
     let out = Command::new(BIN)
-        .args([
-            "report", "--db", db, "--site", "shop", "--from", from, "--to", to, "--json",
-        ])
+        .args(["report", "--db", db, "--site", "shop", "--from", from, "--to", to, "--json"])
         .env_remove("GOALTAG_DB")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -223,31 +185,16 @@ fn two_instances_store_exactly_the_unique_events_and_report_what_sqlite_reports(
     let (a, b) = (start(&url), start(&url));
     let answered = send_all(&[a.base.clone(), b.base.clone()], day0);
     assert_eq!(answered, (unique, resent), "answers: (stored, duplicates)");
-    assert_eq!(
-        pg::count(&url, "SELECT count(*) FROM events") as u64,
-        unique
-    );
-    assert_eq!(
-        pg::count(&url, "SELECT count(*) FROM batches") as u64,
-        (BATCHES + BATCHES / RESEND_EVERY) as u64
-    );
-    assert_eq!(
-        pg::count(&url, "SELECT sum(duplicates)::bigint FROM batches") as u64,
-        resent
-    );
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM events") as u64, unique);
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM batches") as u64, (BATCHES + BATCHES / RESEND_EVERY) as u64);
+    assert_eq!(pg::count(&url, "SELECT sum(duplicates)::bigint FROM batches") as u64, resent);
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.db");
     let sqlite = start(file.to_str().unwrap());
-    assert_eq!(
-        send_all(std::slice::from_ref(&sqlite.base), day0),
-        (unique, resent)
-    );
+    assert_eq!(send_all(std::slice::from_ref(&sqlite.base), day0), (unique, resent));
 
-    let (from, to) = (
-        goaltag_collector::dates::format_date(day0),
-        goaltag_collector::dates::format_date(today),
-    );
+    let (from, to) = (goaltag_collector::dates::format_date(day0), goaltag_collector::dates::format_date(today));
     let on_pg = report(&url, &from, &to);
     let on_sqlite = report(file.to_str().unwrap(), &from, &to);
     assert_eq!(on_pg["totals"]["page_views"], 9_900, "{}", on_pg["totals"]);
@@ -256,10 +203,7 @@ fn two_instances_store_exactly_the_unique_events_and_report_what_sqlite_reports(
     assert_eq!(on_pg, on_sqlite, "the same report from either store");
     // And through either instance's HTTP API.
     let url_report = |base: &str| -> Value {
-        let r = agent()
-            .get(&format!("{base}/report?site=shop&from={from}&to={to}"))
-            .call()
-            .unwrap();
+        let r = agent().get(&format!("{base}/report?site=shop&from={from}&to={to}")).call().unwrap();
         serde_json::from_str(&r.into_string().unwrap()).unwrap()
     };
     assert_eq!(url_report(&a.base), on_sqlite);
@@ -279,13 +223,7 @@ fn named_batch(client: usize, seq: usize) -> (String, String) {
             )
         })
         .collect();
-    (
-        name,
-        format!(
-            r#"{{"v":1,"site":"shop","sent_at":{ts},"events":[{}]}}"#,
-            events.join(",")
-        ),
-    )
+    (name, format!(r#"{{"v":1,"site":"shop","sent_at":{ts},"events":[{}]}}"#, events.join(",")))
 }
 
 #[test]
@@ -302,16 +240,10 @@ fn killing_one_instance_loses_no_acknowledged_batch_and_the_other_carries_on() {
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..2 * PER_INSTANCE)
         .map(|c| {
-            let base = if c < PER_INSTANCE {
-                first.base.clone()
-            } else {
-                second.base.clone()
-            };
+            let base = if c < PER_INSTANCE { first.base.clone() } else { second.base.clone() };
             let (acked, stop) = (acked.clone(), stop.clone());
             std::thread::spawn(move || {
-                let agent = ureq::AgentBuilder::new()
-                    .timeout(Duration::from_secs(10))
-                    .build();
+                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
                 for seq in 0..MAX_BATCHES_PER_CLIENT {
                     if stop.load(Ordering::Relaxed) {
                         break;
@@ -329,19 +261,11 @@ fn killing_one_instance_loses_no_acknowledged_batch_and_the_other_carries_on() {
     let wait_for = |n: usize, which: &dyn Fn(usize) -> bool| {
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let got = acked
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|(c, _)| which(*c))
-                .count();
+            let got = acked.lock().unwrap().iter().filter(|(c, _)| which(*c)).count();
             if got >= n {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "only {got} of {n} batches acknowledged"
-            );
+            assert!(Instant::now() < deadline, "only {got} of {n} batches acknowledged");
             std::thread::sleep(Duration::from_millis(5));
         }
     };
@@ -349,67 +273,30 @@ fn killing_one_instance_loses_no_acknowledged_batch_and_the_other_carries_on() {
     // SIGKILL the first instance while every client keeps sending.
     first.child.kill().unwrap();
     first.child.wait().unwrap();
-    let survivors_before = acked
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(c, _)| *c >= PER_INSTANCE)
-        .count();
+    let survivors_before = acked.lock().unwrap().iter().filter(|(c, _)| *c >= PER_INSTANCE).count();
     wait_for(survivors_before + ACKED_AFTER_KILL, &|c| c >= PER_INSTANCE);
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().unwrap();
     }
-    let acked: Vec<String> = acked
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, n)| n.clone())
-        .collect();
+    let acked: Vec<String> = acked.lock().unwrap().iter().map(|(_, n)| n.clone()).collect();
 
     let per_batch: HashMap<String, i64> = pg::with_client(&url, async |c| {
-        let rows = c
-            .query(
-                "SELECT visit_id, count(*) FROM events GROUP BY visit_id",
-                &[],
-            )
-            .await
-            .unwrap();
+        let rows = c.query("SELECT visit_id, count(*) FROM events GROUP BY visit_id", &[]).await.unwrap();
         rows.into_iter().map(|r| (r.get(0), r.get(1))).collect()
     });
-    let partial: Vec<_> = per_batch
-        .iter()
-        .filter(|(_, n)| **n != EVENTS_PER_BATCH as i64)
-        .collect();
+    let partial: Vec<_> = per_batch.iter().filter(|(_, n)| **n != EVENTS_PER_BATCH as i64).collect();
     assert!(partial.is_empty(), "batches stored in part: {partial:?}");
-    let missing: Vec<_> = acked
-        .iter()
-        .filter(|name| !per_batch.contains_key(*name))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} of {} acknowledged batches lost: {missing:?}",
-        missing.len(),
-        acked.len()
-    );
+    let missing: Vec<_> = acked.iter().filter(|name| !per_batch.contains_key(*name)).collect();
+    assert!(missing.is_empty(), "{} of {} acknowledged batches lost: {missing:?}", missing.len(), acked.len());
     let acked_set: HashSet<_> = acked.iter().collect();
     let unacked_stored = per_batch.keys().filter(|n| !acked_set.contains(n)).count();
-    assert!(
-        unacked_stored <= PER_INSTANCE,
-        "at most one batch per client of the killed instance was in flight: {unacked_stored}"
-    );
-    assert_eq!(
-        pg::count(&url, "SELECT count(*) FROM batches") as usize,
-        per_batch.len(),
-        "one batches row per stored batch"
-    );
+    assert!(unacked_stored <= PER_INSTANCE, "at most one batch per client of the killed instance was in flight: {unacked_stored}");
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM batches") as usize, per_batch.len(), "one batches row per stored batch");
 
     // A restarted instance takes over; a batch acknowledged before the kill comes back as duplicates.
     let restarted = start(&url);
     let (c, seq) = acked[0].trim_start_matches('c').split_once("-b").unwrap();
     let (_, resent) = named_batch(c.parse().unwrap(), seq.parse().unwrap());
-    assert_eq!(
-        post(&agent(), &restarted.base, &resent),
-        Some((0, EVENTS_PER_BATCH as u64))
-    );
+    assert_eq!(post(&agent(), &restarted.base, &resent), Some((0, EVENTS_PER_BATCH as u64)));
 }

@@ -25,14 +25,7 @@ fn batch(ids: &[String], attempt: u32) -> Accepted {
         })
         .collect();
     Accepted {
-        batch: Batch {
-            v: 1,
-            site: "s".into(),
-            sent_at: 1,
-            attempt,
-            dropped: Default::default(),
-            events,
-        },
+        batch: Batch { v: 1, site: "s".into(), sent_at: 1, attempt, dropped: Default::default(), events },
         received_at: 1_700_000_000_000,
     }
 }
@@ -46,25 +39,10 @@ async fn contract(store: Arc<dyn Store>, nul_becomes: &str) {
     assert_eq!(store.health().await, Ok(()));
     // An ID twice in one batch, then a batch overlapping the first.
     let r = store.store(batch(&[id(1), id(2), id(1)], 1)).await.unwrap();
-    assert_eq!(
-        r,
-        Stored {
-            stored: 2,
-            duplicates: 1
-        }
-    );
+    assert_eq!(r, Stored { stored: 2, duplicates: 1 });
     let r = store.store(batch(&[id(2), id(3)], 2)).await.unwrap();
-    assert_eq!(
-        r,
-        Stored {
-            stored: 1,
-            duplicates: 1
-        }
-    );
-    store.reject(Rejected {
-        received_at: 1_700_000_000_000,
-        reason: "bad\0body".into(),
-    });
+    assert_eq!(r, Stored { stored: 1, duplicates: 1 });
+    store.reject(Rejected { received_at: 1_700_000_000_000, reason: "bad\0body".into() });
 
     // Rejections are recorded in the background: wait (bounded) for it.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -79,31 +57,12 @@ async fn contract(store: Arc<dyn Store>, nul_becomes: &str) {
     let mut ids: Vec<&str> = rows.page_views.iter().map(|e| e.id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, [id(1), id(2), id(3)]);
-    assert_eq!(
-        (
-            rows.batches.batches,
-            rows.batches.duplicates,
-            rows.batches.retried
-        ),
-        (2, 2, 1)
-    );
+    assert_eq!((rows.batches.batches, rows.batches.duplicates, rows.batches.retried), (2, 2, 1));
     let pv = &rows.page_views[0];
-    assert_eq!(
-        pv.url.as_deref(),
-        Some(format!("https://s.example/a{nul_becomes}b").as_str())
-    );
-    assert!(
-        pv.json.contains(r"a\u0000b"),
-        "the json column keeps the event exact: {}",
-        pv.json
-    );
+    assert_eq!(pv.url.as_deref(), Some(format!("https://s.example/a{nul_becomes}b").as_str()));
+    assert!(pv.json.contains(r"a\u0000b"), "the json column keeps the event exact: {}", pv.json);
     assert_eq!(store.sites().await.unwrap(), ["s"]);
-    assert!(store
-        .report_rows("other", 0, i64::MAX)
-        .await
-        .unwrap()
-        .page_views
-        .is_empty());
+    assert!(store.report_rows("other", 0, i64::MAX).await.unwrap().page_views.is_empty());
 }
 
 #[tokio::test]
@@ -133,22 +92,10 @@ fn the_same_batch_through_two_collectors_at_once_is_stored_once() {
     let Some(url) = pg::fresh("race") else { return };
     const BATCHES: u32 = 40;
     const EVENTS: u32 = 20;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
     rt.block_on(async {
-        let a = Arc::new(
-            PgStore::connect(&url, 8, 64, Schema::Migrate)
-                .await
-                .unwrap(),
-        );
-        let b = Arc::new(
-            PgStore::connect(&url, 8, 64, Schema::Migrate)
-                .await
-                .unwrap(),
-        );
+        let a = Arc::new(PgStore::connect(&url, 8, 64, Schema::Migrate).await.unwrap());
+        let b = Arc::new(PgStore::connect(&url, 8, 64, Schema::Migrate).await.unwrap());
         let mut pairs = Vec::new();
         for n in 0..BATCHES {
             // Overlapping in reverse order too: the second batch names the IDs backwards.
@@ -162,25 +109,12 @@ fn the_same_batch_through_two_collectors_at_once_is_stored_once() {
         }
         for p in pairs {
             let (x, y) = p.await.unwrap();
-            assert_eq!(
-                (x.stored + y.stored, x.duplicates + y.duplicates),
-                (EVENTS as usize, EVENTS as usize),
-                "{x:?} {y:?}"
-            );
+            assert_eq!((x.stored + y.stored, x.duplicates + y.duplicates), (EVENTS as usize, EVENTS as usize), "{x:?} {y:?}");
         }
     });
-    assert_eq!(
-        pg::count(&url, "SELECT count(*) FROM events"),
-        i64::from(BATCHES * EVENTS)
-    );
-    assert_eq!(
-        pg::count(&url, "SELECT count(*) FROM batches"),
-        i64::from(2 * BATCHES)
-    );
-    assert_eq!(
-        pg::count(&url, "SELECT sum(stored)::bigint FROM batches"),
-        i64::from(BATCHES * EVENTS)
-    );
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM events"), i64::from(BATCHES * EVENTS));
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM batches"), i64::from(2 * BATCHES));
+    assert_eq!(pg::count(&url, "SELECT sum(stored)::bigint FROM batches"), i64::from(BATCHES * EVENTS));
 }
 
 /// A database at schema version 1 (before imports) is migrated on start and
@@ -191,18 +125,9 @@ fn the_schema_is_created_migrated_and_checked() {
     let Some(url) = pg::fresh("schema") else {
         return;
     };
-    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check))
-        .err()
-        .expect("an empty database is refused");
+    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).err().expect("an empty database is refused");
     assert!(format!("{err:#}").contains("no goaltag tables"), "{err:#}");
-    assert_eq!(
-        pg::count(
-            &url,
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
-        ),
-        0,
-        "Check created nothing"
-    );
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0, "Check created nothing");
 
     pg::with_client(&url, async |c| {
         c.batch_execute(MIGRATIONS[0]).await.unwrap();
@@ -213,40 +138,22 @@ fn the_schema_is_created_migrated_and_checked() {
         .await
         .unwrap();
     });
-    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check))
-        .err()
-        .expect("an old schema is refused by reports");
+    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).err().expect("an old schema is refused by reports");
     assert!(format!("{err:#}").contains("schema version 1"), "{err:#}");
     // Two collectors starting together: the advisory lock makes one migrate, the other find it done.
-    let (x, y) = pg::block_on(async {
-        tokio::join!(
-            PgStore::connect(&url, 1, 1, Schema::Migrate),
-            PgStore::connect(&url, 1, 1, Schema::Migrate)
-        )
-    });
+    let (x, y) =
+        pg::block_on(async { tokio::join!(PgStore::connect(&url, 1, 1, Schema::Migrate), PgStore::connect(&url, 1, 1, Schema::Migrate)) });
     x.unwrap();
     y.unwrap();
-    assert_eq!(
-        pg::count(&url, "SELECT version::bigint FROM goaltag_schema"),
-        SCHEMA_VERSION as i64
-    );
+    assert_eq!(pg::count(&url, "SELECT version::bigint FROM goaltag_schema"), SCHEMA_VERSION as i64);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM goaltag_schema"), 1);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM imports"), 0);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM exports"), 0);
-    assert_eq!(
-        pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old'"),
-        1
-    );
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old'"), 1);
     pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).unwrap();
 
-    pg::with_client(&url, async |c| {
-        c.batch_execute("UPDATE goaltag_schema SET version = 99")
-            .await
-            .unwrap()
-    });
-    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Migrate))
-        .err()
-        .expect("a newer schema is refused");
+    pg::with_client(&url, async |c| c.batch_execute("UPDATE goaltag_schema SET version = 99").await.unwrap());
+    let err = pg::block_on(PgStore::connect(&url, 1, 1, Schema::Migrate)).err().expect("a newer schema is refused");
     assert!(format!("{err:#}").contains("newer collector"), "{err:#}");
 }
 
@@ -257,21 +164,8 @@ fn the_schema_is_created_migrated_and_checked() {
 fn sessions_commit_synchronously_even_where_the_server_says_off() {
     let Some(url) = pg::fresh("sync") else { return };
     let name = url.rsplit('/').next().unwrap().to_string();
-    pg::with_client(&url, async |c| {
-        c.batch_execute(&format!(
-            "ALTER DATABASE {name} SET synchronous_commit = off"
-        ))
-        .await
-        .unwrap()
-    });
-    assert_eq!(
-        pg::with_client(&url, async |c| c
-            .query_one("SHOW synchronous_commit", &[])
-            .await
-            .unwrap()
-            .get::<_, String>(0)),
-        "off"
-    );
+    pg::with_client(&url, async |c| c.batch_execute(&format!("ALTER DATABASE {name} SET synchronous_commit = off")).await.unwrap());
+    assert_eq!(pg::with_client(&url, async |c| c.query_one("SHOW synchronous_commit", &[]).await.unwrap().get::<_, String>(0)), "off");
     let setting = pg::block_on(async {
         let store = PgStore::connect(&url, 1, 1, Schema::Migrate).await.unwrap();
         store.setting("synchronous_commit").await.unwrap()
@@ -291,15 +185,7 @@ fn health_fails_when_the_database_goes_away() {
     let store = pg::block_on(PgStore::connect(&url, 2, 2, Schema::Migrate)).unwrap();
     pg::block_on(async {
         assert_eq!(store.health().await, Ok(()));
-        pg::with_client_async(&server, async |c| {
-            c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                .await
-                .unwrap()
-        })
-        .await;
-        assert_eq!(
-            store.health().await,
-            Err("database unreachable".to_string())
-        );
+        pg::with_client_async(&server, async |c| c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap()).await;
+        assert_eq!(store.health().await, Err("database unreachable".to_string()));
     });
 }

@@ -4,12 +4,12 @@
 //! core ([`consent::from_tcf`], [`consent::from_categories`], [`consent::Gcm`]);
 //! here are only the callbacks and the reading of the banner's cookie.
 
-use crate::prelude::*;
 use super::capture::Listeners;
 use super::values::to_val;
 use crate::core::consent::{self, CategoryMap, Partial, Source};
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
+use crate::prelude::*;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -35,9 +35,7 @@ fn answer(p: Option<Partial>) {
 /// IAB TCF v2.2: `__tcfapi('addEventListener', 2, cb)`; the CMP calls `cb`
 /// with its tcData now and on every change for the life of the page.
 fn tcf() {
-    let api = web_sys::window()
-        .and_then(|w| Reflect::get(&w, &"__tcfapi".into()).ok())
-        .and_then(|f| f.dyn_into::<Function>().ok());
+    let api = web_sys::window().and_then(|w| Reflect::get(&w, &"__tcfapi".into()).ok()).and_then(|f| f.dyn_into::<Function>().ok());
     let Some(api) = api else {
         return super::report(&[ConfigError::msg(
             "goaltag('consent', 'source', 'tcf')",

@@ -3,8 +3,8 @@
 //! and `pageshow` for back/forward-cache restores. Handlers read a few
 //! attributes and hand the facts to the core: no layout reads, no storage.
 
-use crate::prelude::*;
 use crate::core::capture::{ACTIONABLE, DATA_PREFIX};
+use crate::prelude::*;
 use goaltag_wire::{Element as ElementInfo, Form};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -69,22 +69,18 @@ impl HistoryHook {
             let f: js_sys::Function = original.clone().dyn_into().ok()?;
             let h = history.clone();
             let notify = on_change.clone();
-            let wrapper = Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>::new(
-                move |state: JsValue, title: JsValue, url: JsValue| {
+            let wrapper =
+                Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>::new(move |state: JsValue, title: JsValue, url: JsValue| {
                     // The page's call must behave exactly as before, errors included.
-                    let args = if url.is_undefined() {
-                        js_sys::Array::of2(&state, &title)
-                    } else {
-                        js_sys::Array::of3(&state, &title, &url)
-                    };
+                    let args =
+                        if url.is_undefined() { js_sys::Array::of2(&state, &title) } else { js_sys::Array::of3(&state, &title, &url) };
                     let result = js_sys::Reflect::apply(&f, &h, &args);
                     notify();
                     match result {
                         Ok(v) => v,
                         Err(e) => wasm_bindgen::throw_val(e),
                     }
-                },
-            );
+                });
             let _ = js_sys::Reflect::set(&history, &name.into(), wrapper.as_ref());
             originals.push((name, original));
             wrappers.push(wrapper);

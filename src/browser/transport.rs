@@ -91,7 +91,9 @@ fn fetch(generation: JsValue, batch: JsValue, url: JsValue, body: JsValue) {
     SETTLE.with(|f| {
         let f = f.get_or_init(|| Settle::new(settle));
         let f: &super::Callback = f.as_ref().unchecked_ref();
-        promise.unchecked_ref::<Pending>().then(&f.bind_2(&JsValue::NULL, &generation, &batch), &f.bind_3(&JsValue::NULL, &generation, &batch, &JsValue::UNDEFINED));
+        promise
+            .unchecked_ref::<Pending>()
+            .then(&f.bind_2(&JsValue::NULL, &generation, &batch), &f.bind_3(&JsValue::NULL, &generation, &batch, &JsValue::UNDEFINED));
     });
 }
 

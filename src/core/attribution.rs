@@ -3,8 +3,8 @@
 //! [`Campaign::serialise`] only with `ad_storage` granted; without it the data
 //! lives as long as the page.
 
-use crate::core::url;
 use crate::core::text::{hex_digit, parse_u64, push_u64};
+use crate::core::url;
 use crate::prelude::*;
 use goaltag_wire::Attribution;
 

@@ -3,8 +3,8 @@
 //! may leave the page (never more than 100 characters of its own text, never
 //! a form field's value).
 
-use crate::prelude::*;
 use crate::core::url;
+use crate::prelude::*;
 use goaltag_wire::Element;
 
 /// A click is described by the nearest of these around the target, so a

@@ -2,9 +2,9 @@
 //! Parsing is strict about names and types but forgiving about the rest: a bad
 //! parameter is reported and dropped, and the command still runs.
 
-use crate::prelude::*;
 use crate::core::error::{cat, ConfigError};
 use crate::core::val::Val;
+use crate::prelude::*;
 
 #[derive(Debug, Clone, PartialEq)]
 /// One `goaltag(...)` call, parsed and validated.
@@ -124,9 +124,7 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
         Some("flush") => Command::Flush,
         Some("opt_out") => Command::OptOut,
         Some("opt_in") => Command::OptIn,
-        Some("consent") if arg(1).as_str() == Some("source") => {
-            Command::ConsentSource(crate::core::consent::parse_source(arg(2))?)
-        }
+        Some("consent") if arg(1).as_str() == Some("source") => Command::ConsentSource(crate::core::consent::parse_source(arg(2))?),
         Some("consent") => {
             let which = arg(1).as_str().unwrap_or("");
             let (partial, wait) = crate::core::consent::parse_partial(arg(2), which)?;
@@ -139,12 +137,7 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
 
 /// Runs `f` on every key of an optional params object; `f` returns false for an
 /// unknown key, which is then reported.
-fn for_each_param(
-    cmd: &str,
-    v: &Val,
-    errors: &mut Vec<ConfigError>,
-    mut f: impl FnMut(&str, &Val, &mut Vec<ConfigError>) -> bool,
-) {
+fn for_each_param(cmd: &str, v: &Val, errors: &mut Vec<ConfigError>, mut f: impl FnMut(&str, &Val, &mut Vec<ConfigError>) -> bool) {
     match v {
         Val::Null => {}
         Val::Map(m) => {
@@ -164,7 +157,11 @@ fn text(v: &Val, field: &[&str], max: usize, errors: &mut Vec<ConfigError>) -> O
         // Numbers are common in labels and IDs; keep them as text.
         Val::Num(n) if n.is_finite() => Some(format_num(*n)),
         _ => {
-            errors.push(ConfigError::new(cat(field), if max == MAX_TEXT { "a string of at most 500 characters" } else { "a short string" }, v));
+            errors.push(ConfigError::new(
+                cat(field),
+                if max == MAX_TEXT { "a string of at most 500 characters" } else { "a short string" },
+                v,
+            ));
             None
         }
     }
@@ -241,7 +238,8 @@ mod tests {
 
     #[test]
     fn event_with_every_parameter() {
-        let (cmd, errs) = p(r#"["event","purchase",{"category":"shop","label":7,"value":"49.95","currency":"eur","transaction_id":"T-1"}]"#).unwrap();
+        let (cmd, errs) =
+            p(r#"["event","purchase",{"category":"shop","label":7,"value":"49.95","currency":"eur","transaction_id":"T-1"}]"#).unwrap();
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(
             cmd,

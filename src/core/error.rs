@@ -1,8 +1,8 @@
 //! Errors a site owner reads on the console. Each names the field and says what
 //! was expected, so a typo in a config object is a one-line fix.
 
-use crate::prelude::*;
 use crate::core::val::Val;
+use crate::prelude::*;
 use core::fmt;
 
 /// A problem with one field of the configuration or of a command's arguments.

@@ -4,10 +4,10 @@
 //! naming the field's path and what was expected, so every parser reports
 //! the same way.
 
-use crate::prelude::*;
 use crate::core::error::{cat, ConfigError};
 use crate::core::text::push_u64;
 use crate::core::val::{is_whole, Val};
+use crate::prelude::*;
 
 /// An object's fields, or an error showing what the object should look like (`like`).
 pub fn object<'a>(v: &'a Val, path: &str, like: &str) -> Result<&'a [(String, Val)], ConfigError> {

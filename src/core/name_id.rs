@@ -3,8 +3,8 @@
 //! SHA-1 is written here (about 1 KB of wasm) rather than pulled in as a crate.
 //! It is used only to derive IDs, never for security.
 
-use crate::prelude::*;
 use crate::core::id::format_uuid;
+use crate::prelude::*;
 
 /// goaltag's namespace for transaction IDs:
 /// `uuid5(NAMESPACE_URL, "https://goaltag.invalid/transaction")` =
@@ -92,20 +92,15 @@ mod tests {
     }
 
     /// 6ba7b810-9dad-11d1-80b4-00c04fd430c8
-    const NAMESPACE_DNS: [u8; 16] =
-        [0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8];
+    const NAMESPACE_DNS: [u8; 16] = [0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8];
     /// 6ba7b811-9dad-11d1-80b4-00c04fd430c8
-    const NAMESPACE_URL: [u8; 16] =
-        [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8];
+    const NAMESPACE_URL: [u8; 16] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8];
 
     #[test]
     fn sha1_known_answers() {
         assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
         assert_eq!(hex(&sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
-        assert_eq!(
-            hex(&sha1(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
-            "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
-        );
+        assert_eq!(hex(&sha1(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")), "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
         assert_eq!(hex(&sha1(&vec![b'a'; 1_000_000])), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
     }
 

@@ -5,9 +5,9 @@
 //! Unicode case tables would cost kilobytes of wasm. Nothing here allocates
 //! except redaction, which builds the URL that goes on the wire.
 
-use crate::prelude::*;
 use crate::core::error::ConfigError;
 use crate::core::val::Val;
+use crate::prelude::*;
 
 /// A URL taken apart for matching, borrowing from the original.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +89,7 @@ pub fn valid_rule(rule: &str) -> bool {
     let r = split(rule);
     !rule.trim().is_empty()
         && !rule.contains(char::is_whitespace)
-        && (r.host.is_empty() && rule.starts_with('/')
-            || r.host.contains(['.', ':'])
-            || r.host.eq_ignore_ascii_case("localhost"))
+        && (r.host.is_empty() && rule.starts_with('/') || r.host.contains(['.', ':']) || r.host.eq_ignore_ascii_case("localhost"))
 }
 
 /// `equals`: same host (if the rule names one) and same path, ignoring a
@@ -165,7 +163,10 @@ pub fn decode_query_value(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' => match (b.get(i + 1).and_then(|&c| crate::core::text::hex_digit(c)), b.get(i + 2).and_then(|&c| crate::core::text::hex_digit(c))) {
+            b'%' => match (
+                b.get(i + 1).and_then(|&c| crate::core::text::hex_digit(c)),
+                b.get(i + 2).and_then(|&c| crate::core::text::hex_digit(c)),
+            ) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 2;
@@ -178,7 +179,6 @@ pub fn decode_query_value(s: &str) -> String {
     }
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
-
 
 /// ASCII-case-insensitive prefix test.
 pub fn starts_with_ci(hay: &str, prefix: &str) -> bool {
@@ -331,9 +331,7 @@ pub fn parse_names(v: &Val, field: &str) -> (Vec<String>, Vec<ConfigError>) {
     for (i, item) in list.iter().enumerate() {
         match item.as_str() {
             Some(s)
-                if !s.is_empty()
-                    && s.len() <= 100
-                    && !s.contains(|c: char| c.is_whitespace() || matches!(c, '&' | '=' | '?' | '#')) =>
+                if !s.is_empty() && s.len() <= 100 && !s.contains(|c: char| c.is_whitespace() || matches!(c, '&' | '=' | '?' | '#')) =>
             {
                 names.push(s.to_ascii_lowercase())
             }
@@ -376,8 +374,7 @@ mod tests {
 
     #[test]
     fn rule_values() {
-        for ok in ["/", "/thanks", "shop.example/thanks", "https://www.shop.example", "localhost:8080/x", "LOCALHOST/x"]
-        {
+        for ok in ["/", "/thanks", "shop.example/thanks", "https://www.shop.example", "localhost:8080/x", "LOCALHOST/x"] {
             assert!(valid_rule(ok), "{ok}");
         }
         for bad in ["", " ", "thanks", "thank you", "/a b"] {
@@ -491,17 +488,10 @@ mod tests {
     #[test]
     fn redacts_params() {
         let params = vec!["email".to_string(), "phone".to_string()];
-        assert_eq!(
-            redact("https://x.example/p?a=1&EMAIL=bob&b=2&phone=555#f", &params),
-            "https://x.example/p?a=1&b=2#f"
-        );
+        assert_eq!(redact("https://x.example/p?a=1&EMAIL=bob&b=2&phone=555#f", &params), "https://x.example/p?a=1&b=2#f");
         assert_eq!(redact("https://x.example/p?email=x&phone", &params), "https://x.example/p");
         assert_eq!(redact("/p?emails=1&email", &params), "/p?emails=1");
-        assert_eq!(
-            redact("https://x.example/p?a=1#email=x", &params),
-            "https://x.example/p?a=1#email=x",
-            "fragment is not a query"
-        );
+        assert_eq!(redact("https://x.example/p?a=1#email=x", &params), "https://x.example/p?a=1#email=x", "fragment is not a query");
         assert_eq!(redact("https://x.example/p#?email=x", &params), "https://x.example/p#?email=x");
         assert_eq!(redact("https://x.example", &params), "https://x.example");
         assert_eq!(redact("", &params), "");
@@ -546,8 +536,7 @@ mod tests {
     #[test]
     fn never_panics() {
         const PIECES: [&str; 22] = [
-            "https", "://", "//", "/", "?", "#", "&", "=", "@", "%40", "%25", "%4", "%", "www.", "w", ".", "é", "ü@",
-            "a", "b.co", ":", "+",
+            "https", "://", "//", "/", "?", "#", "&", "=", "@", "%40", "%25", "%4", "%", "www.", "w", ".", "é", "ü@", "a", "b.co", ":", "+",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = || {
@@ -567,8 +556,7 @@ mod tests {
             let (a, b) = (&t[0], &t[1]);
             let _ = (equals(a, b), begins_with(a, b), contains(a, b), valid_rule(b), host(a), regex_texts(a));
             let _ = redact(a, &params);
-            let _ =
-                query_pairs(a).map(|(n, v)| decode_query_value(n).len() + decode_query_value(v).len()).sum::<usize>();
+            let _ = query_pairs(a).map(|(n, v)| decode_query_value(n).len() + decode_query_value(v).len()).sum::<usize>();
             let _ = crate::core::attribution::capture(a, b, &params);
             let mut c = crate::core::attribution::Campaign::default();
             c.restore(a, 0);

@@ -104,7 +104,11 @@ pub fn is_whole(n: f64) -> bool {
 /// `x.round() as u64` for `x` from 0 to 2^53, without std.
 pub fn round_u64(x: f64) -> u64 {
     let t = x as u64;
-    if x - t as f64 >= 0.5 { t + 1 } else { t }
+    if x - t as f64 >= 0.5 {
+        t + 1
+    } else {
+        t
+    }
 }
 
 #[cfg(feature = "std")]
@@ -189,7 +193,23 @@ mod tests {
 
     #[test]
     fn whole_and_round_agree_with_std() {
-        let xs = [0.0, -0.0, 0.5, 1.0, 1.5, 2.5, 0.49999999999999994, 59.999, 1e15 + 0.5, 4503599627370497.0, 1e300, -3.0, -2.5, 86_400_000.0, 12_345.499_9];
+        let xs = [
+            0.0,
+            -0.0,
+            0.5,
+            1.0,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            59.999,
+            1e15 + 0.5,
+            4503599627370497.0,
+            1e300,
+            -3.0,
+            -2.5,
+            86_400_000.0,
+            12_345.499_9,
+        ];
         for x in xs.into_iter().chain([f64::NAN, f64::INFINITY, f64::NEG_INFINITY]) {
             assert_eq!(is_whole(x), x.fract() == 0.0, "{x}");
             if (0.0..=9_007_199_254_740_992.0).contains(&x) {

@@ -83,13 +83,7 @@ impl Visits {
         if new {
             self.current = None;
         }
-        let v = self.current.get_or_insert_with(|| Visit {
-            id: new_id(),
-            started: from,
-            last: now,
-            pages: 0,
-            engaged_ms: 0,
-        });
+        let v = self.current.get_or_insert_with(|| Visit { id: new_id(), started: from, last: now, pages: 0, engaged_ms: 0 });
         v.last = v.last.max(now);
         (v, new)
     }

@@ -74,9 +74,12 @@ impl Query {
                 "site" if !v.is_empty() => site = Some(v.to_string()),
                 "site" => {}
                 "from" | "to" => {
-                    let day = dates::parse_date(v.trim())
-                        .ok_or_else(|| format!("{k}: expected a date as YYYY-MM-DD (UTC), got {v:?}"))?;
-                    if k == "from" { from = Some(day) } else { to = Some(day) }
+                    let day = dates::parse_date(v.trim()).ok_or_else(|| format!("{k}: expected a date as YYYY-MM-DD (UTC), got {v:?}"))?;
+                    if k == "from" {
+                        from = Some(day)
+                    } else {
+                        to = Some(day)
+                    }
                 }
                 "funnel" => funnel = Some(parse_funnel(v)?),
                 _ => return Err(format!("unknown parameter {k:?}: expected site, from, to or funnel")),
@@ -191,7 +194,11 @@ impl SourceKey {
         }
         parts.extend(self.utm_campaign.clone());
         parts.extend(self.referrer_host.clone());
-        if parts.is_empty() { "direct".into() } else { parts.join(" · ") }
+        if parts.is_empty() {
+            "direct".into()
+        } else {
+            parts.join(" · ")
+        }
     }
 }
 
@@ -207,11 +214,7 @@ const NETWORKS: [(&str, &str); 7] = [
 ];
 
 fn network(a: &Attribution) -> Option<String> {
-    NETWORKS
-        .iter()
-        .find(|(id, _)| a.click_ids.contains_key(id))
-        .map(|(_, n)| n.to_string())
-        .or_else(|| a.click_ids.keys().next().cloned())
+    NETWORKS.iter().find(|(id, _)| a.click_ids.contains_key(id)).map(|(_, n)| n.to_string()).or_else(|| a.click_ids.keys().next().cloned())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -388,25 +391,13 @@ pub async fn build(store: &dyn Store, q: &Query) -> Result<Report, ReportError> 
             let all = store.sites().await.map_err(ReportError::Db)?;
             match all.as_slice() {
                 [one] => one.clone(),
-                [] => {
-                    return Err(ReportError::Bad(
-                        "site: required (no events stored yet)".into(),
-                    ))
-                }
-                _ => {
-                    return Err(ReportError::Bad(format!(
-                        "site: required; sites with events: {}",
-                        all.join(", ")
-                    )))
-                }
+                [] => return Err(ReportError::Bad("site: required (no events stored yet)".into())),
+                _ => return Err(ReportError::Bad(format!("site: required; sites with events: {}", all.join(", ")))),
             }
         }
     };
     let (start, end) = (q.from * DAY_MS, (q.to + 1) * DAY_MS);
-    let rows = store
-        .report_rows(&site, start, end)
-        .await
-        .map_err(ReportError::Db)?;
+    let rows = store.report_rows(&site, start, end).await.map_err(ReportError::Db)?;
     Ok(from_rows(q, &site, rows))
 }
 

@@ -21,14 +21,7 @@ impl Sums {
     }
 
     fn money(&self) -> Vec<Money> {
-        let mut out: Vec<Money> = self
-            .0
-            .iter()
-            .map(|(c, v)| Money {
-                currency: c.clone(),
-                value: (v * 1e6).round() / 1e6,
-            })
-            .collect();
+        let mut out: Vec<Money> = self.0.iter().map(|(c, v)| Money { currency: c.clone(), value: (v * 1e6).round() / 1e6 }).collect();
         out.sort_by_key(|m| m.currency.is_none());
         out
     }
@@ -46,11 +39,7 @@ fn visit_key(visit_id: &Option<String>, client_id: &Option<String>) -> Option<St
 /// The path of a URL without query or fragment, `/index.html` read as `/`.
 pub fn path_of(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
-    let path_start = if url.contains("://") {
-        after_scheme.find('/').unwrap_or(after_scheme.len())
-    } else {
-        0
-    };
+    let path_start = if url.contains("://") { after_scheme.find('/').unwrap_or(after_scheme.len()) } else { 0 };
     let path = &after_scheme[path_start..];
     let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
     normalise_path(if path.is_empty() { "/" } else { path })
@@ -64,13 +53,8 @@ fn normalise_path(p: &str) -> String {
 /// missing or unreadable) and whether it is a primary conversion.
 fn from_json(json: &str) -> (Option<Attribution>, bool) {
     let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-    let attribution = v
-        .get("attribution")
-        .and_then(|a| Attribution::deserialize(a).ok());
-    let primary = v
-        .get("primary")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
+    let attribution = v.get("attribution").and_then(|a| Attribution::deserialize(a).ok());
+    let primary = v.get("primary").and_then(serde_json::Value::as_bool).unwrap_or(false);
     (attribution, primary)
 }
 
@@ -150,11 +134,7 @@ fn visits<'a>(page_views: &'a [PageView], funnel: &[String]) -> Visits<'a> {
             without_id += 1;
             continue;
         };
-        let v = by_key.entry(key).or_insert_with(|| Visit {
-            landing: pv.path.clone(),
-            source: None,
-            reached: 0,
-        });
+        let v = by_key.entry(key).or_insert_with(|| Visit { landing: pv.path.clone(), source: None, reached: 0 });
         if v.source.is_none() && pv.attribution.is_some() {
             v.source = Some(SourceKey::of(pv.attribution.as_ref()));
         }
@@ -197,12 +177,7 @@ fn goals(conversions: &[Conversion]) -> Vec<GoalRow> {
             values: g.sums.money(),
         })
         .collect();
-    rows.sort_by(|a, b| {
-        b.primary
-            .cmp(&a.primary)
-            .then(b.conversions.cmp(&a.conversions))
-            .then(a.goal.cmp(&b.goal))
-    });
+    rows.sort_by(|a, b| b.primary.cmp(&a.primary).then(b.conversions.cmp(&a.conversions)).then(a.goal.cmp(&b.goal)));
     rows
 }
 
@@ -217,15 +192,10 @@ fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
     }
     let mut sources: HashMap<SourceKey, SourceAcc> = HashMap::new();
     for v in visits.by_key.values() {
-        sources
-            .entry(v.source.clone().unwrap_or_default())
-            .or_default()
-            .visits += 1;
+        sources.entry(v.source.clone().unwrap_or_default()).or_default().visits += 1;
     }
     for c in conversions {
-        let s = sources
-            .entry(SourceKey::of(c.attribution.as_ref()))
-            .or_default();
+        let s = sources.entry(SourceKey::of(c.attribution.as_ref())).or_default();
         s.conversions += 1;
         s.primary += u64::from(c.primary);
         s.sums.add(&c.currency, c.value);
@@ -241,11 +211,7 @@ fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
             values: s.sums.money(),
         })
         .collect();
-    rows.sort_by(|a, b| {
-        (b.conversions, b.visits)
-            .cmp(&(a.conversions, a.visits))
-            .then_with(|| a.source.cmp(&b.source))
-    });
+    rows.sort_by(|a, b| (b.conversions, b.visits).cmp(&(a.conversions, a.visits)).then_with(|| a.source.cmp(&b.source)));
     rows
 }
 
@@ -260,20 +226,9 @@ fn landing_pages(visits: &Visits, conversions: &[Conversion]) -> Vec<LandingRow>
             landing.entry(&v.landing).or_default().1 += 1;
         }
     }
-    let mut rows: Vec<LandingRow> = landing
-        .into_iter()
-        .map(|(path, (visits, conversions))| LandingRow {
-            path: path.to_string(),
-            visits,
-            conversions,
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.visits
-            .cmp(&a.visits)
-            .then(b.conversions.cmp(&a.conversions))
-            .then(a.path.cmp(&b.path))
-    });
+    let mut rows: Vec<LandingRow> =
+        landing.into_iter().map(|(path, (visits, conversions))| LandingRow { path: path.to_string(), visits, conversions }).collect();
+    rows.sort_by(|a, b| b.visits.cmp(&a.visits).then(b.conversions.cmp(&a.conversions)).then(a.path.cmp(&b.path)));
     rows
 }
 
@@ -287,18 +242,10 @@ fn funnel(steps: &[String], visits: &Visits) -> Funnel {
             Some(0) => (0, 0.0),
             Some(b) => (b - n, ((n as f64 / b as f64) * 1e4).round() / 1e4),
         };
-        out.push(FunnelStep {
-            path: path.clone(),
-            visits: n,
-            drop_off,
-            rate,
-        });
+        out.push(FunnelStep { path: path.clone(), visits: n, drop_off, rate });
         before = Some(n);
     }
-    Funnel {
-        steps: out,
-        page_views_without_id: visits.without_id,
-    }
+    Funnel { steps: out, page_views_without_id: visits.without_id }
 }
 
 /// Every day of the range, days without data included.
@@ -326,11 +273,8 @@ fn daily(q: &Query, page_views: &[PageView], conversions: &[Conversion]) -> Vec<
 }
 
 fn totals(page_views: &[PageView], conversions: &[Conversion], visits: &Visits) -> Totals {
-    let clients: BTreeSet<&str> = page_views
-        .iter()
-        .filter_map(|p| p.client_id.as_deref())
-        .chain(conversions.iter().filter_map(|c| c.client_id.as_deref()))
-        .collect();
+    let clients: BTreeSet<&str> =
+        page_views.iter().filter_map(|p| p.client_id.as_deref()).chain(conversions.iter().filter_map(|c| c.client_id.as_deref())).collect();
     let primary = conversions.iter().filter(|c| c.primary).count() as u64;
     let mut sums = Sums::default();
     for c in conversions {
@@ -358,20 +302,14 @@ fn data_quality(rows: &Rows, visits: &Visits, conversions: &[Conversion]) -> Dat
         dropped_expired: b.dropped_expired,
         rejected_bodies: rows.rejected_bodies,
         page_views_without_id: visits.without_id,
-        conversions_without_client_id: conversions.iter().filter(|c| c.client_id.is_none()).count()
-            as u64,
+        conversions_without_client_id: conversions.iter().filter(|c| c.client_id.is_none()).count() as u64,
     }
 }
 
 /// Imported rows by goal (in name order) and stage (in the order they first
 /// occur in time), matched to online conversions by transaction ID.
 fn imports(mut rows: Vec<ImportRow>) -> Vec<ImportGoal> {
-    rows.sort_by(|a, b| {
-        a.goal
-            .cmp(&b.goal)
-            .then(a.ts.cmp(&b.ts))
-            .then_with(|| a.stage.cmp(&b.stage))
-    });
+    rows.sort_by(|a, b| a.goal.cmp(&b.goal).then(a.ts.cmp(&b.ts)).then_with(|| a.stage.cmp(&b.stage)));
     /// (stage, rows, matched, value sums)
     type Stage = (String, u64, u64, Sums);
     let mut goals: Vec<(String, Vec<Stage>)> = Vec::new();
@@ -398,13 +336,7 @@ fn imports(mut rows: Vec<ImportRow>) -> Vec<ImportGoal> {
             goal,
             stages: stages
                 .into_iter()
-                .map(|(stage, rows, matched, sums)| ImportStage {
-                    stage,
-                    rows,
-                    matched,
-                    unmatched: rows - matched,
-                    values: sums.money(),
-                })
+                .map(|(stage, rows, matched, sums)| ImportStage { stage, rows, matched, unmatched: rows - matched, values: sums.money() })
                 .collect(),
         })
         .collect()
@@ -413,14 +345,8 @@ fn imports(mut rows: Vec<ImportRow>) -> Vec<ImportGoal> {
 /// The report on `site` for `q` from what a store read: every number is
 /// defined here, once, whichever store the rows came from.
 pub fn from_rows(q: &Query, site: &str, mut rows: Rows) -> Report {
-    let page_views: Vec<PageView> = in_time_order(std::mem::take(&mut rows.page_views))
-        .into_iter()
-        .map(PageView::of)
-        .collect();
-    let conversions: Vec<Conversion> = in_time_order(std::mem::take(&mut rows.conversions))
-        .into_iter()
-        .map(Conversion::of)
-        .collect();
+    let page_views: Vec<PageView> = in_time_order(std::mem::take(&mut rows.page_views)).into_iter().map(PageView::of).collect();
+    let conversions: Vec<Conversion> = in_time_order(std::mem::take(&mut rows.conversions)).into_iter().map(Conversion::of).collect();
     let visits = visits(&page_views, &q.funnel);
     Report {
         site: site.to_string(),

@@ -6,10 +6,8 @@ fn money_text(values: &[Money]) -> String {
     if values.is_empty() {
         return "-".into();
     }
-    let parts: Vec<String> = values
-        .iter()
-        .map(|m| format!("{:.2} {}", m.value, m.currency.as_deref().unwrap_or("(no currency)")))
-        .collect();
+    let parts: Vec<String> =
+        values.iter().map(|m| format!("{:.2} {}", m.value, m.currency.as_deref().unwrap_or("(no currency)"))).collect();
     parts.join(", ")
 }
 
@@ -26,12 +24,9 @@ fn table(out: &mut String, title: &str, header: &[&str], rows: &[Vec<String>]) {
         return;
     }
     let cols = header.len();
-    let width: Vec<usize> = (0..cols)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
-        .collect();
-    let numeric: Vec<bool> = (0..cols)
-        .map(|i| i > 0 && rows.iter().all(|r| r[i].trim_end_matches('%').parse::<f64>().is_ok()))
-        .collect();
+    let width: Vec<usize> =
+        (0..cols).map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0)).collect();
+    let numeric: Vec<bool> = (0..cols).map(|i| i > 0 && rows.iter().all(|r| r[i].trim_end_matches('%').parse::<f64>().is_ok())).collect();
     let line = |cells: Vec<&str>| {
         let s: Vec<String> = cells
             .iter()
@@ -74,7 +69,13 @@ pub fn text(r: &Report) -> String {
         .sources
         .iter()
         .map(|s| {
-            vec![s.source.clone(), s.visits.to_string(), s.conversions.to_string(), s.primary_conversions.to_string(), money_text(&s.values)]
+            vec![
+                s.source.clone(),
+                s.visits.to_string(),
+                s.conversions.to_string(),
+                s.primary_conversions.to_string(),
+                money_text(&s.values),
+            ]
         })
         .collect();
     table(&mut out, "Sources", &["source", "visits", "conversions", "primary", "value"], &sources);
@@ -100,7 +101,14 @@ pub fn text(r: &Report) -> String {
         .iter()
         .flat_map(|g| {
             g.stages.iter().map(|s| {
-                vec![g.goal.clone(), s.stage.clone(), s.rows.to_string(), s.matched.to_string(), s.unmatched.to_string(), money_text(&s.values)]
+                vec![
+                    g.goal.clone(),
+                    s.stage.clone(),
+                    s.rows.to_string(),
+                    s.matched.to_string(),
+                    s.unmatched.to_string(),
+                    money_text(&s.values),
+                ]
             })
         })
         .collect();

@@ -79,10 +79,7 @@ impl std::error::Error for StoreError {}
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Where events are kept: everything the collector stores and reports on.
@@ -116,12 +113,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores imported offline conversions for `site` in one transaction
     /// (see [`crate::import`]): new rows added, changed rows replaced.
-    async fn import(
-        &self,
-        _site: &str,
-        _rows: Vec<Row>,
-        _imported_at: i64,
-    ) -> anyhow::Result<Imported> {
+    async fn import(&self, _site: &str, _rows: Vec<Row>, _imported_at: i64) -> anyhow::Result<Imported> {
         anyhow::bail!("this store takes no imports")
     }
 
@@ -205,10 +197,9 @@ impl std::fmt::Debug for Database {
 pub fn open(cfg: &crate::Config) -> anyhow::Result<Arc<dyn Store>> {
     use anyhow::Context;
     Ok(match &cfg.db {
-        Database::Sqlite(path) => Arc::new(
-            SqliteStore::open(path, cfg.queue_capacity)
-                .with_context(|| format!("opening the database {}", path.display()))?,
-        ),
+        Database::Sqlite(path) => {
+            Arc::new(SqliteStore::open(path, cfg.queue_capacity).with_context(|| format!("opening the database {}", path.display()))?)
+        }
         Database::Postgres(url) => Arc::new(
             PgStore::open(url, cfg.db_connections, cfg.queue_capacity)
                 .with_context(|| format!("opening the database {}", postgres::redacted(url)))?,
@@ -221,9 +212,7 @@ pub fn open(cfg: &crate::Config) -> anyhow::Result<Arc<dyn Store>> {
 pub async fn open_for_reports(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match db {
         Database::Sqlite(path) => Arc::new(sqlite::SqliteReader::existing(path)?),
-        Database::Postgres(url) => {
-            Arc::new(PgStore::connect(url, 2, 1, postgres::Schema::Check).await?)
-        }
+        Database::Postgres(url) => Arc::new(PgStore::connect(url, 2, 1, postgres::Schema::Check).await?),
     })
 }
 
@@ -236,9 +225,7 @@ pub async fn open_for_import(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
             drop(sqlite::SqliteWriter::open(path)?);
             Arc::new(reader)
         }
-        Database::Postgres(url) => {
-            Arc::new(PgStore::connect(url, 2, 1, postgres::Schema::Migrate).await?)
-        }
+        Database::Postgres(url) => Arc::new(PgStore::connect(url, 2, 1, postgres::Schema::Migrate).await?),
     })
 }
 
@@ -248,23 +235,11 @@ mod tests {
 
     #[test]
     fn db_values_name_a_url_or_a_file() {
-        assert_eq!(
-            Database::parse("data/events.db"),
-            Database::Sqlite("data/events.db".into())
-        );
+        assert_eq!(Database::parse("data/events.db"), Database::Sqlite("data/events.db".into()));
         let url = "postgres://goaltag:s3cret@db.example:5432/goaltag";
         assert_eq!(Database::parse(url), Database::Postgres(url.into()));
-        assert!(matches!(
-            Database::parse("PostgreSQL://h/db"),
-            Database::Postgres(_)
-        ));
-        assert_eq!(
-            Database::parse(url).to_string(),
-            "postgres://goaltag:***@db.example:5432/goaltag"
-        );
-        assert_eq!(
-            Database::parse("postgres://h/db").to_string(),
-            "postgres://h/db"
-        );
+        assert!(matches!(Database::parse("PostgreSQL://h/db"), Database::Postgres(_)));
+        assert_eq!(Database::parse(url).to_string(), "postgres://goaltag:***@db.example:5432/goaltag");
+        assert_eq!(Database::parse("postgres://h/db").to_string(), "postgres://h/db");
     }
 }

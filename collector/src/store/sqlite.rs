@@ -9,9 +9,7 @@ use super::{Accepted, Rejected, Store, StoreError, Stored};
 use crate::export::rows::{Decide, Read, Want};
 use crate::import::{Imported, Row};
 use crate::report::{BatchFigures, EventRow, ImportRow, Rows};
-use rusqlite::{
-    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
-};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 mod export;
@@ -107,8 +105,19 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
         // ts is at most u64::MAX; SQLite integers are i64, so clamp rather than wrap.
         let ts = i64::try_from(e.ts).unwrap_or(i64::MAX);
         stored += ins.execute(params![
-            e.id, b.site, e.kind.as_str(), ts, a.received_at, e.url, e.goal, e.value,
-            e.currency, e.transaction_id, e.client_id, e.visit_id, json
+            e.id,
+            b.site,
+            e.kind.as_str(),
+            ts,
+            a.received_at,
+            e.url,
+            e.goal,
+            e.value,
+            e.currency,
+            e.transaction_id,
+            e.client_id,
+            e.visit_id,
+            json
         ])?;
     }
     let duplicates = b.events.len() - stored;
@@ -118,8 +127,15 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
-        b.site, a.received_at, b.attempt, b.events.len(), stored, duplicates,
-        b.dropped.overflow, b.dropped.poison, b.dropped.expired
+        b.site,
+        a.received_at,
+        b.attempt,
+        b.events.len(),
+        stored,
+        duplicates,
+        b.dropped.overflow,
+        b.dropped.poison,
+        b.dropped.expired
     ])?;
     Ok(Stored { stored, duplicates })
 }
@@ -136,12 +152,7 @@ impl SqliteStore {
     /// starts the writer thread; `capacity` batches may be queued or being written.
     pub fn open(path: &Path, capacity: usize) -> anyhow::Result<SqliteStore> {
         let writer = Writer::start(SqliteWriter::open(path)?, capacity)?;
-        Ok(SqliteStore {
-            writer,
-            reader: SqliteReader {
-                path: path.to_path_buf(),
-            },
-        })
+        Ok(SqliteStore { writer, reader: SqliteReader { path: path.to_path_buf() } })
     }
 }
 
@@ -162,12 +173,7 @@ impl Store for SqliteStore {
     async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
         self.reader.report_rows(site, start, end).await
     }
-    async fn import(
-        &self,
-        site: &str,
-        rows: Vec<Row>,
-        imported_at: i64,
-    ) -> anyhow::Result<Imported> {
+    async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         self.reader.import(site, rows, imported_at).await
     }
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
@@ -189,20 +195,11 @@ pub struct SqliteReader {
 impl SqliteReader {
     /// A file that exists: a report never creates a database.
     pub fn existing(path: &Path) -> anyhow::Result<SqliteReader> {
-        anyhow::ensure!(
-            path.is_file(),
-            "no database at {} (the collector creates it when it first starts)",
-            path.display()
-        );
-        Ok(SqliteReader {
-            path: path.to_path_buf(),
-        })
+        anyhow::ensure!(path.is_file(), "no database at {} (the collector creates it when it first starts)", path.display());
+        Ok(SqliteReader { path: path.to_path_buf() })
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Path) -> anyhow::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Path) -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || f(&path)).await?
     }
@@ -232,12 +229,7 @@ impl Store for SqliteReader {
         })
         .await
     }
-    async fn import(
-        &self,
-        site: &str,
-        rows: Vec<Row>,
-        imported_at: i64,
-    ) -> anyhow::Result<Imported> {
+    async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         let site = site.to_string();
         self.blocking(move |p| {
             let mut conn = Connection::open(p)?;
@@ -278,40 +270,25 @@ impl Store for SqliteReader {
 /// Opens the file read-only: reports never take the writer's lock, and
 /// WAL mode lets them read while the collector writes.
 pub fn open_read_only(db: &Path) -> anyhow::Result<Connection> {
-    anyhow::ensure!(
-        db.is_file(),
-        "no database at {} (the collector creates it when it first starts)",
-        db.display()
-    );
-    let conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    anyhow::ensure!(db.is_file(), "no database at {} (the collector creates it when it first starts)", db.display());
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
 
 /// Sites with events, most events first.
 fn sites(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut st =
-        conn.prepare("SELECT site FROM events GROUP BY site ORDER BY count(*) DESC, site")?;
+    let mut st = conn.prepare("SELECT site FROM events GROUP BY site ORDER BY count(*) DESC, site")?;
     let rows = st.query_map([], |r| r.get(0))?;
     rows.collect()
 }
 
 fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-        [name],
-        |_| Ok(()),
-    )
-    .optional()
-    .map(|o| o.is_some())
+    conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(())).optional().map(|o| o.is_some())
 }
 
 /// The columns of [`EventRow`], in its order.
-const EVENT_COLUMNS: &str =
-    "id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json";
+const EVENT_COLUMNS: &str = "id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json";
 
 fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
@@ -330,9 +307,8 @@ fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
 
 fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Result<Rows> {
     let events = |kind: &str| -> rusqlite::Result<Vec<EventRow>> {
-        let mut st = conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE site = ?1 AND kind = ?2 AND ts >= ?3 AND ts < ?4"
-        ))?;
+        let mut st =
+            conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE site = ?1 AND kind = ?2 AND ts >= ?3 AND ts < ?4"))?;
         let rows = st.query_map(params![site, kind, start, end], event_row)?;
         rows.collect()
     };
@@ -353,11 +329,8 @@ fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite:
             })
         },
     )?;
-    let rejected: i64 = conn.query_row(
-        "SELECT count(*) FROM rejections WHERE received_at >= ?1 AND received_at < ?2",
-        params![start, end],
-        |r| r.get(0),
-    )?;
+    let rejected: i64 =
+        conn.query_row("SELECT count(*) FROM rejections WHERE received_at >= ?1 AND received_at < ?2", params![start, end], |r| r.get(0))?;
     // A database last opened by an older collector has no imports table yet.
     let imports = if table_exists(conn, "imports")? {
         let mut st = conn.prepare_cached(
@@ -367,48 +340,23 @@ fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite:
              FROM imports i WHERE i.site = ?1 AND i.ts >= ?2 AND i.ts < ?3",
         )?;
         let rows = st.query_map(params![site, start, end], |r| {
-            Ok(ImportRow {
-                goal: r.get(0)?,
-                stage: r.get(1)?,
-                value: r.get(2)?,
-                currency: r.get(3)?,
-                ts: r.get(4)?,
-                matched: r.get(5)?,
-            })
+            Ok(ImportRow { goal: r.get(0)?, stage: r.get(1)?, value: r.get(2)?, currency: r.get(3)?, ts: r.get(4)?, matched: r.get(5)? })
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     } else {
         Vec::new()
     };
-    Ok(Rows {
-        page_views,
-        conversions,
-        batches,
-        rejected_bodies: rejected as u64,
-        imports,
-    })
+    Ok(Rows { page_views, conversions, batches, rejected_bodies: rejected as u64, imports })
 }
 
 /// Stores imported rows in one transaction. Its own connection, not the
 /// beacon writer's queue: imports are rare and SQLite lets one writer at a
 /// time in, so beacons wait (their busy timeout is 5 s) while the rows go in.
-fn import(
-    conn: &mut Connection,
-    site: &str,
-    rows: &[Row],
-    imported_at: i64,
-) -> rusqlite::Result<Imported> {
+fn import(conn: &mut Connection, site: &str, rows: &[Row], imported_at: i64) -> rusqlite::Result<Imported> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut done = Imported {
-        rows: rows.len(),
-        new: 0,
-        updated: 0,
-        unchanged: 0,
-    };
+    let mut done = Imported { rows: rows.len(), new: 0, updated: 0, unchanged: 0 };
     {
-        let mut exists = tx.prepare(
-            "SELECT 1 FROM imports WHERE site = ?1 AND transaction_id = ?2 AND goal = ?3 AND stage = ?4",
-        )?;
+        let mut exists = tx.prepare("SELECT 1 FROM imports WHERE site = ?1 AND transaction_id = ?2 AND goal = ?3 AND stage = ?4")?;
         let mut upsert = tx.prepare(
             "INSERT INTO imports(site, transaction_id, goal, stage, value, currency, ts, imported_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -418,16 +366,7 @@ fn import(
         )?;
         for r in rows {
             let seen = exists.exists(params![site, r.transaction_id, r.goal, r.stage])?;
-            let changed = upsert.execute(params![
-                site,
-                r.transaction_id,
-                r.goal,
-                r.stage,
-                r.value,
-                r.currency,
-                r.ts,
-                imported_at
-            ])?;
+            let changed = upsert.execute(params![site, r.transaction_id, r.goal, r.stage, r.value, r.currency, r.ts, imported_at])?;
             match (seen, changed) {
                 (false, _) => done.new += 1,
                 (true, 0) => done.unchanged += 1,
@@ -446,10 +385,7 @@ mod tests {
 
     fn batch(ids: &[&str]) -> Accepted {
         let events = ids.iter().map(|id| Event::new((*id).into(), Kind::PageView, 5)).collect();
-        Accepted {
-            batch: Batch { v: 1, site: "s".into(), sent_at: 1, attempt: 1, dropped: Default::default(), events },
-            received_at: 7,
-        }
+        Accepted { batch: Batch { v: 1, site: "s".into(), sent_at: 1, attempt: 1, dropped: Default::default(), events }, received_at: 7 }
     }
 
     #[test]

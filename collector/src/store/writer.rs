@@ -34,9 +34,7 @@ pub struct Threaded {
 impl Threaded {
     /// Starts the writer thread for `w`; `capacity` batches may be queued or being written at once.
     pub fn start(w: impl BatchWriter, capacity: usize) -> std::io::Result<Threaded> {
-        Ok(Threaded {
-            writer: Writer::start(w, capacity)?,
-        })
+        Ok(Threaded { writer: Writer::start(w, capacity)? })
     }
 }
 
@@ -82,12 +80,10 @@ impl Writer {
         let (tx, rx) = channel::<Job>();
         let running = Arc::new(AtomicBool::new(true));
         let flag = Running(running.clone());
-        std::thread::Builder::new()
-            .name("goaltag-writer".into())
-            .spawn(move || {
-                let _flag = flag;
-                run(store, rx);
-            })?;
+        std::thread::Builder::new().name("goaltag-writer".into()).spawn(move || {
+            let _flag = flag;
+            run(store, rx);
+        })?;
         Ok(Writer {
             tx,
             slots: Arc::new(Semaphore::new(capacity.max(1))),
@@ -101,14 +97,10 @@ impl Writer {
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(TryAcquireError::NoPermits) => return Err(StoreError::Busy),
-            Err(TryAcquireError::Closed) => {
-                return Err(StoreError::Failed("writer stopped".into()))
-            }
+            Err(TryAcquireError::Closed) => return Err(StoreError::Failed("writer stopped".into())),
         };
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Job::Batch(batch, reply, permit))
-            .map_err(|_| StoreError::Failed("writer stopped".into()))?;
+        self.tx.send(Job::Batch(batch, reply, permit)).map_err(|_| StoreError::Failed("writer stopped".into()))?;
         match answer.await {
             Ok(r) => r.map_err(StoreError::Failed),
             Err(_) => Err(StoreError::Failed("writer stopped".into())),
@@ -192,11 +184,7 @@ fn run(mut store: impl BatchWriter, rx: Receiver<Job>) {
                 }
             }
             Ok(results) => {
-                let e = format!(
-                    "store answered {} results for {} batches",
-                    results.len(),
-                    accepted.len()
-                );
+                let e = format!("store answered {} results for {} batches", results.len(), accepted.len());
                 tracing::error!("{e}");
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));

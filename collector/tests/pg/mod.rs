@@ -28,11 +28,7 @@ pub fn server() -> Option<String> {
 
 /// Runs `f` on a small runtime of its own (tests are plain threads).
 pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 
 /// Connects to `url` and runs `f` with the client.
@@ -41,13 +37,8 @@ pub fn with_client<T>(url: &str, f: impl AsyncFnOnce(&tokio_postgres::Client) ->
 }
 
 /// [`with_client`] inside a runtime.
-pub async fn with_client_async<T>(
-    url: &str,
-    f: impl AsyncFnOnce(&tokio_postgres::Client) -> T,
-) -> T {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
+pub async fn with_client_async<T>(url: &str, f: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
     let task = tokio::spawn(conn);
     let out = f(&client).await;
     drop(client);
@@ -60,24 +51,14 @@ pub async fn with_client_async<T>(
 pub fn fresh(hint: &str) -> Option<String> {
     static N: AtomicUsize = AtomicUsize::new(0);
     let server = server()?;
-    let name = format!(
-        "gt_{hint}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    with_client(&server, async |c| {
-        c.batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap()
-    });
+    let name = format!("gt_{hint}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    with_client(&server, async |c| c.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap());
     Some(database_url(&server, &name))
 }
 
 /// `url` with its database replaced by `name`.
 pub fn database_url(url: &str, name: &str) -> String {
-    let (rest, query) = url
-        .split_once('?')
-        .map_or((url, None), |(r, q)| (r, Some(q)));
+    let (rest, query) = url.split_once('?').map_or((url, None), |(r, q)| (r, Some(q)));
     let after_scheme = rest.find("://").map_or(0, |i| i + 3);
     let base = match rest[after_scheme..].find('/') {
         Some(i) => &rest[..after_scheme + i],

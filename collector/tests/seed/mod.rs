@@ -112,8 +112,7 @@ impl Seed {
 
 pub fn batch(site: &str, events: &[Value], attempt: u32, dropped: Value) -> String {
     let sent_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-    json!({"v": 1, "site": site, "sent_at": sent_at, "attempt": attempt, "dropped": dropped, "events": events})
-        .to_string()
+    json!({"v": 1, "site": site, "sent_at": sent_at, "attempt": attempt, "dropped": dropped, "events": events}).to_string()
 }
 
 fn post(base: &str, body: &str) -> (u16, String) {
@@ -143,8 +142,13 @@ pub fn seed(base: &str, day0: i64) {
     let blog = json!({"referrer_host": "blog.example", "landing_url": "https://shop.example/product.html?id=2"});
     let meta = json!({"click_ids": {"fbclid": "F-1"}});
 
-    let mut v1 = s.visit(0, Some("V1"), Some("c1"), Some(google.clone()),
-        &["/", "/specials.html", "/product.html?id=1", "/cart.html", "/checkout/confirmation.html"]);
+    let mut v1 = s.visit(
+        0,
+        Some("V1"),
+        Some("c1"),
+        Some(google.clone()),
+        &["/", "/specials.html", "/product.html?id=1", "/cart.html", "/checkout/confirmation.html"],
+    );
     v1.push(s.conversion(0, Some("V1"), Some("c1"), "purchase", true, Some((50.0, "EUR")), Some("T1"), Some(google)));
     let v1 = batch(SITE, &v1, 1, json!({}));
     send(base, &v1, r#"{"duplicates":0,"stored":6}"#);

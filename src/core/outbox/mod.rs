@@ -25,9 +25,9 @@ mod plan;
 mod policy;
 mod retry;
 
-pub use policy::{parse_policy, Policy, GZIP_MIN_BYTES, KEEPALIVE_MAX};
 #[cfg(test)]
 pub(crate) use policy::key_names as policy_key_names;
+pub use policy::{parse_policy, Policy, GZIP_MIN_BYTES, KEEPALIVE_MAX};
 pub use retry::{retry_after_ms, Outcome};
 
 use crate::prelude::*;

@@ -415,7 +415,8 @@ fn serve(s: &Shared, mut conn: TcpStream) {
     let _ = conn.set_write_timeout(Some(IO_TIMEOUT));
     let Some(req) = read_request(&mut conn) else { return };
     if req.method == "OPTIONS" {
-        let allow = "Access-Control-Allow-Methods: POST, OPTIONS\r\nAccess-Control-Allow-Headers: content-type\r\nAccess-Control-Max-Age: 600\r\n";
+        let allow =
+            "Access-Control-Allow-Methods: POST, OPTIONS\r\nAccess-Control-Allow-Headers: content-type\r\nAccess-Control-Max-Age: 600\r\n";
         let _ = write!(conn, "HTTP/1.1 204 No Content\r\n{CORS}{allow}Content-Length: 0\r\nConnection: close\r\n\r\n");
         return;
     }
@@ -427,17 +428,16 @@ fn serve(s: &Shared, mut conn: TcpStream) {
         return;
     }
     let fault = decide(s, &req);
-    let mut record =
-        Record {
-            events: req.events(),
-            attempt: req.attempt(),
-            mode: req.mode().to_string(),
-            referer: req.referer().to_string(),
-            fault,
-            upstream: None,
-            body: req.body.clone(),
-            gzip: req.gzip,
-        };
+    let mut record = Record {
+        events: req.events(),
+        attempt: req.attempt(),
+        mode: req.mode().to_string(),
+        referer: req.referer().to_string(),
+        fault,
+        upstream: None,
+        body: req.body.clone(),
+        gzip: req.gzip,
+    };
     match fault {
         None | Some(Fault::ForwardThenDrop) => {
             let resp = forward(s.upstream, &req);
@@ -536,12 +536,9 @@ fn read_request(conn: &mut TcpStream) -> Option<Request> {
     let mut lines = head.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let len: usize =
-        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     if len > MAX_BODY || headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
         return None;
     }

@@ -77,8 +77,11 @@ impl Browser {
                 let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
                 args.push(format!("--user-data-dir={}", profile.display()));
                 // loggingPrefs: lets Harness::console_errors read the console.
-                (driver, json!({"browserName": "chrome", "goog:chromeOptions": {"binary": binary, "args": args},
-                                "goog:loggingPrefs": {"browser": "ALL"}}))
+                (
+                    driver,
+                    json!({"browserName": "chrome", "goog:chromeOptions": {"binary": binary, "args": args},
+                                "goog:loggingPrefs": {"browser": "ALL"}}),
+                )
             }
             Browser::Firefox => {
                 let home = std::env::var("HOME").unwrap_or_default();
@@ -123,9 +126,8 @@ fn env_or(var: &str, paths: &[&str], name: &str) -> PathBuf {
     if let Some(p) = paths.iter().map(PathBuf::from).find(|p| p.is_file()) {
         return p;
     }
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
-        .unwrap_or_default();
+    let on_path =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file())).unwrap_or_default();
     on_path.unwrap_or_else(|| PathBuf::from(paths[0]))
 }
 
@@ -191,11 +193,7 @@ impl Harness {
             .filter(|p| !p.is_file())
             .map(|p| p.display().to_string())
             .collect();
-        assert!(
-            missing.is_empty(),
-            "the tag is not built (missing {}): run ./build.sh build first",
-            missing.join(", ")
-        );
+        assert!(missing.is_empty(), "the tag is not built (missing {}): run ./build.sh build first", missing.join(", "));
         Harness::start_with_www(browser, &www)
     }
 
@@ -203,8 +201,7 @@ impl Harness {
     pub fn start_with_www(browser: Browser, www: &Path) -> Harness {
         let tmp = tempfile::Builder::new().prefix("goaltag-e2e-").tempdir().unwrap();
         let (driver_bin, capabilities) = browser.driver_and_capabilities(tmp.path());
-        let http =
-            ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(5)).timeout(Duration::from_secs(60)).build();
+        let http = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(5)).timeout(Duration::from_secs(60)).build();
 
         let db = tmp.path().join("events.db");
         let (runtime, base, collector_exit) = start_collector(&http, &db, www);
@@ -266,9 +263,9 @@ impl Harness {
                 Ok(())
             });
         }
-        let child = cmd.spawn().unwrap_or_else(|e| {
-            panic!("cannot start {} ({e}): install the browsers and drivers with ./build.sh deps", bin.display())
-        });
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} ({e}): install the browsers and drivers with ./build.sh deps", bin.display()));
         self.driver = Some(child);
         self.webdriver = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -420,13 +417,7 @@ impl Harness {
         }
         let log = self.wd("POST", "/se/log", Some(json!({"type": "browser"})));
         let entries = log.as_array().cloned().unwrap_or_default();
-        Some(
-            entries
-                .iter()
-                .filter(|e| e["level"] == "SEVERE")
-                .map(|e| e["message"].as_str().unwrap_or_default().to_string())
-                .collect(),
-        )
+        Some(entries.iter().filter(|e| e["level"] == "SEVERE").map(|e| e["message"].as_str().unwrap_or_default().to_string()).collect())
     }
 
     /// Runs `sql` on the collector's database; each row as JSON values
@@ -529,17 +520,8 @@ fn describe(e: ureq::Error) -> String {
 
 /// The collector on a free loopback port in its own tokio runtime, with an
 /// empty database at `db`, serving `www`; waits (10 s at most) for `/health`.
-fn start_collector(
-    http: &ureq::Agent,
-    db: &Path,
-    www: &Path,
-) -> (tokio::runtime::Runtime, String, mpsc::Receiver<String>) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("e2e-collector")
-        .enable_all()
-        .build()
-        .unwrap();
+fn start_collector(http: &ureq::Agent, db: &Path, www: &Path) -> (tokio::runtime::Runtime, String, mpsc::Receiver<String>) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("e2e-collector").enable_all().build().unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

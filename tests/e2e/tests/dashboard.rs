@@ -79,7 +79,8 @@ fn the_dashboard_draws_the_report() {
 
     let (from, to) = (goaltag_collector::dates::format_date(day0), goaltag_collector::dates::format_date(today + 1));
     let query = format!("site=shop&from={from}&to={to}");
-    let report: Value = serde_json::from_str(&http().get(&h.url(&format!("/report?{query}"))).call().unwrap().into_string().unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&http().get(&h.url(&format!("/report?{query}"))).call().unwrap().into_string().unwrap()).unwrap();
     assert_eq!(report["totals"]["conversions"], 5, "the seed landed");
 
     h.wd("POST", "/window/rect", Some(json!({"width": 1280, "height": 2300})));
@@ -101,10 +102,8 @@ fn the_dashboard_draws_the_report() {
     assert!(imports.contains("shipped") && imports.contains("refunded"), "{imports}");
     assert!(h.text("#funnel-note").contains("2 page views had no visit or client ID"));
     // The "Ad platforms" panel shows what GET /export/platforms answers.
-    let panel: Value = serde_json::from_str(
-        &http().get(&h.url(&format!("/export/platforms?{query}"))).call().unwrap().into_string().unwrap(),
-    )
-    .unwrap();
+    let panel: Value =
+        serde_json::from_str(&http().get(&h.url(&format!("/export/platforms?{query}"))).call().unwrap().into_string().unwrap()).unwrap();
     let shown = h.exec(
         "return Array.from(document.querySelectorAll('[data-platform-figure]')).map(function (e) { return [e.dataset.platformFigure, e.textContent]; });",
     );

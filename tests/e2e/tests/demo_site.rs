@@ -115,8 +115,7 @@ fn goals_json_is_valid_and_fires_on_the_shop() {
 
     let mut add = Event::new("00000000-0000-4000-8000-00000000000b".into(), Kind::Event, 2);
     add.value = Some(59.0);
-    let fact =
-        Fact::Event { category: Some("shop"), action: Some("add_to_cart"), label: Some("blanket"), value: Some(59.0) };
+    let fact = Fact::Event { category: Some("shop"), action: Some("add_to_cart"), label: Some("blanket"), value: Some(59.0) };
     assert_eq!(fire(&goals, fact, &add, &mut mem), [("add_to_cart".to_string(), Some(59.0), Some("USD".to_string()))]);
 
     let submit = Event::new("00000000-0000-4000-8000-00000000000c".into(), Kind::FormSubmit, 3);

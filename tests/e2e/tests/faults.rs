@@ -130,8 +130,7 @@ impl World {
         let stored = self.h.query(stored_sql).len();
         let (dups, batches, attempt, dropped) = self.batches();
         let stats = self.proxy.stats();
-        let name: String =
-            scenario.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+        let name: String = scenario.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
         let file = format!("faults-{:?}-{name}.log", self.h.browser).to_lowercase();
         stats.write_log(&goaltag_e2e::repo().join("target/test-artefacts").join(file));
         let with_dups = self.count("select count(*) from batches where duplicates > 0");
@@ -215,7 +214,11 @@ fn compressed_burst_through_random_faults(browser: Browser) {
     w.figures("1000 events in one burst, gzip batches, 30% faults", 1001, "select id from events where site = 'faults'");
     let stats = w.proxy.stats();
     let gz: Vec<_> = stats.log.iter().filter(|r| r.gzip).collect();
-    assert!(gz.iter().any(|r| r.events >= 100 && r.upstream == Some(200)), "{browser:?}: no large gzip batch was stored: {}", stats.summary());
+    assert!(
+        gz.iter().any(|r| r.events >= 100 && r.upstream == Some(200)),
+        "{browser:?}: no large gzip batch was stored: {}",
+        stats.summary()
+    );
     assert!(gz.iter().any(|r| r.attempt > 1), "{browser:?}: no compressed batch was retried: {}", stats.summary());
     assert!(stats.faults_total() >= 2, "{browser:?}: too few faults to prove anything: {}", stats.summary());
     let (_, _, _, dropped) = w.batches();
@@ -267,14 +270,11 @@ fn firefox_collector_down_for_the_first_page_everything_arrives_from_the_second(
 
 /// A shop page whose link converts the goal `buy` and leaves for `next`.
 fn shop(collector: &str, next: &str) -> String {
-    page(
-        collector,
-        ", goals: [{id: 'buy', when: {type: 'click', selector: '#buy'}}]",
-        &format!(r#"<a id="buy" href="{next}">Buy now</a>"#),
-    )
+    page(collector, ", goals: [{id: 'buy', when: {type: 'click', selector: '#buy'}}]", &format!(r#"<a id="buy" href="{next}">Buy now</a>"#))
 }
 
-const PLAIN: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>thanks</title></head><body><p>thanks</p></body></html>"#;
+const PLAIN: &str =
+    r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>thanks</title></head><body><p>thanks</p></body></html>"#;
 
 /// Clicks `#buy` on `/shop…` (its page view stored first, so the click's
 /// batch goes out at once); the conversion's ID.
@@ -322,8 +322,7 @@ fn conversion_by_beacon_alone(browser: Browser) {
     let conv = format!("select id from events where id = '{id}'");
     w.h.expect_rows_stay(&conv, 1, Duration::from_secs(2));
     let carriers = carriers(&w, &id);
-    let delivered: Vec<_> =
-        w.proxy.stats().log.into_iter().filter(|r| r.body.contains(&id) && r.upstream == Some(200)).collect();
+    let delivered: Vec<_> = w.proxy.stats().log.into_iter().filter(|r| r.body.contains(&id) && r.upstream == Some(200)).collect();
     assert!(!delivered.is_empty(), "{browser:?}: {carriers:?}");
     assert!(
         delivered.iter().all(|r| r.mode == "no-cors" || r.attempt >= 2),

@@ -97,8 +97,7 @@ fn walk_the_shop(browser: Browser) {
     assert_eq!(purchase[0][4], confirmation.as_str());
 
     // Clicks were auto-captured along the way, with their data-goaltag-* attributes.
-    let clicks =
-        h.wait_for_rows("select json from events where kind = 'click' and json like '%\"hero-cta\"%'", 1, WAIT);
+    let clicks = h.wait_for_rows("select json from events where kind = 'click' and json like '%\"hero-cta\"%'", 1, WAIT);
     assert!(clicks[0][0].as_str().unwrap().contains(r#""cta":"hero""#), "{browser:?}: {clicks:?}");
     // The goals in www/goals.json converted in the browser.
     let purchase_sql = "select id, value, currency, transaction_id, json from events where kind = 'conversion' and goal = 'purchase'";
@@ -203,7 +202,11 @@ fn hundreds_of_kilobytes_of_events_from_one_page_all_arrive(browser: Browser) {
     accept_the_banner(&h);
     h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
     h.exec("for (let i = 0; i < 900; i++) goaltag('event', 'bulk', {label: 'n' + i}); goaltag('flush'); return 1;");
-    let rows = h.wait_for_rows("select distinct json_extract(json, '$.label') from events where kind = 'event' and json like '%\"action\":\"bulk\"%'", 900, WAIT);
+    let rows = h.wait_for_rows(
+        "select distinct json_extract(json, '$.label') from events where kind = 'event' and json like '%\"action\":\"bulk\"%'",
+        900,
+        WAIT,
+    );
     assert_eq!(rows.len(), 900, "{browser:?}");
     let dropped = h.query("select coalesce(sum(dropped_overflow + dropped_poison + dropped_expired), 0) from batches");
     assert_eq!(dropped[0][0], 0, "{browser:?}: the tag reported drops");

@@ -62,9 +62,7 @@ impl PgStore {
     pub fn open(url: &str, connections: usize, capacity: usize) -> anyhow::Result<PgStore> {
         let config = std::thread::scope(|s| {
             s.spawn(|| -> anyhow::Result<tokio_postgres::Config> {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 rt.block_on(prepare(url, Schema::Migrate))
             })
             .join()
@@ -76,28 +74,13 @@ impl PgStore {
     /// Connects to the database at `url` (a `postgres://` URL), creates or checks
     /// the schema as `schema` says, and keeps a pool of up to `connections`;
     /// `capacity` batches may be in flight at once.
-    pub async fn connect(
-        url: &str,
-        connections: usize,
-        capacity: usize,
-        schema: Schema,
-    ) -> anyhow::Result<PgStore> {
+    pub async fn connect(url: &str, connections: usize, capacity: usize, schema: Schema) -> anyhow::Result<PgStore> {
         let config = prepare(url, schema).await?;
         PgStore::with_config(config, connections, capacity)
     }
 
-    fn with_config(
-        config: tokio_postgres::Config,
-        connections: usize,
-        capacity: usize,
-    ) -> anyhow::Result<PgStore> {
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+    fn with_config(config: tokio_postgres::Config, connections: usize, capacity: usize) -> anyhow::Result<PgStore> {
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(connections.max(1))
             .runtime(Runtime::Tokio1)
@@ -116,10 +99,7 @@ impl PgStore {
     /// A server setting as the collector's sessions see it (`SHOW name`), such
     /// as `synchronous_commit`: for checks and tests.
     pub async fn setting(&self, name: &str) -> anyhow::Result<String> {
-        anyhow::ensure!(
-            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
-            "not a setting name: {name:?}"
-        );
+        anyhow::ensure!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "not a setting name: {name:?}");
         let client = self.pool.get().await?;
         Ok(client.query_one(&format!("SHOW {name}"), &[]).await?.get(0))
     }
@@ -130,34 +110,18 @@ impl PgStore {
         let mut events: Vec<&goaltag_wire::Event> = b.events.iter().collect();
         events.sort_by(|x, y| x.id.cmp(&y.id));
         let text = |f: fn(&goaltag_wire::Event) -> Option<&str>| -> Vec<Option<String>> {
-            events
-                .iter()
-                .map(|e| f(e).map(|s| pg_text(s).into_owned()))
-                .collect()
+            events.iter().map(|e| f(e).map(|s| pg_text(s).into_owned())).collect()
         };
         let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         // ts is at most u64::MAX; BIGINT is i64, so clamp rather than wrap (as SQLite).
-        let ts: Vec<i64> = events
-            .iter()
-            .map(|e| i64::try_from(e.ts).unwrap_or(i64::MAX))
-            .collect();
+        let ts: Vec<i64> = events.iter().map(|e| i64::try_from(e.ts).unwrap_or(i64::MAX)).collect();
         let values: Vec<Option<f64>> = events.iter().map(|e| e.value).collect();
-        let (urls, goals, currencies) = (
-            text(|e| e.url.as_deref()),
-            text(|e| e.goal.as_deref()),
-            text(|e| e.currency.as_deref()),
-        );
+        let (urls, goals, currencies) = (text(|e| e.url.as_deref()), text(|e| e.goal.as_deref()), text(|e| e.currency.as_deref()));
         let transactions = text(|e| e.transaction_id.as_deref());
-        let (clients, visits) = (
-            text(|e| e.client_id.as_deref()),
-            text(|e| e.visit_id.as_deref()),
-        );
-        let json = events
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<String>, _>>()
-            .map_err(|e| Failure::Other(e.to_string()))?;
+        let (clients, visits) = (text(|e| e.client_id.as_deref()), text(|e| e.visit_id.as_deref()));
+        let json =
+            events.iter().map(serde_json::to_string).collect::<Result<Vec<String>, _>>().map_err(|e| Failure::Other(e.to_string()))?;
 
         let tx = client.transaction().await?;
         let insert = tx
@@ -175,21 +139,7 @@ impl PgStore {
         let stored = tx
             .execute(
                 &insert,
-                &[
-                    &b.site,
-                    &a.received_at,
-                    &ids,
-                    &kinds,
-                    &ts,
-                    &urls,
-                    &goals,
-                    &values,
-                    &currencies,
-                    &transactions,
-                    &clients,
-                    &visits,
-                    &json,
-                ],
+                &[&b.site, &a.received_at, &ids, &kinds, &ts, &urls, &goals, &values, &currencies, &transactions, &clients, &visits, &json],
             )
             .await? as usize;
         let duplicates = b.events.len() - stored;
@@ -209,21 +159,8 @@ impl PgStore {
             i64::from(b.dropped.poison),
             i64::from(b.dropped.expired),
         ];
-        tx.execute(
-            &batch,
-            &[
-                &b.site,
-                &a.received_at,
-                &counts[0],
-                &counts[1],
-                &counts[2],
-                &counts[3],
-                &counts[4],
-                &counts[5],
-                &counts[6],
-            ],
-        )
-        .await?;
+        tx.execute(&batch, &[&b.site, &a.received_at, &counts[0], &counts[1], &counts[2], &counts[3], &counts[4], &counts[5], &counts[6]])
+            .await?;
         tx.commit().await?;
         Ok(Stored { stored, duplicates })
     }
@@ -329,12 +266,8 @@ impl Store for PgStore {
             let _permit = permit;
             let done = async {
                 let client = pool.get().await?;
-                let st = client
-                    .prepare_cached("INSERT INTO rejections(received_at, reason) VALUES ($1, $2)")
-                    .await?;
-                client
-                    .execute(&st, &[&rejected.received_at, &pg_text(&rejected.reason)])
-                    .await?;
+                let st = client.prepare_cached("INSERT INTO rejections(received_at, reason) VALUES ($1, $2)").await?;
+                client.execute(&st, &[&rejected.received_at, &pg_text(&rejected.reason)]).await?;
                 Ok::<(), Failure>(())
             };
             if let Err(e) = done.await {
@@ -361,35 +294,18 @@ impl Store for PgStore {
 
     async fn sites(&self) -> anyhow::Result<Vec<String>> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT site FROM events GROUP BY site ORDER BY count(*) DESC, site COLLATE \"C\"",
-                &[],
-            )
-            .await?;
+        let rows = client.query("SELECT site FROM events GROUP BY site ORDER BY count(*) DESC, site COLLATE \"C\"", &[]).await?;
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
     async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
         let mut client = self.pool.get().await?;
         // One consistent snapshot even while collectors write.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        let events =
-            "SELECT id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json
+        let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let events = "SELECT id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json
                       FROM events WHERE site = $1 AND kind = $2 AND ts >= $3 AND ts < $4";
-        let page_views = event_rows(
-            tx.query(events, &[&site, &"page_view", &start, &end])
-                .await?,
-        );
-        let conversions = event_rows(
-            tx.query(events, &[&site, &"conversion", &start, &end])
-                .await?,
-        );
+        let page_views = event_rows(tx.query(events, &[&site, &"page_view", &start, &end]).await?);
+        let conversions = event_rows(tx.query(events, &[&site, &"conversion", &start, &end]).await?);
         let b = tx
             .query_one(
                 "SELECT count(*), coalesce(sum(duplicates), 0)::bigint, count(*) FILTER (WHERE attempt > 1),
@@ -408,13 +324,8 @@ impl Store for PgStore {
             dropped_poison: n(4),
             dropped_expired: n(5),
         };
-        let rejected: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM rejections WHERE received_at >= $1 AND received_at < $2",
-                &[&start, &end],
-            )
-            .await?
-            .get(0);
+        let rejected: i64 =
+            tx.query_one("SELECT count(*) FROM rejections WHERE received_at >= $1 AND received_at < $2", &[&start, &end]).await?.get(0);
         let imports = tx
             .query(
                 "SELECT i.goal, i.stage, i.value, i.currency, i.ts,
@@ -428,21 +339,10 @@ impl Store for PgStore {
             .map(|r| ImportRow { goal: r.get(0), stage: r.get(1), value: r.get(2), currency: r.get(3), ts: r.get(4), matched: r.get(5) })
             .collect();
         tx.commit().await?;
-        Ok(Rows {
-            page_views,
-            conversions,
-            batches,
-            rejected_bodies: rejected as u64,
-            imports,
-        })
+        Ok(Rows { page_views, conversions, batches, rejected_bodies: rejected as u64, imports })
     }
 
-    async fn import(
-        &self,
-        site: &str,
-        rows: Vec<Row>,
-        imported_at: i64,
-    ) -> anyhow::Result<Imported> {
+    async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         // xmax = 0 on the returned row: inserted; else updated. No row: the
@@ -458,33 +358,10 @@ impl Store for PgStore {
                  RETURNING xmax = 0",
             )
             .await?;
-        let mut done = Imported {
-            rows: rows.len(),
-            new: 0,
-            updated: 0,
-            unchanged: 0,
-        };
+        let mut done = Imported { rows: rows.len(), new: 0, updated: 0, unchanged: 0 };
         for r in &rows {
-            let (tid, goal, stage) = (
-                pg_text(&r.transaction_id),
-                pg_text(&r.goal),
-                pg_text(&r.stage),
-            );
-            let row = tx
-                .query_opt(
-                    &upsert,
-                    &[
-                        &site,
-                        &tid,
-                        &goal,
-                        &stage,
-                        &r.value,
-                        &r.currency,
-                        &r.ts,
-                        &imported_at,
-                    ],
-                )
-                .await?;
+            let (tid, goal, stage) = (pg_text(&r.transaction_id), pg_text(&r.goal), pg_text(&r.stage));
+            let row = tx.query_opt(&upsert, &[&site, &tid, &goal, &stage, &r.value, &r.currency, &r.ts, &imported_at]).await?;
             match row.map(|r| r.get::<_, bool>(0)) {
                 Some(true) => done.new += 1,
                 Some(false) => done.updated += 1,
@@ -498,12 +375,7 @@ impl Store for PgStore {
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
         let mut client = self.pool.get().await?;
         // One consistent snapshot even while collectors write.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
         let read = export::read(&tx, &want).await?;
         tx.commit().await?;
         Ok(read)
@@ -511,11 +383,7 @@ impl Store for PgStore {
 
     async fn export(&self, want: Want, platform: &str, exported_at: i64, decide: Decide) -> anyhow::Result<()> {
         let mut client = self.pool.get().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .start()
-            .await?;
+        let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).start().await?;
         // Exports wait for each other here; beacons and reports do not (they
         // never touch this table). Taken before the first query, so the
         // snapshot the reads see begins after the previous export committed.
@@ -535,42 +403,20 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_logs() {
-        assert_eq!(
-            redacted("postgres://u:p@h:5432/db?sslmode=disable"),
-            "postgres://u:***@h:5432/db?sslmode=disable"
-        );
+        assert_eq!(redacted("postgres://u:p@h:5432/db?sslmode=disable"), "postgres://u:***@h:5432/db?sslmode=disable");
         assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redacted("postgresql://h"), "postgresql://h");
-        assert_eq!(
-            redacted("postgres://u:p%40ss@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(redacted("postgres://u:p%40ss@h/db"), "postgres://u:***@h/db");
     }
 
     #[test]
     fn a_url_asking_for_tls_is_refused_before_connecting() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         // Port 1: were it to connect, the error would be "connection refused".
-        let err = rt
-            .block_on(prepare(
-                "postgres://u@127.0.0.1:1/db?sslmode=require",
-                Schema::Check,
-            ))
-            .unwrap_err();
+        let err = rt.block_on(prepare("postgres://u@127.0.0.1:1/db?sslmode=require", Schema::Check)).unwrap_err();
         assert!(err.to_string().contains("no TLS built in"), "{err:#}");
-        let err = rt
-            .block_on(prepare(
-                "postgres://u@127.0.0.1:1/db?sslmode=sometimes",
-                Schema::Check,
-            ))
-            .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("not a PostgreSQL URL"),
-            "{err:#}"
-        );
+        let err = rt.block_on(prepare("postgres://u@127.0.0.1:1/db?sslmode=sometimes", Schema::Check)).unwrap_err();
+        assert!(format!("{err:#}").contains("not a PostgreSQL URL"), "{err:#}");
     }
 
     #[test]

@@ -72,12 +72,8 @@ pub fn redacted(url: &str) -> String {
 /// Parses `url`, connects once, checks the server's durability settings,
 /// and creates, migrates or checks the schema: the config the pool then uses.
 pub(super) async fn prepare(url: &str, schema: Schema) -> anyhow::Result<tokio_postgres::Config> {
-    let mut config: tokio_postgres::Config = url.parse().with_context(|| {
-        format!(
-            "{} is not a PostgreSQL URL (postgres://user:password@host:port/database)",
-            redacted(url)
-        )
-    })?;
+    let mut config: tokio_postgres::Config =
+        url.parse().with_context(|| format!("{} is not a PostgreSQL URL (postgres://user:password@host:port/database)", redacted(url)))?;
     anyhow::ensure!(
         config.get_ssl_mode() != tokio_postgres::config::SslMode::Require,
         "sslmode=require: this collector has no TLS built in; reach PostgreSQL over a private network \
@@ -89,10 +85,7 @@ pub(super) async fn prepare(url: &str, schema: Schema) -> anyhow::Result<tokio_p
     if config.get_application_name().is_none() {
         config.application_name("goaltag-collector");
     }
-    let (mut client, connection) = config
-        .connect(NoTls)
-        .await
-        .with_context(|| format!("connecting to {}", redacted(url)))?;
+    let (mut client, connection) = config.connect(NoTls).await.with_context(|| format!("connecting to {}", redacted(url)))?;
     let task = tokio::spawn(connection);
     let result = async {
         let setting = |name: &'static str| {
@@ -103,19 +96,12 @@ pub(super) async fn prepare(url: &str, schema: Schema) -> anyhow::Result<tokio_p
             }
         };
         if setting("synchronous_commit").await? == "off" {
-            tracing::warn!(
-                "the server has synchronous_commit=off; the collector's sessions turn it on"
-            );
-            let options = format!(
-                "{} -c synchronous_commit=on",
-                config.get_options().unwrap_or_default()
-            );
+            tracing::warn!("the server has synchronous_commit=off; the collector's sessions turn it on");
+            let options = format!("{} -c synchronous_commit=on", config.get_options().unwrap_or_default());
             config.options(options.trim());
         }
         if setting("fsync").await? == "off" {
-            tracing::warn!(
-                "the server runs with fsync=off: acknowledged batches can be lost if it crashes"
-            );
+            tracing::warn!("the server runs with fsync=off: acknowledged batches can be lost if it crashes");
         }
         match schema {
             Schema::Migrate => {
@@ -138,13 +124,9 @@ pub(super) async fn prepare(url: &str, schema: Schema) -> anyhow::Result<tokio_p
 /// Brings the schema to [`SCHEMA_VERSION`] in one transaction; returns (from, to).
 async fn migrate(client: &mut Client) -> anyhow::Result<(usize, usize)> {
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS goaltag_schema(version INTEGER NOT NULL)")
-        .await?;
-    let row = tx
-        .query_opt("SELECT version FROM goaltag_schema", &[])
-        .await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS goaltag_schema(version INTEGER NOT NULL)").await?;
+    let row = tx.query_opt("SELECT version FROM goaltag_schema", &[]).await?;
     let from = row.map_or(0, |r| r.get::<_, i32>(0)) as usize;
     anyhow::ensure!(
         from <= SCHEMA_VERSION,
@@ -155,11 +137,9 @@ async fn migrate(client: &mut Client) -> anyhow::Result<(usize, usize)> {
     }
     let to = SCHEMA_VERSION as i32;
     if from == 0 {
-        tx.execute("INSERT INTO goaltag_schema(version) VALUES ($1)", &[&to])
-            .await?;
+        tx.execute("INSERT INTO goaltag_schema(version) VALUES ($1)", &[&to]).await?;
     } else {
-        tx.execute("UPDATE goaltag_schema SET version = $1", &[&to])
-            .await?;
+        tx.execute("UPDATE goaltag_schema SET version = $1", &[&to]).await?;
     }
     tx.commit().await?;
     Ok((from, SCHEMA_VERSION))
@@ -167,18 +147,12 @@ async fn migrate(client: &mut Client) -> anyhow::Result<(usize, usize)> {
 
 /// Refuses a database the collector has not set up (or set up at another version).
 async fn check(client: &Client) -> anyhow::Result<()> {
-    let version = match client
-        .query_opt("SELECT version FROM goaltag_schema", &[])
-        .await
-    {
+    let version = match client.query_opt("SELECT version FROM goaltag_schema", &[]).await {
         Ok(row) => row.map_or(0, |r| r.get::<_, i32>(0)) as usize,
         Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => 0,
         Err(e) => return Err(e.into()),
     };
-    anyhow::ensure!(
-        version > 0,
-        "no goaltag tables in this database (the collector creates them when it first starts)"
-    );
+    anyhow::ensure!(version > 0, "no goaltag tables in this database (the collector creates them when it first starts)");
     anyhow::ensure!(
         version == SCHEMA_VERSION,
         "the database has schema version {version}, this collector reads {SCHEMA_VERSION}: start the newer collector on it first"

@@ -1,7 +1,7 @@
 //! Consent after landing (issue 13): the ad click survives the cookie banner.
 
-use crate::core::test_fixtures::tracker::*;
 use super::super::*;
+use crate::core::test_fixtures::tracker::*;
 
 #[test]
 fn denied_then_granted_on_the_landing_page_records_it_at_the_grant_with_its_campaign() {
