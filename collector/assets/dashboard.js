@@ -183,7 +183,8 @@ document.addEventListener('securitypolicyviolation', function (e) {
     var rows = [
       ['Batches received', 'batches'], ['Duplicates absorbed', 'duplicates_absorbed'], ['Retried batches', 'retried_batches'],
       ['Dropped by the tag: buffer full', 'dropped_overflow'], ['Dropped by the tag: refused by the collector', 'dropped_poison'],
-      ['Dropped by the tag: too old to retry', 'dropped_expired'], ['Bodies rejected by validation (all sites)', 'rejected_bodies'],
+      ['Dropped by the tag: too old to retry', 'dropped_expired'],
+      ['Dropped by the tag: consent withdrawn', 'dropped_consent'], ['Bodies rejected by validation (all sites)', 'rejected_bodies'],
       ['Page views without ID', 'page_views_without_id'], ['Conversions without client ID', 'conversions_without_client_id']];
     table('table-quality', ['Figure', 'Count'], rows.map(function (x) { return [x[0], num(q[x[1]], 'data_quality.' + x[1])]; }), [false, true]);
     var imp = [];

@@ -157,14 +157,14 @@ fn the_same_batch_resent_is_stored_once() {
     assert_eq!(s.post(&two_events()).status, 200);
     // A retry: attempt 2, the tag's drop counts, and one ID in upper case.
     let retry = two_events()
-        .replace(r#""sent_at""#, r#""attempt":2,"dropped":{"overflow":3,"expired":1},"sent_at""#)
+        .replace(r#""sent_at""#, r#""attempt":2,"dropped":{"overflow":3,"expired":1,"consent":2},"sent_at""#)
         .replace(ID1, &ID1.to_uppercase());
     let a = s.post(&retry);
     assert_eq!((a.status, a.body.as_str()), (200, r#"{"duplicates":2,"stored":0}"#));
     assert_eq!(s.count("select count(*) from events"), 2);
     assert_eq!(s.count("select count(*) from batches"), 2);
     assert_eq!(
-        s.count("select count(*) from batches where attempt=2 and stored=0 and duplicates=2 and dropped_overflow=3 and dropped_poison=0 and dropped_expired=1"),
+        s.count("select count(*) from batches where attempt=2 and stored=0 and duplicates=2 and dropped_overflow=3 and dropped_poison=0 and dropped_expired=1 and dropped_consent=2"),
         1
     );
     // A batch with one old and one new event stores the new one only.

@@ -215,7 +215,7 @@ fn report_adds_up(s: Server) {
     assert_eq!(
         r["data_quality"],
         json!({"batches": 6, "duplicates_absorbed": 6, "retried_batches": 1, "dropped_overflow": 2, "dropped_poison": 1,
-               "dropped_expired": 3, "rejected_bodies": 2, "page_views_without_id": 2, "conversions_without_client_id": 1})
+               "dropped_expired": 3, "dropped_consent": 4, "rejected_bodies": 2, "page_views_without_id": 2, "conversions_without_client_id": 1})
     );
     assert_eq!(r["imports"], json!([]));
 
@@ -424,5 +424,7 @@ fn an_older_database_keeps_working() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('imports', 'exports')", [], |r| r.get(0)).unwrap();
-    assert_eq!((v, tables), (3, 2));
+    let consent: i64 =
+        conn.query_row("SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'dropped_consent'", [], |r| r.get(0)).unwrap();
+    assert_eq!((v, tables, consent), (4, 2, 1));
 }

@@ -118,7 +118,7 @@ fn the_same_batch_through_two_collectors_at_once_is_stored_once() {
 }
 
 /// A database at schema version 1 (before imports) is migrated on start and
-/// keeps its events; one from a newer collector is refused; `report` (Check)
+/// keeps its events and batches; one from a newer collector is refused; `report` (Check)
 /// neither creates nor changes anything.
 #[test]
 fn the_schema_is_created_migrated_and_checked() {
@@ -133,7 +133,8 @@ fn the_schema_is_created_migrated_and_checked() {
         c.batch_execute(MIGRATIONS[0]).await.unwrap();
         c.batch_execute(
             "CREATE TABLE goaltag_schema(version INTEGER NOT NULL); INSERT INTO goaltag_schema VALUES (1);
-             INSERT INTO events(id, site, kind, ts, received_at, json) VALUES ('old', 'old', 'page_view', 1, 1, '{}');",
+             INSERT INTO events(id, site, kind, ts, received_at, json) VALUES ('old', 'old', 'page_view', 1, 1, '{}');
+             INSERT INTO batches VALUES ('old', 1, 1, 1, 1, 0, 0, 0, 0);",
         )
         .await
         .unwrap();
@@ -150,6 +151,7 @@ fn the_schema_is_created_migrated_and_checked() {
     assert_eq!(pg::count(&url, "SELECT count(*) FROM imports"), 0);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM exports"), 0);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old'"), 1);
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM batches WHERE site = 'old' AND dropped_consent = 0"), 1, "version 4's column");
     pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).unwrap();
 
     pg::with_client(&url, async |c| c.batch_execute("UPDATE goaltag_schema SET version = 99").await.unwrap());

@@ -291,6 +291,7 @@ pub struct DataQuality {
     pub dropped_overflow: u64,
     pub dropped_poison: u64,
     pub dropped_expired: u64,
+    pub dropped_consent: u64,
     /// Bodies refused by validation, for all sites (a refused body may name none).
     pub rejected_bodies: u64,
     pub page_views_without_id: u64,
@@ -340,6 +341,8 @@ pub struct BatchFigures {
     pub dropped_poison: u64,
     /// Events the tag reported dropping: too old to send.
     pub dropped_expired: u64,
+    /// Events the tag reported dropping: consent for them was withdrawn.
+    pub dropped_consent: u64,
 }
 
 /// One imported row of the site in the range.

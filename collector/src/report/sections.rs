@@ -300,6 +300,7 @@ fn data_quality(rows: &Rows, visits: &Visits, conversions: &[Conversion]) -> Dat
         dropped_overflow: b.dropped_overflow,
         dropped_poison: b.dropped_poison,
         dropped_expired: b.dropped_expired,
+        dropped_consent: b.dropped_consent,
         rejected_bodies: rows.rejected_bodies,
         page_views_without_id: visits.without_id,
         conversions_without_client_id: conversions.iter().filter(|c| c.client_id.is_none()).count() as u64,

@@ -128,6 +128,7 @@ pub fn text(r: &Report) -> String {
         vec!["dropped by the tag: overflow".into(), q.dropped_overflow.to_string()],
         vec!["dropped by the tag: refused".into(), q.dropped_poison.to_string()],
         vec!["dropped by the tag: expired".into(), q.dropped_expired.to_string()],
+        vec!["dropped by the tag: consent withdrawn".into(), q.dropped_consent.to_string()],
         vec!["bodies rejected (all sites)".into(), q.rejected_bodies.to_string()],
         vec!["page views without ID".into(), q.page_views_without_id.to_string()],
         vec!["conversions without client ID".into(), q.conversions_without_client_id.to_string()],

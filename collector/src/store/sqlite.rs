@@ -28,7 +28,8 @@ CREATE INDEX IF NOT EXISTS events_site_kind ON events(site, kind);
 CREATE TABLE IF NOT EXISTS batches(
   site TEXT NOT NULL, received_at INTEGER NOT NULL, attempt INTEGER NOT NULL,
   events INTEGER NOT NULL, stored INTEGER NOT NULL, duplicates INTEGER NOT NULL,
-  dropped_overflow INTEGER NOT NULL, dropped_poison INTEGER NOT NULL, dropped_expired INTEGER NOT NULL);
+  dropped_overflow INTEGER NOT NULL, dropped_poison INTEGER NOT NULL, dropped_expired INTEGER NOT NULL,
+  dropped_consent INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS rejections(received_at INTEGER NOT NULL, reason TEXT NOT NULL);
 -- Version 2: offline conversions imported from a CRM (see import.rs), joined
 -- to online conversions by transaction ID.
@@ -44,8 +45,13 @@ CREATE TABLE IF NOT EXISTS exports(
   site TEXT NOT NULL, platform TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
   conversion_ts INTEGER NOT NULL, exported_at INTEGER NOT NULL,
   PRIMARY KEY(site, platform, key));
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 ";
+
+/// Version 4: `batches.dropped_consent`, the events the tag dropped because
+/// consent was withdrawn. `CREATE TABLE IF NOT EXISTS` cannot add a column
+/// to an older file's table, so [`SqliteWriter::open`] adds it when missing.
+const ADD_DROPPED_CONSENT: &str = "ALTER TABLE batches ADD COLUMN dropped_consent INTEGER NOT NULL DEFAULT 0";
 
 /// SQLite in WAL mode with `synchronous=FULL`: a committed batch survives a
 /// crash or power loss, and readers (reports, `sqlite3`) never block the writer.
@@ -66,7 +72,12 @@ impl SqliteWriter {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(SCHEMA)?;
+        if !column_exists(&tx, "batches", "dropped_consent")? {
+            tx.execute_batch(ADD_DROPPED_CONSENT)?;
+        }
+        tx.commit()?;
         Ok(SqliteWriter { conn })
     }
 }
@@ -123,8 +134,8 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
     let duplicates = b.events.len() - stored;
     tx.prepare_cached(
         "INSERT INTO batches(site, received_at, attempt, events, stored, duplicates,
-                             dropped_overflow, dropped_poison, dropped_expired)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                             dropped_overflow, dropped_poison, dropped_expired, dropped_consent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         b.site,
@@ -135,7 +146,8 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
         duplicates,
         b.dropped.overflow,
         b.dropped.poison,
-        b.dropped.expired
+        b.dropped.expired,
+        b.dropped.consent
     ])?;
     Ok(Stored { stored, duplicates })
 }
@@ -287,6 +299,10 @@ fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(())).optional().map(|o| o.is_some())
 }
 
+fn column_exists(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", [table, column], |_| Ok(())).optional().map(|o| o.is_some())
+}
+
 /// The columns of [`EventRow`], in its order.
 const EVENT_COLUMNS: &str = "id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json";
 
@@ -313,10 +329,14 @@ fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite:
         rows.collect()
     };
     let (page_views, conversions) = (events("page_view")?, events("conversion")?);
+    // A database last opened by a collector before version 4 has no dropped_consent yet.
+    let consent = if column_exists(conn, "batches", "dropped_consent")? { "total(dropped_consent)" } else { "0.0" };
     let batches = conn.query_row(
-        "SELECT count(*), total(duplicates), total(attempt > 1), total(dropped_overflow),
-                total(dropped_poison), total(dropped_expired)
-         FROM batches WHERE site = ?1 AND received_at >= ?2 AND received_at < ?3",
+        &format!(
+            "SELECT count(*), total(duplicates), total(attempt > 1), total(dropped_overflow),
+                    total(dropped_poison), total(dropped_expired), {consent}
+             FROM batches WHERE site = ?1 AND received_at >= ?2 AND received_at < ?3"
+        ),
         params![site, start, end],
         |r| {
             Ok(BatchFigures {
@@ -326,6 +346,7 @@ fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite:
                 dropped_overflow: r.get::<_, f64>(3)? as u64,
                 dropped_poison: r.get::<_, f64>(4)? as u64,
                 dropped_expired: r.get::<_, f64>(5)? as u64,
+                dropped_consent: r.get::<_, f64>(6)? as u64,
             })
         },
     )?;
@@ -401,7 +422,7 @@ mod tests {
         assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
         let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        assert_eq!((v, mode.as_str()), (3, "wal"));
+        assert_eq!((v, mode.as_str()), (4, "wal"));
         let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 3);
     }

@@ -8,7 +8,7 @@
 //!   Its batch is sent twice (the second time as attempt 2): 6 duplicates.
 //! - V2 (c2), day 0: newsletter (news/email/march) → / → specials → product;
 //!   newsletter signup (secondary, no value). Its batch reports dropped
-//!   events: overflow 2, poison 1, expired 3.
+//!   events: overflow 2, poison 1, expired 3, consent withdrawn 4.
 //! - V3 (c3), day 1: from blog.example → product → / → specials; purchase T2
 //!   30 USD.
 //! - V4 (c1 again), day 1: direct → / → cart; purchase T3 20 EUR.
@@ -157,7 +157,7 @@ pub fn seed(base: &str, day0: i64) {
 
     let mut v2 = s.visit(0, Some("V2"), Some("c2"), Some(news.clone()), &["/?utm_source=news", "/specials.html", "/product.html?id=3"]);
     v2.push(s.conversion(0, Some("V2"), Some("c2"), "newsletter", false, None, None, Some(news)));
-    send(base, &batch(SITE, &v2, 1, json!({"overflow": 2, "poison": 1, "expired": 3})), r#"{"duplicates":0,"stored":4}"#);
+    send(base, &batch(SITE, &v2, 1, json!({"overflow": 2, "poison": 1, "expired": 3, "consent": 4})), r#"{"duplicates":0,"stored":4}"#);
 
     let mut day1 = s.visit(1, Some("V3"), Some("c3"), Some(blog.clone()), &["/product.html?id=2", "/", "/specials.html"]);
     day1.push(s.conversion(1, Some("V3"), Some("c3"), "purchase", true, Some((30.0, "USD")), Some("T2"), Some(blog)));

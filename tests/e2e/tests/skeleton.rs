@@ -208,7 +208,7 @@ fn hundreds_of_kilobytes_of_events_from_one_page_all_arrive(browser: Browser) {
         WAIT,
     );
     assert_eq!(rows.len(), 900, "{browser:?}");
-    let dropped = h.query("select coalesce(sum(dropped_overflow + dropped_poison + dropped_expired), 0) from batches");
+    let dropped = h.query("select coalesce(sum(dropped_overflow + dropped_poison + dropped_expired + dropped_consent), 0) from batches");
     assert_eq!(dropped[0][0], 0, "{browser:?}: the tag reported drops");
 }
 

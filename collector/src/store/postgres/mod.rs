@@ -146,11 +146,11 @@ impl PgStore {
         let batch = tx
             .prepare_cached(
                 "INSERT INTO batches(site, received_at, attempt, events, stored, duplicates,
-                                     dropped_overflow, dropped_poison, dropped_expired)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                     dropped_overflow, dropped_poison, dropped_expired, dropped_consent)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .await?;
-        let counts: [i64; 7] = [
+        let counts: [i64; 8] = [
             i64::from(b.attempt),
             b.events.len() as i64,
             stored as i64,
@@ -158,9 +158,11 @@ impl PgStore {
             i64::from(b.dropped.overflow),
             i64::from(b.dropped.poison),
             i64::from(b.dropped.expired),
+            i64::from(b.dropped.consent),
         ];
-        tx.execute(&batch, &[&b.site, &a.received_at, &counts[0], &counts[1], &counts[2], &counts[3], &counts[4], &counts[5], &counts[6]])
-            .await?;
+        let values: [&(dyn tokio_postgres::types::ToSql + Sync); 10] =
+            [&b.site, &a.received_at, &counts[0], &counts[1], &counts[2], &counts[3], &counts[4], &counts[5], &counts[6], &counts[7]];
+        tx.execute(&batch, &values).await?;
         tx.commit().await?;
         Ok(Stored { stored, duplicates })
     }
@@ -310,7 +312,7 @@ impl Store for PgStore {
             .query_one(
                 "SELECT count(*), coalesce(sum(duplicates), 0)::bigint, count(*) FILTER (WHERE attempt > 1),
                         coalesce(sum(dropped_overflow), 0)::bigint, coalesce(sum(dropped_poison), 0)::bigint,
-                        coalesce(sum(dropped_expired), 0)::bigint
+                        coalesce(sum(dropped_expired), 0)::bigint, coalesce(sum(dropped_consent), 0)::bigint
                  FROM batches WHERE site = $1 AND received_at >= $2 AND received_at < $3",
                 &[&site, &start, &end],
             )
@@ -323,6 +325,7 @@ impl Store for PgStore {
             dropped_overflow: n(3),
             dropped_poison: n(4),
             dropped_expired: n(5),
+            dropped_consent: n(6),
         };
         let rejected: i64 =
             tx.query_one("SELECT count(*) FROM rejections WHERE received_at >= $1 AND received_at < $2", &[&start, &end]).await?.get(0);

@@ -10,7 +10,7 @@ use tokio_postgres::{Client, NoTls};
 /// from version `i` to `i + 1`. The same tables and columns as SQLite's
 /// ([`crate::store::SCHEMA`]), with PostgreSQL's types; `json` is the event as text,
 /// exactly as stored in SQLite (`json::jsonb` reads it as JSON).
-pub const MIGRATIONS: [&str; 3] = [
+pub const MIGRATIONS: [&str; 4] = [
     // 1: events, batches, rejections.
     "CREATE TABLE events(
        id TEXT PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL, ts BIGINT NOT NULL,
@@ -37,6 +37,8 @@ pub const MIGRATIONS: [&str; 3] = [
        site TEXT NOT NULL, platform TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
        conversion_ts BIGINT NOT NULL, exported_at BIGINT NOT NULL,
        PRIMARY KEY(site, platform, key));",
+    // 4: the events the tag dropped because consent was withdrawn.
+    "ALTER TABLE batches ADD COLUMN dropped_consent BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this collector writes.
