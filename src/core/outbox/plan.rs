@@ -2,7 +2,7 @@
 //! fetch (`max_events`, `max_bytes`, a conversion closes its batch) or for
 //! the beacons of a page hide (`beacon_max_bytes` alone), and the bodies.
 
-use super::Outbox;
+use super::{Open, Outbox};
 use crate::prelude::*;
 use goaltag_wire::json::{batch_body, envelope_overhead};
 
@@ -17,6 +17,7 @@ impl Outbox {
             return out;
         }
         self.expire(now_ms);
+        self.open = None;
         let mut plan = self.plan(true);
         plan.push(CUT);
         let mut start = 0;
@@ -47,7 +48,8 @@ impl Outbox {
         self.entries.iter().filter(|e| e.batch == 0 && !e.item.beacon_sent).map(|e| e.item.created_ms).min()
     }
 
-    /// Closes full batches of the open events (all of them when `all`).
+    /// Closes full batches of the open events (all of them when `all`), and
+    /// notes the open group that is left for [`Outbox::extend`].
     pub(super) fn close(&mut self, all: bool) {
         let mut plan = self.plan(false);
         if all {
@@ -56,12 +58,54 @@ impl Outbox {
         let mut start = 0;
         for k in 0..plan.len() {
             if plan[k] == CUT {
-                self.next_id += 1;
-                for &i in &plan[start..k] {
-                    self.entries[i].batch = self.next_id;
-                }
+                // A group is the open entries from its first index to its last.
+                self.close_open(if k > start { plan[start]..plan[k - 1] + 1 } else { 0..0 });
                 start = k + 1;
             }
+        }
+        let left = &plan[start..];
+        let bytes = left.iter().map(|&i| self.entries[i].item.json.len() + 1).sum::<usize>().saturating_sub(1);
+        self.open = Some(Open { n: left.len(), bytes });
+    }
+
+    /// The event just pushed (the last entry, open) joins the open group
+    /// `open`, which [`Outbox::close`] left not full: the same cuts as
+    /// planning the whole queue again, in constant time but when a batch
+    /// closes.
+    pub(super) fn extend(&mut self, mut open: Open, len: usize, conversion: bool) {
+        let room = self.room(self.policy.max_bytes);
+        if open.n > 0 && open.bytes + 1 + len > room {
+            // The group is full without the new event: it closes before it.
+            self.close_open(0..self.entries.len() - 1);
+            open = Open::default();
+        }
+        open.bytes = if open.n == 0 { len } else { open.bytes + 1 + len };
+        open.n += 1;
+        if conversion || open.n >= self.policy.max_events || open.bytes > room {
+            self.close_open(0..self.entries.len());
+            open = Open::default();
+        }
+        self.open = Some(open);
+    }
+
+    /// Closes the open entries in `range` into one new batch.
+    fn close_open(&mut self, range: core::ops::Range<usize>) {
+        self.next_id += 1;
+        for e in &mut self.entries[range] {
+            if e.batch == 0 && !e.item.beacon_sent {
+                e.batch = self.next_id;
+            }
+        }
+    }
+
+    /// Tests only: the noted open group is what planning from scratch finds.
+    #[cfg(test)]
+    pub(super) fn check_open(&self) {
+        if let Some(open) = self.open {
+            let plan = self.plan(false);
+            assert!(!plan.contains(&CUT), "the open group is full: {plan:?}");
+            let bytes = plan.iter().map(|&i| self.entries[i].item.json.len() + 1).sum::<usize>().saturating_sub(1);
+            assert_eq!(open, Open { n: plan.len(), bytes }, "the noted open group is stale");
         }
     }
 

@@ -47,6 +47,7 @@ impl Outbox {
             return;
         }
         self.in_flight = None;
+        self.open = None;
         self.dirty = true;
         let (code, retry_after) = match outcome {
             Outcome::Status { code, retry_after_ms } => (code, retry_after_ms),

@@ -280,3 +280,69 @@ fn default_beacon_bodies_fit_the_keepalive_budget() {
     }
     assert_eq!(bodies.iter().map(|b| b.1.len()).sum::<usize>(), 400);
 }
+
+/// A push extends the open group noted by the last planning instead of
+/// planning the whole queue again; every push asserts (in tests) that the
+/// note equals planning afresh. Here a push follows every other change to the
+/// queue, so a change that left the note stale fails this test.
+#[test]
+fn a_push_after_any_other_change_batches_as_planning_afresh() {
+    let mut o = with(Policy { max_events: 5, max_bytes: 2048, ..Policy::default() });
+    let mut t = T0;
+    let mut n = 0;
+    let mut push = |o: &mut Outbox, k: usize, t: u64| {
+        for _ in 0..k {
+            n += 1;
+            let id = format!("p{n}");
+            let it = if n % 7 == 0 {
+                ev(&id, true, t)
+            } else if n % 5 == 0 {
+                big(&id, 700, t)
+            } else {
+                ev(&id, false, t)
+            };
+            o.push(it, t);
+        }
+    };
+    push(&mut o, 3, t);
+    let beacons = o.beacon_bodies(t);
+    push(&mut o, 2, t);
+    o.shown();
+    push(&mut o, 3, t);
+    o.rewrite(|j| j.replace("\"kind\"", "\"kind\" "));
+    push(&mut o, 2, t);
+    let _ = o.beacon_bodies(t);
+    push(&mut o, 1, t);
+    o.beacon_refused(&beacons.iter().flat_map(|(_, ids)| ids.clone()).collect::<Vec<_>>());
+    push(&mut o, 2, t);
+    o.flush();
+    let s = o.poll(t).expect("a batch is due");
+    push(&mut o, 2, t);
+    o.on_outcome(s.batch, status(413), t, 0);
+    push(&mut o, 2, t);
+    let s = o.poll(t).expect("a half is due");
+    push(&mut o, 1, t);
+    o.on_outcome(s.batch, status(503), t, 0);
+    push(&mut o, 2, t);
+    t += 60_000;
+    let s = o.poll(t).expect("the retry is due");
+    o.on_outcome(s.batch, ok(), t, 0);
+    o.push(big("near-full-1", 700, t), t);
+    o.push(big("near-full-2", 700, t), t);
+    // A site name that long leaves less room than the open group holds.
+    o.set_site("s".repeat(1000));
+    push(&mut o, 2, t);
+    o.set_policy(Policy { max_events: 3, max_bytes: 1500, ..Policy::default() });
+    push(&mut o, 2, t);
+    let saved = o.persist();
+    o.clear();
+    push(&mut o, 2, t);
+    o.restore(&saved, t);
+    push(&mut o, 2, t);
+    // Past the age budget: the push expires the oldest.
+    t += Policy::default().max_age_ms + 1;
+    push(&mut o, 2, t);
+    o.withdraw();
+    push(&mut o, 4, t);
+    assert_eq!(o.len(), 4);
+}
