@@ -8,6 +8,7 @@ use super::capture::Listeners;
 use super::values::to_val;
 use crate::core::consent::{self, CategoryMap, Partial, Source};
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 use js_sys::{Function, Reflect};
@@ -39,7 +40,7 @@ fn tcf() {
     let Some(api) = api else {
         return super::report(&[ConfigError::msg(
             "goaltag('consent', 'source', 'tcf')",
-            "window.__tcfapi, the stub of an IAB TCF v2.2 CMP, loaded before this call",
+            Msg::TcfApi,
             "no __tcfapi on this page, so consent stays on its default",
         )]);
     };
@@ -94,11 +95,7 @@ fn gcm() {
         }
     });
     if follow.call1(&JsValue::NULL, cb.as_ref()).ok().and_then(|r| r.as_bool()) != Some(true) {
-        return super::report(&[ConfigError::msg(
-            "goaltag('consent', 'source', 'gcm')",
-            "window.dataLayer, the array gtag() pushes on",
-            "something else",
-        )]);
+        return super::report(&[ConfigError::msg("goaltag('consent', 'source', 'gcm')", Msg::DataLayer, "something else")]);
     }
     FOLLOWING.set(generation);
     // The wrapper stays on the page's array for the life of the page; so must the callback.

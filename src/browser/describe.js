@@ -3,7 +3,8 @@
 // the wasm instead of a dozen. It only reads; what is kept is decided in
 // Rust (src/core/capture.rs). build.sh puts it in the loader's scope (without
 // `export`); the browser tests import it as a module. `boot` gets it, and
-// with it `goaltagDescribe.gtag` (below), the adapters' one JS helper.
+// with it the helpers below: `gtag` (the adapters' one JS helper), `gzip`
+// and `explain`.
 //
 // Returns null when the target is not an element, else the fields joined by
 // NUL: tag, id, class, href (links only), text (of an actionable element
@@ -64,4 +65,21 @@ goaltagDescribe.gzip = function (text) {
   } catch (e) {
     return Promise.resolve(text);
   }
+};
+
+// The full console line of an error the tag reported with a code
+// (src/core/messages.rs): `line` is that line with \x01 where the text goes,
+// `code` indexes the texts of goaltag.messages.json at
+// `goaltagDescribe.messages` (set by start.js: beside the wasm), fetched
+// once into `goaltagDescribe.texts`, when there first is something to
+// explain, and `arg` fills the text's {}. Without the file the short line
+// the tag printed stands.
+goaltagDescribe.explain = function (line, code, arg) {
+  var d = goaltagDescribe, put = function (s, a, b) {
+    return s.replace(a, function () { return b; });
+  };
+  if (!d.texts && d.messages) d.texts = fetch(d.messages).then(function (r) { return r.json(); });
+  if (d.texts) d.texts.then(function (t) {
+    console.error(put(line, '\x01', put(t[code], '{}', arg)));
+  }, function () {});
 };

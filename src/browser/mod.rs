@@ -124,6 +124,9 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         return;
     }
     adapters::set_helpers(&describe);
+    if let Ok(f) = js_sys::Reflect::get(&describe, &"explain".into()).and_then(|f| f.dyn_into()) {
+        let _ = EXPLAIN.set(f);
+    }
     let gzip = transport::set_gzip(&describe);
     capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
@@ -606,9 +609,19 @@ fn wake() -> Wake {
     })
 }
 
+/// The loader's `goaltagDescribe.explain` (src/browser/describe.js), kept at boot.
+static EXPLAIN: Local<core::cell::OnceCell<js_sys::Function>> = Local(core::cell::OnceCell::new());
+
+/// Each error as a short line at once (the field, the code of what was
+/// expected and what was given), then, through the loader's helper, as the
+/// full line once the texts of `goaltag.messages.json` are in (see
+/// [`crate::core::messages`]).
 fn report(errors: &[ConfigError]) {
     for e in errors {
-        web_sys::console::error_1(&JsValue::from_str(&e.message()));
+        web_sys::console::error_1(&JsValue::from_str(&e.short()));
+        if let Some(f) = EXPLAIN.get() {
+            let _ = f.call3(&JsValue::NULL, &e.line("\u{1}").into(), &(e.code as u32).into(), &e.arg.as_str().into());
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! The cookie banner adapter's rules (orestbida/cookieconsent v3): which
 //! accepted category grants which types, and how its cookie is read.
 
-use super::types::TYPE_NAMES;
 use super::{ConsentType, Partial};
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 use goaltag_wire::Signal;
@@ -42,21 +42,18 @@ const CATEGORIES_FIELD: &str = "consent.source.categories";
 /// type it leaves out is never granted. A single string is accepted for one type.
 pub fn parse_category_map(v: &Val) -> Result<CategoryMap, ConfigError> {
     let Some(fields) = v.as_map() else {
-        return Err(ConfigError::new(
-            CATEGORIES_FIELD,
-            "an object like {analytics: ['analytics_storage'], marketing: ['ad_storage', 'ad_user_data']}",
-            v,
-        ));
+        return Err(ConfigError::new(CATEGORIES_FIELD, Msg::CategoriesObject, v));
     };
     let mut entries = Vec::new();
     for (cat, val) in fields {
         let field = crate::core::error::cat(&[CATEGORIES_FIELD, ".", cat]);
-        let one =
-            |x: &Val, field: String| x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, TYPE_NAMES, x));
+        let one = |x: &Val, field: String| {
+            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, Msg::ConsentTypes, x))
+        };
         let types = match val {
             Val::Str(_) => vec![one(val, field)?],
             Val::List(l) => l.iter().enumerate().map(|(i, x)| one(x, crate::core::error::indexed(&field, i))).collect::<Result<_, _>>()?,
-            _ => return Err(ConfigError::new(field, "a list of consent types like ['ad_storage', 'ad_user_data']", val)),
+            _ => return Err(ConfigError::new(field, Msg::ConsentTypeList, val)),
         };
         entries.push((cat.clone(), types));
     }
