@@ -3,8 +3,8 @@
 // the wasm instead of a dozen. It only reads; what is kept is decided in
 // Rust (src/core/capture.rs). build.sh puts it in the loader's scope (without
 // `export`); the browser tests import it as a module. `boot` gets it, and
-// with it the helpers below: `gtag` (the adapters' one JS helper), `gzip`
-// and `explain`.
+// with it the helpers below: `gtag` (the adapters' one JS helper), `gzip`,
+// `send` and `beacon` (the transport's) and `explain`.
 //
 // Returns null when the target is not an element, else the fields joined by
 // NUL: tag, id, class, href (links only), text (of an actionable element
@@ -65,6 +65,38 @@ goaltagDescribe.gzip = function (text) {
   } catch (e) {
     return Promise.resolve(text);
   }
+};
+
+// The transport, one call from the wasm per request (src/browser/transport.rs
+// decides what is sent where): POSTs `text` to `url`, credentials omitted,
+// as a CORS-simple text/plain body (no preflight), aborted after `ms` where
+// AbortSignal.timeout exists. With `gzUrl` (the outbox compresses this
+// batch) the body is compressed first and goes there; if the browser could
+// not compress, it goes plain to `url`. Resolves to [status, Retry-After]
+// and cancels the answer's body (an unread one keeps holding its request's
+// share of Chromium's 64 KiB keepalive budget); rejects on a network error.
+goaltagDescribe.send = function (url, gzUrl, text, ms) {
+  var go = function (body) {
+    var init = { method: 'POST', credentials: 'omit', body: body };
+    try { init.signal = AbortSignal.timeout(ms); } catch (e) {}
+    return fetch(typeof body == 'string' ? url : gzUrl, init).then(function (r) {
+      try { r.body && r.body.cancel(); } catch (e) {}
+      return [r.status, r.headers.get('Retry-After')];
+    });
+  };
+  return gzUrl ? goaltagDescribe.gzip(text).then(go) : go(text);
+};
+
+// A page going away: navigator.sendBeacon (text/plain, outlives the page),
+// or, when the beacon is refused and the body `fits` the keepalive budget,
+// a keepalive fetch. False when neither could be started.
+goaltagDescribe.beacon = function (url, body, fits) {
+  try {
+    if (navigator.sendBeacon(url, body)) return true;
+  } catch (e) {}
+  if (!fits) return false;
+  fetch(url, { method: 'POST', credentials: 'omit', keepalive: true, body: body });
+  return true;
 };
 
 // The full console line of an error the tag reported with a code
