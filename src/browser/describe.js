@@ -4,7 +4,7 @@
 // Rust (src/core/capture.rs). build.sh puts it in the loader's scope (without
 // `export`); the browser tests import it as a module. `boot` gets it, and
 // with it the helpers below: `gtag` (the adapters' one JS helper), `gzip`,
-// `send` and `beacon` (the transport's) and `explain`.
+// `send` and `beacon` (the transport's), `store` and `explain`.
 //
 // Returns null when the target is not an element, else the fields joined by
 // NUL: tag, id, class, href (links only), text (of an actionable element
@@ -97,6 +97,22 @@ goaltagDescribe.beacon = function (url, body, fits) {
   if (!fits) return false;
   fetch(url, { method: 'POST', credentials: 'omit', keepalive: true, body: body });
   return true;
+};
+
+// localStorage, one call from the wasm per use (what is stored, and when,
+// is decided in Rust): `op` 0 reads `key` (null when absent), 1 writes
+// `value`, 2 removes `key`, 3 lists the keys that start with `key`.
+// Storage that throws (sandboxed frames, a visitor who blocks site data)
+// reads as nothing, and the tag works from memory.
+goaltagDescribe.store = function (op, key, value) {
+  try {
+    var s = localStorage, keys = [], i;
+    if (op == 0) return s.getItem(key);
+    if (op == 1) s.setItem(key, value);
+    if (op == 2) s.removeItem(key);
+    for (i = 0; op == 3 && i < s.length; i++) if (s.key(i).indexOf(key) == 0) keys.push(s.key(i));
+    return keys;
+  } catch (e) {}
 };
 
 // The full console line of an error the tag reported with a code

@@ -124,6 +124,7 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         return;
     }
     adapters::set_helpers(&describe);
+    host::set_store(&describe);
     if let Ok(f) = js_sys::Reflect::get(&describe, &"explain".into()).and_then(|f| f.dyn_into()) {
         let _ = EXPLAIN.set(f);
     }
