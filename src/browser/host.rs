@@ -148,7 +148,11 @@ impl Host for BrowserHost {
         if !keys.is_object() {
             return Vec::new();
         }
-        js_sys::Array::from(&keys).iter().filter_map(|k| k.as_string()).collect()
+        let mut out = Vec::new();
+        for k in js_sys::Array::from(&keys).iter() {
+            out.extend(k.as_string());
+        }
+        out
     }
 }
 

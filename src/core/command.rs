@@ -176,7 +176,7 @@ fn number(v: &Val, field: &[&str], errors: &mut Vec<ConfigError>) -> Option<f64>
 
 fn currency(v: &Val, field: &[&str], errors: &mut Vec<ConfigError>) -> Option<String> {
     match v.as_str() {
-        Some(s) if s.len() == 3 && s.bytes().all(|c| c.is_ascii_alphabetic()) => Some(s.to_ascii_uppercase()),
+        Some(s) if s.len() == 3 && crate::core::text::all_bytes(s, |c| c.is_ascii_alphabetic()) => Some(s.to_ascii_uppercase()),
         _ => {
             errors.push(ConfigError::new(cat(field), Msg::Currency, v));
             None

@@ -152,7 +152,9 @@ fn bool_field(slot: &mut bool, field: String, v: &Val, errors: &mut Vec<ConfigEr
 
 /// Whether `s` is a valid site key: 1 to 100 letters, digits, `.`, `_`, `-` (the collector checks the same).
 pub fn valid_site(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_SITE_LEN && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    !s.is_empty()
+        && s.len() <= MAX_SITE_LEN
+        && crate::core::text::all_bytes(s, |c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 fn valid_collector(s: &str) -> bool {

@@ -45,9 +45,9 @@ impl ConfigError {
 pub fn describe(v: &Val) -> String {
     match v {
         Val::Str(s) => {
-            let cut: String = s.chars().take(40).collect();
+            let cut = crate::core::text::first_chars(s, 40);
             let more = if cut.len() < s.len() { "…\"" } else { "\"" };
-            cat(&["\"", &cut, more])
+            cat(&["\"", cut, more])
         }
         Val::Num(n) => {
             let mut s = String::new();

@@ -70,8 +70,13 @@ pub fn update_args(p: &Partial) -> Vec<Val> {
 
 /// `goaltag('consent', command, {...types, wait_for_update})`.
 pub(super) fn consent_args(command: &str, p: &Partial, wait_for_update_ms: Option<u64>) -> Vec<Val> {
-    let mut fields: Vec<(String, Val)> =
-        ConsentType::ALL.into_iter().filter_map(|t| p.get(t).map(|s| (t.name().to_owned(), Val::Str(s.as_str().to_owned())))).collect();
+    // Loops rather than collect(): each collect into a new Vec type is its own copy of the code.
+    let mut fields: Vec<(String, Val)> = Vec::new();
+    for t in ConsentType::ALL {
+        if let Some(s) = p.get(t) {
+            fields.push((t.name().to_owned(), Val::Str(s.as_str().to_owned())));
+        }
+    }
     if let Some(ms) = wait_for_update_ms {
         fields.push(("wait_for_update".to_owned(), Val::Num(ms as f64)));
     }

@@ -219,7 +219,7 @@ fn parse_goal<'v>(cx: &mut Cx, g: &'v Val, i: usize, seen: &mut Vec<(&'v str, us
     };
     let currency = match get(m, "currency") {
         None => None,
-        Some(Val::Str(c)) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Some(c.clone()),
+        Some(Val::Str(c)) if c.len() == 3 && crate::core::text::all_bytes(c, |b| b.is_ascii_uppercase()) => Some(c.clone()),
         Some(v) => {
             cx.bad("currency", Msg::GoalCurrency, v);
             None

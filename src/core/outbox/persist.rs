@@ -90,7 +90,7 @@ impl Outbox {
 
 /// Whether `s` fits in one field of a persisted line (serialised JSON always does).
 fn one_field(s: &str) -> bool {
-    !s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r'))
+    crate::core::text::all_bytes(s, |b| !matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// One persisted line, or None if it is damaged in any way.
