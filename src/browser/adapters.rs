@@ -45,10 +45,11 @@ fn tcf() {
         )]);
     };
     let generation = super::GENERATION.get();
-    let cb = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |tc_data: JsValue, success: JsValue| {
+    let cb = super::Callback3::new(move |tc_data: JsValue, success: JsValue, _: JsValue| {
         if generation == super::GENERATION.get() && success.as_bool() != Some(false) {
             answer(consent::from_tcf(&to_val(&tc_data)));
         }
+        JsValue::UNDEFINED
     });
     let _ = api.call3(&JsValue::NULL, &"addEventListener".into(), &2.into(), cb.as_ref());
     // The CMP keeps the callback for the life of the page; so must we.
@@ -82,7 +83,7 @@ fn gcm() {
         return;
     }
     let mut gcm = consent::Gcm::default();
-    let cb = Closure::<dyn FnMut(JsValue)>::new(move |args: JsValue| {
+    let cb = super::Callback3::new(move |args: JsValue, _: JsValue, _: JsValue| {
         if generation == super::GENERATION.get() {
             let c = gcm.read(&to_val(&args));
             if let Some(w) = c.warning {
@@ -93,6 +94,7 @@ fn gcm() {
                 super::call(call);
             }
         }
+        JsValue::UNDEFINED
     });
     if follow.call1(&JsValue::NULL, cb.as_ref()).ok().and_then(|r| r.as_bool()) != Some(true) {
         return super::report(&[ConfigError::msg("goaltag('consent', 'source', 'gcm')", Msg::DataLayer, "something else")]);

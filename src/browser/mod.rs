@@ -39,6 +39,12 @@ extern "C" {
     fn bind_4(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue) -> js_sys::Function;
 }
 
+/// The one shape of the shell's callbacks with arguments (requests settling,
+/// Web Lock grants, the History API hook, the consent adapters): each
+/// distinct closure signature costs its own wasm-bindgen glue, so callbacks
+/// that need fewer arguments ignore the rest and return undefined.
+pub(crate) type Callback3 = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>;
+
 /// `window.goaltag` once the tag runs: every call with up to four arguments.
 type Api = Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>;
 
@@ -426,7 +432,7 @@ fn locks(s: &mut Shell) {
 
 /// The one callback of every Web Lock request: generation and key bound in,
 /// then the lock.
-type Granted = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>;
+type Granted = Callback3;
 
 static GRANTED: Local<core::cell::OnceCell<Granted>> = Local(core::cell::OnceCell::new());
 

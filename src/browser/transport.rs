@@ -42,12 +42,14 @@ pub fn post(url: &str, send: Send, generation: u32) {
     let batch = JsValue::from_f64(send.batch as f64);
     let generation = JsValue::from_f64(generation as f64);
     let Some((f, _)) = SEND.get() else {
-        return settle(generation, batch, JsValue::UNDEFINED);
+        settle(generation, batch, JsValue::UNDEFINED);
+        return;
     };
     let gz = if send.gzip { JsValue::from_str(&gzip_url(url)) } else { JsValue::UNDEFINED };
     let args = js_sys::Array::of4(&url.into(), &gz, &send.body.as_str().into(), &TIMEOUT_MS.into());
     let Ok(promise) = f.apply(&JsValue::NULL, &args) else {
-        return settle(generation, batch, JsValue::UNDEFINED);
+        settle(generation, batch, JsValue::UNDEFINED);
+        return;
     };
     // One callback for every request and both ends of the promise, its
     // batch bound in: no closure made per request. A rejection's error lands
@@ -62,13 +64,13 @@ pub fn post(url: &str, send: Send, generation: u32) {
 }
 
 /// The one callback every request settles through: generation, batch, answer.
-type Settle = Closure<dyn FnMut(JsValue, JsValue, JsValue)>;
+type Settle = super::Callback3;
 
 static SETTLE: super::Local<core::cell::OnceCell<Settle>> = super::Local(core::cell::OnceCell::new());
 
 /// `answer` is the helper's `[status, Retry-After]` (the header as sent: the
 /// core reads it), or undefined for a network error.
-fn settle(generation: JsValue, batch: JsValue, answer: JsValue) {
+fn settle(generation: JsValue, batch: JsValue, answer: JsValue) -> JsValue {
     let outcome = match js_sys::Reflect::get(&answer, &0.into()).ok().and_then(|s| s.as_f64()) {
         Some(status) => {
             let retry_after = js_sys::Reflect::get(&answer, &1.into()).ok().and_then(|h| h.as_string());
@@ -78,6 +80,7 @@ fn settle(generation: JsValue, batch: JsValue, answer: JsValue) {
     };
     let num = |v: JsValue| v.as_f64().unwrap_or(0.0);
     super::on_outcome(num(generation) as u32, num(batch) as u64, outcome);
+    JsValue::UNDEFINED
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as text/plain, outlives the
