@@ -397,7 +397,9 @@ fn navigated() {
 
 /// Whether the page is in view: engaged time for `duration` goals accrues only then.
 fn visible() -> bool {
-    web_sys::window().and_then(|w| w.document()).map(|d| d.visibility_state() == web_sys::VisibilityState::Visible).unwrap_or(false)
+    // Read through Reflect: the typed getter's enum brings its own glue.
+    let doc = web_sys::window().and_then(|w| w.document());
+    doc.and_then(|d| js_sys::Reflect::get(&d, &"visibilityState".into()).ok()).and_then(|v| v.as_string()).as_deref() == Some("visible")
 }
 
 /// Page hidden or unloading (see [`Tracker::hide`]): sendBeacon survives the
