@@ -101,9 +101,10 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Joins string pieces: `[..].concat()` and `format!` both cost more wasm.
+/// Joins string pieces: `[..].concat()` and `format!` both cost more wasm
+/// (and so does summing the lengths first for the capacity).
 pub fn cat(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    let mut s = String::new();
     for p in parts {
         s.push_str(p);
     }
