@@ -189,6 +189,9 @@ JS
   { echo "(function(){"; cat pkg/goaltag.names.js; sed 's/^export //' src/browser/describe.js
     cat src/browser/start.js src/browser/loader.js; echo "})();"; } > pkg/goaltag.loader.js
   "$BIN/terser" pkg/goaltag.loader.js --compress --mangle --ecma 2017 -o "$OUT/goaltag.js"
+  # The texts of the tag's console messages, by code (src/core/messages.rs):
+  # fetched beside the wasm only when the tag has something to report.
+  cargo run --quiet --bin goaltag-messages > "$OUT/goaltag.messages.json"
   # The script tag's TypeScript declarations: the API's types in the global
   # namespace goaltag, and the global goaltag (window.goaltag).
   { echo "// goaltag's script-tag API: the global goaltag(...) and window.goaltag, and the goaltag.* types."
@@ -206,7 +209,7 @@ build_npm() {
   version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
   rm -rf "$NPM_PKG" pkg/goaltag-*.tgz
   mkdir -p "$NPM_PKG"
-  cp "$OUT/goaltag_bg.wasm" "$NPM_PKG/goaltag_bg.wasm"
+  cp "$OUT/goaltag_bg.wasm" "$OUT/goaltag.messages.json" "$NPM_PKG/"
   { echo "// goaltag $version: the conversion-tracking tag as an ES module. import { init, goaltag } from 'goaltag'."
     cat pkg/goaltag.names.js; sed 's/^export //' src/browser/describe.js
     cat src/browser/start.js src/browser/module.js; } > "$NPM_PKG/goaltag.js"
@@ -226,9 +229,10 @@ require('fs').writeFileSync(file, JSON.stringify({
   exports: {
     '.': { types: './goaltag.d.ts', import: './goaltag.js', default: './goaltag.js' },
     './goaltag_bg.wasm': './goaltag_bg.wasm',
+    './goaltag.messages.json': './goaltag.messages.json',
     './package.json': './package.json',
   },
-  files: ['goaltag.js', 'goaltag.d.ts', 'goaltag_bg.wasm'],
+  files: ['goaltag.js', 'goaltag.d.ts', 'goaltag_bg.wasm', 'goaltag.messages.json'],
 }, null, 2) + '\n');
 JS
   (cd pkg && npm pack --silent --pack-destination . ./npm >/dev/null)
@@ -346,8 +350,8 @@ npm_tests() {
   "$BIN/esbuild" "$app/main.ts" --bundle --format=esm --target=es2020 --minify --log-level=warning \
     --outfile="$NPM_APP/app.js"
   # esbuild leaves new URL('./goaltag_bg.wasm', import.meta.url) to the
-  # bundle's own URL: the wasm goes beside it.
-  cp "$app/node_modules/goaltag/goaltag_bg.wasm" "$app/index.html" "$NPM_APP/"
+  # bundle's own URL: the wasm goes beside it, and the messages file beside the wasm.
+  cp "$app/node_modules/goaltag/goaltag_bg.wasm" "$app/node_modules/goaltag/goaltag.messages.json" "$app/index.html" "$NPM_APP/"
   grep -q 'goaltag_bg.wasm' "$NPM_APP/app.js" || die "the bundle does not name goaltag_bg.wasm"
   rm -rf "$app"
   trap - EXIT

@@ -1,7 +1,10 @@
 //! Browser tests of the real shell in headless Chromium and Firefox
 //! (`wasm-pack test --headless --chrome` / `--firefox`). `fetch` and
 //! `console.error` are replaced by recorders so each test sees exactly what
-//! the tag put on the wire and on the console.
+//! the tag put on the wire and on the console. The tag reports a problem
+//! with a short line at once and the full line once it has the texts of
+//! `goaltag.messages.json` (here given from the same table, see `next_page`):
+//! `ERRORS` has the short lines, `EXPLAINED` the full ones.
 #![cfg(target_arch = "wasm32")]
 
 use goaltag::browser::{boot, shutdown};
@@ -46,6 +49,7 @@ thread_local! {
     static SENT: RefCell<Vec<Sent>> = const { RefCell::new(Vec::new()) };
     static STATUSES: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
     static ERRORS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static EXPLAINED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 fn window() -> web_sys::Window {
@@ -88,6 +92,10 @@ fn next_page(responses: &[u16], queued: &[JsValue]) {
     shutdown();
     SENT.with(|s| s.borrow_mut().clear());
     ERRORS.with(|e| e.borrow_mut().clear());
+    EXPLAINED.with(|e| e.borrow_mut().clear());
+    // What the loader fetches beside the wasm (goaltag.messages.json), from the same table.
+    let texts = JSON::parse(&goaltag::core::messages::json()).unwrap();
+    Reflect::set(&DESCRIBE.with(JsValue::clone), &"texts".into(), &Promise::resolve(&texts)).unwrap();
     STATUSES.with(|s| *s.borrow_mut() = responses.iter().rev().copied().collect());
     let fetch = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(|url: JsValue, init: JsValue| {
         SENT.with(|s| s.borrow_mut().push(Sent { url: url.as_string().unwrap_or_default(), init, at: js_sys::Date::now() }));
@@ -116,7 +124,10 @@ fn next_page(responses: &[u16], queued: &[JsValue]) {
     let original: Function = ORIGINAL.with(|o| o.clone()).dyn_into().unwrap();
     // Record what the tag reports, and still show it (and test failures) as usual.
     let error = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| {
-        ERRORS.with(|e| e.borrow_mut().push(m.as_string().unwrap_or_default()));
+        let line = m.as_string().unwrap_or_default();
+        let full = line.contains(": expected ") && !line.contains(": expected #");
+        let list = if full { &EXPLAINED } else { &ERRORS };
+        list.with(|e| e.borrow_mut().push(line));
         let _ = original.call1(&JsValue::NULL, &m);
     });
     Reflect::set(&console, &"error".into(), error.as_ref()).unwrap();
@@ -151,6 +162,17 @@ async fn sleep(ms: i32) {
         window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
     });
     JsFuture::from(p).await.unwrap();
+}
+
+/// The full lines of what the tag reported, once the texts are in (bounded wait for `n`).
+async fn explained(n: usize) -> Vec<String> {
+    for _ in 0..20 {
+        if EXPLAINED.with(|e| e.borrow().len()) >= n {
+            break;
+        }
+        sleep(10).await;
+    }
+    EXPLAINED.with(|e| e.borrow().clone())
 }
 
 /// Waits (bounded) until at least `n` requests were made.
@@ -265,10 +287,17 @@ async fn bad_config_is_reported_on_the_console_and_never_thrown() {
     goaltag(&[s("event"), s("ok"), obj(&[("value", s("lots"))])]);
     let errors = ERRORS.with(|e| e.borrow().clone());
     assert_eq!(errors.len(), 4, "{errors:?}");
-    assert!(errors[0].contains("config.collector") && errors[0].contains("http"), "{}", errors[0]);
+    assert!(errors[0].contains("config.collector"), "{}", errors[0]);
     assert!(errors[1].contains("config.spa"), "{}", errors[1]);
-    assert!(errors[2].contains("evnt") && errors[2].contains("page_view"), "{}", errors[2]);
+    assert!(errors[2].contains("evnt"), "{}", errors[2]);
     assert!(errors[3].contains("event.value"), "{}", errors[3]);
+    // Then each in full, in the same order.
+    let full = explained(4).await;
+    assert_eq!(full.len(), 4, "{full:?}");
+    assert!(full[0].contains("config.collector") && full[0].contains("http"), "{}", full[0]);
+    assert!(full[1].contains("config.spa") && full[1].contains("true or false"), "{}", full[1]);
+    assert!(full[2].contains("evnt") && full[2].contains("page_view"), "{}", full[2]);
+    assert!(full[3].contains("event.value") && full[3].contains("a finite number"), "{}", full[3]);
     // The valid parts still work: the collector kept its good value, the event was sent without its bad value.
     goaltag(&[s("flush")]);
     assert_eq!(requests(1).await, 1);
@@ -609,8 +638,13 @@ async fn a_real_click_inside_a_goal_selector_converts_and_a_bad_regex_disables_o
     config_goals();
     let errors = ERRORS.with(|e| e.borrow().clone());
     assert!(
-        errors.iter().any(|e| e.contains("broken") && e.contains("regular expression")),
+        errors.iter().any(|e| e.contains("broken") && e.contains(".when.value")),
         "the invalid pattern is reported with its goal: {errors:?}"
+    );
+    let full = explained(1).await;
+    assert!(
+        full.iter().any(|e| e.contains("broken") && e.contains("a valid regular expression")),
+        "the invalid pattern is reported with its goal: {full:?}"
     );
     let root = mount(r#"<div class="buy-box"><p><span id="deep">Add <b id="deeper">now</b></span></p></div><span id="out">x</span>"#);
     by_id("deeper").click();
@@ -1374,7 +1408,9 @@ async fn a_missing_replaced_or_foreign_data_layer_never_breaks_the_page() {
     start_with("demo-shop", Some(COLLECTOR), Some("granted"));
     let errors = ERRORS.with(|e| e.borrow().clone());
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].contains("dataLayer") && errors[0].contains("gcm"), "{}", errors[0]);
+    assert!(errors[0].contains("gcm"), "{}", errors[0]);
+    let full = explained(1).await;
+    assert!(full.len() == 1 && full[0].contains("dataLayer") && full[0].contains("gcm"), "{full:?}");
     assert_eq!(get(&get(&window(), "dataLayer"), "push").as_f64(), Some(5.0));
     goaltag(&[s("flush")]);
     assert_eq!(requests(1).await, 1);

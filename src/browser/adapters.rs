@@ -8,6 +8,7 @@ use super::capture::Listeners;
 use super::values::to_val;
 use crate::core::consent::{self, CategoryMap, Partial, Source};
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 use js_sys::{Function, Reflect};
@@ -39,15 +40,16 @@ fn tcf() {
     let Some(api) = api else {
         return super::report(&[ConfigError::msg(
             "goaltag('consent', 'source', 'tcf')",
-            "window.__tcfapi, the stub of an IAB TCF v2.2 CMP, loaded before this call",
+            Msg::TcfApi,
             "no __tcfapi on this page, so consent stays on its default",
         )]);
     };
     let generation = super::GENERATION.get();
-    let cb = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |tc_data: JsValue, success: JsValue| {
+    let cb = super::Callback3::new(move |tc_data: JsValue, success: JsValue, _: JsValue| {
         if generation == super::GENERATION.get() && success.as_bool() != Some(false) {
             answer(consent::from_tcf(&to_val(&tc_data)));
         }
+        JsValue::UNDEFINED
     });
     let _ = api.call3(&JsValue::NULL, &"addEventListener".into(), &2.into(), cb.as_ref());
     // The CMP keeps the callback for the life of the page; so must we.
@@ -81,7 +83,7 @@ fn gcm() {
         return;
     }
     let mut gcm = consent::Gcm::default();
-    let cb = Closure::<dyn FnMut(JsValue)>::new(move |args: JsValue| {
+    let cb = super::Callback3::new(move |args: JsValue, _: JsValue, _: JsValue| {
         if generation == super::GENERATION.get() {
             let c = gcm.read(&to_val(&args));
             if let Some(w) = c.warning {
@@ -92,13 +94,10 @@ fn gcm() {
                 super::call(call);
             }
         }
+        JsValue::UNDEFINED
     });
     if follow.call1(&JsValue::NULL, cb.as_ref()).ok().and_then(|r| r.as_bool()) != Some(true) {
-        return super::report(&[ConfigError::msg(
-            "goaltag('consent', 'source', 'gcm')",
-            "window.dataLayer, the array gtag() pushes on",
-            "something else",
-        )]);
+        return super::report(&[ConfigError::msg("goaltag('consent', 'source', 'gcm')", Msg::DataLayer, "something else")]);
     }
     FOLLOWING.set(generation);
     // The wrapper stays on the page's array for the life of the page; so must the callback.

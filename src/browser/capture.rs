@@ -16,13 +16,18 @@ use web_sys::{AddEventListenerOptions, Element, EventTarget, HtmlFormElement};
 /// shut-down tag leaves nothing behind on the page.
 #[must_use = "the listeners are removed when this is dropped"]
 pub struct Listeners {
-    f: Closure<dyn FnMut(u32, web_sys::Event)>,
+    f: super::Callback3,
     added: Vec<(EventTarget, &'static str, js_sys::Function)>,
 }
 
 impl Listeners {
-    pub fn new(f: impl FnMut(u32, web_sys::Event) + 'static) -> Listeners {
-        Listeners { f: Closure::<dyn FnMut(u32, web_sys::Event)>::new(f), added: Vec::new() }
+    pub fn new(mut f: impl FnMut(u32, web_sys::Event) + 'static) -> Listeners {
+        // The shell's one callback shape (see [`super::Callback3`]): the kind is bound in as a number.
+        let f = super::Callback3::new(move |kind: JsValue, e: JsValue, _: JsValue| {
+            f(kind.as_f64().unwrap_or(f64::from(u32::MAX)) as u32, e.unchecked_into());
+            JsValue::UNDEFINED
+        });
+        Listeners { f, added: Vec::new() }
     }
 
     /// Listens for `kind` on `target`; the closure gets `id` with each event.

@@ -3,7 +3,8 @@
 // the wasm instead of a dozen. It only reads; what is kept is decided in
 // Rust (src/core/capture.rs). build.sh puts it in the loader's scope (without
 // `export`); the browser tests import it as a module. `boot` gets it, and
-// with it `goaltagDescribe.gtag` (below), the adapters' one JS helper.
+// with it the helpers below: `gtag` (the adapters' one JS helper), `gzip`,
+// `send` and `beacon` (the transport's), `store` and `explain`.
 //
 // Returns null when the target is not an element, else the fields joined by
 // NUL: tag, id, class, href (links only), text (of an actionable element
@@ -64,4 +65,69 @@ goaltagDescribe.gzip = function (text) {
   } catch (e) {
     return Promise.resolve(text);
   }
+};
+
+// The transport, one call from the wasm per request (src/browser/transport.rs
+// decides what is sent where): POSTs `text` to `url`, credentials omitted,
+// as a CORS-simple text/plain body (no preflight), aborted after `ms` where
+// AbortSignal.timeout exists. With `gzUrl` (the outbox compresses this
+// batch) the body is compressed first and goes there; if the browser could
+// not compress, it goes plain to `url`. Resolves to [status, Retry-After]
+// and cancels the answer's body (an unread one keeps holding its request's
+// share of Chromium's 64 KiB keepalive budget); rejects on a network error.
+goaltagDescribe.send = function (url, gzUrl, text, ms) {
+  var go = function (body) {
+    var init = { method: 'POST', credentials: 'omit', body: body };
+    try { init.signal = AbortSignal.timeout(ms); } catch (e) {}
+    return fetch(typeof body == 'string' ? url : gzUrl, init).then(function (r) {
+      try { r.body && r.body.cancel(); } catch (e) {}
+      return [r.status, r.headers.get('Retry-After')];
+    });
+  };
+  return gzUrl ? goaltagDescribe.gzip(text).then(go) : go(text);
+};
+
+// A page going away: navigator.sendBeacon (text/plain, outlives the page),
+// or, when the beacon is refused and the body `fits` the keepalive budget,
+// a keepalive fetch. False when neither could be started.
+goaltagDescribe.beacon = function (url, body, fits) {
+  try {
+    if (navigator.sendBeacon(url, body)) return true;
+  } catch (e) {}
+  if (!fits) return false;
+  fetch(url, { method: 'POST', credentials: 'omit', keepalive: true, body: body });
+  return true;
+};
+
+// localStorage, one call from the wasm per use (what is stored, and when,
+// is decided in Rust): `op` 0 reads `key` (null when absent), 1 writes
+// `value`, 2 removes `key`, 3 lists the keys that start with `key`.
+// Storage that throws (sandboxed frames, a visitor who blocks site data)
+// reads as nothing, and the tag works from memory.
+goaltagDescribe.store = function (op, key, value) {
+  try {
+    var s = localStorage, keys = [], i;
+    if (op == 0) return s.getItem(key);
+    if (op == 1) s.setItem(key, value);
+    if (op == 2) s.removeItem(key);
+    for (i = 0; op == 3 && i < s.length; i++) if (s.key(i).indexOf(key) == 0) keys.push(s.key(i));
+    return keys;
+  } catch (e) {}
+};
+
+// The full console line of an error the tag reported with a code
+// (src/core/messages.rs): `line` is that line with \x01 where the text goes,
+// `code` indexes the texts of goaltag.messages.json at
+// `goaltagDescribe.messages` (set by start.js: beside the wasm), fetched
+// once into `goaltagDescribe.texts`, when there first is something to
+// explain, and `arg` fills the text's {}. Without the file the short line
+// the tag printed stands.
+goaltagDescribe.explain = function (line, code, arg) {
+  var d = goaltagDescribe, put = function (s, a, b) {
+    return s.replace(a, function () { return b; });
+  };
+  if (!d.texts && d.messages) d.texts = fetch(d.messages).then(function (r) { return r.json(); });
+  if (d.texts) d.texts.then(function (t) {
+    console.error(put(line, '\x01', put(t[code], '{}', arg)));
+  }, function () {});
 };

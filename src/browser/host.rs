@@ -74,10 +74,22 @@ pub fn random_u32() -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// `localStorage`, or nothing: it throws in sandboxed frames and when the
-/// visitor blocks site data, and the tag must then work from memory.
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+/// The loader's `localStorage` helper (src/browser/describe.js
+/// `goaltagDescribe.store`): one call per use instead of a binding per
+/// storage method. Without it, or where storage throws (sandboxed frames, a
+/// visitor who blocks site data), the tag works from memory.
+static STORE: super::Local<core::cell::OnceCell<js_sys::Function>> = super::Local(core::cell::OnceCell::new());
+
+/// Keeps the loader's storage helper.
+pub fn set_store(describe: &JsValue) {
+    if let Some(f) = js_sys::Reflect::get(describe, &"store".into()).ok().and_then(|f| f.dyn_into().ok()) {
+        let _ = STORE.set(f);
+    }
+}
+
+/// `op` (0 read, 1 write, 2 remove, 3 the keys that start with `key`) through the helper.
+fn store(op: u32, key: &str, value: &str) -> JsValue {
+    STORE.get().and_then(|f| f.call3(&JsValue::NULL, &op.into(), &key.into(), &value.into()).ok()).unwrap_or_default()
 }
 
 #[wasm_bindgen]
@@ -123,22 +135,24 @@ impl Host for BrowserHost {
         href()
     }
     fn load(&self, key: &str) -> Option<String> {
-        storage()?.get_item(key).ok().flatten()
+        store(0, key, "").as_string()
     }
     fn save(&mut self, key: &str, value: &str) {
-        if let Some(s) = storage() {
-            let _ = s.set_item(key, value);
-        }
+        store(1, key, value);
     }
     fn remove(&mut self, key: &str) {
-        if let Some(s) = storage() {
-            let _ = s.remove_item(key);
-        }
+        store(2, key, "");
     }
     fn keys(&self, prefix: &str) -> Vec<String> {
-        let Some(s) = storage() else { return Vec::new() };
-        let n = s.length().unwrap_or(0);
-        (0..n).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect()
+        let keys = store(3, prefix, "");
+        if !keys.is_object() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for k in js_sys::Array::from(&keys).iter() {
+            out.extend(k.as_string());
+        }
+        out
     }
 }
 

@@ -39,6 +39,12 @@ extern "C" {
     fn bind_4(f: &Callback, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue) -> js_sys::Function;
 }
 
+/// The one shape of the shell's callbacks with arguments (requests settling,
+/// Web Lock grants, the History API hook, the consent adapters): each
+/// distinct closure signature costs its own wasm-bindgen glue, so callbacks
+/// that need fewer arguments ignore the rest and return undefined.
+pub(crate) type Callback3 = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>;
+
 /// `window.goaltag` once the tag runs: every call with up to four arguments.
 type Api = Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue)>;
 
@@ -124,6 +130,10 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         return;
     }
     adapters::set_helpers(&describe);
+    host::set_store(&describe);
+    if let Ok(f) = js_sys::Reflect::get(&describe, &"explain".into()).and_then(|f| f.dyn_into()) {
+        let _ = EXPLAIN.set(f);
+    }
     let gzip = transport::set_gzip(&describe);
     capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
@@ -387,7 +397,9 @@ fn navigated() {
 
 /// Whether the page is in view: engaged time for `duration` goals accrues only then.
 fn visible() -> bool {
-    web_sys::window().and_then(|w| w.document()).map(|d| d.visibility_state() == web_sys::VisibilityState::Visible).unwrap_or(false)
+    // Read through Reflect: the typed getter's enum brings its own glue.
+    let doc = web_sys::window().and_then(|w| w.document());
+    doc.and_then(|d| js_sys::Reflect::get(&d, &"visibilityState".into()).ok()).and_then(|v| v.as_string()).as_deref() == Some("visible")
 }
 
 /// Page hidden or unloading (see [`Tracker::hide`]): sendBeacon survives the
@@ -422,7 +434,7 @@ fn locks(s: &mut Shell) {
 
 /// The one callback of every Web Lock request: generation and key bound in,
 /// then the lock.
-type Granted = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>;
+type Granted = Callback3;
 
 static GRANTED: Local<core::cell::OnceCell<Granted>> = Local(core::cell::OnceCell::new());
 
@@ -606,9 +618,19 @@ fn wake() -> Wake {
     })
 }
 
+/// The loader's `goaltagDescribe.explain` (src/browser/describe.js), kept at boot.
+static EXPLAIN: Local<core::cell::OnceCell<js_sys::Function>> = Local(core::cell::OnceCell::new());
+
+/// Each error as a short line at once (the field, the code of what was
+/// expected and what was given), then, through the loader's helper, as the
+/// full line once the texts of `goaltag.messages.json` are in (see
+/// [`crate::core::messages`]).
 fn report(errors: &[ConfigError]) {
     for e in errors {
-        web_sys::console::error_1(&JsValue::from_str(&e.message()));
+        web_sys::console::error_1(&JsValue::from_str(&e.short()));
+        if let Some(f) = EXPLAIN.get() {
+            let _ = f.call3(&JsValue::NULL, &e.line("\u{1}").into(), &(e.code as u32).into(), &e.arg.as_str().into());
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 // the stub `window.goaltag` and replaces it. Resolves once running or failed.
 function goaltagStart(wasmUrl, attrs, config) {
   return Promise.all([wasm_bindgen({ module_or_path: wasmUrl }), config]).then(function (loaded) {
+    // The texts of the tag's console messages sit beside the wasm too.
+    goaltagDescribe.messages = new URL('goaltag.messages.json', wasmUrl);
     try {
       wasm_bindgen.boot(attrs, loaded[1], goaltagDescribe);
     } catch (e) {

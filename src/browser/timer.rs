@@ -19,12 +19,17 @@ extern "C" {
 #[must_use = "the timer is cleared when this is dropped"]
 pub struct Wake {
     id: Option<JsValue>,
-    f: Closure<dyn FnMut()>,
+    f: crate::browser::Callback3,
 }
 
 impl Wake {
-    pub fn new(f: impl FnMut() + 'static) -> Wake {
-        Wake { id: None, f: Closure::new(f) }
+    pub fn new(mut f: impl FnMut() + 'static) -> Wake {
+        // The shell's one callback shape (see [`crate::browser::Callback3`]).
+        let f = crate::browser::Callback3::new(move |_: JsValue, _: JsValue, _: JsValue| {
+            f();
+            JsValue::UNDEFINED
+        });
+        Wake { id: None, f }
     }
 
     /// Fires the callback in `ms`, instead of whenever it was due before.

@@ -5,86 +5,52 @@
 
 use crate::core::outbox::{gzip_url, Outcome, Send, KEEPALIVE_MAX};
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortSignal, RequestCredentials, RequestInit, Response};
+use wasm_bindgen::JsCast;
 
 /// Longest a request may take before it counts as a network error.
 const TIMEOUT_MS: u32 = 10_000;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `AbortSignal.timeout(ms)`: a signal that aborts by itself.
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
-    fn abort_after(ms: u32) -> Result<AbortSignal, JsValue>;
     /// A promise, for `then` with plain functions.
     type Pending;
     #[wasm_bindgen(method)]
     fn then(p: &Pending, ok: &js_sys::Function, err: &js_sys::Function);
 }
 
-/// The loader's compressor (src/browser/describe.js `goaltagDescribe.gzip`),
-/// when the browser has `CompressionStream`.
-static GZIP: super::Local<core::cell::OnceCell<js_sys::Function>> = super::Local(core::cell::OnceCell::new());
+/// The loader's transport helpers (src/browser/describe.js
+/// `goaltagDescribe.send` and `.beacon`): one call from the wasm per request,
+/// instead of a binding per fetch option, header and response field.
+static SEND: super::Local<core::cell::OnceCell<(js_sys::Function, js_sys::Function)>> = super::Local(core::cell::OnceCell::new());
 
-/// Keeps the loader's compressor if this browser can compress; true then
-/// (a browser fact the core decides with).
+/// Keeps the loader's transport helpers, and tells whether this browser can
+/// compress (`CompressionStream`; a browser fact the core decides with).
 pub fn set_gzip(describe: &JsValue) -> bool {
     let has_stream = web_sys::window().is_some_and(|w| js_sys::Reflect::has(&w, &"CompressionStream".into()).unwrap_or(false));
-    let f = js_sys::Reflect::get(describe, &"gzip".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    match f {
-        Some(f) if has_stream => GZIP.with(|g| g.set(f).is_ok() || g.get().is_some()),
-        _ => false,
+    let f = |k: &str| js_sys::Reflect::get(describe, &k.into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let (Some(send), Some(beacon)) = (f("send"), f("beacon")) {
+        let _ = SEND.set((send, beacon));
     }
+    has_stream && f("gzip").is_some()
 }
 
 /// POSTs one batch; its outcome goes to [`super::on_outcome`] exactly once,
-/// tagged with the boot `generation` that sent it. A batch to compress is
-/// compressed first, asynchronously, then sent (plain if that failed).
+/// tagged with the boot `generation` that sent it. A batch the outbox
+/// compresses goes to its `c=gzip` URL, compressed by the loader's helper
+/// first (plain to the plain URL if the browser could not compress).
 pub fn post(url: &str, send: Send, generation: u32) {
     let batch = JsValue::from_f64(send.batch as f64);
     let generation = JsValue::from_f64(generation as f64);
-    let body = JsValue::from_str(&send.body);
-    let gzip = if send.gzip { GZIP.with(|g| g.get().cloned()) } else { None };
-    let Some(compressed) = gzip.and_then(|f| f.call1(&JsValue::NULL, &body).ok()) else {
-        return fetch(generation, batch, JsValue::from_str(url), body);
+    let Some((f, _)) = SEND.get() else {
+        settle(generation, batch, JsValue::UNDEFINED);
+        return;
     };
-    COMPRESSED.with(|f| {
-        let f = f.get_or_init(|| Compressed::new(fetch));
-        let f: &super::Callback = f.as_ref().unchecked_ref();
-        let url = JsValue::from_str(url);
-        // Fulfilled: the compressed Blob (or the text, when the browser could
-        // not compress). Rejected: the text, bound in, sent plain.
-        let ok = f.bind_3(&JsValue::NULL, &generation, &batch, &url);
-        let err = f.bind_4(&JsValue::NULL, &generation, &batch, &url, &body);
-        compressed.unchecked_ref::<Pending>().then(&ok, &err);
-    });
-}
-
-/// The one callback every compressed body continues through: generation, batch, URL, body.
-type Compressed = Closure<dyn FnMut(JsValue, JsValue, JsValue, JsValue)>;
-
-static COMPRESSED: super::Local<core::cell::OnceCell<Compressed>> = super::Local(core::cell::OnceCell::new());
-
-/// Sends `body`: text as it is to `url`, a compressed Blob to its `c=gzip` URL.
-fn fetch(generation: JsValue, batch: JsValue, url: JsValue, body: JsValue) {
-    let Some(window) = web_sys::window() else {
-        return settle(generation, batch, JsValue::UNDEFINED);
+    let gz = if send.gzip { JsValue::from_str(&gzip_url(url)) } else { JsValue::UNDEFINED };
+    let args = js_sys::Array::of4(&url.into(), &gz, &send.body.as_str().into(), &TIMEOUT_MS.into());
+    let Ok(promise) = f.apply(&JsValue::NULL, &args) else {
+        settle(generation, batch, JsValue::UNDEFINED);
+        return;
     };
-    let url = url.as_string().unwrap_or_default();
-    let url = if body.is_string() { url } else { gzip_url(&url) };
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_credentials(RequestCredentials::Omit);
-    // No keepalive: a page's keepalive bodies share 64 KiB, and an ordinary
-    // send may be far larger. A page that goes away meanwhile beacons what
-    // is in flight (see `Tracker::hide`).
-    init.set_body(&body);
-    // The browser's own timer aborts the request: no timer of ours to set
-    // and clear per request. A browser without AbortSignal.timeout (Safari
-    // before 16) sends without one.
-    if let Ok(signal) = abort_after(TIMEOUT_MS) {
-        init.set_signal(Some(&signal));
-    }
-    let promise = window.fetch_with_str_and_init(&url, &init);
     // One callback for every request and both ends of the promise, its
     // batch bound in: no closure made per request. A rejection's error lands
     // after the bound undefined, so it reads as a network error.
@@ -98,51 +64,30 @@ fn fetch(generation: JsValue, batch: JsValue, url: JsValue, body: JsValue) {
 }
 
 /// The one callback every request settles through: generation, batch, answer.
-type Settle = Closure<dyn FnMut(JsValue, JsValue, JsValue)>;
+type Settle = super::Callback3;
 
 static SETTLE: super::Local<core::cell::OnceCell<Settle>> = super::Local(core::cell::OnceCell::new());
 
-fn settle(generation: JsValue, batch: JsValue, resp: JsValue) {
-    let outcome = match resp.dyn_into::<Response>() {
-        Ok(r) => {
-            discard_body(&r);
-            // The header as sent: the core reads it.
-            let retry_after = r.headers().get("Retry-After").ok().flatten();
-            Outcome::answer(r.status(), retry_after.as_deref())
+/// `answer` is the helper's `[status, Retry-After]` (the header as sent: the
+/// core reads it), or undefined for a network error.
+fn settle(generation: JsValue, batch: JsValue, answer: JsValue) -> JsValue {
+    let outcome = match js_sys::Reflect::get(&answer, &0.into()).ok().and_then(|s| s.as_f64()) {
+        Some(status) => {
+            let retry_after = js_sys::Reflect::get(&answer, &1.into()).ok().and_then(|h| h.as_string());
+            Outcome::answer(status as u16, retry_after.as_deref())
         }
-        Err(_) => Outcome::NetworkError,
+        None => Outcome::NetworkError,
     };
     let num = |v: JsValue| v.as_f64().unwrap_or(0.0);
     super::on_outcome(num(generation) as u32, num(batch) as u64, outcome);
-}
-
-/// The answer's body is never needed, but an unread one keeps holding its
-/// request's share of the page's 64 KiB keepalive budget in Chromium: after
-/// about 64 KiB of batches every fetch would fail at once. Cancelling the
-/// stream gives the share back.
-fn discard_body(r: &Response) {
-    let Ok(body) = js_sys::Reflect::get(r, &"body".into()) else { return };
-    if let Some(cancel) = js_sys::Reflect::get(&body, &"cancel".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
-        let _ = cancel.call0(&body);
-    }
+    JsValue::UNDEFINED
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as text/plain, outlives the
-/// page), or a keepalive fetch when the beacon is refused. False when neither
-/// could be started.
+/// page), or a keepalive fetch when the beacon is refused and the body fits
+/// the keepalive budget. False when neither could be started.
 pub fn beacon(url: &str, body: &str) -> bool {
-    let Some(window) = web_sys::window() else { return false };
-    if window.navigator().send_beacon_with_opt_str(url, Some(body)).unwrap_or(false) {
-        return true;
-    }
-    if body.len() > KEEPALIVE_MAX {
-        return false;
-    }
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_credentials(RequestCredentials::Omit);
-    let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &true.into());
-    init.set_body(&JsValue::from_str(body));
-    let _ = window.fetch_with_str_and_init(url, &init);
-    true
+    let Some((_, f)) = SEND.get() else { return false };
+    let fits = JsValue::from_bool(body.len() <= KEEPALIVE_MAX);
+    f.call3(&JsValue::NULL, &url.into(), &body.into(), &fits).ok().and_then(|b| b.as_bool()) == Some(true)
 }

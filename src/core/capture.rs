@@ -26,12 +26,12 @@ pub fn clean_text(raw: &str) -> Option<String> {
             out.push(' ');
         }
         out.push_str(word);
-        if out.chars().count() >= MAX_TEXT {
+        if out.len() > MAX_TEXT * 4 {
             break;
         }
     }
-    let cut: String = out.chars().take(MAX_TEXT).collect();
-    (!cut.is_empty()).then_some(cut)
+    let cut = crate::core::text::first_chars(&out, MAX_TEXT);
+    (!cut.is_empty()).then(|| cut.to_string())
 }
 
 /// A clicked element as the loader's reader describes it (src/browser/describe.js:

@@ -3,6 +3,7 @@
 //! parameter is reported and dropped, and the command still runs.
 
 use crate::core::error::{cat, ConfigError};
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 
@@ -78,7 +79,7 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
     let cmd = match name.as_str() {
         Some("config") => {
             if arg(1).as_map().is_none() {
-                return Err(ConfigError::new("goaltag('config', …)", "an object as the second argument", arg(1)));
+                return Err(ConfigError::new("goaltag('config', …)", Msg::ConfigArgument, arg(1)));
             }
             Command::Config(arg(1).clone())
         }
@@ -97,13 +98,7 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
         Some("event") => {
             let action = match arg(1) {
                 Val::Str(s) if !s.trim().is_empty() && s.len() <= MAX_TEXT => s.clone(),
-                other => {
-                    return Err(ConfigError::new(
-                        "goaltag('event', action, …) action",
-                        "a non-empty string of at most 500 characters",
-                        other,
-                    ))
-                }
+                other => return Err(ConfigError::new("goaltag('event', action, …) action", Msg::EventAction, other)),
             };
             let mut p = EventParams { action, ..Default::default() };
             for_each_param("event", arg(2), &mut errors, |key, v, errors| {
@@ -130,7 +125,7 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
             let (partial, wait) = crate::core::consent::parse_partial(arg(2), which)?;
             Command::Consent { update: which == "update", partial, wait_for_update_ms: wait }
         }
-        _ => return Err(ConfigError::new("goaltag(command, …)", COMMANDS, name)),
+        _ => return Err(ConfigError::new("goaltag(command, …)", Msg::Commands, name)),
     };
     Ok((cmd, errors))
 }
@@ -143,11 +138,11 @@ fn for_each_param(cmd: &str, v: &Val, errors: &mut Vec<ConfigError>, mut f: impl
         Val::Map(m) => {
             for (k, x) in m {
                 if !x.is_null() && !f(k, x, errors) {
-                    errors.push(ConfigError::msg(crate::core::error::cat(&[cmd, ".", k]), "a known parameter", "an unknown field"));
+                    errors.push(ConfigError::msg(crate::core::error::cat(&[cmd, ".", k]), Msg::KnownParameter, "an unknown field"));
                 }
             }
         }
-        other => errors.push(ConfigError::new(cmd, "an object of parameters", other)),
+        other => errors.push(ConfigError::new(cmd, Msg::Parameters, other)),
     }
 }
 
@@ -157,11 +152,7 @@ fn text(v: &Val, field: &[&str], max: usize, errors: &mut Vec<ConfigError>) -> O
         // Numbers are common in labels and IDs; keep them as text.
         Val::Num(n) if n.is_finite() => Some(format_num(*n)),
         _ => {
-            errors.push(ConfigError::new(
-                cat(field),
-                if max == MAX_TEXT { "a string of at most 500 characters" } else { "a short string" },
-                v,
-            ));
+            errors.push(ConfigError::new(cat(field), if max == MAX_TEXT { Msg::Text500 } else { Msg::ShortString }, v));
             None
         }
     }
@@ -177,7 +168,7 @@ fn number(v: &Val, field: &[&str], errors: &mut Vec<ConfigError>) -> Option<f64>
     match n {
         Some(n) if n.is_finite() && n.abs() <= MAX_VALUE => Some(n),
         _ => {
-            errors.push(ConfigError::new(cat(field), "a finite number", v));
+            errors.push(ConfigError::new(cat(field), Msg::FiniteNumber, v));
             None
         }
     }
@@ -185,9 +176,9 @@ fn number(v: &Val, field: &[&str], errors: &mut Vec<ConfigError>) -> Option<f64>
 
 fn currency(v: &Val, field: &[&str], errors: &mut Vec<ConfigError>) -> Option<String> {
     match v.as_str() {
-        Some(s) if s.len() == 3 && s.bytes().all(|c| c.is_ascii_alphabetic()) => Some(s.to_ascii_uppercase()),
+        Some(s) if s.len() == 3 && crate::core::text::all_bytes(s, |c| c.is_ascii_alphabetic()) => Some(s.to_ascii_uppercase()),
         _ => {
-            errors.push(ConfigError::new(cat(field), "a 3-letter ISO 4217 code like \"USD\"", v));
+            errors.push(ConfigError::new(cat(field), Msg::Currency, v));
             None
         }
     }
@@ -267,7 +258,7 @@ mod tests {
     fn commands_that_cannot_run() {
         assert_eq!(p(r#"["evnt","x"]"#).unwrap_err().field, "goaltag(command, …)");
         assert_eq!(p(r#"[]"#).unwrap_err().got, "null");
-        assert_eq!(p(r#"["event"]"#).unwrap_err().expected, "a non-empty string of at most 500 characters");
+        assert_eq!(p(r#"["event"]"#).unwrap_err().expected(), "a non-empty string of at most 500 characters");
         assert_eq!(p(r#"["event",""]"#).unwrap_err().got, "\"\"");
         assert!(p(r#"["config","x"]"#).is_err());
         assert!(p(r#"["event","x","not an object"]"#).unwrap().1.len() == 1);
@@ -314,7 +305,7 @@ mod tests {
         let e = p(r#"["consent","source","onetrust"]"#).unwrap_err();
         assert_eq!((e.field.as_str(), e.got.as_str()), ("goaltag('consent', 'source', …)", "\"onetrust\""));
         assert_eq!(p(r#"["consent","source"]"#).unwrap_err().got, "null");
-        assert!(p(r#"["opt-out"]"#).unwrap_err().expected.contains("opt_out"));
+        assert!(p(r#"["opt-out"]"#).unwrap_err().expected().contains("opt_out"));
     }
 
     #[test]

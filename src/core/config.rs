@@ -6,6 +6,7 @@ use crate::core::attribution::DEFAULT_WINDOW_DAYS;
 use crate::core::consent::{parse_mode, Mode};
 use crate::core::error::ConfigError;
 use crate::core::fields;
+use crate::core::messages::Msg;
 use crate::core::url::parse_names;
 use crate::core::val::Val;
 use crate::core::visit::DEFAULT_VISIT_TIMEOUT_MS;
@@ -75,7 +76,7 @@ impl Config {
     /// fields without problems are applied regardless.
     pub fn apply(&mut self, v: &Val) -> Vec<ConfigError> {
         let mut errors = Vec::new();
-        let fields = match fields::object(v, "config", "an object like {site: 'my-site', collector: 'https://…/collect'}") {
+        let fields = match fields::object(v, "config", Msg::ConfigObject) {
             Ok(f) => f,
             Err(e) => return vec![e],
         };
@@ -87,11 +88,11 @@ impl Config {
             match key.as_str() {
                 "site" => match val.as_str() {
                     Some(s) if valid_site(s) => self.site = Some(s.to_owned()),
-                    _ => errors.push(ConfigError::new(field(), "a site key of 1 to 100 letters, digits, '.', '_' or '-'", val)),
+                    _ => errors.push(ConfigError::new(field(), Msg::SiteKey, val)),
                 },
                 "collector" => match val.as_str() {
                     Some(s) if valid_collector(s) => self.collector = Some(s.to_owned()),
-                    _ => errors.push(ConfigError::new(field(), "a URL starting with http://, https:// or /", val)),
+                    _ => errors.push(ConfigError::new(field(), Msg::CollectorUrl, val)),
                 },
                 "spa" => bool_field(&mut self.spa, field(), val, &mut errors),
                 "hash_routing" => bool_field(&mut self.hash_routing, field(), val, &mut errors),
@@ -123,7 +124,7 @@ impl Config {
                     Ok(m) => self.mode = m,
                     Err(e) => errors.push(e),
                 },
-                _ => errors.push(fields::unknown(&field(), FIELDS)),
+                _ => errors.push(fields::unknown(&field(), Msg::ConfigFields)),
             }
         }
         errors
@@ -132,14 +133,10 @@ impl Config {
     /// What keeps the tag from working at all, if anything.
     pub fn missing(&self) -> Option<ConfigError> {
         if self.collector.is_none() {
-            return Some(ConfigError::msg(
-                "config.collector",
-                "a collector URL (data-collector=\"https://…/collect\" on the script tag)",
-                "none; the tag is off",
-            ));
+            return Some(ConfigError::msg("config.collector", Msg::CollectorMissing, "none; the tag is off"));
         }
         if self.site.is_none() {
-            return Some(ConfigError::msg("config.site", "a site key (data-site=\"my-site\" on the script tag)", "none; the tag is off"));
+            return Some(ConfigError::msg("config.site", Msg::SiteMissing, "none; the tag is off"));
         }
         None
     }
@@ -155,7 +152,9 @@ fn bool_field(slot: &mut bool, field: String, v: &Val, errors: &mut Vec<ConfigEr
 
 /// Whether `s` is a valid site key: 1 to 100 letters, digits, `.`, `_`, `-` (the collector checks the same).
 pub fn valid_site(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_SITE_LEN && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    !s.is_empty()
+        && s.len() <= MAX_SITE_LEN
+        && crate::core::text::all_bytes(s, |c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 fn valid_collector(s: &str) -> bool {

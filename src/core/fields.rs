@@ -5,12 +5,13 @@
 //! the same way.
 
 use crate::core::error::{cat, ConfigError};
+use crate::core::messages::Msg;
 use crate::core::text::push_u64;
 use crate::core::val::{is_whole, Val};
 use crate::prelude::*;
 
 /// An object's fields, or an error showing what the object should look like (`like`).
-pub fn object<'a>(v: &'a Val, path: &str, like: &str) -> Result<&'a [(String, Val)], ConfigError> {
+pub fn object<'a>(v: &'a Val, path: &str, like: Msg) -> Result<&'a [(String, Val)], ConfigError> {
     v.as_map().ok_or_else(|| ConfigError::new(path, like, v))
 }
 
@@ -21,7 +22,7 @@ pub fn boolean(v: &Val, path: &str) -> Result<bool, ConfigError> {
         Val::Bool(b) => Ok(*b),
         Val::Str(s) if matches!(s.as_str(), "on" | "true" | "1") => Ok(true),
         Val::Str(s) if matches!(s.as_str(), "off" | "false" | "0") => Ok(false),
-        _ => Err(ConfigError::new(path, "true or false (\"on\"/\"off\" in an attribute)", v)),
+        _ => Err(ConfigError::new(path, Msg::Boolean, v)),
     }
 }
 
@@ -30,13 +31,13 @@ pub fn boolean(v: &Val, path: &str) -> Result<bool, ConfigError> {
 pub fn number_in(v: &Val, path: &str, unit: &str, min: u64, max: u64, whole: bool) -> Result<f64, ConfigError> {
     match v.as_num() {
         Some(n) if (min as f64..=max as f64).contains(&n) && (!whole || is_whole(n)) => Ok(n),
-        _ => Err(ConfigError::new(path, range_text(unit, min, max, whole), v)),
+        _ => Err(ConfigError::new(path, if whole { Msg::WholeNumberOf } else { Msg::NumberOf }, v).with(range_text(unit, min, max))),
     }
 }
 
-/// `a [whole ]number of <unit> from <min> to <max>`.
-pub fn range_text(unit: &str, min: u64, max: u64, whole: bool) -> String {
-    let mut s = cat(&["a ", if whole { "whole " } else { "" }, "number of ", unit, " from "]);
+/// `<unit> from <min> to <max>`, the `arg` of [`Msg::NumberOf`] and [`Msg::WholeNumberOf`].
+pub fn range_text(unit: &str, min: u64, max: u64) -> String {
+    let mut s = cat(&[unit, " from "]);
     push_u64(&mut s, min);
     s.push_str(" to ");
     push_u64(&mut s, max);
@@ -44,7 +45,7 @@ pub fn range_text(unit: &str, min: u64, max: u64, whole: bool) -> String {
 }
 
 /// A field no parser knows: `expected` lists the ones it does.
-pub fn unknown(path: &str, expected: &str) -> ConfigError {
+pub fn unknown(path: &str, expected: Msg) -> ConfigError {
     ConfigError::msg(path, expected, "an unknown field")
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fields;
 pub mod goals;
 pub mod id;
+pub mod messages;
 pub mod name_id;
 pub mod outbox;
 pub mod passthrough;

@@ -18,6 +18,27 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     })
 }
 
+/// Whether every byte of `s` passes `ok`: one shared loop for every
+/// validator instead of a copy of `bytes().all(…)` per closure.
+#[inline(never)]
+pub fn all_bytes(s: &str, ok: fn(u8) -> bool) -> bool {
+    for b in s.bytes() {
+        if !ok(b) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The first `n` characters of `s` (all of it when shorter), without
+/// allocating: one shared helper instead of a `chars().take(n).collect()` each.
+pub fn first_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => s.get(..i).unwrap_or(s),
+        None => s,
+    }
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `bytes` as lower-case hex, two digits a byte.

@@ -6,6 +6,7 @@
 //! except redaction, which builds the URL that goes on the wire.
 
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 
@@ -325,7 +326,7 @@ fn is_domain(d: &[u8]) -> bool {
 pub fn parse_names(v: &Val, field: &str) -> (Vec<String>, Vec<ConfigError>) {
     let (mut names, mut errors) = (Vec::new(), Vec::new());
     let Some(list) = v.as_list() else {
-        errors.push(ConfigError::new(field, "a list of query parameter names, like [\"email\", \"phone\"]", v));
+        errors.push(ConfigError::new(field, Msg::ParamNames, v));
         return (names, errors);
     };
     for (i, item) in list.iter().enumerate() {
@@ -335,11 +336,7 @@ pub fn parse_names(v: &Val, field: &str) -> (Vec<String>, Vec<ConfigError>) {
             {
                 names.push(s.to_ascii_lowercase())
             }
-            _ => errors.push(ConfigError::new(
-                crate::core::error::indexed(field, i),
-                "a query parameter name (no spaces, '&', '=', '?' or '#')",
-                item,
-            )),
+            _ => errors.push(ConfigError::new(crate::core::error::indexed(field, i), Msg::ParamName, item)),
         }
     }
     (names, errors)

@@ -1,9 +1,9 @@
 //! The cookie banner adapter's rules (orestbida/cookieconsent v3): which
 //! accepted category grants which types, and how its cookie is read.
 
-use super::types::TYPE_NAMES;
 use super::{ConsentType, Partial};
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 use goaltag_wire::Signal;
@@ -42,21 +42,24 @@ const CATEGORIES_FIELD: &str = "consent.source.categories";
 /// type it leaves out is never granted. A single string is accepted for one type.
 pub fn parse_category_map(v: &Val) -> Result<CategoryMap, ConfigError> {
     let Some(fields) = v.as_map() else {
-        return Err(ConfigError::new(
-            CATEGORIES_FIELD,
-            "an object like {analytics: ['analytics_storage'], marketing: ['ad_storage', 'ad_user_data']}",
-            v,
-        ));
+        return Err(ConfigError::new(CATEGORIES_FIELD, Msg::CategoriesObject, v));
     };
     let mut entries = Vec::new();
     for (cat, val) in fields {
         let field = crate::core::error::cat(&[CATEGORIES_FIELD, ".", cat]);
-        let one =
-            |x: &Val, field: String| x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, TYPE_NAMES, x));
+        let one = |x: &Val, field: String| {
+            x.as_str().and_then(ConsentType::from_name).ok_or_else(|| ConfigError::new(field, Msg::ConsentTypes, x))
+        };
         let types = match val {
             Val::Str(_) => vec![one(val, field)?],
-            Val::List(l) => l.iter().enumerate().map(|(i, x)| one(x, crate::core::error::indexed(&field, i))).collect::<Result<_, _>>()?,
-            _ => return Err(ConfigError::new(field, "a list of consent types like ['ad_storage', 'ad_user_data']", val)),
+            Val::List(l) => {
+                let mut types = Vec::new();
+                for (i, x) in l.iter().enumerate() {
+                    types.push(one(x, crate::core::error::indexed(&field, i))?);
+                }
+                types
+            }
+            _ => return Err(ConfigError::new(field, Msg::ConsentTypeList, val)),
         };
         entries.push((cat.clone(), types));
     }
@@ -77,8 +80,13 @@ pub fn from_categories(accepted: &[String], map: &CategoryMap) -> Partial {
 /// `cc:onConsent` / `cc:onChange`). `None` when absent or not a list: no answer
 /// yet, the default stays. Non-string entries are skipped.
 pub fn cookie_categories(cookie: &Val) -> Option<Vec<String>> {
-    let list = cookie.get("categories")?.as_list()?;
-    Some(list.iter().filter_map(Val::as_str).map(str::to_owned).collect())
+    let mut out = Vec::new();
+    for c in cookie.get("categories")?.as_list()? {
+        if let Some(c) = c.as_str() {
+            out.push(c.to_owned());
+        }
+    }
+    Some(out)
 }
 
 /// The value of cookie `name` in a `document.cookie` string (`a=1; b=2`), still
@@ -89,7 +97,7 @@ pub fn cookie_value<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
 
 /// An RFC 6265 token, short: anything else could never match `document.cookie`.
 pub(super) fn valid_cookie_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 100 && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+    !s.is_empty() && s.len() <= 100 && crate::core::text::all_bytes(s, |c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
 }
 
 #[cfg(test)]

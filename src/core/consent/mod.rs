@@ -11,6 +11,7 @@
 //! A type that no default or update named is denied.
 
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 use goaltag_wire::{Consent as Snapshot, Signal};
@@ -51,7 +52,7 @@ pub fn parse_mode(v: &Val, field: &str) -> Result<Mode, ConfigError> {
     match v.as_str() {
         Some("basic") => Ok(Mode::Basic),
         Some("advanced") => Ok(Mode::Advanced),
-        _ => Err(ConfigError::new(field, "\"basic\" or \"advanced\"", v)),
+        _ => Err(ConfigError::new(field, Msg::Mode, v)),
     }
 }
 

@@ -4,6 +4,7 @@
 use super::cookie::valid_cookie_name;
 use super::{parse_category_map, CategoryMap, ConsentType, Partial};
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 
@@ -28,7 +29,6 @@ pub enum Source {
 /// name defaults to `cc_cookie`, the categories to [`CategoryMap::default`].
 pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
     const FIELD: &str = "goaltag('consent', 'source', …)";
-    const EXPECTED: &str = "'tcf', 'gcm' or an object like {cookie: 'cc_cookie'}";
     match v {
         Val::Str(s) if s == "tcf" => Ok(Source::Tcf),
         Val::Str(s) if s == "gcm" => Ok(Source::Gcm),
@@ -42,13 +42,13 @@ pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
                 match key.as_str() {
                     "cookie" => match val.as_str() {
                         Some(s) if valid_cookie_name(s) => name = s.to_owned(),
-                        _ => return Err(ConfigError::new("consent.source.cookie", "a cookie name", val)),
+                        _ => return Err(ConfigError::new("consent.source.cookie", Msg::CookieName, val)),
                     },
                     "categories" => categories = parse_category_map(val)?,
                     _ => {
                         return Err(ConfigError::msg(
                             crate::core::error::cat(&["consent.source.", key]),
-                            "one of cookie, categories",
+                            Msg::CookieSourceFields,
                             "an unknown field",
                         ))
                     }
@@ -56,7 +56,7 @@ pub fn parse_source(v: &Val) -> Result<Source, ConfigError> {
             }
             Ok(Source::Cookie { name, categories })
         }
-        _ => Err(ConfigError::new(FIELD, EXPECTED, v)),
+        _ => Err(ConfigError::new(FIELD, Msg::ConsentSource, v)),
     }
 }
 
@@ -70,8 +70,13 @@ pub fn update_args(p: &Partial) -> Vec<Val> {
 
 /// `goaltag('consent', command, {...types, wait_for_update})`.
 pub(super) fn consent_args(command: &str, p: &Partial, wait_for_update_ms: Option<u64>) -> Vec<Val> {
-    let mut fields: Vec<(String, Val)> =
-        ConsentType::ALL.into_iter().filter_map(|t| p.get(t).map(|s| (t.name().to_owned(), Val::Str(s.as_str().to_owned())))).collect();
+    // Loops rather than collect(): each collect into a new Vec type is its own copy of the code.
+    let mut fields: Vec<(String, Val)> = Vec::new();
+    for t in ConsentType::ALL {
+        if let Some(s) = p.get(t) {
+            fields.push((t.name().to_owned(), Val::Str(s.as_str().to_owned())));
+        }
+    }
     if let Some(ms) = wait_for_update_ms {
         fields.push(("wait_for_update".to_owned(), Val::Num(ms as f64)));
     }

@@ -3,6 +3,7 @@
 
 use super::MAX_WAIT_MS;
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
 use goaltag_wire::Signal;
@@ -40,8 +41,6 @@ impl ConsentType {
         ConsentType::ALL.into_iter().find(|t| t.name() == s)
     }
 }
-
-pub(super) const TYPE_NAMES: &str = "one of analytics_storage, ad_storage, ad_user_data, ad_personalization";
 
 /// Some of the four types, as one command or adapter gives them; `None` = not given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -97,7 +96,7 @@ pub fn parse_signal(v: &Val, field: &str) -> Result<Signal, ConfigError> {
     match v.as_str() {
         Some("granted") => Ok(Signal::Granted),
         Some("denied") => Ok(Signal::Denied),
-        _ => Err(ConfigError::new(field, "\"granted\" or \"denied\"", v)),
+        _ => Err(ConfigError::new(field, Msg::Signal, v)),
     }
 }
 
@@ -112,14 +111,10 @@ pub fn parse_data_consent(v: &Val) -> Result<Partial, ConfigError> {
 /// GCM `region`) rejects the whole command rather than apply half of it.
 pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), ConfigError> {
     if command != "default" && command != "update" {
-        return Err(ConfigError::new("goaltag('consent', command, …)", "one of default, update, source", &Val::Str(command.to_owned())));
+        return Err(ConfigError::new("goaltag('consent', command, …)", Msg::ConsentCommands, &Val::Str(command.to_owned())));
     }
     let Some(fields) = v.as_map() else {
-        return Err(ConfigError::new(
-            crate::core::error::cat(&["goaltag('consent', '", command, "', …)"]),
-            "an object like {analytics_storage: 'granted', ad_storage: 'denied'}",
-            v,
-        ));
+        return Err(ConfigError::new(crate::core::error::cat(&["goaltag('consent', '", command, "', …)"]), Msg::ConsentObject, v));
     };
     let mut p = Partial::default();
     let mut wait = None;
@@ -133,7 +128,7 @@ pub fn parse_partial(v: &Val, command: &str) -> Result<(Partial, Option<u64>), C
         } else if key == "wait_for_update" {
             wait = Some(crate::core::fields::number_in(val, &field, "milliseconds", 0, MAX_WAIT_MS, true)? as u64);
         } else {
-            return Err(crate::core::fields::unknown(&field, &crate::core::error::cat(&[TYPE_NAMES, ", wait_for_update"])));
+            return Err(crate::core::fields::unknown(&field, Msg::ConsentFields));
         }
     }
     Ok((p, wait))

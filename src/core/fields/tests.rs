@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::messages::Msg;
 use crate::core::val::json;
 
 #[test]
@@ -14,7 +15,7 @@ fn each_check_returns_the_value_or_names_the_field_and_the_expectation() {
     assert!(number_in(&json(r#""5""#), "x", "days", 1, 365, true).is_err(), "a string is no number");
     assert!(number_in(&json("366"), "x", "days", 1, 365, true).is_err());
 
-    let e = object(&json("[]"), "delivery", "an object like {max_events: 20}").unwrap_err();
-    assert_eq!(e.message(), "goaltag: delivery: expected an object like {max_events: 20}, got a list");
-    assert_eq!(unknown("config.colector", "one of site, collector").got, "an unknown field");
+    let e = object(&json("[]"), "delivery", Msg::DeliveryObject).unwrap_err();
+    assert_eq!(e.message(), "goaltag: delivery: expected an object like {max_events: 500, base_ms: 500}, got a list");
+    assert_eq!(unknown("config.colector", Msg::ConfigFields).got, "an unknown field");
 }

@@ -69,10 +69,14 @@ impl Memory {
     /// an empty memory.
     pub fn restore(s: &str) -> Memory {
         fn list(s: &str, ok: fn(&str) -> bool) -> Option<Vec<String>> {
+            let mut out = Vec::new();
             if s.is_empty() {
-                return Some(Vec::new());
+                return Some(out);
             }
-            s.split(',').map(|x| ok(x).then(|| x.to_string())).collect()
+            for x in s.split(',') {
+                out.push(ok(x).then(|| x.to_string())?);
+            }
+            Some(out)
         }
         let parse = || {
             let mut it = s.split('|');
@@ -82,7 +86,7 @@ impl Memory {
             let visit = it.next()?.to_string();
             let visit_goals = list(it.next()?, valid_id)?;
             let user_goals = list(it.next()?, valid_id)?;
-            let transactions = list(it.next()?, |t| t.len() == 12 && t.bytes().all(|c| c.is_ascii_hexdigit()))?;
+            let transactions = list(it.next()?, |t| t.len() == 12 && crate::core::text::all_bytes(t, |c| c.is_ascii_hexdigit()))?;
             it.next().is_none().then_some(Memory { visit, visit_goals, user_goals, transactions })
         };
         parse().unwrap_or_default()

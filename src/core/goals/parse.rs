@@ -3,6 +3,7 @@
 
 use super::{valid_id, Cmp, Count, Goal, Goals, Patterns, Revenue, Text, When};
 use crate::core::error::{describe, ConfigError};
+use crate::core::messages::Msg;
 use crate::core::url;
 use crate::core::val::Val;
 use crate::prelude::*;
@@ -21,7 +22,7 @@ pub fn parse_goals(v: &Val, patterns: &dyn Patterns) -> (Goals, Vec<ConfigError>
         return (goals, errors);
     }
     let Some(list) = v.as_list() else {
-        errors.push(ConfigError::new("goals", "a list of goal objects", v));
+        errors.push(ConfigError::new("goals", Msg::GoalList, v));
         return (goals, errors);
     };
     let mut seen: Vec<(&str, usize)> = Vec::new();
@@ -66,19 +67,23 @@ impl Cx<'_> {
         s
     }
 
-    fn bad(&mut self, field: &str, expected: &str, got: &Val) {
-        self.ok = false;
-        self.errors.push(ConfigError::new(self.path(field), expected, got));
+    fn bad(&mut self, field: &str, expected: Msg, got: &Val) {
+        self.bad_msg(field, expected, describe(got));
     }
 
-    fn bad_msg(&mut self, field: &str, expected: &str, got: String) {
+    fn bad_msg(&mut self, field: &str, expected: Msg, got: String) {
+        self.bad_arg(field, expected, String::new(), got);
+    }
+
+    /// With `arg` for the `{}` of the code's text ([`Msg::OneOf`]'s names).
+    fn bad_arg(&mut self, field: &str, expected: Msg, arg: String, got: String) {
         self.ok = false;
-        self.errors.push(ConfigError::msg(self.path(field), expected, got));
+        self.errors.push(ConfigError::msg(self.path(field), expected, got).with(arg));
     }
 
     /// The fields of an object; None (and an error) for anything else. Keys
     /// outside `allowed` are errors: a typo must not silently change a goal.
-    fn object<'v>(&mut self, field: &str, v: &'v Val, expected: &str, allowed: &[&str]) -> Option<&'v [(String, Val)]> {
+    fn object<'v>(&mut self, field: &str, v: &'v Val, expected: Msg, allowed: &[&str]) -> Option<&'v [(String, Val)]> {
         let Some(m) = v.as_map() else {
             self.bad(field, expected, v);
             return None;
@@ -91,12 +96,12 @@ impl Cx<'_> {
     fn keys(&mut self, field: &str, m: &[(String, Val)], allowed: &[&str], for_what: &str) {
         for (k, x) in m {
             if !allowed.is_empty() && !x.is_null() && !allowed.contains(&k.as_str()) {
-                self.bad_msg(&join(field, k), &one_of(allowed, for_what), "an unknown field".into());
+                self.bad_arg(&join(field, k), Msg::OneOf, one_of(allowed, for_what), "an unknown field".into());
             }
         }
     }
 
-    fn required<'v>(&mut self, m: &'v [(String, Val)], field: &str, key: &str, expected: &str) -> Option<&'v Val> {
+    fn required<'v>(&mut self, m: &'v [(String, Val)], field: &str, key: &str, expected: Msg) -> Option<&'v Val> {
         let v = get(m, key);
         if v.is_none() {
             self.bad_msg(&join(field, key), expected, "nothing".into());
@@ -109,17 +114,14 @@ impl Cx<'_> {
         let v = get(m, key);
         let i = v.and_then(Val::as_str).and_then(|s| options.iter().position(|o| *o == s));
         if i.is_none() {
-            let expected = one_of(options, "");
-            match v {
-                Some(v) => self.bad(&join(field, key), &expected, v),
-                None => self.bad_msg(&join(field, key), &expected, "nothing".into()),
-            }
+            let got = v.map_or_else(|| "nothing".into(), describe);
+            self.bad_arg(&join(field, key), Msg::OneOf, one_of(options, ""), got);
         }
         i
     }
 
     /// A finite number satisfying `ok`.
-    fn number(&mut self, m: &[(String, Val)], field: &str, key: &str, expected: &str, ok: fn(f64) -> bool) -> Option<f64> {
+    fn number(&mut self, m: &[(String, Val)], field: &str, key: &str, expected: Msg, ok: fn(f64) -> bool) -> Option<f64> {
         let v = self.required(m, field, key, expected)?;
         match v.as_num() {
             Some(n) if n.is_finite() && ok(n) => Some(n),
@@ -131,11 +133,13 @@ impl Cx<'_> {
     }
 }
 
-/// `one of a, b, c` and a suffix.
+/// `a, b, c` and a suffix: the `arg` of [`Msg::OneOf`].
 fn one_of(options: &[&str], suffix: &str) -> String {
-    let mut s = String::from("one of");
+    let mut s = String::new();
     for (i, o) in options.iter().enumerate() {
-        s.push_str(if i == 0 { " " } else { ", " });
+        if i > 0 {
+            s.push_str(", ");
+        }
         s.push_str(o);
     }
     s.push_str(suffix);
@@ -160,12 +164,8 @@ fn push_usize(s: &mut String, n: usize) {
     crate::core::text::push_u64(s, n as u64);
 }
 
-const GOAL_EXAMPLE: &str = "an object like {id: \"purchase\", when: {type: \"url\", op: \"equals\", value: \"/thanks\"}}";
-const WHEN_EXAMPLE: &str = "an object like {type: \"url\", op: \"equals\", value: \"/thanks\"}";
-
 fn parse_goal<'v>(cx: &mut Cx, g: &'v Val, i: usize, seen: &mut Vec<(&'v str, usize)>) -> Option<Goal> {
-    let m = cx.object("", g, GOAL_EXAMPLE, &[])?;
-    const ID: &str = "an ID of 1 to 64 letters, digits, '_', '-' or '.'";
+    let m = cx.object("", g, Msg::GoalObject, &[])?;
     let id = match get(m, "id") {
         Some(v @ Val::Str(s)) if valid_id(s) => {
             // Name the goal in every later message: goals[1] ("lead").when.op
@@ -177,18 +177,18 @@ fn parse_goal<'v>(cx: &mut Cx, g: &'v Val, i: usize, seen: &mut Vec<(&'v str, us
                 got.push_str(", already the ID of goals[");
                 push_usize(&mut got, *first);
                 got.push(']');
-                cx.bad_msg("id", "an ID no other goal has", got);
+                cx.bad_msg("id", Msg::GoalIdUnique, got);
             } else {
                 seen.push((s, i));
             }
             Some(s.clone())
         }
         Some(v) => {
-            cx.bad("id", ID, v);
+            cx.bad("id", Msg::GoalId, v);
             None
         }
         None => {
-            cx.bad_msg("id", ID, "nothing".into());
+            cx.bad_msg("id", Msg::GoalId, "nothing".into());
             None
         }
     };
@@ -197,19 +197,19 @@ fn parse_goal<'v>(cx: &mut Cx, g: &'v Val, i: usize, seen: &mut Vec<(&'v str, us
         None => true,
         Some(Val::Bool(b)) => *b,
         Some(v) => {
-            cx.bad("primary", "true or false", v);
+            cx.bad("primary", Msg::TrueOrFalse, v);
             true
         }
     };
     if let Some(v) = get(m, "name") {
         if v.as_str().is_none() {
-            cx.bad("name", "a string", v);
+            cx.bad("name", Msg::AString, v);
         }
     }
     let when = match get(m, "when") {
         Some(w) => parse_when(cx, w),
         None => {
-            cx.bad_msg("when", WHEN_EXAMPLE, "nothing".into());
+            cx.bad_msg("when", Msg::WhenObject, "nothing".into());
             None
         }
     };
@@ -219,9 +219,9 @@ fn parse_goal<'v>(cx: &mut Cx, g: &'v Val, i: usize, seen: &mut Vec<(&'v str, us
     };
     let currency = match get(m, "currency") {
         None => None,
-        Some(Val::Str(c)) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Some(c.clone()),
+        Some(Val::Str(c)) if c.len() == 3 && crate::core::text::all_bytes(c, |b| b.is_ascii_uppercase()) => Some(c.clone()),
         Some(v) => {
-            cx.bad("currency", "an ISO 4217 code of 3 upper-case letters, like \"USD\"", v);
+            cx.bad("currency", Msg::GoalCurrency, v);
             None
         }
     };
@@ -249,7 +249,7 @@ const WHEN_KEYS: [&[&str]; 6] = [
 
 fn parse_when(cx: &mut Cx, w: &Val) -> Option<When> {
     // Keys are checked once the type is known: they depend on it.
-    let m = cx.object("when", w, WHEN_EXAMPLE, &[])?;
+    let m = cx.object("when", w, Msg::WhenObject, &[])?;
     let ty = cx.pick(m, "when", "type", &TYPES)?;
     let mut for_type = String::from(" for type ");
     for_type.push_str(TYPES[ty]);
@@ -264,12 +264,11 @@ fn parse_when(cx: &mut Cx, w: &Val) -> Option<When> {
                     // Shorthand: "action": "signup" means equals.
                     Val::Str(s) if !s.is_empty() => Some(Text::Equals(s.clone())),
                     Val::Str(_) => {
-                        cx.bad(&field, "a non-empty string", c);
+                        cx.bad(&field, Msg::NonEmptyString, c);
                         None
                     }
                     _ => {
-                        let expected = "a string or an object like {op: \"equals\", value: \"signup\"}";
-                        let cm = cx.object(&field, c, expected, &["op", "value"]).ok_or(())?;
+                        let cm = cx.object(&field, c, Msg::EventCondition, &["op", "value"]).ok_or(())?;
                         parse_text(cx, &field, cm, false)
                     }
                 };
@@ -284,13 +283,13 @@ fn parse_when(cx: &mut Cx, w: &Val) -> Option<When> {
                 return None;
             };
             if category.is_none() && action.is_none() && label.is_none() && value.is_none() {
-                cx.bad_msg("when", "at least one of category, action, label, value", "none of them".into());
+                cx.bad_msg("when", Msg::EventConditions, "none of them".into());
                 return None;
             }
             When::Event { category, action, label, value }
         }
         2 | 3 => {
-            let expected = "a CSS selector, like \"#buy\" or \"form.signup\"";
+            let expected = Msg::Selector;
             let v = cx.required(m, "when", "selector", expected)?;
             let Some(sel) = v.as_str().map(str::trim).filter(|s| !s.is_empty()) else {
                 cx.bad("when.selector", expected, v);
@@ -303,12 +302,12 @@ fn parse_when(cx: &mut Cx, w: &Val) -> Option<When> {
             }
         }
         4 => {
-            let expected = "a number of seconds greater than 0, up to 86400";
+            let expected = Msg::MinSeconds;
             let s = cx.number(m, "when", "min_seconds", expected, |n| n > 0.0 && n <= 86_400.0)?;
             When::DurationMs(crate::core::val::round_u64(s * 1000.0))
         }
         _ => {
-            let expected = "a whole number of pages from 1 to 10000";
+            let expected = Msg::MinPages;
             let n = cx.number(m, "when", "min_pages", expected, |n| (1.0..=10_000.0).contains(&n) && crate::core::val::is_whole(n))?;
             When::Pages(n as u32)
         }
@@ -320,9 +319,9 @@ fn parse_when(cx: &mut Cx, w: &Val) -> Option<When> {
 fn parse_text(cx: &mut Cx, field: &str, m: &[(String, Val)], is_url: bool) -> Option<Text> {
     let op = cx.pick(m, field, "op", &["equals", "begins_with", "contains", "regex"])?;
     let expected = match op {
-        3 => "a regular expression",
-        0 | 1 if is_url => "a path like \"/thanks\" or a host and path like \"shop.example/thanks\"",
-        _ => "a non-empty string",
+        3 => Msg::Regex,
+        0 | 1 if is_url => Msg::UrlRule,
+        _ => Msg::NonEmptyString,
     };
     let v = cx.required(m, field, "value", expected)?;
     let value_field = join(field, "value");
@@ -343,7 +342,7 @@ fn parse_text(cx: &mut Cx, field: &str, m: &[(String, Val)], is_url: bool) -> Op
                 let mut got = describe(v);
                 got.push_str(": ");
                 got.push_str(&msg);
-                cx.bad_msg(&value_field, "a valid regular expression", got);
+                cx.bad_msg(&value_field, Msg::ValidRegex, got);
                 return None;
             }
         },
@@ -351,17 +350,17 @@ fn parse_text(cx: &mut Cx, field: &str, m: &[(String, Val)], is_url: bool) -> Op
 }
 
 fn parse_value_cond(cx: &mut Cx, v: &Val) -> Option<(Cmp, f64)> {
-    let m = cx.object("when.value", v, "an object like {op: \"gte\", value: 100}", &["op", "value"])?;
+    let m = cx.object("when.value", v, Msg::ValueCondition, &["op", "value"])?;
     let op = cx.pick(m, "when.value", "op", &["eq", "gt", "lt", "gte", "lte"])?;
     let cmp = [Cmp::Eq, Cmp::Gt, Cmp::Lt, Cmp::Gte, Cmp::Lte][op];
-    Some((cmp, cx.number(m, "when.value", "value", "a number", |_| true)?))
+    Some((cmp, cx.number(m, "when.value", "value", Msg::ANumber, |_| true)?))
 }
 
 fn parse_revenue(cx: &mut Cx, r: &Val) -> Option<Revenue> {
     const KINDS: [&str; 3] = ["none", "fixed", "variable"];
     const KEYS: [&[&str]; 3] = [&["kind"], &["kind", "value"], &["kind", "default"]];
-    const AMOUNT: &str = "a number, 0 or more";
-    let m = cx.object("revenue", r, "an object like {kind: \"variable\", default: 10}", &[])?;
+    const AMOUNT: Msg = Msg::Amount;
+    let m = cx.object("revenue", r, Msg::RevenueObject, &[])?;
     let kind = cx.pick(m, "revenue", "kind", &KINDS)?;
     let mut for_kind = String::from(" for kind ");
     for_kind.push_str(KINDS[kind]);

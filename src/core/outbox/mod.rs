@@ -249,7 +249,7 @@ impl Outbox {
         for e in &mut self.entries {
             e.item.json = f(&e.item.json);
         }
-        self.bytes_bound = self.entries.iter().map(|e| e.item.json.len()).sum();
+        self.bytes_bound = self.json_bytes();
         self.open = None;
         self.dirty = true;
     }
@@ -428,10 +428,19 @@ impl Outbox {
     /// Enforces `max_outbox` and `max_outbox_bytes`: the oldest non-conversion
     /// goes first, then the oldest conversion; events in flight are spared
     /// (they leave soon anyway).
+    /// The bytes of every entry's JSON (one loop for every caller).
+    pub(crate) fn json_bytes(&self) -> usize {
+        let mut n = 0;
+        for e in &self.entries {
+            n += e.item.json.len();
+        }
+        n
+    }
+
     fn enforce(&mut self) {
         let (max_n, max_bytes) = (self.policy.max_outbox, self.policy.max_outbox_bytes);
         let mut n = self.entries.len();
-        let mut bytes: usize = self.entries.iter().map(|e| e.item.json.len()).sum();
+        let mut bytes = self.json_bytes();
         for conversions in [false, true] {
             for e in &mut self.entries {
                 if n <= max_n && bytes <= max_bytes {

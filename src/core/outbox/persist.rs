@@ -16,7 +16,7 @@ impl Outbox {
     /// Oversized events are left out.
     pub fn persist(&self) -> String {
         let room = self.room(self.policy.max_bytes);
-        let mut out = String::with_capacity(16 + self.entries.iter().map(|e| e.item.json.len() + 72).sum::<usize>());
+        let mut out = String::with_capacity(16 + self.json_bytes() + 72 * self.entries.len());
         out.push_str("gt1");
         for n in self.unreported.counts() {
             out.push('\t');
@@ -90,7 +90,7 @@ impl Outbox {
 
 /// Whether `s` fits in one field of a persisted line (serialised JSON always does).
 fn one_field(s: &str) -> bool {
-    !s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r'))
+    crate::core::text::all_bytes(s, |b| !matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// One persisted line, or None if it is damaged in any way.

@@ -2,6 +2,7 @@
 //! outbox, each key checked against its range.
 
 use crate::core::error::ConfigError;
+use crate::core::messages::Msg;
 use crate::core::val::{is_whole, Val};
 use crate::prelude::*;
 use goaltag_wire::json::write_num;
@@ -113,7 +114,7 @@ impl Policy {
     pub fn apply(&mut self, v: &Val) -> Vec<ConfigError> {
         let mut errors = Vec::new();
         let Some(fields) = v.as_map() else {
-            errors.push(ConfigError::new("delivery", "an object like {max_events: 500, base_ms: 500}", v));
+            errors.push(ConfigError::new("delivery", Msg::DeliveryObject, v));
             return errors;
         };
         for (key, val) in fields {
@@ -123,24 +124,24 @@ impl Policy {
             let mut field = String::from("delivery.");
             field.push_str(key);
             let Some(k) = KEYS.iter().find(|k| k.name == key) else {
-                let mut exp = String::from("one of ");
+                let mut exp = String::new();
                 for (j, k) in KEYS.iter().enumerate() {
                     if j > 0 {
                         exp.push_str(", ");
                     }
                     exp.push_str(k.name);
                 }
-                errors.push(ConfigError::msg(field, exp, "an unknown field"));
+                errors.push(ConfigError::msg(field, Msg::OneOf, "an unknown field").with(exp));
                 continue;
             };
             match val.as_num() {
                 Some(n) if n >= k.lo && n <= k.hi && (k.hours || is_whole(n)) => (k.set)(self, n),
                 _ => {
-                    let mut exp = String::from(if k.hours { "a number of hours from " } else { "a whole number from " });
+                    let mut exp = String::new();
                     write_num(&mut exp, k.lo);
                     exp.push_str(" to ");
                     write_num(&mut exp, k.hi);
-                    errors.push(ConfigError::new(field, exp, val));
+                    errors.push(ConfigError::new(field, if k.hours { Msg::Hours } else { Msg::WholeNumber }, val).with(exp));
                 }
             }
         }

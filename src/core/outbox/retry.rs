@@ -34,7 +34,7 @@ impl Outcome {
 /// The policy's `retry_after_cap_ms` bounds the delay when it is applied.
 pub fn retry_after_ms(value: &str) -> Option<u64> {
     let v = value.trim();
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+    if v.is_empty() || !crate::core::text::all_bytes(v, |b| b.is_ascii_digit()) {
         return None;
     }
     Some(parse_u64(v).map_or(u64::MAX, |s| s.saturating_mul(1000)))

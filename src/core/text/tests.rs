@@ -21,3 +21,11 @@ fn hex_both_ways() {
     let digits: Vec<_> = "09afAFgz".bytes().map(hex_digit).collect();
     assert_eq!(digits, [Some(0), Some(9), Some(10), Some(15), Some(10), Some(15), None, None]);
 }
+
+#[test]
+fn first_chars_cuts_at_a_character_boundary() {
+    assert_eq!(first_chars("héllo", 2), "hé");
+    assert_eq!(first_chars("héllo", 5), "héllo");
+    assert_eq!(first_chars("héllo", 9), "héllo");
+    assert_eq!(first_chars("", 3), "");
+}

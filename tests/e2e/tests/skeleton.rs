@@ -212,6 +212,37 @@ fn hundreds_of_kilobytes_of_events_from_one_page_all_arrive(browser: Browser) {
     assert_eq!(dropped[0][0], 0, "{browser:?}: the tag reported drops");
 }
 
+/// A mistake in a call is said at once with a code and the field's path,
+/// then in full: the loader fetches the texts (goaltag.messages.json) from
+/// beside the wasm, where the site serves them.
+fn a_mistake_is_said_in_full_from_the_messages_file(browser: Browser) {
+    let h = Harness::start(browser);
+    h.goto("/");
+    h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
+    h.exec(
+        "window.said = []; var error = console.error;
+         console.error = function (m) { said.push(String(m)); error.apply(console, arguments); };
+         goaltag('config', {spa: 'maybe'}); return 1;",
+    );
+    h.wait_for_js("said.length >= 2", WAIT);
+    let said = h.exec("return said;");
+    assert_eq!(said[0], "goaltag: config.spa: expected #6, got \"maybe\"", "{browser:?}: {said}");
+    assert_eq!(
+        said[1], "goaltag: config.spa: expected true or false (\"on\"/\"off\" in an attribute), got \"maybe\"",
+        "{browser:?}: {said}"
+    );
+}
+
+#[test]
+fn chromium_a_mistake_is_said_in_full_from_the_messages_file() {
+    a_mistake_is_said_in_full_from_the_messages_file(Browser::Chromium);
+}
+
+#[test]
+fn firefox_a_mistake_is_said_in_full_from_the_messages_file() {
+    a_mistake_is_said_in_full_from_the_messages_file(Browser::Firefox);
+}
+
 #[test]
 fn chromium_hundreds_of_kilobytes_of_events_from_one_page_all_arrive() {
     hundreds_of_kilobytes_of_events_from_one_page_all_arrive(Browser::Chromium);

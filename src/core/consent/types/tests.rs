@@ -29,11 +29,11 @@ fn parse_errors_name_the_field() {
     let e = parse_partial(&json(r#"{"region":["US-CA"],"ad_storage":"granted"}"#), "default").unwrap_err();
     assert_eq!(e.field, "consent.region");
     assert_eq!(e.got, "an unknown field");
-    assert!(e.expected.contains("wait_for_update"));
+    assert!(e.expected().contains("wait_for_update"));
     for bad in ["-1", "1.5", "\"500\"", "60001"] {
         let e = parse_partial(&json(&format!(r#"{{"wait_for_update":{bad}}}"#)), "default").unwrap_err();
         assert_eq!(e.field, "consent.wait_for_update", "{bad}");
-        assert_eq!(e.expected, "a whole number of milliseconds from 0 to 60000");
+        assert_eq!(e.expected(), "a whole number of milliseconds from 0 to 60000");
     }
     let e = parse_partial(&json(r#""granted""#), "default").unwrap_err();
     assert_eq!(e.field, "goaltag('consent', 'default', …)");

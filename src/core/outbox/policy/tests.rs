@@ -13,13 +13,13 @@ fn policy_applies_valid_fields_and_names_bad_ones() {
     assert_eq!(fields, ["delivery.max_events", "delivery.max_bytes", "delivery.max_delay_ms", "delivery.retry"]);
     assert_eq!(errs[0].to_string(), "goaltag: delivery.max_events: expected a whole number from 1 to 1000, got 0");
     assert_eq!(errs[1].got, "\"big\"");
-    assert!(errs[3].expected.starts_with("one of max_events, max_bytes"));
+    assert!(errs[3].expected().starts_with("one of max_events, max_bytes"));
     assert_eq!(p, Policy { max_age_ms: HOUR_MS / 2, max_outbox: 200, ..Policy::default() });
     let (p, errs) = parse_policy(&json("[1]"));
     assert_eq!(p, Policy::default());
     assert_eq!(errs[0].field, "delivery");
     let mut q = Policy::default();
-    assert!(q.apply(&json(r#"{"max_age_hours":1e9}"#))[0].expected.contains("hours from 0.001 to 720"));
+    assert!(q.apply(&json(r#"{"max_age_hours":1e9}"#))[0].expected().contains("hours from 0.001 to 720"));
     assert!(q.apply(&json(r#"{"max_backoff_ms":5000,"retry_after_cap_ms":0}"#)).is_empty());
     assert_eq!((q.max_backoff_ms, q.retry_after_cap_ms), (5000, 0));
     assert_eq!(KEYS.len(), 11);
