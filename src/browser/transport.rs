@@ -46,7 +46,10 @@ pub fn post(url: &str, send: Send, generation: u32) {
         return;
     };
     let gz = if send.gzip { JsValue::from_str(&gzip_url(url)) } else { JsValue::UNDEFINED };
-    let args = js_sys::Array::of4(&url.into(), &gz, &send.body.as_str().into(), &TIMEOUT_MS.into());
+    // A body to compress goes as its UTF-8 bytes (copied out of the wasm's
+    // memory), not as text the helper would have to encode again.
+    let body: JsValue = if send.gzip { js_sys::Uint8Array::from(send.body.as_bytes()).into() } else { send.body.as_str().into() };
+    let args = js_sys::Array::of4(&url.into(), &gz, &body, &TIMEOUT_MS.into());
     let Ok(promise) = f.apply(&JsValue::NULL, &args) else {
         settle(generation, batch, JsValue::UNDEFINED);
         return;
