@@ -79,7 +79,8 @@ document.addEventListener('securitypolicyviolation', function (e) {
     card('Conversions', num(t.conversions, 'totals.conversions'),
       el('span', {}, [num(t.primary_conversions, 'totals.primary_conversions'), ' primary · ',
         num(t.secondary_conversions, 'totals.secondary_conversions'), ' secondary']));
-    card('Value', money(t.values, 'totals.values'));
+    card('Primary value', money(t.primary_values, 'totals.primary_values'),
+      el('span', {}, ['all conversions: ', money(t.values, 'totals.values')]));
   }
 
   function width(id) { return Math.max(280, $(id).clientWidth); }
@@ -160,13 +161,13 @@ document.addEventListener('securitypolicyviolation', function (e) {
     bars('chart-sources', top.map(function (s) { return s.source; }), [
       {label: 'Visits', values: top.map(function (s) { return s.visits; }), color: 0},
       {label: 'Conversions', values: top.map(function (s) { return s.conversions; }), color: 1, scale: 'c'}], 240);
-    table('table-sources', ['Source', 'Network', 'utm_source', 'utm_medium', 'utm_campaign', 'Referrer', 'Visits', 'Conversions', 'Primary', 'Value'],
+    table('table-sources', ['Source', 'Network', 'utm_source', 'utm_medium', 'utm_campaign', 'Referrer', 'Visits', 'Conversions', 'Primary', 'Primary value', 'All value'],
       r.sources.map(function (s, i) {
         var p = 'sources.' + i;
         return [s.source, s.network || '–', s.utm_source || '–', s.utm_medium || '–', s.utm_campaign || '–', s.referrer_host || '–',
           num(s.visits, p + '.visits'), num(s.conversions, p + '.conversions'), num(s.primary_conversions, p + '.primary_conversions'),
-          money(s.values, p + '.values')];
-      }), [false, false, false, false, false, false, true, true, true, true]);
+          money(s.primary_values, p + '.primary_values'), money(s.values, p + '.values')];
+      }), [false, false, false, false, false, false, true, true, true, true, true]);
   }
 
   function tables(r) {

@@ -51,6 +51,32 @@ macro_rules! on_both_stores {
 on_both_stores!(the_report_adds_up_figure_by_figure, the_report_adds_up_figure_by_figure_on_postgres, report_adds_up);
 on_both_stores!(imports_join_by_transaction_id_and_never_double_count, imports_join_on_postgres, imports_join);
 on_both_stores!(bad_questions_get_a_reason, bad_questions_get_a_reason_on_postgres, bad_questions);
+on_both_stores!(the_return_counts_primary_conversions_once, the_return_counts_primary_conversions_once_on_postgres, primary_value);
+
+/// The return to weigh against spend counts primary conversions only: an
+/// add-to-cart (secondary) worth what the purchase after it is worth must
+/// not double the ad's return. `values` keeps every conversion's value.
+fn primary_value(s: Server) {
+    let (day0, from, to) = days();
+    let mut e = seed::Seed::new(day0);
+    let ad = json!({"click_ids": {"msclkid": "abc123"}, "utm": {"utm_source": "bing", "utm_medium": "cpc"}});
+    let mut events = e.visit(1, Some("v"), Some("c"), Some(ad.clone()), &["/", "/cart.html"]);
+    events.push(e.conversion(1, Some("v"), Some("c"), "add_to_cart", false, Some((14.0, "USD")), None, Some(ad.clone())));
+    events.push(e.conversion(1, Some("v"), Some("c"), "purchase", true, Some((14.0, "USD")), Some("T-1"), Some(ad)));
+    seed::send(&s.base, &seed::batch(seed::SITE, &events, 1, json!({})), r#"{"duplicates":0,"stored":4}"#);
+    let r = s.json(&format!("/report?site=shop&from={from}&to={to}"));
+    let usd = |v: f64| vec![(Some("USD".to_string()), v)];
+    assert_eq!((money(&r["totals"]["values"]), money(&r["totals"]["primary_values"])), (usd(28.0), usd(14.0)));
+    let bing = source(&r, "Microsoft · bing / cpc");
+    assert_eq!((money(&bing["values"]), money(&bing["primary_values"])), (usd(28.0), usd(14.0)));
+    let out = Command::new(BIN)
+        .args(["report", "--db", s.db.to_str().unwrap(), "--site", "shop", "--from", &from, "--to", &to])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("value 28.00 USD (primary 14.00 USD)"), "{text}");
+    assert!(text.contains("Microsoft · bing / cpc 1 2 1 14.00 USD 28.00 USD"), "{text}");
+}
 
 fn answer(r: Result<ureq::Response, ureq::Error>) -> (u16, String) {
     match r {
@@ -245,10 +271,11 @@ fn report_adds_up(s: Server) {
     let flat = squeezed(&text);
     for needle in [
         "page views 17 visits 5 unique visitors 4",
-        "conversions 5 (4 primary, 1 secondary) value 80.00 EUR, 30.00 USD",
+        "conversions 5 (4 primary, 1 secondary) value 80.00 EUR, 30.00 USD (primary 80.00 EUR, 30.00 USD)",
         "purchase primary 4 2 1 80.00 EUR, 30.00 USD",
         "newsletter secondary 1 1 0 -",
-        "Google · google / cpc · spring 1 1 1 50.00 EUR",
+        "Google · google / cpc · spring 1 1 1 50.00 EUR 50.00 EUR",
+        "dropped by the tag: consent withdrawn 4",
         "1. / 5 0 100.0%",
         "2. /specials.html 4 1 80.0%",
         "3. /product.html 2 2 50.0%",

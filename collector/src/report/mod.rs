@@ -140,7 +140,12 @@ pub struct Totals {
     pub conversions: u64,
     pub primary_conversions: u64,
     pub secondary_conversions: u64,
+    /// Value of every conversion, primary and secondary, per currency.
     pub values: Vec<Money>,
+    /// Value of the primary conversions alone: the return to weigh against
+    /// spend (a secondary goal such as add-to-cart often repeats the value
+    /// of the purchase that follows it).
+    pub primary_values: Vec<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -225,7 +230,10 @@ pub struct SourceRow {
     pub visits: u64,
     pub conversions: u64,
     pub primary_conversions: u64,
+    /// Value of every conversion credited to the source, per currency.
     pub values: Vec<Money>,
+    /// Value of its primary conversions alone (see [`Totals::primary_values`]).
+    pub primary_values: Vec<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

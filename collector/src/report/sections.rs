@@ -189,6 +189,7 @@ fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
         conversions: u64,
         primary: u64,
         sums: Sums,
+        primary_sums: Sums,
     }
     let mut sources: HashMap<SourceKey, SourceAcc> = HashMap::new();
     for v in visits.by_key.values() {
@@ -199,6 +200,9 @@ fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
         s.conversions += 1;
         s.primary += u64::from(c.primary);
         s.sums.add(&c.currency, c.value);
+        if c.primary {
+            s.primary_sums.add(&c.currency, c.value);
+        }
     }
     let mut rows: Vec<SourceRow> = sources
         .into_iter()
@@ -209,6 +213,7 @@ fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
             conversions: s.conversions,
             primary_conversions: s.primary,
             values: s.sums.money(),
+            primary_values: s.primary_sums.money(),
         })
         .collect();
     rows.sort_by(|a, b| (b.conversions, b.visits).cmp(&(a.conversions, a.visits)).then_with(|| a.source.cmp(&b.source)));
@@ -276,9 +281,12 @@ fn totals(page_views: &[PageView], conversions: &[Conversion], visits: &Visits) 
     let clients: BTreeSet<&str> =
         page_views.iter().filter_map(|p| p.client_id.as_deref()).chain(conversions.iter().filter_map(|c| c.client_id.as_deref())).collect();
     let primary = conversions.iter().filter(|c| c.primary).count() as u64;
-    let mut sums = Sums::default();
+    let (mut sums, mut primary_sums) = (Sums::default(), Sums::default());
     for c in conversions {
         sums.add(&c.currency, c.value);
+        if c.primary {
+            primary_sums.add(&c.currency, c.value);
+        }
     }
     Totals {
         page_views: page_views.len() as u64,
@@ -288,6 +296,7 @@ fn totals(page_views: &[PageView], conversions: &[Conversion], visits: &Visits) 
         primary_conversions: primary,
         secondary_conversions: conversions.len() as u64 - primary,
         values: sums.money(),
+        primary_values: primary_sums.money(),
     }
 }
 

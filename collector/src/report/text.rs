@@ -46,9 +46,9 @@ fn table(out: &mut String, title: &str, header: &[&str], rows: &[Vec<String>]) {
 pub fn text(r: &Report) -> String {
     let t = &r.totals;
     let mut out = format!(
-        "goaltag report for {} from {} to {} (UTC)\n\n  page views {}  visits {}  unique visitors {}\n  conversions {} ({} primary, {} secondary)  value {}\n",
+        "goaltag report for {} from {} to {} (UTC)\n\n  page views {}  visits {}  unique visitors {}\n  conversions {} ({} primary, {} secondary)  value {} (primary {})\n",
         r.site, r.from, r.to, t.page_views, t.visits, t.unique_visitors, t.conversions, t.primary_conversions,
-        t.secondary_conversions, money_text(&t.values)
+        t.secondary_conversions, money_text(&t.values), money_text(&t.primary_values)
     );
     let goals: Vec<Vec<String>> = r
         .goals
@@ -74,11 +74,12 @@ pub fn text(r: &Report) -> String {
                 s.visits.to_string(),
                 s.conversions.to_string(),
                 s.primary_conversions.to_string(),
+                money_text(&s.primary_values),
                 money_text(&s.values),
             ]
         })
         .collect();
-    table(&mut out, "Sources", &["source", "visits", "conversions", "primary", "value"], &sources);
+    table(&mut out, "Sources", &["source", "visits", "conversions", "primary", "primary value", "all value"], &sources);
     let landing: Vec<Vec<String>> =
         r.landing_pages.iter().map(|l| vec![l.path.clone(), l.visits.to_string(), l.conversions.to_string()]).collect();
     table(&mut out, "Landing pages", &["path", "visits", "conversions"], &landing);

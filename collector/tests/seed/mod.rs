@@ -124,7 +124,7 @@ fn post(base: &str, body: &str) -> (u16, String) {
     }
 }
 
-fn send(base: &str, body: &str, expect: &str) {
+pub fn send(base: &str, body: &str, expect: &str) {
     let (status, answer) = post(base, body);
     assert_eq!((status, answer.as_str()), (200, expect), "POST /collect");
 }
