@@ -3,15 +3,15 @@
 //! every batch that got a 2xx must be there, whole; no batch may be there in
 //! part. This is what `synchronous=FULL` and one transaction per group buy.
 
+mod process;
+
+use process::Collector;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
 const TIMEOUT: Duration = Duration::from_secs(20);
 const CLIENTS: usize = 4;
 const EVENTS_PER_BATCH: usize = 20;
@@ -21,48 +21,9 @@ const ACKED_BEFORE_KILL: usize = 60;
 /// Most batches one client sends, so the test ends even if the kill never comes.
 const MAX_BATCHES_PER_CLIENT: usize = 5000;
 
-/// Kills the child when dropped, so a failing test leaves no process behind.
-struct Collector {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(db: &Path) -> Collector {
-    let mut child = Command::new(BIN)
-        // Rate limits off: this test is about storage, and all clients are 127.0.0.1.
-        .args(["serve", "--listen", "127.0.0.1:0", "--ip-rate", "0", "--site-rate", "0"])
-        .arg("--db")
-        .arg(db)
-        .env("RUST_LOG", "warn")
-        .env_remove("GOALTAG_ALLOWED_ORIGINS")
-        .env_remove("GOALTAG_SITE_ORIGINS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let mut collector = Collector { child, base: String::new() };
-    let line = rx.recv_timeout(TIMEOUT).expect("a listening line");
-    collector.base = line
-        .trim()
-        .strip_prefix("goaltag collector listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    collector
+/// The collector with its logs on nowhere.
+fn start(db: impl AsRef<std::ffi::OsStr>) -> Collector {
+    process::start(db, Stdio::null())
 }
 
 fn now_ms() -> u128 {

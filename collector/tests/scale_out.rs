@@ -9,13 +9,14 @@
 //!   and stores no batch in part, while the other keeps taking batches.
 
 mod pg;
+mod process;
 
+use process::Collector;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
@@ -27,46 +28,9 @@ const EVENTS_PER_BATCH: usize = 20;
 const RESEND_EVERY: usize = 10;
 const CLIENTS: usize = 8;
 
-/// A collector process, killed when dropped so a failing test leaves none behind.
-struct Collector {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(db: &str) -> Collector {
-    let mut child = Command::new(BIN)
-        // Rate limits off: every client here is 127.0.0.1 (they are per instance anyway).
-        .args(["serve", "--listen", "127.0.0.1:0", "--ip-rate", "0", "--site-rate", "0", "--db", db])
-        .env("RUST_LOG", "warn")
-        .env_remove("GOALTAG_ALLOWED_ORIGINS")
-        .env_remove("GOALTAG_SITE_ORIGINS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let mut c = Collector { child, base: String::new() };
-    let line = rx.recv_timeout(TIMEOUT).expect("a listening line");
-    c.base = line
-        .trim()
-        .strip_prefix("goaltag collector listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    c
+/// The collector with its logs on the test's stderr.
+fn start(db: impl AsRef<std::ffi::OsStr>) -> Collector {
+    process::start(db, Stdio::inherit())
 }
 
 fn now_ms() -> i64 {
