@@ -149,8 +149,11 @@ build_tag() {
   mkdir -p "$OUT"
   local features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
     --enable-mutable-globals --enable-reference-types --enable-multivalue"
+  # --flatten --rereloop first: binaryen rebuilds each function's control
+  # flow from scratch, and the -Oz rounds after it find ~440 B gzip more
+  # than -Oz alone (measured on this tag; other pass mixes gained less).
   # shellcheck disable=SC2086
-  "$BIN/wasm-opt" -Oz --converge --strip-debug --strip-producers --strip-target-features $features \
+  "$BIN/wasm-opt" --flatten --rereloop -Oz -Oz --converge --strip-debug --strip-producers --strip-target-features $features \
     pkg/goaltag_bg.wasm -o pkg/goaltag_opt.wasm
   # wasm-bindgen names every import and export with a hash (__wbg_fetch_21015a0a…),
   # written once in the wasm and once in the glue: about 2 KB gzip of names.
