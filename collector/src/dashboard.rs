@@ -8,8 +8,9 @@
 //! answer only requests carrying it (see [`crate::admin`]).
 
 use crate::error::AppError;
+use crate::model::now_ms;
 use crate::report;
-use crate::store::{now_ms, Store};
+use crate::store::Store;
 use crate::{dates, import};
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};

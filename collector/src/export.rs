@@ -30,12 +30,10 @@
 pub mod google;
 pub mod meta;
 pub mod microsoft;
-mod routes;
-pub mod rows;
-
-pub use routes::routes;
+pub mod routes;
 
 use crate::dates::{self, DAY_MS};
+pub use crate::model::export as rows;
 use crate::store::{Database, Store};
 use goaltag_wire::{Event, Signal};
 use rows::{Read, Record, Want};
@@ -641,7 +639,7 @@ pub async fn cli<'a>(
     let goals = goals_file.map(Goals::load).transpose()?.unwrap_or_default();
     let store = crate::store::open_for_import(db).await?;
     let out = out.map(Path::to_path_buf);
-    let summary = run(&*store, &req, &goals, crate::store::now_ms(), move |file| {
+    let summary = run(&*store, &req, &goals, crate::model::now_ms(), move |file| {
         match out {
             Some(path) => std::fs::write(&path, &file).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
             None => {

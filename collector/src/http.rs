@@ -5,9 +5,10 @@ use crate::config::Config;
 use crate::decode;
 use crate::error::AppError;
 use crate::ingest::{Limits, Rejection};
+use crate::model::now_ms;
 use crate::origins::Origins;
 use crate::ratelimit::{Limited, Limiters};
-use crate::store::{now_ms, Accepted, Rejected, Store, StoreError};
+use crate::store::{Accepted, Rejected, Store, StoreError};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -45,7 +46,7 @@ struct App {
 /// and its schema created or migrated first), for [`serve`] and in-process tests.
 pub fn router(cfg: Config) -> anyhow::Result<Router> {
     cfg.validate()?;
-    let store = crate::store::open(&cfg)?;
+    let store = cfg.open_store()?;
     router_with_store(cfg, store)
 }
 
@@ -55,7 +56,7 @@ pub fn router(cfg: Config) -> anyhow::Result<Router> {
 /// `cfg.admin_token` when one is set ([`crate::admin`]).
 pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<Router> {
     cfg.validate()?;
-    let owner = crate::dashboard::routes(store.clone()).merge(crate::export::routes(store.clone(), cfg.goals.clone()));
+    let owner = crate::dashboard::routes(store.clone()).merge(crate::export::routes::routes(store.clone(), cfg.goals.clone()));
     let owner = crate::admin::protect(owner, cfg.admin_token.clone());
     let app = Arc::new(App {
         store,

@@ -28,6 +28,12 @@ pub struct Limits {
 /// the events (`v`, `site`, `sent_at`, `attempt`, `dropped`: under 300 bytes).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 264 * 1024;
 
+/// Default cap on a decoded body: 1 MiB. The tag's largest batch is 256 KiB
+/// of JSON (at most 500 events), so this is four times that: room for a
+/// larger `--max-events` or another sender, while a refused bomb costs at
+/// most 1 MiB of memory and a millisecond of inflating.
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 1 << 20;
+
 /// 7 days.
 pub const DEFAULT_MAX_AGE_MS: u64 = 7 * 24 * 3600 * 1000;
 /// 1 hour.
@@ -37,7 +43,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            max_decoded_bytes: crate::decode::DEFAULT_MAX_DECODED_BYTES,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             max_events: 500,
             max_age_ms: DEFAULT_MAX_AGE_MS,
             max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
@@ -79,7 +85,7 @@ pub const MAX_SITE: usize = 100;
 /// ready to store: event IDs are lower-cased so that a re-send in another case
 /// still dedups.
 pub fn parse(body: &[u8], limits: &Limits) -> Result<Batch, Rejection> {
-    parse_at(body, limits, crate::store::now_ms())
+    parse_at(body, limits, crate::model::now_ms())
 }
 
 /// [`parse`] for a body received at `received_at` (ms since the Unix epoch),

@@ -27,6 +27,7 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod model;
 pub mod origins;
 pub mod ratelimit;
 pub mod report;

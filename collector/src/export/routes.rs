@@ -6,7 +6,8 @@
 use super::{Goals, Request};
 use crate::dates;
 use crate::error::AppError;
-use crate::store::{now_ms, Store};
+use crate::model::now_ms;
+use crate::store::Store;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
