@@ -14,6 +14,8 @@ use crate::ingest::{MAX_SITE, MAX_TEXT, MAX_VALUE};
 use crate::store::Database;
 use std::path::Path;
 
+pub mod routes;
+
 /// Most rows in one file: one transaction holds SQLite's write lock while it
 /// runs, and beacons wait for it.
 pub const MAX_ROWS: usize = 100_000;

@@ -6,6 +6,8 @@
 use axum::http::StatusCode;
 use goaltag_wire::{is_uuid, Batch, Event};
 
+pub mod routes;
+
 /// The limits a body is checked against (from [`crate::Config`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

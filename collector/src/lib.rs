@@ -29,8 +29,10 @@ pub mod import;
 pub mod ingest;
 pub mod model;
 pub mod origins;
+pub mod query;
 pub mod ratelimit;
 pub mod report;
+pub mod state;
 pub mod store;
 
 pub use config::Config;

@@ -23,7 +23,7 @@
 use crate::dates::{self, DAY_MS};
 use crate::store::{Database, Store};
 use goaltag_wire::Attribution;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The demo shop's purchase path (files in `www/`).
 pub const DEFAULT_FUNNEL: [&str; 5] = ["/", "/specials.html", "/product.html", "/cart.html", "/checkout/confirmation.html"];
@@ -36,10 +36,13 @@ pub const MAX_FUNNEL_STEPS: usize = 12;
 /// What a report is about, checked. `site` may be left for [`build`] to pick.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// Site key; `None`: the database's only site.
     pub site: Option<String>,
-    /// First and last day, as days since 1970-01-01 (UTC).
+    /// First day, as days since 1970-01-01 (UTC).
     pub from: i64,
+    /// Last day (included), as days since 1970-01-01 (UTC).
     pub to: i64,
+    /// The funnel's steps: URL paths, in order.
     pub funnel: Vec<String>,
 }
 
@@ -63,28 +66,29 @@ impl std::fmt::Display for ReportError {
 
 impl std::error::Error for ReportError {}
 
+/// The parameters of `GET /report` and `goaltag-collector report`, as given;
+/// [`Query::new`] checks them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Site key; empty or absent: the database's only site.
+    pub site: Option<String>,
+    /// First day, `YYYY-MM-DD` (UTC); default: [`DEFAULT_DAYS`] days up to `to`.
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (UTC), included; default: today.
+    pub to: Option<String>,
+    /// Funnel steps, comma-separated paths; default: [`DEFAULT_FUNNEL`].
+    pub funnel: Option<String>,
+}
+
 impl Query {
-    /// From the parameters of `GET /report` (or the CLI): `site`, `from`, `to`
-    /// (YYYY-MM-DD) and `funnel` (comma-separated paths). `today` is the UTC day
-    /// number the defaults count from: the last [`DEFAULT_DAYS`] days up to today.
-    pub fn parse<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, today: i64) -> Result<Query, String> {
-        let (mut site, mut from, mut to, mut funnel) = (None, None, None, None);
-        for (k, v) in params {
-            match k {
-                "site" if !v.is_empty() => site = Some(v.to_string()),
-                "site" => {}
-                "from" | "to" => {
-                    let day = dates::parse_date(v.trim()).ok_or_else(|| format!("{k}: expected a date as YYYY-MM-DD (UTC), got {v:?}"))?;
-                    if k == "from" {
-                        from = Some(day)
-                    } else {
-                        to = Some(day)
-                    }
-                }
-                "funnel" => funnel = Some(parse_funnel(v)?),
-                _ => return Err(format!("unknown parameter {k:?}: expected site, from, to or funnel")),
-            }
-        }
+    /// Checks the parameters of `GET /report` (or the CLI). `today` is the UTC
+    /// day number the defaults count from: the last [`DEFAULT_DAYS`] days up to today.
+    pub fn new(p: Params, today: i64) -> Result<Query, String> {
+        let site = p.site.filter(|s| !s.is_empty());
+        let from = p.from.map(|v| dates::parse_param("from", &v)).transpose()?;
+        let to = p.to.map(|v| dates::parse_param("to", &v)).transpose()?;
+        let funnel = p.funnel.map(|v| parse_funnel(&v)).transpose()?;
         let to = to.unwrap_or(today);
         let from = from.unwrap_or(to - (DEFAULT_DAYS - 1));
         if from > to {
@@ -308,6 +312,7 @@ pub struct DataQuality {
 
 pub use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
 
+pub mod routes;
 mod sections;
 mod text;
 
@@ -354,9 +359,9 @@ EXAMPLES
   goaltag-collector report --db postgres://goaltag@db.internal/goaltag --site demo-shop";
 
 /// `goaltag-collector report`: the report for `params` from `db` as text (or JSON).
-pub async fn cli<'a>(db: &Database, params: impl IntoIterator<Item = (&'a str, &'a str)>, json: bool) -> anyhow::Result<String> {
+pub async fn cli(db: &Database, params: Params, json: bool) -> anyhow::Result<String> {
     let today = dates::day_of_ms(crate::model::now_ms());
-    let q = Query::parse(params, today).map_err(anyhow::Error::msg)?;
+    let q = Query::new(params, today).map_err(anyhow::Error::msg)?;
     let store = crate::store::open_for_reports(db).await?;
     let r = build(&*store, &q).await?;
     Ok(if json { serde_json::to_string_pretty(&r)? + "\n" } else { text(&r) })
@@ -369,17 +374,24 @@ mod tests {
     #[test]
     fn query_defaults_and_refusals() {
         let today = dates::parse_date("2024-03-31").unwrap();
-        let q = Query::parse([], today).unwrap();
+        let q = Query::new(Params::default(), today).unwrap();
         assert_eq!((dates::format_date(q.from), dates::format_date(q.to)), ("2024-03-02".into(), "2024-03-31".into()));
         assert_eq!(q.funnel.len(), DEFAULT_FUNNEL.len());
-        let q = Query::parse([("site", "s"), ("from", "2024-01-01"), ("to", "2024-01-01"), ("funnel", "/a, /b")], today).unwrap();
+        let p = |site: &str, from: &str, to: &str, funnel: &str| {
+            let some = |v: &str| Some(v.to_string()).filter(|v| !v.is_empty());
+            Query::new(Params { site: some(site), from: some(from), to: some(to), funnel: some(funnel) }, today)
+        };
+        let q = p("s", "2024-01-01", "2024-01-01", "/a, /b").unwrap();
         assert_eq!((q.site.as_deref(), q.from, q.to, q.funnel), (Some("s"), q.to, q.to, vec!["/a".to_string(), "/b".into()]));
-        let err = |p: &[(&str, &str)]| Query::parse(p.iter().copied(), today).unwrap_err();
-        assert!(err(&[("from", "2024-02-30")]).starts_with("from: expected a date"));
-        assert!(err(&[("from", "2024-02-02"), ("to", "2024-02-01")]).contains("after"));
-        assert!(err(&[("from", "2000-01-01")]).contains("at most"));
-        assert!(err(&[("funnel", "cart.html")]).contains("not a path"));
-        assert!(err(&[("form", "2024-01-01")]).contains("unknown parameter \"form\""));
+        assert_eq!(
+            Query::new(Params { site: Some(String::new()), ..Params::default() }, today).unwrap().site,
+            None,
+            "an empty site is no site"
+        );
+        assert!(p("", "2024-02-30", "", "").unwrap_err().starts_with("from: expected a date"));
+        assert!(p("", "2024-02-02", "2024-02-01", "").unwrap_err().contains("after"));
+        assert!(p("", "2000-01-01", "", "").unwrap_err().contains("at most"));
+        assert!(p("", "", "", "cart.html").unwrap_err().contains("not a path"));
     }
 
     #[test]
