@@ -2,6 +2,7 @@
 //! timestamps, without a date library: reports take `YYYY-MM-DD` days,
 //! imports take dates, date-times and epoch milliseconds.
 
+/// Milliseconds in a (UTC) day.
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The UTC day number holding `ms` (milliseconds since the Unix epoch).

@@ -2,7 +2,7 @@
 //! Microsoft Advertising ([`microsoft`]), Google Ads ([`google`]) and Meta
 //! ([`meta`]), each module citing the documentation page it follows.
 //!
-//! Which conversions go ([`select`]):
+//! Which conversions go ([`select()`]):
 //! - of the chosen goals (`--goal ID`; the primary goals by default), and
 //!   imported CRM stages (`--goal ID:STAGE`), joined to their online
 //!   conversion by transaction ID, with the stage's own time and value;
@@ -18,7 +18,7 @@
 //! - with `--since-last`, not exported to that platform before.
 //!
 //! Every export is recorded in the `exports` table (first time wins). The
-//! rows come through the [`Store`] ([`Store::export`], [`Store::export_rows`]),
+//! rows come through the [`crate::Store`] ([`crate::Store::export`], [`crate::Store::export_rows`]),
 //! so exports work alike on SQLite and PostgreSQL; what goes is decided here,
 //! once, from what they read ([`rows`]). What
 //! is left out is counted by reason in the [`Summary`]. Nothing personal

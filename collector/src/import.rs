@@ -24,9 +24,12 @@ pub const MAX_BYTES: usize = 16 << 20;
 
 pub use crate::model::import::{Imported, Row};
 
+/// How an import file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// CSV with a header row naming the fields (RFC 4180).
     Csv,
+    /// One JSON object per line.
     JsonLines,
 }
 

@@ -56,15 +56,19 @@ impl Default for Limits {
 /// Why a body was refused: the HTTP status and a reason naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
+    /// The answer's status: 400, or 413 for a body too large.
     pub status: StatusCode,
+    /// What was wrong, naming the field (the answer's `error`).
     pub reason: String,
 }
 
 impl Rejection {
+    /// 400: the body is not a valid batch, for `reason`.
     pub fn bad(reason: String) -> Rejection {
         Rejection { status: StatusCode::BAD_REQUEST, reason }
     }
 
+    /// 413: the body (`len` bytes, when known) is over `limit`; the tag splits the batch.
     pub fn too_large(len: Option<usize>, limit: usize) -> Rejection {
         let reason = match len {
             Some(n) => format!("body is {n} bytes, the limit is {limit}"),

@@ -1,5 +1,7 @@
 //! `goaltag-collector serve`: the reference collector as a command.
 
+#![deny(missing_docs)]
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use goaltag_collector::config::parse_duration;
 use goaltag_collector::origins::SiteOrigin;

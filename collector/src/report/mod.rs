@@ -31,6 +31,7 @@ pub const DEFAULT_FUNNEL: [&str; 5] = ["/", "/specials.html", "/product.html", "
 pub const DEFAULT_DAYS: i64 = 30;
 /// Longest range: the daily series has one row per day.
 pub const MAX_DAYS: i64 = 1000;
+/// Most funnel steps a report follows.
 pub const MAX_FUNNEL_STEPS: usize = 12;
 
 /// What a report is about, checked. `site` may be left for [`build`] to pick.
@@ -116,33 +117,54 @@ fn parse_funnel(v: &str) -> Result<Vec<String>, String> {
 /// An amount in one currency (`null` when the events named none).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Money {
+    /// ISO 4217 code as the events sent it; `None` when they named none.
     pub currency: Option<String>,
+    /// The sum.
     pub value: f64,
 }
 
+/// The report on one site for a range of days: what `GET /report` answers,
+/// the dashboard draws and `goaltag-collector report` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The site key.
     pub site: String,
+    /// First day, `YYYY-MM-DD` (UTC).
     pub from: String,
+    /// Last day, included.
     pub to: String,
+    /// The whole range in a few numbers.
     pub totals: Totals,
+    /// Conversions by goal.
     pub goals: Vec<GoalRow>,
+    /// Visits and conversions by source (ad network, UTM tags, referrer).
     pub sources: Vec<SourceRow>,
+    /// Visits and conversions by the page a visit began on.
     pub landing_pages: Vec<LandingRow>,
+    /// How many visits went through the funnel's steps in order.
     pub funnel: Funnel,
+    /// One row per day of the range, days without events included.
     pub daily: Vec<Day>,
+    /// Imported offline stages by goal, and how many joined an online conversion.
     pub imports: Vec<ImportGoal>,
+    /// What the collector absorbed, refused, or could not follow.
     pub data_quality: DataQuality,
 }
 
+/// The range in a few numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Totals {
+    /// Page views in the range.
     pub page_views: u64,
+    /// Visits (see the module's definitions); page views without any ID are in none.
     pub visits: u64,
     /// Distinct client IDs on page views and conversions.
     pub unique_visitors: u64,
+    /// Conversions of every goal.
     pub conversions: u64,
+    /// Conversions of goals the tag marked primary.
     pub primary_conversions: u64,
+    /// Conversions of the other goals.
     pub secondary_conversions: u64,
     /// Value of every conversion, primary and secondary, per currency.
     pub values: Vec<Money>,
@@ -152,31 +174,41 @@ pub struct Totals {
     pub primary_values: Vec<Money>,
 }
 
+/// One goal's conversions in the range.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GoalRow {
+    /// The goal ID.
     pub goal: String,
     /// True when the tag marked this goal's conversions primary.
     pub primary: bool,
+    /// Its conversions.
     pub conversions: u64,
     /// Distinct client IDs among them (only where consent allowed an ID).
     pub unique_visitors: u64,
     /// Conversions without a client ID, which `unique_visitors` cannot count.
     pub conversions_without_id: u64,
+    /// Their value, per currency.
     pub values: Vec<Money>,
 }
 
+/// Where a visit or conversion came from, as its attribution tells it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct SourceKey {
     /// Ad network named by a click ID (Google, Microsoft, Meta, TikTok,
     /// LinkedIn, or the click ID's name for one configured on the site).
     pub network: Option<String>,
+    /// The referring site's host, when it was another site.
     pub referrer_host: Option<String>,
+    /// The `utm_source` tag.
     pub utm_source: Option<String>,
+    /// The `utm_medium` tag.
     pub utm_medium: Option<String>,
+    /// The `utm_campaign` tag.
     pub utm_campaign: Option<String>,
 }
 
 impl SourceKey {
+    /// The source an attribution names; none (or `None`) is "direct".
     pub fn of(a: Option<&Attribution>) -> SourceKey {
         let Some(a) = a else { return SourceKey::default() };
         SourceKey {
@@ -226,13 +258,19 @@ fn network(a: &Attribution) -> Option<String> {
     NETWORKS.iter().find(|(id, _)| a.click_ids.contains_key(id)).map(|(_, n)| n.to_string()).or_else(|| a.click_ids.keys().next().cloned())
 }
 
+/// One source's visits and conversions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceRow {
+    /// Its label ([`SourceKey::label`]).
     pub source: String,
+    /// Its parts, flattened into the row in JSON.
     #[serde(flatten)]
     pub key: SourceKey,
+    /// Visits whose first attributed page view names this source.
     pub visits: u64,
+    /// Conversions whose own attribution names this source.
     pub conversions: u64,
+    /// Of those, conversions of primary goals.
     pub primary_conversions: u64,
     /// Value of every conversion credited to the source, per currency.
     pub values: Vec<Money>,
@@ -240,23 +278,30 @@ pub struct SourceRow {
     pub primary_values: Vec<Money>,
 }
 
+/// One landing page: visits that began on it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LandingRow {
+    /// The page's path (no query string; `/x/index.html` is `/x/`).
     pub path: String,
+    /// Visits that began on it.
     pub visits: u64,
     /// Conversions in visits that began on this page.
     pub conversions: u64,
 }
 
+/// The funnel: visits through its steps, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Funnel {
+    /// One row per step, in the order asked for.
     pub steps: Vec<FunnelStep>,
     /// Page views without visit or client ID, which the funnel cannot follow.
     pub page_views_without_id: u64,
 }
 
+/// One funnel step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunnelStep {
+    /// The step's path.
     pub path: String,
     /// Visits that reached this step after all earlier ones.
     pub visits: u64,
@@ -266,30 +311,44 @@ pub struct FunnelStep {
     pub rate: f64,
 }
 
+/// One day of the daily series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Day {
+    /// `YYYY-MM-DD` (UTC).
     pub date: String,
+    /// Page views that day (by event time).
     pub page_views: u64,
+    /// Conversions that day.
     pub conversions: u64,
+    /// Their value, per currency.
     pub values: Vec<Money>,
 }
 
+/// Imported rows of one goal, by stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportGoal {
+    /// The goal ID.
     pub goal: String,
+    /// Its stages, by name.
     pub stages: Vec<ImportStage>,
 }
 
+/// Imported rows of one stage in the range.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportStage {
+    /// The stage (`shipped`, `qualified`, …).
     pub stage: String,
+    /// Rows in the range.
     pub rows: u64,
     /// Rows whose transaction ID an online conversion of the site carried (any date).
     pub matched: u64,
+    /// Rows no online conversion carried the transaction ID of.
     pub unmatched: u64,
+    /// Their value, per currency.
     pub values: Vec<Money>,
 }
 
+/// What the collector absorbed, refused, or could not follow.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataQuality {
     /// Batches accepted for the site.
@@ -301,12 +360,17 @@ pub struct DataQuality {
     pub retried_batches: u64,
     /// Events the tag reported dropping before they could be sent.
     pub dropped_overflow: u64,
+    /// Events the tag dropped because a collector refused them (4xx).
     pub dropped_poison: u64,
+    /// Events the tag dropped as too old to send.
     pub dropped_expired: u64,
+    /// Events the tag dropped because consent for them was withdrawn.
     pub dropped_consent: u64,
     /// Bodies refused by validation, for all sites (a refused body may name none).
     pub rejected_bodies: u64,
+    /// Page views with neither visit nor client ID (no consent): in no visit or funnel.
     pub page_views_without_id: u64,
+    /// Conversions without a client ID: in no unique-visitor count.
     pub conversions_without_client_id: u64,
 }
 
