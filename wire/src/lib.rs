@@ -15,8 +15,10 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 pub mod json;
+pub mod limits;
 mod map;
 
+pub use limits::{is_goal_id, is_site_key};
 pub use map::Map;
 
 /// True for a canonical hyphenated UUID of any version (either case): the

@@ -31,28 +31,18 @@ use crate::core::error::ConfigError;
 use crate::core::goals::{parse_goals, Fact, Goals, Memory};
 use crate::core::id::uuid_v4;
 use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send};
+use crate::core::text::cut;
 use crate::core::url;
 use crate::core::val::Val;
 use crate::core::visit::Visits;
 use crate::prelude::*;
+use goaltag_wire::limits::{MAX_TEXT, MAX_URL};
 use goaltag_wire::{Element, Event, Form, Kind};
-
-/// The collector's limit for URLs, in characters.
-pub const MAX_URL: usize = 4096;
-/// The collector's limit for titles, in characters.
-pub const MAX_TITLE: usize = 2048;
 
 /// A page view's page: its URL, referrer and title.
 fn page_of(e: &Event) -> Page {
     let text = |s: &Option<String>| s.clone().unwrap_or_default();
     Page { url: text(&e.url), referrer: text(&e.referrer), title: text(&e.title) }
-}
-
-/// Cuts `s` to at most `max` characters, on a character boundary.
-fn cut(s: &mut String, max: usize) {
-    if let Some((i, _)) = s.char_indices().nth(max) {
-        s.truncate(i);
-    }
 }
 
 /// What an observed event is, for the goals.
@@ -564,7 +554,7 @@ impl Tracker {
         }
         // Page facts are not the site owner's input: a huge URL or title is
         // cut to what the collector accepts rather than poison the batch.
-        for (field, max) in [(&mut e.url, MAX_URL), (&mut e.referrer, MAX_URL), (&mut e.title, MAX_TITLE)] {
+        for (field, max) in [(&mut e.url, MAX_URL), (&mut e.referrer, MAX_URL), (&mut e.title, MAX_TEXT)] {
             if let Some(t) = field {
                 cut(t, max);
             }
@@ -583,7 +573,10 @@ impl Tracker {
         if self.consent.gpc() {
             e.gpc = Some(true);
         }
-        let item = Item { conversion: e.kind == Kind::Conversion, json: e.to_json(), id: e.id, created_ms: now, beacon_sent: false };
+        // Its age is counted from its time stamp (an event held for consent is
+        // older than its queueing), as the collector counts it.
+        let created_ms = e.ts.min(now);
+        let item = Item { conversion: e.kind == Kind::Conversion, json: e.to_json(), id: e.id, created_ms, beacon_sent: false };
         self.outbox.push(item, now);
     }
 

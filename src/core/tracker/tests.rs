@@ -19,6 +19,25 @@ fn with_consent_unknown_events_are_held_then_sent_once_on_grant() {
     assert!(send_all(&mut t, &mut h).is_empty());
 }
 
+/// The age the outbox drops events at is counted from the event's time
+/// stamp, as the collector counts it: an event held for consent for longer
+/// than `max_age_hours` is not sent when consent comes (the collector, set to
+/// the same age, would refuse it and the whole batch with it).
+#[test]
+fn an_event_held_past_its_age_budget_expires_on_release() {
+    let (mut t, mut h) = unset();
+    run(&mut t, &mut h, r#"["config",{"delivery":{"max_age_hours":1}}]"#);
+    run(&mut t, &mut h, r#"["event","early"]"#);
+    h.now += 3_600_001;
+    run(&mut t, &mut h, r#"["event","late"]"#);
+    run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+    run(&mut t, &mut h, r#"["flush"]"#);
+    let batches = send_all(&mut t, &mut h);
+    let actions: Vec<_> = batches.iter().flat_map(|b| &b.events).filter_map(|e| e.action.as_deref()).collect();
+    assert_eq!(actions, ["late"]);
+    assert_eq!(batches[0].dropped.expired, 1);
+}
+
 #[test]
 fn basic_mode_denial_discards_held_events_and_a_later_grant_resumes() {
     let (mut t, mut h) = unset();
@@ -58,7 +77,7 @@ fn huge_page_urls_and_titles_are_cut_to_what_the_collector_accepts() {
     run(&mut t, &mut h, r#"["flush"]"#);
     let e = &send_all(&mut t, &mut h)[0].events[0];
     assert_eq!(e.url.as_ref().unwrap().chars().count(), MAX_URL);
-    assert_eq!(e.title.as_ref().unwrap().chars().count(), MAX_TITLE);
+    assert_eq!(e.title.as_ref().unwrap().chars().count(), MAX_TEXT);
 }
 
 #[test]
