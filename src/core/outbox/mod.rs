@@ -244,14 +244,24 @@ impl Outbox {
     /// Consent narrowed but still allows sending: every queued event's JSON,
     /// those in flight included (a retry must not carry what is no longer
     /// allowed), is replaced by `f` of it. IDs stay, so the collector still
-    /// stores each event once.
-    pub fn rewrite(&mut self, f: impl Fn(&str) -> String) {
+    /// stores each event once. An event `f` gives None for (its text could
+    /// not be narrowed) is dropped, counted like withdrawn ones
+    /// (`dropped.consent`) when it had not left yet.
+    pub fn rewrite(&mut self, f: impl Fn(&str) -> Option<String>) {
+        let mut dropped = 0;
         for e in &mut self.entries {
-            e.item.json = f(&e.item.json);
+            match f(&e.item.json) {
+                Some(json) => e.item.json = json,
+                None => {
+                    dropped += usize::from(!e.flying && !e.item.beacon_sent);
+                    e.batch = GONE;
+                }
+            }
         }
+        self.sweep();
         self.bytes_bound = self.json_bytes();
-        self.open = None;
         self.dirty = true;
+        self.lost(dropped, |d| &mut d.consent);
     }
 
     /// Events lost to overflow before they reached the outbox (held while

@@ -238,9 +238,9 @@ impl Tracker {
                 }
                 Effect::Narrowed => match self.consent.route() {
                     Route::Drop => self.outbox.withdraw(),
-                    Route::Send { identifiers, ad_data } => {
+                    Route::Send { .. } => {
                         let snapshot = self.consent.snapshot();
-                        self.outbox.rewrite(|j| goaltag_wire::json::narrow(j, identifiers, ad_data, &snapshot));
+                        self.outbox.rewrite(|j| goaltag_wire::json::narrow(j, &snapshot));
                     }
                     Route::Hold => {}
                 },
@@ -529,29 +529,22 @@ impl Tracker {
     /// allows, serialised once so every retry sends the same bytes) when
     /// allowed, dropped otherwise.
     pub fn record(&mut self, mut e: Event, now: u64) {
-        let (identifiers, ad_data) = match self.consent.route() {
+        match self.consent.route() {
             Route::Hold => {
                 // Conversions are the last thing dropped, here as in the outbox.
                 self.held.push_sparing(e, |e| e.kind == Kind::Conversion);
                 return;
             }
             Route::Drop => return,
-            Route::Send { identifiers, ad_data } => (identifiers, ad_data),
-        };
-        if identifiers {
-            if e.client_id.is_none() {
-                e.client_id = self.stored.client_id.clone();
-            }
-        } else {
-            // A cookieless ping: nothing that links it to other events.
-            e.client_id = None;
-            e.visit_id = None;
+            Route::Send { .. } => {}
         }
-        if !ad_data {
-            if let Some(a) = &mut e.attribution {
-                a.click_ids.clear();
-            }
+        let snapshot = self.consent.snapshot();
+        if e.client_id.is_none() {
+            e.client_id = self.stored.client_id.clone();
         }
+        // The identifiers this consent does not allow go (without analytics
+        // storage, a cookieless ping: nothing that links it to other events).
+        e.withhold(&snapshot);
         // Page facts are not the site owner's input: a huge URL or title is
         // cut to what the collector accepts rather than poison the batch.
         for (field, max) in [(&mut e.url, MAX_URL), (&mut e.referrer, MAX_URL), (&mut e.title, MAX_TEXT)] {
@@ -569,7 +562,7 @@ impl Tracker {
                 cut(l, MAX_URL);
             }
         }
-        e.consent = Some(self.consent.snapshot());
+        e.consent = Some(snapshot);
         if self.consent.gpc() {
             e.gpc = Some(true);
         }
