@@ -27,7 +27,7 @@ mod retry;
 
 #[cfg(test)]
 pub(crate) use policy::key_names as policy_key_names;
-pub use policy::{parse_policy, Policy, GZIP_MIN_BYTES, KEEPALIVE_MAX};
+pub use policy::{parse_policy, Policy, GZIP_MIN_BYTES, KEEPALIVE_MAX, REQUEST_TIMEOUT_MS};
 pub use retry::{retry_after_ms, Outcome};
 
 use crate::prelude::*;
@@ -70,6 +70,10 @@ pub struct Send {
     pub attempt: u32,
     /// Send `body` gzip-compressed, to [`gzip_url`] of the collector.
     pub gzip: bool,
+    /// Abort the request after this long, a network error then (the
+    /// policy's `request_timeout_ms`), so a hung request cannot hold the
+    /// queue forever.
+    pub timeout_ms: u64,
 }
 
 /// The collector URL for a gzip-compressed body: `c=gzip` added to its query,
@@ -320,7 +324,7 @@ impl Outbox {
         self.in_flight = Some(self.next_id);
         self.sent_drops = self.unreported.clone();
         let gzip = self.gzip && body.len() >= self.policy.gzip_min_bytes;
-        Some(Send { batch: self.next_id, body, ids, attempt, gzip })
+        Some(Send { batch: self.next_id, body, ids, attempt, gzip, timeout_ms: self.policy.request_timeout_ms })
     }
 
     /// When [`Outbox::poll`] may next return a request (a time already past

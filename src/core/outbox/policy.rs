@@ -38,6 +38,9 @@ pub struct Policy {
     /// (larger than any body) never compresses, for a collector that cannot
     /// decompress.
     pub gzip_min_bytes: usize,
+    /// Longest a request may take before it counts as a network error
+    /// ([`REQUEST_TIMEOUT_MS`]; not a `delivery` key).
+    pub request_timeout_ms: u64,
 }
 
 impl Default for Policy {
@@ -56,6 +59,7 @@ impl Default for Policy {
             max_outbox_bytes: 1024 * 1024,
             beacon_max_bytes: KEEPALIVE_MAX,
             gzip_min_bytes: GZIP_MIN_BYTES,
+            request_timeout_ms: REQUEST_TIMEOUT_MS,
         }
     }
 }
@@ -74,6 +78,9 @@ pub const MAX_AGE_HOURS: f64 = (MAX_EVENT_AGE_MS / HOUR_MS) as f64;
 /// them; this keeps to the usual 0.8 of it. Ordinary sends are plain fetches
 /// without `keepalive`, so they are not bound by it.
 pub const KEEPALIVE_MAX: usize = 64 * 1024 * 8 / 10;
+
+/// Longest a request may take before it counts as a network error: 10 s.
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 
 /// Smallest body worth compressing: measured on the tag's own batches with
 /// gzip -9, a body of one page view (about 600 bytes) shrinks by a third but

@@ -244,3 +244,16 @@ fn an_event_that_cannot_be_narrowed_is_dropped_not_sent() {
     assert_eq!(b.events[0].id, "ok");
     assert_eq!(b.dropped.consent, 1);
 }
+
+/// The request timeout is the policy's, handed to the shell with each request.
+#[test]
+fn each_request_carries_the_policys_timeout() {
+    let mut o = ob();
+    o.push(ev("e", false, T0), T0);
+    o.flush();
+    assert_eq!(o.poll(T0).unwrap().timeout_ms, 10_000);
+    let mut o = with(Policy { request_timeout_ms: 2_500, ..small() });
+    o.push(ev("e", false, T0), T0);
+    o.flush();
+    assert_eq!(o.poll(T0).unwrap().timeout_ms, 2_500);
+}

@@ -254,11 +254,7 @@ impl Tracker {
                         self.stored.loaded.1 = false;
                     }
                 }
-                Effect::WarnNoConsent => self.warnings.push(
-                    "goaltag: no consent state was set, so nothing is sent. Set one with data-consent=\"granted\" \
-                     on the script tag or goaltag('consent', 'default', {analytics_storage: 'granted', …})"
-                        .into(),
-                ),
+                Effect::WarnNoConsent => self.warnings.push(crate::core::messages::line::NO_CONSENT.into()),
             }
         }
     }
