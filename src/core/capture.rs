@@ -70,7 +70,8 @@ pub struct FormFacts {
     pub has_action: bool,
     /// The `action` property: the absolute URL the form goes to.
     pub action: String,
-    /// The `method` property (`get`, `post` or `dialog`).
+    /// The `method` property (`get`, `post` or `dialog`: the DOM gives it
+    /// lower-cased).
     pub method: String,
     /// How many controls the form has (`elements.length`).
     pub fields: u32,
@@ -86,7 +87,7 @@ pub fn form(f: FormFacts) -> Form {
         id: non_empty(f.id),
         name: f.name.and_then(non_empty),
         action: non_empty(f.action).filter(|_| f.has_action),
-        method: Some(f.method.to_ascii_lowercase()),
+        method: Some(f.method),
         fields: f.fields,
     }
 }
@@ -149,7 +150,7 @@ mod tests {
             name: Some("signup".into()),
             has_action,
             action: "https://shop.example/join".into(),
-            method: "POST".into(),
+            method: "post".into(),
             fields: 3,
         };
         let f = form(facts(true));

@@ -256,20 +256,21 @@ pub fn consent(out: &mut String, c: &Consent) {
 /// an identifier is not) is None, for the caller to drop: what it carries
 /// cannot be told, so it cannot be sent.
 pub fn narrow(json: &str, snapshot: &Consent) -> Option<String> {
-    let withheld = |outer: &str, inner: Option<&str>| Identifier::ALL.iter().any(|id| id.path() == (outer, inner) && !snapshot.allows(*id));
+    // The members by their wire names ([`Identifier::path`]), one arm a
+    // variant, as [`Event::withhold`] does; the tests hold the two equal
+    // under every consent.
+    let gone = |id| !snapshot.allows(id);
     let mut out = String::with_capacity(json.len());
     let mut o = Obj::open(&mut out);
     for (k, v) in members(json)? {
-        // An object holding an identifier that goes: rewritten member by member.
-        let holds_withheld =
-            Identifier::ALL.iter().any(|id| matches!(id.path(), (outer, Some(inner)) if outer == k && withheld(k, Some(inner))));
         match k {
             "consent" => consent(o.key(k), snapshot),
-            _ if withheld(k, None) => {}
-            _ if holds_withheld => {
+            "client_id" if gone(Identifier::ClientId) => {}
+            "visit_id" if gone(Identifier::VisitId) => {}
+            "attribution" if gone(Identifier::ClickIds) => {
                 let mut inner = Obj::open(o.key(k));
                 for (ik, iv) in members(v)? {
-                    if !withheld(k, Some(ik)) {
+                    if ik != "click_ids" {
                         inner.raw(ik, iv);
                     }
                 }
@@ -296,8 +297,9 @@ fn members(json: &str) -> Option<alloc::vec::Vec<(&str, &str)>> {
         if b[i] != b'"' {
             return None;
         }
-        let key_end = i + 1 + b.get(i + 1..)?.iter().position(|&c| c == b'"')?;
-        if b.get(key_end + 1) != Some(&b':') || b[i + 1..key_end].contains(&b'\\') {
+        // A key ends at its quote; an escape before it is refused.
+        let key_end = i + 1 + b.get(i + 1..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if b[key_end] != b'"' || b.get(key_end + 1) != Some(&b':') {
             return None;
         }
         let start = key_end + 2;
@@ -374,7 +376,7 @@ pub fn envelope_overhead(site: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Batch, Kind, Signal};
+    use crate::{Batch, Identifier, Kind, Signal};
 
     fn full_event() -> Event {
         let mut e = Event::new("8b0e8a4e-3c1f-4b8e-9c77-1d2f3a4b5c6d".into(), Kind::Conversion, 1764000000000);
@@ -454,6 +456,25 @@ mod tests {
         want.attribution = Some(Attribution::default());
         want.consent = Some(no_ads);
         assert_eq!(narrow(&only.to_json(), &no_ads).unwrap(), want.to_json());
+    }
+
+    /// [`Event::withhold`] names each identifier one by one: every one of
+    /// [`Identifier::ALL`] must be gone from the wire when all is denied.
+    #[test]
+    fn withholding_under_all_denied_leaves_no_identifier_on_the_wire() {
+        let denied = every_consent().next().unwrap();
+        let at = |v: &serde_json::Value, id: Identifier| match id.path() {
+            (outer, None) => v.get(outer).cloned(),
+            (outer, Some(inner)) => v.get(outer).and_then(|o| o.get(inner)).cloned(),
+        };
+        let full = serde_json::to_value(full_event()).unwrap();
+        let mut e = full_event();
+        e.withhold(&denied);
+        let withheld = serde_json::to_value(&e).unwrap();
+        for id in Identifier::ALL {
+            assert!(at(&full, id).is_some(), "the fixture carries {id:?}");
+            assert_eq!(at(&withheld, id), None, "{id:?}");
+        }
     }
 
     /// The defect of issue 26: text `narrow` could not read went on as it was,
