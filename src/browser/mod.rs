@@ -152,10 +152,10 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         _api: None,
     };
     shell.tracker.set_gzip(gzip);
-    // Attributes are configuration with string values: data-site, data-collector, data-spa.
+    // Attributes are configuration with string values (data-site, …).
     let attrs = values::to_val(&attrs);
     let mut from_attrs = Vec::new();
-    for key in ["site", "collector", "spa"] {
+    for key in crate::core::config::ATTRIBUTES {
         if let Some(v) = attrs.get(key) {
             from_attrs.push((key.to_string(), v.clone()));
         }
@@ -412,7 +412,7 @@ fn visible() -> bool {
 /// keepalive fetch is the fallback when the beacon is refused.
 fn hide(s: &mut Shell, leaving: bool) {
     let url = s.tracker.config.collector.clone().unwrap_or_default();
-    s.tracker.hide(&mut s.host, leaving, &mut |body| transport::beacon(&url, body));
+    s.tracker.hide(&mut s.host, leaving, &mut |body, keepalive| transport::beacon(&url, body, keepalive));
 }
 
 /// Cross-tab (see [`crate::core::tracker::OUTBOX_PREFIX`]): once this page

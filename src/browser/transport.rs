@@ -4,7 +4,7 @@
 //! forever; gzip-compressed by the browser when the outbox says so
 //! (`?c=gzip`). Page hides use `sendBeacon` (see [`beacon`]).
 
-use crate::core::outbox::{gzip_url, Outcome, Send, KEEPALIVE_MAX};
+use crate::core::outbox::{gzip_url, Outcome, Send};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -85,10 +85,10 @@ fn settle(generation: JsValue, batch: JsValue, answer: JsValue) -> JsValue {
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as text/plain, outlives the
-/// page), or a keepalive fetch when the beacon is refused and the body fits
-/// the keepalive budget. False when neither could be started.
-pub fn beacon(url: &str, body: &str) -> bool {
+/// page), or a keepalive fetch when the beacon is refused and the core says
+/// the body may go that way (`keepalive`). False when neither could be started.
+pub fn beacon(url: &str, body: &str, keepalive: bool) -> bool {
     let Some((_, f)) = SEND.get() else { return false };
-    let fits = JsValue::from_bool(body.len() <= KEEPALIVE_MAX);
+    let fits = JsValue::from_bool(keepalive);
     f.call3(&JsValue::NULL, &url.into(), &body.into(), &fits).ok().and_then(|b| b.as_bool()) == Some(true)
 }

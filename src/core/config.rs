@@ -64,6 +64,10 @@ impl Default for Config {
     }
 }
 
+/// The fields the script tag's `data-*` attributes set (`data-site`, …),
+/// as strings; `data-consent` and `data-config` are read on their own.
+pub const ATTRIBUTES: [&str; 3] = ["site", "collector", "spa"];
+
 /// Every field `goaltag('config', …)` knows, for the unknown-field message.
 pub const FIELDS: &str = "one of site, collector, spa, hash_routing, auto_page_view, goals, delivery, redact_params, \
      click_ids, visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt, url_passthrough";

@@ -30,7 +30,7 @@ use crate::core::consent::{Consent, Effect, Env, Held, Partial, Purpose, Route};
 use crate::core::error::ConfigError;
 use crate::core::goals::{parse_goals, Fact, Goals, Memory};
 use crate::core::id::uuid_v4;
-use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send};
+use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send, KEEPALIVE_MAX};
 use crate::core::text::cut;
 use crate::core::url;
 use crate::core::val::Val;
@@ -164,17 +164,18 @@ impl Tracker {
 
     /// The page is hidden (`leaving`: unloading, `pagehide`): every
     /// unacknowledged event goes to `beacon` (the browser's sendBeacon, with a
-    /// keepalive fetch behind it), as bodies the browser accepts; a body it
-    /// refuses (false) returns its events to the normal path. Then storage is
+    /// keepalive fetch behind it when the second argument says the body fits
+    /// the page's keepalive budget, [`KEEPALIVE_MAX`]), as bodies the browser
+    /// accepts; a body it refuses (false) returns its events to the normal path. Then storage is
     /// written once, at once (the coalesced write cannot wait for its timer
     /// any more), recording the beacon marks; a page that is leaving releases
     /// its queue for the next page to adopt at once, and a hide after that
     /// (browsers fire `visibilitychange` after `pagehide` when a page is
     /// left) keeps it released.
-    pub fn hide(&mut self, host: &mut dyn Host, leaving: bool, beacon: &mut dyn FnMut(&str) -> bool) {
+    pub fn hide(&mut self, host: &mut dyn Host, leaving: bool, beacon: &mut dyn FnMut(&str, bool) -> bool) {
         let now = host.now();
         for (body, ids) in self.beacon_bodies(now) {
-            if !beacon(&body) {
+            if !beacon(&body, body.len() <= KEEPALIVE_MAX) {
                 self.beacon_refused(&ids);
             }
         }
