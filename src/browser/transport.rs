@@ -1,14 +1,12 @@
 //! Sending batches: `fetch` with a CORS-simple `text/plain` body (no
-//! preflight), credentials omitted, and a timeout so a hung request cannot
-//! block the queue forever; gzip-compressed by the browser when the outbox
-//! says so (`?c=gzip`). Page hides use `sendBeacon` (see [`beacon`]).
+//! preflight), credentials omitted, and the timeout the outbox gives with
+//! each request (its policy's), so a hung request cannot block the queue
+//! forever; gzip-compressed by the browser when the outbox says so
+//! (`?c=gzip`). Page hides use `sendBeacon` (see [`beacon`]).
 
-use crate::core::outbox::{gzip_url, Outcome, Send, KEEPALIVE_MAX};
+use crate::core::outbox::{gzip_url, Outcome, Send};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-
-/// Longest a request may take before it counts as a network error.
-const TIMEOUT_MS: u32 = 10_000;
 
 #[wasm_bindgen]
 extern "C" {
@@ -49,7 +47,7 @@ pub fn post(url: &str, send: Send, generation: u32) {
     // A body to compress goes as its UTF-8 bytes (copied out of the wasm's
     // memory), not as text the helper would have to encode again.
     let body: JsValue = if send.gzip { js_sys::Uint8Array::from(send.body.as_bytes()).into() } else { send.body.as_str().into() };
-    let args = js_sys::Array::of4(&url.into(), &gz, &body, &TIMEOUT_MS.into());
+    let args = js_sys::Array::of4(&url.into(), &gz, &body, &(send.timeout_ms as f64).into());
     let Ok(promise) = f.apply(&JsValue::NULL, &args) else {
         settle(generation, batch, JsValue::UNDEFINED);
         return;
@@ -87,10 +85,10 @@ fn settle(generation: JsValue, batch: JsValue, answer: JsValue) -> JsValue {
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as text/plain, outlives the
-/// page), or a keepalive fetch when the beacon is refused and the body fits
-/// the keepalive budget. False when neither could be started.
-pub fn beacon(url: &str, body: &str) -> bool {
+/// page), or a keepalive fetch when the beacon is refused and the core says
+/// the body may go that way (`keepalive`). False when neither could be started.
+pub fn beacon(url: &str, body: &str, keepalive: bool) -> bool {
     let Some((_, f)) = SEND.get() else { return false };
-    let fits = JsValue::from_bool(body.len() <= KEEPALIVE_MAX);
+    let fits = JsValue::from_bool(keepalive);
     f.call3(&JsValue::NULL, &url.into(), &body.into(), &fits).ok().and_then(|b| b.as_bool()) == Some(true)
 }

@@ -201,7 +201,7 @@ export interface DeliveryPolicy {
   max_backoff_ms?: number;
   /** A collector's `Retry-After` is honoured up to this (0–86400000; default 300000). */
   retry_after_cap_ms?: number;
-  /** Older events are dropped, counted `expired` (hours, may be fractional: 0.001–720; default 24). */
+  /** Older events are dropped, counted `expired` (hours, may be fractional: 0.001–168, the collector's default `--max-event-age` of 7 days; default 24). */
   max_age_hours?: number;
   /** Events held at most; past that the oldest non-conversions go first (1–10000; default 2000). */
   max_outbox?: number;

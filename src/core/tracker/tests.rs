@@ -19,6 +19,25 @@ fn with_consent_unknown_events_are_held_then_sent_once_on_grant() {
     assert!(send_all(&mut t, &mut h).is_empty());
 }
 
+/// The age the outbox drops events at is counted from the event's time
+/// stamp, as the collector counts it: an event held for consent for longer
+/// than `max_age_hours` is not sent when consent comes (the collector, set to
+/// the same age, would refuse it and the whole batch with it).
+#[test]
+fn an_event_held_past_its_age_budget_expires_on_release() {
+    let (mut t, mut h) = unset();
+    run(&mut t, &mut h, r#"["config",{"delivery":{"max_age_hours":1}}]"#);
+    run(&mut t, &mut h, r#"["event","early"]"#);
+    h.now += 3_600_001;
+    run(&mut t, &mut h, r#"["event","late"]"#);
+    run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+    run(&mut t, &mut h, r#"["flush"]"#);
+    let batches = send_all(&mut t, &mut h);
+    let actions: Vec<_> = batches.iter().flat_map(|b| &b.events).filter_map(|e| e.action.as_deref()).collect();
+    assert_eq!(actions, ["late"]);
+    assert_eq!(batches[0].dropped.expired, 1);
+}
+
 #[test]
 fn basic_mode_denial_discards_held_events_and_a_later_grant_resumes() {
     let (mut t, mut h) = unset();
@@ -58,7 +77,7 @@ fn huge_page_urls_and_titles_are_cut_to_what_the_collector_accepts() {
     run(&mut t, &mut h, r#"["flush"]"#);
     let e = &send_all(&mut t, &mut h)[0].events[0];
     assert_eq!(e.url.as_ref().unwrap().chars().count(), MAX_URL);
-    assert_eq!(e.title.as_ref().unwrap().chars().count(), MAX_TITLE);
+    assert_eq!(e.title.as_ref().unwrap().chars().count(), MAX_TEXT);
 }
 
 #[test]
@@ -682,7 +701,8 @@ fn hiding_beacons_everything_refusals_go_back_and_leaving_releases_the_queue() {
     t.page_view(&mut h, PageOverrides::default(), false);
     run(&mut t, &mut h, r#"["event","a"]"#);
     let mut bodies = Vec::new();
-    t.hide(&mut h, false, &mut |b| {
+    t.hide(&mut h, false, &mut |b, keepalive| {
+        assert!(keepalive, "a small body may go by keepalive fetch");
         bodies.push(b.to_string());
         false
     });
@@ -692,7 +712,7 @@ fn hiding_beacons_everything_refusals_go_back_and_leaving_releases_the_queue() {
     assert!(h.storage.get(&key).is_some_and(|v| !v.starts_with("0\n")), "hidden, not leaving: the lease is kept");
     // The refused beacon's events are ordinary again: the next hide beacons them once more.
     let mut again = 0;
-    t.hide(&mut h, true, &mut |_| {
+    t.hide(&mut h, true, &mut |_, _| {
         again += 1;
         true
     });
@@ -700,12 +720,33 @@ fn hiding_beacons_everything_refusals_go_back_and_leaving_releases_the_queue() {
     assert!(h.storage.get(&key).is_some_and(|v| v.starts_with("0\n")), "leaving: released for the next page");
     // Browsers fire visibilitychange (hidden) after pagehide when a page is left: it stays released.
     run(&mut t, &mut h, r#"["event","b"]"#);
-    t.hide(&mut h, false, &mut |_| true);
+    t.hide(&mut h, false, &mut |_, _| true);
     assert!(h.storage.get(&key).is_some_and(|v| v.starts_with("0\n")), "a hide after pagehide keeps the queue released");
     let mut third = 0;
-    t.hide(&mut h, true, &mut |_| {
+    t.hide(&mut h, true, &mut |_, _| {
         third += 1;
         true
     });
     assert_eq!(third, 0, "what the browser accepted is not beaconed again from this page");
+}
+
+/// A beacon body larger than the page's keepalive budget (possible with a
+/// raised `beacon_max_bytes`) must not fall back to a keepalive fetch.
+#[test]
+fn only_a_body_within_the_keepalive_budget_may_fall_back_to_a_keepalive_fetch() {
+    let (mut t, mut h) = ready();
+    run(&mut t, &mut h, r#"["config",{"delivery":{"beacon_max_bytes":65536}}]"#);
+    let label = "x".repeat(480);
+    for i in 0..130 {
+        run(&mut t, &mut h, &["[\"event\",\"e", &i.to_string(), "\",{\"label\":\"", &label, "\"}]"].concat());
+    }
+    let mut seen = Vec::new();
+    t.hide(&mut h, false, &mut |b, keepalive| {
+        seen.push((b.len(), keepalive));
+        true
+    });
+    assert!(seen.iter().any(|&(len, _)| len > crate::core::outbox::KEEPALIVE_MAX), "{seen:?}");
+    for (len, keepalive) in seen {
+        assert_eq!(keepalive, len <= crate::core::outbox::KEEPALIVE_MAX, "{len}");
+    }
 }
