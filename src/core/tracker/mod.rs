@@ -55,6 +55,18 @@ fn cut(s: &mut String, max: usize) {
     }
 }
 
+/// An event's wire text as it may leave: while `ad_storage` is not granted
+/// (`!ad_data`), without the click IDs the tag knows (built in and the
+/// config's `click_ids`) in any of its URLs ([`url::strip_click_ids`]). The
+/// one gate every queued event's text passes, at recording and at narrowing.
+fn without_click_ids(json: String, ad_data: bool, click_ids: &[String]) -> String {
+    if ad_data {
+        json
+    } else {
+        url::strip_click_ids(&json, |n| attribution::is_click_id(n, click_ids))
+    }
+}
+
 /// What an observed event is, for the goals.
 enum Seen<'a> {
     /// `landing`: the URL and referrer a real page load (not an SPA
@@ -248,10 +260,7 @@ impl Tracker {
                 }
                 Effect::Narrowed => match self.consent.route() {
                     Route::Drop => self.outbox.withdraw(),
-                    Route::Send { identifiers, ad_data } => {
-                        let snapshot = self.consent.snapshot();
-                        self.outbox.rewrite(|j| goaltag_wire::json::narrow(j, identifiers, ad_data, &snapshot));
-                    }
+                    Route::Send { .. } => self.narrow_queue(),
                     Route::Hold => {}
                 },
                 Effect::PurgeStorage { analytics, ads } => {
@@ -270,6 +279,17 @@ impl Tracker {
                         .into(),
                 ),
             }
+        }
+    }
+
+    /// Rewrites every queued event as if recorded now (see [`Effect::Narrowed`]):
+    /// without the identifiers and click IDs the consent in force no longer
+    /// allows, click IDs in its URLs included, with the new consent snapshot.
+    fn narrow_queue(&mut self) {
+        if let Route::Send { identifiers, ad_data } = self.consent.route() {
+            let snapshot = self.consent.snapshot();
+            let click_ids = &self.config.click_ids;
+            self.outbox.rewrite(|j| without_click_ids(goaltag_wire::json::narrow(j, identifiers, ad_data, &snapshot), ad_data, click_ids));
         }
     }
 
@@ -475,6 +495,9 @@ impl Tracker {
         if let Some(h) = e.element.as_mut().and_then(|el| el.href.as_mut()) {
             *h = capture::clean_href(h, redact);
         }
+        if let Some(a) = e.form.as_mut().and_then(|f| f.action.as_mut()) {
+            *a = url::redact(a, redact);
+        }
         if let Some(t) = &mut e.title {
             *t = url::redact_emails(t);
         }
@@ -583,7 +606,8 @@ impl Tracker {
         if self.consent.gpc() {
             e.gpc = Some(true);
         }
-        let item = Item { conversion: e.kind == Kind::Conversion, json: e.to_json(), id: e.id, created_ms: now, beacon_sent: false };
+        let json = without_click_ids(e.to_json(), ad_data, &self.config.click_ids);
+        let item = Item { conversion: e.kind == Kind::Conversion, json, id: e.id, created_ms: now, beacon_sent: false };
         self.outbox.push(item, now);
     }
 

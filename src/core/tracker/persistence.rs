@@ -299,7 +299,9 @@ impl Tracker {
     /// dedups), and written under this page's key at once, so they are never
     /// in memory alone. Only with analytics storage allowed, and not once
     /// this page has released its own queue (it is going away); returns
-    /// whether it could.
+    /// whether it could. Recorded under the other page's consent, the
+    /// events follow this page's: with ad storage not granted here, they
+    /// are narrowed as on a revocation (no click ID leaves).
     fn adopt(&mut self, host: &mut dyn Host, key: &str) -> bool {
         if !self.stored.loaded.0 || self.stored.lease_at == 0 || key == self.stored.outbox_key {
             return false;
@@ -309,6 +311,9 @@ impl Tracker {
             let body = text.split_once('\n').map_or("", |(_, b)| b);
             let now = host.now();
             if self.outbox.restore(body, now) > 0 {
+                if !self.consent.may_store(Purpose::Ads) {
+                    self.narrow_queue();
+                }
                 self.write_outbox(host, now);
             }
         }

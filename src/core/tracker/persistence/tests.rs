@@ -227,3 +227,34 @@ fn without_web_locks_an_open_tab_takes_over_by_lease_on_a_storage_event_or_its_w
     assert_eq!(b.wake_at(), None, "nothing left to wait for: no timer");
     assert!(outbox_keys(&h).is_empty());
 }
+
+/// A queue recorded while ad storage was granted, adopted by a page on
+/// which it is not (the visitor withdrew it meanwhile): its click IDs, in
+/// the attribution and in the URLs, do not leave from the adopting page.
+#[test]
+fn an_adopted_queue_leaves_without_click_ids_when_ad_storage_is_denied_now() {
+    let mut h = FakeHost::new();
+    h.page.url = "https://shop.example/?gclid=G-1&utm_source=google&msclkid=MS-2".into();
+    let mut a = tab(&mut h, false);
+    a.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    run(&mut a, &mut h, r#"["flush"]"#);
+    let s = a.poll(h.now).expect("a batch");
+    assert!(s.body.contains("G-1"), "granted: sent as it is");
+    a.on_outcome(s.batch, Outcome::Status { code: 503, retry_after_ms: Some(3_600_000) }, h.now, 0);
+    a.release(&mut h);
+    drop(a);
+
+    h.page.url = "https://shop.example/cart".into();
+    let mut d = Tracker::new();
+    d.begin(&mut h, Env::default());
+    assert!(d.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h).is_empty());
+    run(&mut d, &mut h, r#"["consent","default",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
+    run(&mut d, &mut h, r#"["flush"]"#);
+    let mut bodies = String::new();
+    while let Some(s) = d.poll(h.now) {
+        bodies.push_str(&s.body);
+        d.on_outcome(s.batch, Outcome::Status { code: 204, retry_after_ms: None }, h.now, 0);
+    }
+    assert!(bodies.contains("utm_source=google"), "the adopted page view is sent: {bodies}");
+    assert!(!bodies.contains("G-1") && !bodies.contains("MS-2") && !bodies.contains("gclid"), "{bodies}");
+}
