@@ -898,4 +898,3 @@ fn a_forms_action_is_redacted_like_every_url() {
     let e = &sent(&mut t, &mut h)[0];
     assert_eq!(e.form.as_ref().unwrap().action.as_deref(), Some("https://shop.example/s?to=[email]&q=1"));
 }
-
