@@ -394,10 +394,13 @@ cmd_test() {
   log "native tests (core, wire, collector on SQLite and PostgreSQL, end-to-end in Chromium and Firefox, the npm app)"
   # goaltag-e2e's tests that drive browsers sit behind its `browsers` feature.
   cargo test --workspace --features goaltag-e2e/browsers
+  # The runner takes whichever driver its environment names (GECKODRIVER
+  # first), whatever the flag: each run sees only its own. Its default
+  # timeout for the whole suite is 20 s, which the suite outgrew.
   log "browser tests in headless Chromium"
-  wasm-pack test --headless --chrome
+  env -u GECKODRIVER WASM_BINDGEN_TEST_TIMEOUT=90 wasm-pack test --headless --chrome
   log "browser tests in headless Firefox"
-  wasm-pack test --headless --firefox
+  env -u CHROMEDRIVER WASM_BINDGEN_TEST_TIMEOUT=90 wasm-pack test --headless --firefox
   log "size budget"
   size_budget
   log "all tests passed"
