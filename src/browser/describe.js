@@ -79,7 +79,7 @@ goaltagDescribe.gzip = function (bytes) {
 // AbortSignal.timeout exists. `body` is the batch's text, or with `gzUrl`
 // (the outbox compresses this batch) its UTF-8 bytes, compressed first and
 // sent there; if the browser could not compress, they go plain to `url`.
-// Resolves to [status, Retry-After] and cancels the answer's body (an unread
+// Resolves to [status, Retry-After, the header as a date in ms or NaN] and cancels the answer's body (an unread
 // one keeps holding its request's share of Chromium's 64 KiB keepalive
 // budget); rejects on a network error.
 goaltagDescribe.send = function (url, gzUrl, body, ms) {
@@ -90,7 +90,8 @@ goaltagDescribe.send = function (url, gzUrl, body, ms) {
     try { init.signal = AbortSignal.timeout(ms); } catch (e) {}
     return fetch(r[1] ? gzUrl : url, init).then(function (r) {
       try { r.body && r.body.cancel(); } catch (e) {}
-      return [r.status, r.headers.get('Retry-After')];
+      var a = r.headers.get('Retry-After');
+      return [r.status, a, Date.parse(a)];
     });
   };
   return gzUrl ? goaltagDescribe.gzip(body).then(go) : go([body, false]);

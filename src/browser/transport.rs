@@ -69,13 +69,16 @@ type Settle = super::Callback3;
 
 static SETTLE: super::Local<core::cell::OnceCell<Settle>> = super::Local(core::cell::OnceCell::new());
 
-/// `answer` is the helper's `[status, Retry-After]` (the header as sent: the
-/// core reads it), or undefined for a network error.
+/// `answer` is the helper's `[status, Retry-After, Date.parse(Retry-After)]`
+/// (the header as sent and as the browser reads a date: the core decides
+/// what they mean), or undefined for a network error.
 fn settle(generation: JsValue, batch: JsValue, answer: JsValue) -> JsValue {
     let outcome = match js_sys::Reflect::get(&answer, &0.into()).ok().and_then(|s| s.as_f64()) {
         Some(status) => {
             let retry_after = js_sys::Reflect::get(&answer, &1.into()).ok().and_then(|h| h.as_string());
-            Outcome::answer(status as u16, retry_after.as_deref())
+            // NaN for anything but a date; a date before 1970 is long past.
+            let date = js_sys::Reflect::get(&answer, &2.into()).ok().and_then(|d| d.as_f64()).filter(|d| *d >= 0.0);
+            Outcome::answer(status as u16, retry_after.as_deref(), date.map(|d| d as u64), super::host::now())
         }
         None => Outcome::NetworkError,
     };

@@ -238,7 +238,7 @@ export interface Config {
   delivery?: DeliveryPolicy;
   /** Query parameters removed from every URL and referrer before anything is queued. */
   redact_params?: string[];
-  /** Click-ID parameters captured besides `gclid`, `gbraid`, `wbraid`, `msclkid`, `fbclid`, `ttclid`, `li_fat_id`. */
+  /** Click-ID parameters captured besides `gclid`, `gbraid`, `wbraid`, `dclid`, `msclkid`, `fbclid`, `ttclid`, `li_fat_id`; like them, never sent while `ad_storage` is not granted. */
   click_ids?: string[];
   /** Inactivity that ends a visit, in minutes (1–1440; default 30). */
   visit_timeout_minutes?: number;

@@ -47,6 +47,15 @@ impl Memory {
         }
     }
 
+    /// The visit `old` continues as `new` (it joined a stored visit): what
+    /// it counted once per visit stays counted.
+    pub fn rename_visit(&mut self, old: &str, new: &str) {
+        if self.visit == old {
+            self.visit.clear();
+            self.visit.push_str(new);
+        }
+    }
+
     /// Short text for storage: `1|<visit id>|<goal>,…|<goal>,…|<txn key>,…`
     /// (goal IDs cannot hold `|` or `,`: see [`is_goal_id`]).
     pub fn serialise(&self) -> String {

@@ -45,6 +45,18 @@ fn page_of(e: &Event) -> Page {
     Page { url: text(&e.url), referrer: text(&e.referrer), title: text(&e.title) }
 }
 
+/// An event's wire text as it may leave: while `ad_storage` is not granted
+/// (`!ad_data`), without the click IDs the tag knows (built in and the
+/// config's `click_ids`) in any of its URLs ([`url::strip_click_ids`]). The
+/// one gate every queued event's text passes, at recording and at narrowing.
+fn without_click_ids(json: String, ad_data: bool, click_ids: &[String]) -> String {
+    if ad_data {
+        json
+    } else {
+        url::strip_click_ids(&json, |n| attribution::is_click_id(n, click_ids))
+    }
+}
+
 /// What an observed event is, for the goals.
 enum Seen<'a> {
     /// `landing`: the URL and referrer a real page load (not an SPA
@@ -239,10 +251,7 @@ impl Tracker {
                 }
                 Effect::Narrowed => match self.consent.route() {
                     Route::Drop => self.outbox.withdraw(),
-                    Route::Send { .. } => {
-                        let snapshot = self.consent.snapshot();
-                        self.outbox.rewrite(|j| goaltag_wire::json::narrow(j, &snapshot));
-                    }
+                    Route::Send { .. } => self.narrow_queue(),
                     Route::Hold => {}
                 },
                 Effect::PurgeStorage { analytics, ads } => {
@@ -257,6 +266,17 @@ impl Tracker {
                 }
                 Effect::WarnNoConsent => self.warnings.push(crate::core::messages::line::NO_CONSENT.into()),
             }
+        }
+    }
+
+    /// Rewrites every queued event as if recorded now (see [`Effect::Narrowed`]):
+    /// without the identifiers and click IDs the consent in force no longer
+    /// allows, click IDs in its URLs included, with the new consent snapshot.
+    fn narrow_queue(&mut self) {
+        if let Route::Send { ad_data, .. } = self.consent.route() {
+            let snapshot = self.consent.snapshot();
+            let click_ids = &self.config.click_ids;
+            self.outbox.rewrite(|j| goaltag_wire::json::narrow(j, &snapshot).map(|n| without_click_ids(n, ad_data, click_ids)));
         }
     }
 
@@ -462,6 +482,9 @@ impl Tracker {
         if let Some(h) = e.element.as_mut().and_then(|el| el.href.as_mut()) {
             *h = capture::clean_href(h, redact);
         }
+        if let Some(a) = e.form.as_mut().and_then(|f| f.action.as_mut()) {
+            *a = url::redact(a, redact);
+        }
         if let Some(t) = &mut e.title {
             *t = url::redact_emails(t);
         }
@@ -526,15 +549,15 @@ impl Tracker {
     /// allows, serialised once so every retry sends the same bytes) when
     /// allowed, dropped otherwise.
     pub fn record(&mut self, mut e: Event, now: u64) {
-        match self.consent.route() {
+        let ad_data = match self.consent.route() {
             Route::Hold => {
                 // Conversions are the last thing dropped, here as in the outbox.
                 self.held.push_sparing(e, |e| e.kind == Kind::Conversion);
                 return;
             }
             Route::Drop => return,
-            Route::Send { .. } => {}
-        }
+            Route::Send { ad_data, .. } => ad_data,
+        };
         let snapshot = self.consent.snapshot();
         if e.client_id.is_none() {
             e.client_id = self.stored.client_id.clone();
@@ -566,7 +589,8 @@ impl Tracker {
         // Its age is counted from its time stamp (an event held for consent is
         // older than its queueing), as the collector counts it.
         let created_ms = e.ts.min(now);
-        let item = Item { conversion: e.kind == Kind::Conversion, json: e.to_json(), id: e.id, created_ms, beacon_sent: false };
+        let json = without_click_ids(e.to_json(), ad_data, &self.config.click_ids);
+        let item = Item { conversion: e.kind == Kind::Conversion, json, id: e.id, created_ms, beacon_sent: false };
         self.outbox.push(item, now);
     }
 
