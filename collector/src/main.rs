@@ -269,7 +269,7 @@ enum Cmd {
 /// What keeps bad and abusive traffic out: time window, per-site origins, rate limits.
 #[derive(Args)]
 struct GuardArgs {
-    /// Refuse events stamped longer ago than this (ms, s, m, h or d). The tag
+    /// Refuse events stamped longer ago than this (a number and a unit: 7d, 12h, 90s). The tag
     /// itself gives up on events after 24 h.
     #[arg(long, env = "GOALTAG_MAX_EVENT_AGE", default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
     max_event_age: Duration,
