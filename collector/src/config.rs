@@ -113,22 +113,14 @@ impl Config {
 /// [`goaltag_wire::limits::MAX_EVENT_AGE_MS`] (a test holds them equal).
 pub const DEFAULT_MAX_EVENT_AGE: &str = "7d";
 
-/// A duration as written on a command line: a number and a unit, `ms`, `s`,
-/// `m`, `h` or `d` (`7d`, `90s`, `1h`); a bare number is seconds.
+/// A duration as written on a command line, read by `humantime`: a number
+/// and a unit (`7d`, `90s`, `1h`, `250ms`, `1h 30m`); a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected a number and a unit, like 7d, 1h, 90s"))?;
-    let ms = match unit.trim() {
-        "ms" => 1,
-        "" | "s" => 1000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        u => return Err(format!("{s:?}: unknown unit {u:?} (use ms, s, m, h or d)")),
-    };
-    n.checked_mul(ms).map(Duration::from_millis).ok_or_else(|| format!("{s:?}: too long"))
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().map(Duration::from_secs).map_err(|_| format!("{s:?}: too long"));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (write a number and a unit, like 7d, 1h, 90s)"))
 }
 
 #[cfg(test)]
@@ -153,8 +145,11 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("1w").unwrap_err().contains("unknown unit \"w\""));
-        assert!(parse_duration("h").unwrap_err().contains("expected a number"));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1w"), Ok(Duration::from_secs(7 * 86_400)));
+        let e = parse_duration("1x").unwrap_err();
+        assert!(e.contains("unknown time unit \"x\"") && e.contains("like 7d"), "{e}");
+        assert!(parse_duration("h").unwrap_err().contains("like 7d"));
     }
 
     /// The tag's highest `max_age_hours` is the contract's oldest event; the

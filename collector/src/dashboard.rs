@@ -3,19 +3,21 @@
 //! `GET /export/platforms` ([`crate::export::routes`]). For the site owner:
 //! with `--admin-token` it answers only requests carrying it (see [`crate::admin`]).
 
+use crate::admin::Admin;
 use crate::error::AppError;
 use crate::report::routes::no_cache;
 use crate::state::AppState;
-use axum::extract::Path as UrlPath;
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::sync::Arc;
 
 /// uPlot's version, in the asset URLs so a new version is never mixed with a cached old one.
 pub const UPLOT_VERSION: &str = "1.6.32";
 
-/// The page; `{{UPLOT_VERSION}}` is filled in when served.
+/// The page; `{{UPLOT_VERSION}}` and `{{LOGOUT}}` are filled in when served.
 const PAGE: &str = include_str!("../assets/dashboard.html");
 /// Served assets: (name, content type, bytes).
 const ASSETS: [(&str, &str, &str); 5] = [
@@ -34,9 +36,13 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/dashboard", get(page)).route("/dashboard/", get(page)).route("/dashboard/assets/{file}", get(asset))
 }
 
-/// `GET /dashboard`: the page, its chart library's version filled in.
-async fn page() -> Response {
-    let html = PAGE.replace("{{UPLOT_VERSION}}", UPLOT_VERSION);
+/// The header's log-out button, on the page only when there is a login.
+const LOGOUT: &str = r#"<form method="post" action="/logout" id="logout"><button type="submit">Log out</button></form>"#;
+
+/// `GET /dashboard`: the page, its chart library's version filled in, and a
+/// log-out button when the collector has an admin token.
+async fn page(State(admin): State<Option<Arc<Admin>>>) -> Response {
+    let html = PAGE.replace("{{UPLOT_VERSION}}", UPLOT_VERSION).replace("{{LOGOUT}}", if admin.is_some() { LOGOUT } else { "" });
     let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     no_cache(r)

@@ -1,79 +1,61 @@
 //! UTC calendar days as day numbers (days since 1970-01-01, an `i64`) and
-//! timestamps, without a date library: reports take `YYYY-MM-DD` days,
-//! imports take dates, date-times and epoch milliseconds.
+//! timestamps, through the `time` crate: reports take `YYYY-MM-DD` days,
+//! imports take dates, date-times and epoch milliseconds, exports write times
+//! in each platform's format ([`format_ms`]).
+
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::parsing::Parsed;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Milliseconds in a (UTC) day.
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// `YYYY-MM-DD`.
+const DATE: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+/// What [`parse_timestamp`] reads after the date: a time (`T`, `t` or a
+/// space first; seconds and their fraction optional) and a zone (`Z`,
+/// `±HH:MM`, `±HHMM`, or none for UTC), all optional.
+const AFTER_DATE: &[BorrowedFormatItem<'static>] = format_description!(
+    version = 2,
+    "[optional [[first [T][t][ ]][hour]:[minute][optional [:[second][optional [.[subsecond]]]]][optional [[first [Z][z][[offset_hour sign:mandatory][optional [:]][offset_minute]]]]]]]"
+);
+
+/// The Julian day of 1970-01-01: day numbers count from it.
+const EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
 /// The UTC day number holding `ms` (milliseconds since the Unix epoch).
 pub fn day_of_ms(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS)
 }
 
+/// The day number of `date`.
+fn day_of(date: Date) -> i64 {
+    i64::from(date.to_julian_day()) - EPOCH_JULIAN_DAY
+}
+
 /// Parses `YYYY-MM-DD` (years 1970 to 9999; the day must exist) into a day number.
 pub fn parse_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    if s.len() != 10 || !s.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let y = digits(&s[0..4])?;
-    let m = digits(&s[5..7])?;
-    let d = digits(&s[8..10])?;
-    if y < 1970 || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
-        return None;
-    }
-    Some(days_from_civil(y, m, d))
+    Date::parse(s, DATE).ok().filter(|d| d.year() >= 1970).map(day_of)
 }
 
-/// A day number as `YYYY-MM-DD`.
+/// A day number as `YYYY-MM-DD` (the number itself if it is past year 9999).
 pub fn format_date(day: i64) -> String {
-    let (y, m, d) = civil_from_days(day);
-    format!("{y:04}-{m:02}-{d:02}")
+    i32::try_from(day + EPOCH_JULIAN_DAY)
+        .ok()
+        .and_then(|jd| Date::from_julian_day(jd).ok())
+        .and_then(|d| d.format(DATE).ok())
+        .unwrap_or_else(|| day.to_string())
 }
 
-/// The non-negative number written in `s`, which must be ASCII digits only.
-fn digits(s: &str) -> Option<i64> {
-    if s.is_empty() || s.len() > 18 || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// `ms` (since the Unix epoch, UTC) written as `format` says, to the second
+/// (milliseconds are dropped, not rounded).
+pub fn format_ms(ms: i64, format: &[BorrowedFormatItem<'_>]) -> String {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok().and_then(|t| t.format(format).ok()).unwrap_or_else(|| ms.to_string())
 }
 
 /// Milliseconds since the epoch from what a spreadsheet or CRM export holds:
@@ -83,67 +65,34 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
 pub fn parse_timestamp(s: &str) -> Result<i64, String> {
     const EXPECTED: &str = "expected epoch milliseconds, a date like 2026-01-31 or a date-time like 2026-01-31T14:05:00Z";
     let s = s.trim();
+    let bad = || format!("{s:?}: {EXPECTED}");
     if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
-        let ms = digits(s).ok_or_else(|| format!("{s:?}: {EXPECTED}"))?;
+        let ms: i64 = s.parse().map_err(|_| bad())?;
         // 10-digit values are almost always seconds: 1e11 ms is March 1973.
         if ms < 100_000_000_000 {
             return Err(format!("{s:?} looks like seconds or is before 1973: expected epoch milliseconds"));
         }
-        if ms >= parse_date("9999-12-31").unwrap() * DAY_MS {
+        if ms >= parse_date("9999-12-31").unwrap_or(i64::MAX / DAY_MS) * DAY_MS {
             return Err(format!("{s:?}: too far in the future for epoch milliseconds"));
         }
         return Ok(ms);
     }
-    let bad = || format!("{s:?}: {EXPECTED}");
-    if s.len() < 10 {
-        return Err(bad());
-    }
     let day = parse_date(s.get(..10).ok_or_else(bad)?).ok_or_else(bad)?;
-    let rest = &s[10..];
-    if rest.is_empty() {
-        return Ok(day * DAY_MS);
-    }
-    let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix('t')).or_else(|| rest.strip_prefix(' ')).ok_or_else(bad)?;
-    // Split off the zone: Z, +HH:MM, -HH:MM (or +HHMM).
-    let (clock, offset_min) = if let Some(c) = rest.strip_suffix('Z').or_else(|| rest.strip_suffix('z')) {
-        (c, 0)
-    } else if let Some(i) = rest.rfind(['+', '-']) {
-        let (c, z) = rest.split_at(i);
-        let sign = if z.starts_with('-') { -1 } else { 1 };
-        let z = z[1..].replace(':', "");
-        if z.len() != 4 {
-            return Err(bad());
-        }
-        let (h, m) = (digits(&z[..2]).ok_or_else(bad)?, digits(&z[2..]).ok_or_else(bad)?);
-        if h > 23 || m > 59 {
-            return Err(bad());
-        }
-        (c, sign * (h * 60 + m))
-    } else {
-        (rest, 0)
-    };
-    let (hms, frac) = match clock.split_once('.') {
-        Some((a, f)) => (a, Some(f)),
-        None => (clock, None),
-    };
-    let parts: Vec<&str> = hms.split(':').collect();
-    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
+    let mut parsed = Parsed::new();
+    let rest = parsed.parse_items(&s.as_bytes()[10..], AFTER_DATE).map_err(|_| bad())?;
+    if !rest.is_empty() {
         return Err(bad());
     }
-    let h = digits(parts[0]).ok_or_else(bad)?;
-    let m = digits(parts[1]).ok_or_else(bad)?;
-    let sec = if parts.len() == 3 { digits(parts[2]).ok_or_else(bad)? } else { 0 };
-    if h > 23 || m > 59 || sec > 60 {
-        return Err(bad());
-    }
-    let ms = match frac {
-        None => 0,
-        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|c| c.is_ascii_digit()) => {
-            digits(&format!("{f:0<3}")[..3]).ok_or_else(bad)?
-        }
-        Some(_) => return Err(bad()),
+    let Some(hour) = parsed.hour_24() else { return Ok(day * DAY_MS) };
+    let minute = parsed.minute().ok_or_else(bad)?;
+    let time = Time::from_hms_nano(hour, minute, parsed.second().unwrap_or(0), parsed.subsecond().unwrap_or(0)).map_err(|_| bad())?;
+    let offset = match parsed.offset_hour() {
+        None => UtcOffset::UTC,
+        Some(h) => UtcOffset::from_hms(h, parsed.offset_minute_signed().unwrap_or(0), 0).map_err(|_| bad())?,
     };
-    Ok(day * DAY_MS + ((h * 60 + m - offset_min) * 60 + sec) * 1000 + ms)
+    let date = Date::parse(&s[..10], DATE).map_err(|_| bad())?;
+    let at = PrimitiveDateTime::new(date, time).assume_offset(offset);
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| bad())
 }
 
 /// A day given as the parameter `param` (`from`, `to`): `YYYY-MM-DD`

@@ -6,6 +6,7 @@
 //! imports in [`crate::import::routes`], exports in [`crate::export::routes`],
 //! login in [`crate::admin`].
 
+use crate::admin::Admin;
 use crate::config::Config;
 use crate::origins::Origins;
 use crate::ratelimit::Limiters;
@@ -40,8 +41,9 @@ pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<R
         .merge(crate::dashboard::routes())
         .merge(crate::import::routes::routes())
         .merge(crate::export::routes::routes());
-    let owner = crate::admin::protect(owner, cfg.admin_token.clone());
-    let state = AppState { store, collect: collect.clone(), goals: GoalsFile(cfg.goals.clone()) };
+    let admin = cfg.admin_token.clone().map(|t| Arc::new(Admin::new(t)));
+    let owner = crate::admin::protect(owner, admin.clone());
+    let state = AppState { store, collect: collect.clone(), goals: GoalsFile(cfg.goals.clone()), admin };
     let api = crate::ingest::routes::routes(&collect).merge(owner).with_state(state);
     Ok(match cfg.www {
         Some(dir) => {

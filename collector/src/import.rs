@@ -106,65 +106,41 @@ fn check_count(n: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// RFC 4180 records: fields separated by commas, optionally in double quotes
-/// (`""` is a quote inside), which may hold commas and line breaks. Each
-/// record comes with the line number it starts on.
+/// RFC 4180 records, read by the `csv` crate: fields separated by commas,
+/// optionally in double quotes (`""` is a quote inside), which may hold commas
+/// and line breaks; empty lines are skipped. Each record comes with the line
+/// number it starts on. A quoted field still open at the end of the file is
+/// refused (the reader would otherwise take the rest of the file as its
+/// text); a quote inside an unquoted field (`a"b`) is read as it stands.
 fn csv_records(body: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body.as_bytes());
     let mut out = Vec::new();
-    let (mut line, mut start_line) = (1usize, 1usize);
-    let mut record: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut chars = body.chars().peekable();
-    let mut quoted = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if at_field_start => {
-                quoted = true;
-                at_field_start = false;
-            }
-            '"' => return Err(format!("line {line}: a quote inside an unquoted field; quote the whole field")),
-            ',' => {
-                record.push(std::mem::take(&mut field));
-                at_field_start = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                out.push((start_line, std::mem::take(&mut record)));
-                line += 1;
-                start_line = line;
-                at_field_start = true;
-            }
-            _ => {
-                field.push(c);
-                at_field_start = false;
-            }
-        }
+    // The reader's own line number counts from before the line ends and
+    // empty lines it skipped: the record's first line is found from its byte offset.
+    let line = |pos: Option<&csv::Position>| {
+        let at = pos.map_or(0, |p| p.byte() as usize).min(body.len());
+        let start = at + body[at..].bytes().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        1 + body.as_bytes()[..start].iter().filter(|b| **b == b'\n').count()
+    };
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("line {}: {e}", line(e.position())))?;
+        out.push((line(record.position()), record.iter().map(String::from).collect()));
     }
-    if quoted {
-        return Err(format!("line {start_line}: a quoted field is not closed"));
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        out.push((start_line, record));
+    if unclosed_quote(body) {
+        let start = out.last().map_or(1, |(line, _)| *line);
+        return Err(format!(
+            "line {start}: a quoted field is not closed (or a double quote stands alone inside an unquoted field); \
+             quote whole fields and write a quote inside one as \"\""
+        ));
     }
     Ok(out)
+}
+
+/// True when the file ends inside a quoted field: an odd number of quotes in
+/// all (a quote inside a quoted field is written twice, so closed fields
+/// always count even).
+fn unclosed_quote(body: &str) -> bool {
+    body.bytes().filter(|b| *b == b'"').count() % 2 == 1
 }
 
 fn parse_json_lines(body: &str) -> Result<Vec<Row>, String> {
@@ -317,7 +293,13 @@ mod tests {
         assert!(e.starts_with("line 2, field ts: \"yesterday\": expected epoch"), "{e}");
         assert_eq!(csv("transaction_id,goal,stage,ts\nT,g,s\n"), "line 2: 3 fields, but the header has 4");
         assert!(csv("transaction_id,goal,stage,ts,currency\nT,g,s,2024-01-01,euro\n").starts_with("line 2, field currency"));
-        assert!(csv("transaction_id,goal,stage,ts\n\"T,g,s,2024-01-01\n").contains("not closed"));
+        assert!(csv("transaction_id,goal,stage,ts\n\"T,g,s,2024-01-01\n").starts_with("line 2: a quoted field is not closed"));
+        let multi = "transaction_id,goal,stage,ts\r\n\r\n\"T\n1\",g,s,2024-01-01\r\nT2,g,,2024-01-01\r\n";
+        assert_eq!(
+            csv(multi),
+            "line 5, field stage: required, and empty or missing",
+            "lines count from the file, past blank lines and quoted line breaks"
+        );
         let jl = |s: &str| parse(s, Format::JsonLines).unwrap_err();
         assert!(jl("{\"transaction_id\":\"T\",\"goal\":\"g\",\"stage\":\"s\",\"ts\":1709251200000}\nnope\n")
             .starts_with("line 2: not a JSON object"));

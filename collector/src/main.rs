@@ -269,7 +269,7 @@ enum Cmd {
 /// What keeps bad and abusive traffic out: time window, per-site origins, rate limits.
 #[derive(Args)]
 struct GuardArgs {
-    /// Refuse events stamped longer ago than this (ms, s, m, h or d). The tag
+    /// Refuse events stamped longer ago than this (a number and a unit: 7d, 12h, 90s). The tag
     /// itself gives up on events after 24 h, or its max_age_hours (at most 7 d).
     #[arg(long, env = "GOALTAG_MAX_EVENT_AGE", default_value = goaltag_collector::config::DEFAULT_MAX_EVENT_AGE, value_parser = parse_duration, value_name = "DURATION")]
     max_event_age: Duration,

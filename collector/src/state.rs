@@ -1,7 +1,8 @@
 //! [`AppState`], the one state of the collector's router. Each handler takes
 //! only the part it needs (`State<Arc<dyn Store>>`, `State<Arc<Collect>>`,
-//! `State<GoalsFile>`), through axum's `FromRef`.
+//! `State<GoalsFile>`, `State<Option<Arc<Admin>>>`), through axum's `FromRef`.
 
+use crate::admin::Admin;
 use crate::ingest::Limits;
 use crate::origins::Origins;
 use crate::ratelimit::Limiters;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub collect: Arc<Collect>,
     /// The goals file `/export` reads.
     pub goals: GoalsFile,
+    /// The admin token's guard and sessions, when `--admin-token` is set.
+    pub admin: Option<Arc<Admin>>,
 }
 
 /// The site's goal configuration file (`--goals`), if given: read for each
@@ -35,6 +38,12 @@ impl FromRef<AppState> for Arc<dyn Store> {
 impl FromRef<AppState> for Arc<Collect> {
     fn from_ref(s: &AppState) -> Self {
         s.collect.clone()
+    }
+}
+
+impl FromRef<AppState> for Option<Arc<Admin>> {
+    fn from_ref(s: &AppState) -> Self {
+        s.admin.clone()
     }
 }
 

@@ -150,8 +150,45 @@ fn the_login_form_sets_a_cookie_that_opens_the_dashboard() {
     assert!(dash.body.contains("dashboard.js"));
     assert_eq!(get(&s, "/dashboard/assets/dashboard.js", &[("Cookie", jar)]).status, 200);
     assert_eq!(get(&s, "/report/sites", &[("Cookie", jar)]).status, 200);
-    // A cookie with another value opens nothing.
+    // A cookie with another value opens nothing, the token itself included:
+    // the cookie is a signed session, not the token.
+    assert!(!jar.contains(TOKEN), "{jar}");
     assert_eq!(get(&s, "/dashboard", &[("Cookie", "goaltag_admin=s3cret-admin-token-0123456788")]).status, 401);
+    assert_eq!(get(&s, "/dashboard", &[("Cookie", &format!("goaltag_admin={TOKEN}"))]).status, 401);
+}
+
+/// Logs in through the form; the `goaltag_admin=…` pair the browser sends back.
+fn log_in(s: &Server) -> String {
+    let ok = answer(no_redirects().post(&format!("{}/login", s.base)).send_form(&[("token", TOKEN)]));
+    assert_eq!(ok.status, 303);
+    ok.set_cookie.expect("a cookie").split(';').next().unwrap().to_string()
+}
+
+#[test]
+fn logging_out_clears_the_cookie_and_ends_the_session() {
+    let s = start(Some(TOKEN));
+    let jar = log_in(&s);
+    let other = log_in(&s);
+    // The dashboard has the button.
+    let dash = get(&s, "/dashboard", &[("Cookie", &jar)]);
+    assert!(dash.body.contains(r#"<form method="post" action="/logout""#), "{}", dash.body);
+
+    let out = answer(no_redirects().post(&format!("{}/logout", s.base)).set("Cookie", &jar).call());
+    assert_eq!(out.status, 303);
+    assert_eq!(out.location.as_deref(), Some("/login"));
+    let cleared = out.set_cookie.expect("a cookie that clears");
+    let attrs: Vec<&str> = cleared.split(';').map(str::trim).collect();
+    assert_eq!(attrs[0], "goaltag_admin=", "{cleared}");
+    assert!(attrs.contains(&"Max-Age=0") && attrs.contains(&"Path=/"), "{cleared}");
+    // A browser that kept the old cookie (or someone who copied it) is out.
+    assert_eq!(get(&s, "/report/sites", &[("Cookie", &jar)]).status, 401);
+    assert_eq!(get(&s, "/dashboard", &[("Cookie", &jar)]).status, 401);
+    // Another login (another browser) is not.
+    assert_eq!(get(&s, "/report/sites", &[("Cookie", &other)]).status, 200);
+    // Without a token there is nothing to log out of: no button, no route.
+    let open = start(None);
+    assert!(!get(&open, "/dashboard", &[]).body.contains("/logout"));
+    assert_eq!(answer(no_redirects().post(&format!("{}/logout", open.base)).call()).status, 404);
 }
 
 #[test]

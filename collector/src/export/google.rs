@@ -29,9 +29,7 @@ pub const TIME_ZONE: &str = "Parameters:TimeZone=+0000";
 
 /// `ms` as `yyyy-MM-dd HH:mm:ss` (UTC, to the second).
 pub fn time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let s = secs.rem_euclid(86_400);
-    format!("{} {:02}:{:02}:{:02}", dates::format_date(secs.div_euclid(86_400)), s / 3600, s % 3600 / 60, s % 60)
+    dates::format_ms(ms, time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
 }
 
 /// The import file for `rows`.

@@ -33,17 +33,12 @@ pub const FORMAT_VERSION: &str = "6.0";
 
 /// `ms` as the bulk file's UTC time: `4/1/2020 6:50:54 PM`.
 pub fn time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, m, d) = dates::civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    let (h, min, sec) = (s / 3600, s % 3600 / 60, s % 60);
-    let (h12, half) = match h {
-        0 => (12, "AM"),
-        1..=11 => (h, "AM"),
-        12 => (12, "PM"),
-        _ => (h - 12, "PM"),
-    };
-    format!("{m}/{d}/{y} {h12}:{min:02}:{sec:02} {half}")
+    dates::format_ms(
+        ms,
+        time::macros::format_description!(
+            "[month padding:none]/[day padding:none]/[year] [hour repr:12 padding:none]:[minute]:[second] [period]"
+        ),
+    )
 }
 
 /// The bulk file for `rows`.

@@ -65,16 +65,13 @@ async fn health(State(store): State<Arc<dyn Store>>) -> Result<Json<Value>, AppE
     }
 }
 
-/// `s` cut to [`MAX_REASON`] bytes on a character boundary, with `…` when cut.
-/// (The tag has its own cut, `src/core/text.rs`; a shared helper would belong
-/// in `wire/`, which another change owns: left as a note in issue 26.)
+/// `s` cut to [`MAX_REASON`] bytes on a character boundary (std's
+/// `floor_char_boundary`), with `…` when cut. Not a copy of the tag's `cut`
+/// (`src/core/tracker/mod.rs`), which counts characters against the wire's
+/// limits: this one bounds bytes for the log and the database.
 fn truncated(mut s: String) -> String {
     if s.len() > MAX_REASON {
-        let mut end = MAX_REASON;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
+        s.truncate(s.floor_char_boundary(MAX_REASON));
         s.push('…');
     }
     s

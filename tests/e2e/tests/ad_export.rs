@@ -38,7 +38,7 @@ fn a_walk_from_each_network_s_ad_reaches_its_upload_file() {
     // Read as `GET /export` reads, through the Store (here the SQLite file, read-only).
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let store = rt.block_on(goaltag_collector::store::open_for_reports(&h.db.as_path().into())).unwrap();
-    let now = goaltag_collector::store::now_ms();
+    let now = goaltag_collector::model::now_ms();
     let export = |platform| {
         let req = Request {
             site: "demo-shop".into(),
