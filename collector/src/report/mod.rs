@@ -387,6 +387,7 @@ pub struct Rows {
     pub imports: Vec<ImportRow>,
 }
 
+pub mod attribution;
 mod sections;
 mod text;
 
