@@ -111,7 +111,7 @@ struct Db {
 impl Db {
     fn open(db: Database, dir: tempfile::TempDir) -> Db {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let store = goaltag_collector::store::open(&goaltag_collector::Config { db: db.clone(), ..Default::default() }).unwrap();
+        let store = goaltag_collector::Config { db: db.clone(), ..Default::default() }.open_store().unwrap();
         Db { rt, db, store, dir }
     }
 

@@ -6,9 +6,9 @@
 
 use super::writer::{BatchWriter, Writer};
 use super::{Accepted, Rejected, Store, StoreError, Stored};
-use crate::export::rows::{Decide, Read, Want};
-use crate::import::{Imported, Row};
-use crate::report::{BatchFigures, EventRow, ImportRow, Rows};
+use crate::model::export::{Decide, Read, Want};
+use crate::model::import::{Imported, Row};
+use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 

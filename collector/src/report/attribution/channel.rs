@@ -69,10 +69,14 @@ impl Default for Naming {
 /// The level rows are keyed at (`by=`): each level includes those above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Level {
+    /// Ad network (or referrer host, `utm_source`, direct).
     Network,
+    /// Network and campaign (the default).
     #[default]
     Campaign,
+    /// Network, campaign and ad group.
     AdGroup,
+    /// Network, campaign, ad group and keyword.
     Keyword,
 }
 
@@ -97,8 +101,11 @@ impl Level {
 pub struct Touch {
     /// Ad network, referrer host, `utm_source`, or [`DIRECT`].
     pub network: String,
+    /// `utm_campaign`.
     pub campaign: Option<String>,
+    /// The ad group parameter ([`Naming::ad_group_param`]).
     pub ad_group: Option<String>,
+    /// `utm_term`.
     pub keyword: Option<String>,
 }
 
@@ -156,9 +163,13 @@ pub fn fold(s: &str) -> String {
 /// above or at it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Key {
+    /// The network, folded.
     pub network: String,
+    /// The campaign, folded (from [`Level::Campaign`] down).
     pub campaign: Option<String>,
+    /// The ad group, folded (from [`Level::AdGroup`] down).
     pub ad_group: Option<String>,
+    /// The keyword, folded (at [`Level::Keyword`]).
     pub keyword: Option<String>,
 }
 

@@ -23,6 +23,7 @@ pub use channel::{Key, Level, Naming, Touch};
 pub use models::Model;
 
 use super::Money;
+pub use crate::model::attribution::{ConversionTouch, Input, PageViewTouch};
 use goaltag_wire::Attribution;
 use path::Visit;
 use serde::Serialize;
@@ -38,10 +39,13 @@ const DAY_MS: i64 = crate::dates::DAY_MS;
 /// What the attribution is asked for (`model=`, `by=`, `lookback_days=`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
+    /// How a conversion's credit is shared.
     pub model: Model,
+    /// The level rows are keyed at.
     pub level: Level,
     /// Days before a conversion whose visits make its path (1 to 90).
     pub lookback_days: i64,
+    /// Which parameter names the ad group.
     pub naming: Naming,
 }
 
@@ -80,62 +84,36 @@ impl Options {
     }
 }
 
-/// A page view as attribution reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PageViewTouch {
-    /// When, ms since the Unix epoch.
-    pub ts: i64,
-    pub client_id: Option<String>,
-    pub visit_id: Option<String>,
-    /// The touch the tag found on landing (page loads with campaign
-    /// parameters or another site's referrer carry one).
-    pub attribution: Option<Attribution>,
-}
-
-/// A conversion as attribution reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConversionTouch {
-    /// When, ms since the Unix epoch.
-    pub ts: i64,
-    pub client_id: Option<String>,
-    pub visit_id: Option<String>,
-    /// True for a primary goal's conversion (the only ones credited).
-    pub primary: bool,
-    pub value: Option<f64>,
-    /// The value's currency (upper-cased by the reader or here).
-    pub currency: Option<String>,
-    /// The last click the tag attached (within its attribution window).
-    pub attribution: Option<Attribution>,
-}
-
-/// What attribution reads from a store: the site's page views and
-/// conversions from `from − lookback` to the end of the range, any order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Input {
-    pub page_views: Vec<PageViewTouch>,
-    pub conversions: Vec<ConversionTouch>,
-}
-
 /// One day's cost of one spend row, names as the platform wrote them
 /// (empty = none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cost {
     /// UTC day number since 1970-01-01.
     pub day: i64,
+    /// The ad network ("Google", "Microsoft", "Meta", …).
     pub network: String,
+    /// The campaign's name.
     pub campaign: String,
+    /// The ad group's name ("" = none).
     pub ad_group: String,
+    /// The keyword ("" = none).
     pub keyword: String,
+    /// ISO 4217 code.
     pub currency: String,
+    /// What was spent, in `currency`.
     pub cost: f64,
 }
 
 /// The `attribution` object of the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The model's `model=` name.
     pub model: String,
+    /// The level's `by=` name.
     pub by: String,
+    /// The lookback in days.
     pub lookback_days: i64,
+    /// One row per key at the level: conversions first, then cost, visits, name.
     pub rows: Vec<Row>,
 }
 
@@ -143,11 +121,15 @@ pub struct Report {
 /// appear down to the level asked for (`null`: not set for this traffic).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
+    /// The network (or referrer host, `utm_source`, `direct`).
     pub network: String,
+    /// The campaign, from `by=campaign` down.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<Option<String>>,
+    /// The ad group, from `by=ad_group` down.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_group: Option<Option<String>>,
+    /// The keyword, at `by=keyword`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keyword: Option<Option<String>>,
     /// Visits that began in the range with this touch.
