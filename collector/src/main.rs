@@ -211,6 +211,19 @@ enum Cmd {
         /// Funnel steps as comma-separated URL paths; default the demo shop's purchase path.
         #[arg(long)]
         funnel: Option<String>,
+        /// Attribution model: last_non_direct (default), last_touch, first_touch,
+        /// linear, position_based, time_decay or data_driven.
+        #[arg(long)]
+        model: Option<String>,
+        /// Attribution level: network, campaign (default), ad_group or keyword.
+        #[arg(long)]
+        by: Option<String>,
+        /// Days of visits before a conversion that make its path, 1 to 90 (default 30).
+        #[arg(long)]
+        lookback_days: Option<String>,
+        /// The utm_* parameter that names the ad group (default utm_content).
+        #[arg(long, env = "GOALTAG_AD_GROUP_PARAM")]
+        ad_group_param: Option<String>,
         /// Print the JSON of GET /report instead of tables.
         #[arg(long)]
         json: bool,
@@ -360,8 +373,8 @@ async fn main() -> anyhow::Result<()> {
             goals,
             guard,
         ),
-        Cmd::Report { db, site, from, to, funnel, json } => {
-            let params = goaltag_collector::report::Params { site, from, to, funnel };
+        Cmd::Report { db, site, from, to, funnel, model, by, lookback_days, ad_group_param, json } => {
+            let params = goaltag_collector::report::Params { site, from, to, funnel, model, by, lookback_days, ad_group_param };
             print!("{}", goaltag_collector::report::cli(&db, params, json).await?);
             return Ok(());
         }

@@ -372,7 +372,7 @@ fn bad_questions(s: Server) {
         err("?site=shop&funnel=cart.html"),
         "funnel: \"cart.html\" is not a path; steps are URL paths starting with /, like /cart.html"
     );
-    assert_eq!(err("?site=shop&form=2024-01-01"), "unknown field \"form\", expected one of \"site\", \"from\", \"to\", \"funnel\"");
+    assert_eq!(err("?site=shop&form=2024-01-01"), "unknown field \"form\", expected one of \"site\", \"from\", \"to\", \"funnel\", \"model\", \"by\", \"lookback_days\", \"ad_group_param\"");
     // Defaults: the last 30 days up to today, the demo shop's funnel.
     let r = s.json("/report?site=shop");
     assert_eq!(r["daily"].as_array().unwrap().len(), 30);

@@ -45,3 +45,9 @@ pub struct Input {
     /// The conversions, primary or not.
     pub conversions: Vec<ConversionTouch>,
 }
+
+/// An attribution as a store read it (the event's `attribution` member as
+/// JSON text); `None` when missing or unreadable.
+pub fn parse_attribution(json: Option<&str>) -> Option<Attribution> {
+    json.and_then(|s| serde_json::from_str(s).ok())
+}

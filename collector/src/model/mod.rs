@@ -5,6 +5,7 @@
 //!
 //! - [`report`]: what a report reads ([`report::Rows`]);
 //! - [`attribution`]: what the report's attribution reads ([`attribution::Input`]);
+//! - [`spend`]: one day's ad spend ([`spend::SpendRow`]);
 //! - [`import`]: what an import stores ([`import::Row`]) and what it did ([`import::Imported`]);
 //! - [`export`]: what an export reads and records ([`export::Want`], [`export::Read`], [`export::Record`]);
 //! - [`now_ms`]: the collector's clock.
@@ -19,6 +20,7 @@ pub mod attribution;
 pub mod export;
 pub mod import;
 pub mod report;
+pub mod spend;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

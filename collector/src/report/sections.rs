@@ -370,5 +370,6 @@ pub fn from_rows(q: &Query, site: &str, mut rows: Rows) -> Report {
         daily: daily(q, &page_views, &conversions),
         data_quality: data_quality(&rows, &visits, &conversions),
         imports: imports(std::mem::take(&mut rows.imports)),
+        attribution: None,
     }
 }

@@ -105,6 +105,21 @@ pub trait Store: Send + Sync + 'static {
         anyhow::bail!("this store keeps no reports")
     }
 
+    /// What the report's attribution needs on `site` for `[start, end)` (ms;
+    /// the caller widens the range by the lookback): the page views and
+    /// conversions with a client or visit ID, or a conversion without, each
+    /// with its attribution, read from one consistent snapshot.
+    async fn attribution_rows(&self, _site: &str, _start: i64, _end: i64) -> anyhow::Result<crate::model::attribution::Input> {
+        anyhow::bail!("this store keeps no reports")
+    }
+
+    /// The site's spend rows dated `from_day` to `to_day` (UTC day numbers,
+    /// both included). Until the spend table is merged in (branch `spend`),
+    /// no store has any.
+    async fn spend_rows(&self, _site: &str, _from_day: i64, _to_day: i64) -> anyhow::Result<Vec<crate::model::spend::SpendRow>> {
+        Ok(Vec::new())
+    }
+
     /// Stores imported offline conversions for `site` in one transaction
     /// (see [`crate::import`]): new rows added, changed rows replaced.
     async fn import(&self, _site: &str, _rows: Vec<Row>, _imported_at: i64) -> anyhow::Result<Imported> {

@@ -6,6 +6,7 @@
 
 use super::writer::{BatchWriter, Writer};
 use super::{Accepted, Rejected, Store, StoreError, Stored};
+use crate::model::attribution::{parse_attribution, ConversionTouch, Input, PageViewTouch};
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
@@ -185,6 +186,9 @@ impl Store for SqliteStore {
     async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
         self.reader.report_rows(site, start, end).await
     }
+    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
+        self.reader.attribution_rows(site, start, end).await
+    }
     async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         self.reader.import(site, rows, imported_at).await
     }
@@ -236,6 +240,18 @@ impl Store for SqliteReader {
             // One consistent snapshot even while the collector writes.
             conn.execute_batch("BEGIN")?;
             let rows = report_rows(&conn, &site, start, end);
+            let _ = conn.execute_batch("COMMIT");
+            Ok(rows?)
+        })
+        .await
+    }
+    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
+        let site = site.to_string();
+        self.blocking(move |p| {
+            let conn = open_read_only(p)?;
+            // One consistent snapshot even while the collector writes.
+            conn.execute_batch("BEGIN")?;
+            let rows = attribution_rows(&conn, &site, start, end);
             let _ = conn.execute_batch("COMMIT");
             Ok(rows?)
         })
@@ -368,6 +384,47 @@ fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite:
         Vec::new()
     };
     Ok(Rows { page_views, conversions, batches, rejected_bodies: rejected as u64, imports })
+}
+
+/// The lean rows attribution reads: only page views that can be followed
+/// (a client or visit ID), and only the `attribution` (and `primary`) members
+/// of the stored JSON, extracted by SQLite where the text names them.
+fn attribution_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Result<Input> {
+    let mut st = conn.prepare_cached(
+        "SELECT ts, client_id, visit_id,
+                CASE WHEN instr(json, '\"attribution\"') > 0 THEN json_extract(json, '$.attribution') END
+         FROM events WHERE site = ?1 AND kind = 'page_view' AND ts >= ?2 AND ts < ?3
+           AND (client_id IS NOT NULL OR visit_id IS NOT NULL)",
+    )?;
+    let page_views = st
+        .query_map(params![site, start, end], |r| {
+            Ok(PageViewTouch {
+                ts: r.get(0)?,
+                client_id: r.get(1)?,
+                visit_id: r.get(2)?,
+                attribution: parse_attribution(r.get_ref(3)?.as_str_or_null()?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut st = conn.prepare_cached(
+        "SELECT ts, client_id, visit_id, value, currency, json_extract(json, '$.primary'),
+                CASE WHEN instr(json, '\"attribution\"') > 0 THEN json_extract(json, '$.attribution') END
+         FROM events WHERE site = ?1 AND kind = 'conversion' AND ts >= ?2 AND ts < ?3",
+    )?;
+    let conversions = st
+        .query_map(params![site, start, end], |r| {
+            Ok(ConversionTouch {
+                ts: r.get(0)?,
+                client_id: r.get(1)?,
+                visit_id: r.get(2)?,
+                value: r.get(3)?,
+                currency: r.get(4)?,
+                primary: r.get::<_, Option<i64>>(5)? == Some(1),
+                attribution: parse_attribution(r.get_ref(6)?.as_str_or_null()?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Input { page_views, conversions })
 }
 
 /// Stores imported rows in one transaction. Its own connection, not the

@@ -57,7 +57,7 @@ impl Default for Options {
 
 impl Options {
     /// Reads one parameter into the options: `Ok(true)` when `k` is one of
-    /// `model`, `by`, `lookback_days`; an error names the field and what it accepts.
+    /// `model`, `by`, `lookback_days`, `ad_group_param`; an error names the field and what it accepts.
     pub fn parse_param(&mut self, k: &str, v: &str) -> Result<bool, String> {
         let list = |names: &mut dyn Iterator<Item = &str>| names.collect::<Vec<_>>().join(", ");
         match k {
@@ -77,6 +77,13 @@ impl Options {
                         LOOKBACK_DAYS.end()
                     )
                 })?
+            }
+            "ad_group_param" => {
+                let v = v.trim().to_ascii_lowercase();
+                if !(v.len() > 4 && v.len() <= 50 && v.starts_with("utm_") && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+                    return Err(format!("ad_group_param: expected a utm_* parameter name such as utm_content, got {v:?}"));
+                }
+                self.naming.ad_group_param = v;
             }
             _ => return Ok(false),
         }

@@ -20,6 +20,7 @@
 //! schema.rs, which also checks the URL and the server's settings).
 
 use super::{Accepted, Rejected, Store, StoreError, Stored};
+use crate::model::attribution::{parse_attribution, ConversionTouch, Input, PageViewTouch};
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
@@ -300,6 +301,52 @@ impl Store for PgStore {
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
+    /// The lean rows attribution reads: only the `attribution` (and
+    /// `primary`) members of the stored JSON, parsed by PostgreSQL only
+    /// where the text names them.
+    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
+        let mut client = self.pool.get().await?;
+        // One consistent snapshot even while collectors write.
+        let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let page_views = tx
+            .query(
+                "SELECT ts, client_id, visit_id,
+                        CASE WHEN strpos(json, '\"attribution\"') > 0 THEN (json::jsonb -> 'attribution')::text END
+                 FROM events WHERE site = $1 AND kind = 'page_view' AND ts >= $2 AND ts < $3
+                   AND (client_id IS NOT NULL OR visit_id IS NOT NULL)",
+                &[&site, &start, &end],
+            )
+            .await?
+            .into_iter()
+            .map(|r| PageViewTouch {
+                ts: r.get(0),
+                client_id: r.get(1),
+                visit_id: r.get(2),
+                attribution: parse_attribution(r.get::<_, Option<&str>>(3)),
+            })
+            .collect();
+        let conversions = tx
+            .query(
+                "SELECT ts, client_id, visit_id, value, currency, (json::jsonb ->> 'primary') = 'true',
+                        (json::jsonb -> 'attribution')::text
+                 FROM events WHERE site = $1 AND kind = 'conversion' AND ts >= $2 AND ts < $3",
+                &[&site, &start, &end],
+            )
+            .await?
+            .into_iter()
+            .map(|r| ConversionTouch {
+                ts: r.get(0),
+                client_id: r.get(1),
+                visit_id: r.get(2),
+                value: r.get(3),
+                currency: r.get(4),
+                primary: r.get::<_, Option<bool>>(5) == Some(true),
+                attribution: parse_attribution(r.get::<_, Option<&str>>(6)),
+            })
+            .collect();
+        tx.commit().await?;
+        Ok(Input { page_views, conversions })
+    }
     async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
         let mut client = self.pool.get().await?;
         // One consistent snapshot even while collectors write.
