@@ -14,6 +14,7 @@
 //! - [`dashboard`]: the reporting routes and the dashboard page;
 //! - [`import`]: offline conversions from a CRM, joined by transaction ID;
 //! - [`export`]: conversions back to the ad platforms (upload files);
+//! - [`spend`]: ad spend from the platforms' report files (rows in [`model::spend`]);
 //! - [`admin`]: the admin token in front of the site owner's routes;
 //! - [`error`]: [`error::AppError`], what handlers answer when they fail.
 
@@ -27,9 +28,11 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod model;
 pub mod origins;
 pub mod ratelimit;
 pub mod report;
+pub mod spend;
 pub mod store;
 
 pub use config::Config;
