@@ -141,3 +141,17 @@ fn documented_format() {
         ],
     );
 }
+
+#[test]
+fn the_demo_sample_matches_the_demo_ad() {
+    // Two devices of "weekend goods": 2.60 + 1.60 = 4.20, 6 + 4 clicks.
+    let p = spend::parse(&std::fs::read(format!("{}/samples/spend-demo.csv", env!("CARGO_MANIFEST_DIR"))).unwrap()).unwrap();
+    assert_rows(
+        &p.rows,
+        &[
+            ("2026-12-01", "Microsoft", "weekend-specials", "specials", "", "weekend goods", "USD", 4.20, Some(10), Some(340)),
+            ("2026-12-01", "Microsoft", "weekend-specials", "specials", "", "slow weekend gifts", "USD", 1.10, Some(2), Some(90)),
+            ("2026-12-01", "Microsoft", "brand", "brand", "", "weekend goods shop", "USD", 0.80, Some(3), Some(40)),
+        ],
+    );
+}
