@@ -51,11 +51,13 @@ pub fn router(cfg: Config) -> anyhow::Result<Router> {
 
 /// The routes on any [`Store`] (another backend, or a test double; `cfg.db`
 /// is not used), with the site owner's routes: reports, the dashboard and
-/// imports ([`crate::dashboard`]) and exports ([`crate::export`]), behind
+/// imports ([`crate::dashboard`]), exports ([`crate::export`]) and spend ([`crate::spend`]), behind
 /// `cfg.admin_token` when one is set ([`crate::admin`]).
 pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<Router> {
     cfg.validate()?;
-    let owner = crate::dashboard::routes(store.clone()).merge(crate::export::routes(store.clone(), cfg.goals.clone()));
+    let owner = crate::dashboard::routes(store.clone())
+        .merge(crate::export::routes(store.clone(), cfg.goals.clone()))
+        .merge(crate::spend::routes::routes(store.clone()));
     let owner = crate::admin::protect(owner, cfg.admin_token.clone());
     let app = Arc::new(App {
         store,
@@ -104,7 +106,7 @@ pub fn warn_if_exposed(addr: SocketAddr, cfg: &Config) {
     if exposed(addr, cfg) {
         tracing::warn!(
             %addr,
-            "listening beyond loopback without --admin-token: /report, /dashboard, /import and /export are open \
+            "listening beyond loopback without --admin-token: /report, /dashboard, /import, /spend and /export are open \
              to anyone who can reach this address (set GOALTAG_ADMIN_TOKEN, or bind 127.0.0.1)"
         );
     }

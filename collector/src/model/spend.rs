@@ -28,3 +28,16 @@ pub struct SpendRow {
     /// Impressions, when the file says.
     pub impressions: Option<u64>,
 }
+
+/// What storing one file's spend rows did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct SpendImported {
+    /// Rows stored (one per key).
+    pub rows: usize,
+    /// Keys not stored before.
+    pub new: usize,
+    /// Keys stored before whose cost, clicks or impressions the file changed.
+    pub replaced: usize,
+    /// Keys stored before with the same figures.
+    pub unchanged: usize,
+}

@@ -14,11 +14,14 @@
 //! - [`text`]: bytes to text (UTF-8, UTF-16), comma or tab;
 //! - [`numbers`]: amounts, counts and days as the platforms write them;
 //! - [`header`]: which format, which columns;
-//! - [`reader`]: the walk over the records.
+//! - [`reader`]: the walk over the records;
+//! - [`routes`]: `POST /spend`; [`cli`]: `goaltag-collector spend`.
 
+pub mod cli;
 pub mod header;
 pub mod numbers;
 pub mod reader;
+pub mod routes;
 pub mod text;
 
 #[cfg(test)]

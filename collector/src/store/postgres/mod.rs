@@ -22,6 +22,7 @@
 use super::{Accepted, Rejected, Store, StoreError, Stored};
 use crate::export::rows::{Decide, Read, Want};
 use crate::import::{Imported, Row};
+use crate::model::spend::{SpendImported, SpendRow};
 use crate::report::{BatchFigures, EventRow, ImportRow, Rows};
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
@@ -34,6 +35,7 @@ use tokio_postgres::NoTls;
 
 mod export;
 mod schema;
+mod spend;
 
 use schema::prepare;
 pub use schema::{redacted, Schema, MIGRATIONS, SCHEMA_VERSION};
@@ -373,6 +375,18 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    async fn import_spend(&self, site: &str, rows: Vec<SpendRow>, imported_at: i64) -> anyhow::Result<SpendImported> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let done = spend::import(&tx, site, &rows, imported_at).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn spend_rows(&self, site: &str, from_day: i64, to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        spend::rows(&self.pool.get().await?, site, from_day, to_day).await
     }
 
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
