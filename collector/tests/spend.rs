@@ -274,7 +274,7 @@ fn spend_over_http(s: Server) {
     // Bad requests and the cap.
     assert_eq!(post(&s, "", &ms).1["error"], "site: required, as in POST /spend?site=demo-shop");
     assert_eq!(post(&s, "?site=shop", b"").1["error"], "the file is empty");
-    let (status, err) = post(&s, "?site=shop", &vec![b'x'; 33 << 20]);
+    let (status, err) = post(&s, "?site=shop", &vec![b'x'; 50_000_000]);
     assert_eq!((status, err["error"].as_str().unwrap()), (413, "the file is larger than 32 MiB; split it by date range"));
     assert_eq!(all().len(), 4 + 3 + 3);
 }
@@ -334,6 +334,14 @@ fn the_command_imports_file_by_file_and_stops_at_a_refused_one() {
         "{stderr}"
     );
     assert_eq!(stored(&s, "shop", "2026-01-01", "2026-12-31").len(), 3, "the first file only");
+
+    // A 50 MB file is refused before it is read.
+    let huge = dir.path().join("huge.csv");
+    std::fs::File::create(&huge).unwrap().set_len(50_000_000).unwrap();
+    let out = Command::new(BIN).args(["spend", "--db", s.db.to_str().unwrap(), "--site", "shop", huge.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("huge.csv: the file is larger than 32 MiB; split it by date range; nothing of it was imported"), "{stderr}");
 
     let out = Command::new(BIN).args(["spend", "--db", s.db.to_str().unwrap(), "--site", "shop", &good]).output().unwrap();
     assert!(out.status.success());
