@@ -396,7 +396,9 @@ cmd_test() {
   pg_start
   log "native tests (core, wire, collector on SQLite and PostgreSQL, end-to-end in Chromium and Firefox, the npm app)"
   # goaltag-e2e's tests that drive browsers sit behind its `browsers` feature.
-  cargo test --workspace --features goaltag-e2e/browsers
+  # The PostgreSQL tests are #[ignore]d (a plain cargo test lists them as
+  # ignored, with the reason); with the server started above they run here.
+  cargo test --workspace --features goaltag-e2e/browsers -- --include-ignored
   log "browser tests in headless Chromium"
   wasm-pack test --headless --chrome
   log "browser tests in headless Firefox"
@@ -411,7 +413,14 @@ cmd_test_pg() {
   command -v cargo >/dev/null || die "Rust is missing: install it with rustup (https://rustup.rs) first"
   pg_start
   log "collector tests on SQLite and PostgreSQL"
-  cargo test -p goaltag-collector "${@:2}"
+  # The PostgreSQL tests are #[ignore]d without a server: include them. Extra
+  # arguments go to cargo test (a `--` among them starts the harness's own).
+  local args=("${@:2}")
+  if [[ " ${args[*]} " == *" -- "* ]]; then
+    cargo test -p goaltag-collector "${args[@]}" --include-ignored
+  else
+    cargo test -p goaltag-collector "${args[@]}" -- --include-ignored
+  fi
 }
 
 # A benchmark, not a test: peers come from npm into bench/scratch (gitignored),

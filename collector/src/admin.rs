@@ -75,7 +75,7 @@ impl Token {
 /// Puts the routes of `owner` behind `token` (none: leaves them open) and
 /// adds `GET`/`POST /login` for the dashboard's form. Only the routes of
 /// `owner` are guarded: a path it does not have falls through unguarded.
-pub fn protect(owner: Router, token: Option<String>) -> Router {
+pub fn protect<S: Clone + Send + Sync + 'static>(owner: Router<S>, token: Option<String>) -> Router<S> {
     let Some(token) = token else { return owner };
     let token = Arc::new(Token(token));
     let guarded = owner.route_layer(axum::middleware::from_fn_with_state(token.clone(), require));

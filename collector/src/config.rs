@@ -3,8 +3,9 @@
 
 use crate::origins::SiteOrigin;
 use crate::ratelimit::RateLimits;
-use crate::store::Database;
+use crate::store::{Database, Store};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything the collector can be told at start-up.
@@ -54,7 +55,7 @@ impl Default for Config {
             www: None,
             allowed_origins: Vec::new(),
             max_body_bytes: crate::ingest::DEFAULT_MAX_BODY_BYTES,
-            max_decoded_bytes: crate::decode::DEFAULT_MAX_DECODED_BYTES,
+            max_decoded_bytes: crate::ingest::DEFAULT_MAX_DECODED_BYTES,
             max_events: 500,
             queue_capacity: 64,
             max_event_age: Duration::from_millis(crate::ingest::DEFAULT_MAX_AGE_MS),
@@ -88,6 +89,12 @@ impl Config {
             crate::admin::check_token(t).map_err(anyhow::Error::msg)?;
         }
         Ok(())
+    }
+
+    /// Opens the database [`Config::db`] names for serving, with this
+    /// configuration's queue and pool sizes (see [`crate::store::open`]).
+    pub fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        crate::store::open(&self.db, self.queue_capacity, self.db_connections)
     }
 
     /// The ingest limits these settings make.

@@ -2,6 +2,7 @@
 //! timestamps, without a date library: reports take `YYYY-MM-DD` days,
 //! imports take dates, date-times and epoch milliseconds.
 
+/// Milliseconds in a (UTC) day.
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The UTC day number holding `ms` (milliseconds since the Unix epoch).
@@ -143,6 +144,13 @@ pub fn parse_timestamp(s: &str) -> Result<i64, String> {
         Some(_) => return Err(bad()),
     };
     Ok(day * DAY_MS + ((h * 60 + m - offset_min) * 60 + sec) * 1000 + ms)
+}
+
+/// A day given as the parameter `param` (`from`, `to`): `YYYY-MM-DD`
+/// (UTC, surrounding blanks ignored) as days since 1970-01-01; the error
+/// names the parameter and the format.
+pub fn parse_param(param: &str, v: &str) -> Result<i64, String> {
+    parse_date(v.trim()).ok_or_else(|| format!("{param}: expected a date as YYYY-MM-DD (UTC), got {v:?}"))
 }
 
 #[cfg(test)]

@@ -31,11 +31,8 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// The query parameter value that marks a gzip body.
 pub const GZIP: &str = "gzip";
 
-/// Default cap on a decoded body: 1 MiB. The tag's largest batch is 256 KiB
-/// of JSON (at most 500 events), so this is four times that: room for a
-/// larger `--max-events` or another sender, while a refused bomb costs at
-/// most 1 MiB of memory and a millisecond of inflating.
-pub const DEFAULT_MAX_DECODED_BYTES: usize = 1 << 20;
+/// Default cap on a decoded body (defined beside the other limits, in [`crate::ingest`]).
+pub use crate::ingest::DEFAULT_MAX_DECODED_BYTES;
 
 /// Most a body may grow by decoding once it is past [`RATIO_FLOOR`]: 200
 /// times. Batches the tag sends compress 8 to 12 times (random UUIDs and

@@ -2,7 +2,14 @@
 //! `Result<T, AppError>`; [`AppError`]'s `IntoResponse` makes the answer
 //! (status, JSON body, extra headers), as in axum's error-handling example.
 //! Most errors are `{"error": "reason"}`; the reason says what to change.
+//!
+//! Every 500 is made by [`AppError::internal`] (or [`OrInternal::or_500`],
+//! its shorthand on a `Result`): the cause goes to the log, the client
+//! learns what failed. The domain's errors convert with `From`, so handlers
+//! use `?`: [`ReportError`] (400 or 500), [`StoreError`] (503 or 500).
 
+use crate::report::ReportError;
+use crate::store::StoreError;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -47,10 +54,11 @@ impl AppError {
         self.header(header::RETRY_AFTER, HeaderValue::from(secs))
     }
 
-    /// 500 for a failed database read or write: the cause goes to the log,
-    /// the client learns only that it failed.
-    pub fn db(what: &str, e: impl std::fmt::Display) -> AppError {
-        tracing::error!(error = %e, "{what} failed");
+    /// 500, the one way: `what` failed (a database read or write, the goals
+    /// file); the cause goes to the log (with its chain, `{:#}`), the client
+    /// learns only what failed.
+    pub fn internal(what: &str, e: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %format!("{e:#}"), "{what} failed");
         AppError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} failed; see the collector's log"))
     }
 
@@ -78,12 +86,36 @@ impl std::fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
-impl From<crate::report::ReportError> for AppError {
-    fn from(e: crate::report::ReportError) -> AppError {
+/// A wrong question is 400 with its reason; a failed read is a 500.
+impl From<ReportError> for AppError {
+    fn from(e: ReportError) -> AppError {
         match e {
-            crate::report::ReportError::Bad(why) => AppError::bad(why),
-            crate::report::ReportError::Db(e) => AppError::db("reading the database", format!("{e:#}")),
+            ReportError::Bad(why) => AppError::bad(why),
+            ReportError::Db(e) => AppError::internal("reading the database", e),
         }
+    }
+}
+
+/// A full write queue is 503 with `Retry-After: 1` (the tag retries then);
+/// a failed store is a 500.
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::Busy => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "write queue full, retry later").retry_after(1),
+            StoreError::Failed(e) => AppError::internal("storing the batch", e),
+        }
+    }
+}
+
+/// [`AppError::internal`] on the error of a `Result`: `store.sites().await.or_500("reading the database")?`.
+pub trait OrInternal<T> {
+    /// `Ok` as it is; an error becomes a 500 saying `what` failed.
+    fn or_500(self, what: &str) -> Result<T, AppError>;
+}
+
+impl<T, E: std::fmt::Display> OrInternal<T> for Result<T, E> {
+    fn or_500(self, what: &str) -> Result<T, AppError> {
+        self.map_err(|e| AppError::internal(what, e))
     }
 }
 
@@ -98,5 +130,11 @@ mod tests {
         assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
         assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
         assert_eq!(AppError::bad("x").reason(), "x");
+        let busy = AppError::from(StoreError::Busy);
+        assert_eq!((busy.status, busy.headers.len()), (StatusCode::SERVICE_UNAVAILABLE, 1));
+        let failed: Result<(), _> = Err(anyhow::anyhow!("disk full")).or_500("storing the import");
+        let failed = failed.unwrap_err();
+        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed.reason(), "storing the import failed; see the collector's log", "the cause stays in the log");
     }
 }

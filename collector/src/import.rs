@@ -12,8 +12,9 @@
 use crate::dates;
 use crate::ingest::{MAX_SITE, MAX_TEXT, MAX_VALUE};
 use crate::store::Database;
-use serde::Serialize;
 use std::path::Path;
+
+pub mod routes;
 
 /// Most rows in one file: one transaction holds SQLite's write lock while it
 /// runs, and beacons wait for it.
@@ -21,32 +22,14 @@ pub const MAX_ROWS: usize = 100_000;
 /// Largest body `POST /import` reads.
 pub const MAX_BYTES: usize = 16 << 20;
 
-/// One validated row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub transaction_id: String,
-    pub goal: String,
-    pub stage: String,
-    pub value: Option<f64>,
-    pub currency: Option<String>,
-    pub ts: i64,
-}
+pub use crate::model::import::{Imported, Row};
 
-/// What an import did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Imported {
-    pub rows: usize,
-    /// Rows not seen before.
-    pub new: usize,
-    /// Rows that replaced an earlier import with different value, currency or time.
-    pub updated: usize,
-    /// Rows identical to an earlier import.
-    pub unchanged: usize,
-}
-
+/// How an import file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// CSV with a header row naming the fields (RFC 4180).
     Csv,
+    /// One JSON object per line.
     JsonLines,
 }
 
@@ -289,7 +272,7 @@ pub async fn cli(db: &Database, site: &str, file: &Path) -> anyhow::Result<Strin
     };
     let rows = parse(&text, format).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
     let store = crate::store::open_for_import(db).await?;
-    let d = store.import(site, rows, crate::store::now_ms()).await?;
+    let d = store.import(site, rows, crate::model::now_ms()).await?;
     Ok(format!("imported {} rows for {site}: {} new, {} updated, {} unchanged", d.rows, d.new, d.updated, d.unchanged))
 }
 

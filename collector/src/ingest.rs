@@ -6,6 +6,8 @@
 use axum::http::StatusCode;
 use goaltag_wire::{is_uuid, Batch, Event};
 
+pub mod routes;
+
 /// The limits a body is checked against (from [`crate::Config`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -28,6 +30,12 @@ pub struct Limits {
 /// the events (`v`, `site`, `sent_at`, `attempt`, `dropped`: under 300 bytes).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 264 * 1024;
 
+/// Default cap on a decoded body: 1 MiB. The tag's largest batch is 256 KiB
+/// of JSON (at most 500 events), so this is four times that: room for a
+/// larger `--max-events` or another sender, while a refused bomb costs at
+/// most 1 MiB of memory and a millisecond of inflating.
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 1 << 20;
+
 /// 7 days.
 pub const DEFAULT_MAX_AGE_MS: u64 = 7 * 24 * 3600 * 1000;
 /// 1 hour.
@@ -37,7 +45,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            max_decoded_bytes: crate::decode::DEFAULT_MAX_DECODED_BYTES,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             max_events: 500,
             max_age_ms: DEFAULT_MAX_AGE_MS,
             max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
@@ -48,15 +56,19 @@ impl Default for Limits {
 /// Why a body was refused: the HTTP status and a reason naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
+    /// The answer's status: 400, or 413 for a body too large.
     pub status: StatusCode,
+    /// What was wrong, naming the field (the answer's `error`).
     pub reason: String,
 }
 
 impl Rejection {
+    /// 400: the body is not a valid batch, for `reason`.
     pub fn bad(reason: String) -> Rejection {
         Rejection { status: StatusCode::BAD_REQUEST, reason }
     }
 
+    /// 413: the body (`len` bytes, when known) is over `limit`; the tag splits the batch.
     pub fn too_large(len: Option<usize>, limit: usize) -> Rejection {
         let reason = match len {
             Some(n) => format!("body is {n} bytes, the limit is {limit}"),
@@ -79,7 +91,7 @@ pub const MAX_SITE: usize = 100;
 /// ready to store: event IDs are lower-cased so that a re-send in another case
 /// still dedups.
 pub fn parse(body: &[u8], limits: &Limits) -> Result<Batch, Rejection> {
-    parse_at(body, limits, crate::store::now_ms())
+    parse_at(body, limits, crate::model::now_ms())
 }
 
 /// [`parse`] for a body received at `received_at` (ms since the Unix epoch),

@@ -1,5 +1,7 @@
 //! `goaltag-collector serve`: the reference collector as a command.
 
+#![deny(missing_docs)]
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use goaltag_collector::config::parse_duration;
 use goaltag_collector::origins::SiteOrigin;
@@ -373,9 +375,8 @@ async fn main() -> anyhow::Result<()> {
             guard,
         ),
         Cmd::Report { db, site, from, to, funnel, json } => {
-            let params = [("site", site), ("from", from), ("to", to), ("funnel", funnel)];
-            let given = params.iter().filter_map(|(k, v)| Some((*k, v.as_deref()?)));
-            print!("{}", goaltag_collector::report::cli(&db, given, json).await?);
+            let params = goaltag_collector::report::Params { site, from, to, funnel };
+            print!("{}", goaltag_collector::report::cli(&db, params, json).await?);
             return Ok(());
         }
         Cmd::Import { db, site, file } => {
@@ -388,15 +389,17 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {
-            let mut params = vec![("site", site), ("platform", platform)];
-            params.extend(goals.into_iter().map(|g| ("goal", g)));
-            params.extend(names.into_iter().map(|n| ("name", n)));
-            params.extend([("from", from), ("to", to), ("window_days", window_days)].into_iter().filter_map(|(k, v)| Some((k, v?))));
-            if since_last {
-                params.push(("since_last", "true".into()));
-            }
-            let given = params.iter().map(|(k, v)| (*k, v.as_str()));
-            let summary = goaltag_collector::export::cli(&db, given, goals_file.as_deref(), out.as_deref()).await?;
+            let params = goaltag_collector::export::Params {
+                site: Some(site),
+                platform: Some(platform),
+                goal: goals,
+                from,
+                to,
+                name: names,
+                window_days,
+                since_last: since_last.then(|| "true".into()),
+            };
+            let summary = goaltag_collector::export::cli(&db, params, goals_file.as_deref(), out.as_deref()).await?;
             eprintln!("{summary}");
             return Ok(());
         }

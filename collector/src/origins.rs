@@ -16,7 +16,9 @@ use std::str::FromStr;
 /// `SITE=ORIGIN`, as given to `--site-origin`: pages on ORIGIN may send for SITE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteOrigin {
+    /// The site key.
     pub site: String,
+    /// The origin its pages are on (`https://shop.example`, no path).
     pub origin: String,
 }
 
@@ -56,6 +58,7 @@ pub struct Origins {
 }
 
 impl Origins {
+    /// From `--allowed-origin` (any site) and `--site-origin` (one site each).
     pub fn new(global: &[String], per_site: &[SiteOrigin]) -> Origins {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         for so in per_site {

@@ -68,7 +68,9 @@ impl RateLimits {
 /// A refusal: when to come back (whole seconds, at least 1, for `Retry-After`) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limited {
+    /// Seconds until a request would pass (`Retry-After`), at least 1.
     pub retry_after_secs: u64,
+    /// Which limit refused it (the answer's `error`).
     pub reason: String,
 }
 
@@ -82,6 +84,7 @@ pub struct Limiters {
 }
 
 impl Limiters {
+    /// Both limiters as `cfg` sets them (a rate of 0 turns one off).
     pub fn new(cfg: &RateLimits) -> Limiters {
         Limiters {
             ip: Keyed::new(cfg.ip_rate, cfg.ip_burst, cfg.max_tracked, IpAddr::V6(Ipv6Addr::UNSPECIFIED)),

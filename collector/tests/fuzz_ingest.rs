@@ -395,7 +395,7 @@ proptest! {
     /// Half the cases are gzipped (`?c=gzip`), mutated before or after.
     #[test]
     fn a_batch_is_stored_whole_or_not_at_all(
-        b in valid_batch(goaltag_collector::store::now_ms()),
+        b in valid_batch(goaltag_collector::model::now_ms()),
         mutations in prop::collection::vec(mutation(), 0..3),
         compressed in any::<bool>(),
         after in prop::collection::vec(mutation(), 0..2),

@@ -23,7 +23,7 @@
 use crate::dates::{self, DAY_MS};
 use crate::store::{Database, Store};
 use goaltag_wire::Attribution;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The demo shop's purchase path (files in `www/`).
 pub const DEFAULT_FUNNEL: [&str; 5] = ["/", "/specials.html", "/product.html", "/cart.html", "/checkout/confirmation.html"];
@@ -31,15 +31,19 @@ pub const DEFAULT_FUNNEL: [&str; 5] = ["/", "/specials.html", "/product.html", "
 pub const DEFAULT_DAYS: i64 = 30;
 /// Longest range: the daily series has one row per day.
 pub const MAX_DAYS: i64 = 1000;
+/// Most funnel steps a report follows.
 pub const MAX_FUNNEL_STEPS: usize = 12;
 
 /// What a report is about, checked. `site` may be left for [`build`] to pick.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// Site key; `None`: the database's only site.
     pub site: Option<String>,
-    /// First and last day, as days since 1970-01-01 (UTC).
+    /// First day, as days since 1970-01-01 (UTC).
     pub from: i64,
+    /// Last day (included), as days since 1970-01-01 (UTC).
     pub to: i64,
+    /// The funnel's steps: URL paths, in order.
     pub funnel: Vec<String>,
 }
 
@@ -63,28 +67,29 @@ impl std::fmt::Display for ReportError {
 
 impl std::error::Error for ReportError {}
 
+/// The parameters of `GET /report` and `goaltag-collector report`, as given;
+/// [`Query::new`] checks them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Site key; empty or absent: the database's only site.
+    pub site: Option<String>,
+    /// First day, `YYYY-MM-DD` (UTC); default: [`DEFAULT_DAYS`] days up to `to`.
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (UTC), included; default: today.
+    pub to: Option<String>,
+    /// Funnel steps, comma-separated paths; default: [`DEFAULT_FUNNEL`].
+    pub funnel: Option<String>,
+}
+
 impl Query {
-    /// From the parameters of `GET /report` (or the CLI): `site`, `from`, `to`
-    /// (YYYY-MM-DD) and `funnel` (comma-separated paths). `today` is the UTC day
-    /// number the defaults count from: the last [`DEFAULT_DAYS`] days up to today.
-    pub fn parse<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, today: i64) -> Result<Query, String> {
-        let (mut site, mut from, mut to, mut funnel) = (None, None, None, None);
-        for (k, v) in params {
-            match k {
-                "site" if !v.is_empty() => site = Some(v.to_string()),
-                "site" => {}
-                "from" | "to" => {
-                    let day = dates::parse_date(v.trim()).ok_or_else(|| format!("{k}: expected a date as YYYY-MM-DD (UTC), got {v:?}"))?;
-                    if k == "from" {
-                        from = Some(day)
-                    } else {
-                        to = Some(day)
-                    }
-                }
-                "funnel" => funnel = Some(parse_funnel(v)?),
-                _ => return Err(format!("unknown parameter {k:?}: expected site, from, to or funnel")),
-            }
-        }
+    /// Checks the parameters of `GET /report` (or the CLI). `today` is the UTC
+    /// day number the defaults count from: the last [`DEFAULT_DAYS`] days up to today.
+    pub fn new(p: Params, today: i64) -> Result<Query, String> {
+        let site = p.site.filter(|s| !s.is_empty());
+        let from = p.from.map(|v| dates::parse_param("from", &v)).transpose()?;
+        let to = p.to.map(|v| dates::parse_param("to", &v)).transpose()?;
+        let funnel = p.funnel.map(|v| parse_funnel(&v)).transpose()?;
         let to = to.unwrap_or(today);
         let from = from.unwrap_or(to - (DEFAULT_DAYS - 1));
         if from > to {
@@ -112,33 +117,54 @@ fn parse_funnel(v: &str) -> Result<Vec<String>, String> {
 /// An amount in one currency (`null` when the events named none).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Money {
+    /// ISO 4217 code as the events sent it; `None` when they named none.
     pub currency: Option<String>,
+    /// The sum.
     pub value: f64,
 }
 
+/// The report on one site for a range of days: what `GET /report` answers,
+/// the dashboard draws and `goaltag-collector report` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The site key.
     pub site: String,
+    /// First day, `YYYY-MM-DD` (UTC).
     pub from: String,
+    /// Last day, included.
     pub to: String,
+    /// The whole range in a few numbers.
     pub totals: Totals,
+    /// Conversions by goal.
     pub goals: Vec<GoalRow>,
+    /// Visits and conversions by source (ad network, UTM tags, referrer).
     pub sources: Vec<SourceRow>,
+    /// Visits and conversions by the page a visit began on.
     pub landing_pages: Vec<LandingRow>,
+    /// How many visits went through the funnel's steps in order.
     pub funnel: Funnel,
+    /// One row per day of the range, days without events included.
     pub daily: Vec<Day>,
+    /// Imported offline stages by goal, and how many joined an online conversion.
     pub imports: Vec<ImportGoal>,
+    /// What the collector absorbed, refused, or could not follow.
     pub data_quality: DataQuality,
 }
 
+/// The range in a few numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Totals {
+    /// Page views in the range.
     pub page_views: u64,
+    /// Visits (see the module's definitions); page views without any ID are in none.
     pub visits: u64,
     /// Distinct client IDs on page views and conversions.
     pub unique_visitors: u64,
+    /// Conversions of every goal.
     pub conversions: u64,
+    /// Conversions of goals the tag marked primary.
     pub primary_conversions: u64,
+    /// Conversions of the other goals.
     pub secondary_conversions: u64,
     /// Value of every conversion, primary and secondary, per currency.
     pub values: Vec<Money>,
@@ -148,31 +174,41 @@ pub struct Totals {
     pub primary_values: Vec<Money>,
 }
 
+/// One goal's conversions in the range.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GoalRow {
+    /// The goal ID.
     pub goal: String,
     /// True when the tag marked this goal's conversions primary.
     pub primary: bool,
+    /// Its conversions.
     pub conversions: u64,
     /// Distinct client IDs among them (only where consent allowed an ID).
     pub unique_visitors: u64,
     /// Conversions without a client ID, which `unique_visitors` cannot count.
     pub conversions_without_id: u64,
+    /// Their value, per currency.
     pub values: Vec<Money>,
 }
 
+/// Where a visit or conversion came from, as its attribution tells it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct SourceKey {
     /// Ad network named by a click ID (Google, Microsoft, Meta, TikTok,
     /// LinkedIn, or the click ID's name for one configured on the site).
     pub network: Option<String>,
+    /// The referring site's host, when it was another site.
     pub referrer_host: Option<String>,
+    /// The `utm_source` tag.
     pub utm_source: Option<String>,
+    /// The `utm_medium` tag.
     pub utm_medium: Option<String>,
+    /// The `utm_campaign` tag.
     pub utm_campaign: Option<String>,
 }
 
 impl SourceKey {
+    /// The source an attribution names; none (or `None`) is "direct".
     pub fn of(a: Option<&Attribution>) -> SourceKey {
         let Some(a) = a else { return SourceKey::default() };
         SourceKey {
@@ -222,13 +258,19 @@ fn network(a: &Attribution) -> Option<String> {
     NETWORKS.iter().find(|(id, _)| a.click_ids.contains_key(id)).map(|(_, n)| n.to_string()).or_else(|| a.click_ids.keys().next().cloned())
 }
 
+/// One source's visits and conversions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceRow {
+    /// Its label ([`SourceKey::label`]).
     pub source: String,
+    /// Its parts, flattened into the row in JSON.
     #[serde(flatten)]
     pub key: SourceKey,
+    /// Visits whose first attributed page view names this source.
     pub visits: u64,
+    /// Conversions whose own attribution names this source.
     pub conversions: u64,
+    /// Of those, conversions of primary goals.
     pub primary_conversions: u64,
     /// Value of every conversion credited to the source, per currency.
     pub values: Vec<Money>,
@@ -236,23 +278,30 @@ pub struct SourceRow {
     pub primary_values: Vec<Money>,
 }
 
+/// One landing page: visits that began on it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LandingRow {
+    /// The page's path (no query string; `/x/index.html` is `/x/`).
     pub path: String,
+    /// Visits that began on it.
     pub visits: u64,
     /// Conversions in visits that began on this page.
     pub conversions: u64,
 }
 
+/// The funnel: visits through its steps, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Funnel {
+    /// One row per step, in the order asked for.
     pub steps: Vec<FunnelStep>,
     /// Page views without visit or client ID, which the funnel cannot follow.
     pub page_views_without_id: u64,
 }
 
+/// One funnel step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunnelStep {
+    /// The step's path.
     pub path: String,
     /// Visits that reached this step after all earlier ones.
     pub visits: u64,
@@ -262,30 +311,44 @@ pub struct FunnelStep {
     pub rate: f64,
 }
 
+/// One day of the daily series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Day {
+    /// `YYYY-MM-DD` (UTC).
     pub date: String,
+    /// Page views that day (by event time).
     pub page_views: u64,
+    /// Conversions that day.
     pub conversions: u64,
+    /// Their value, per currency.
     pub values: Vec<Money>,
 }
 
+/// Imported rows of one goal, by stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportGoal {
+    /// The goal ID.
     pub goal: String,
+    /// Its stages, by name.
     pub stages: Vec<ImportStage>,
 }
 
+/// Imported rows of one stage in the range.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportStage {
+    /// The stage (`shipped`, `qualified`, …).
     pub stage: String,
+    /// Rows in the range.
     pub rows: u64,
     /// Rows whose transaction ID an online conversion of the site carried (any date).
     pub matched: u64,
+    /// Rows no online conversion carried the transaction ID of.
     pub unmatched: u64,
+    /// Their value, per currency.
     pub values: Vec<Money>,
 }
 
+/// What the collector absorbed, refused, or could not follow.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataQuality {
     /// Batches accepted for the site.
@@ -297,96 +360,23 @@ pub struct DataQuality {
     pub retried_batches: u64,
     /// Events the tag reported dropping before they could be sent.
     pub dropped_overflow: u64,
+    /// Events the tag dropped because a collector refused them (4xx).
     pub dropped_poison: u64,
+    /// Events the tag dropped as too old to send.
     pub dropped_expired: u64,
+    /// Events the tag dropped because consent for them was withdrawn.
     pub dropped_consent: u64,
     /// Bodies refused by validation, for all sites (a refused body may name none).
     pub rejected_bodies: u64,
+    /// Page views with neither visit nor client ID (no consent): in no visit or funnel.
     pub page_views_without_id: u64,
+    /// Conversions without a client ID: in no unique-visitor count.
     pub conversions_without_client_id: u64,
 }
 
-// ---- What a store reads ------------------------------------------------------
+pub use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
 
-/// One event as a store reads it for a report: the columns every store keeps,
-/// and the whole event as JSON (attribution and `primary` are read from it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    /// The event ID (lower-case UUID).
-    pub id: String,
-    /// When it happened, ms since the Unix epoch (the collector's clock).
-    pub ts: i64,
-    /// The page's URL.
-    pub url: Option<String>,
-    /// The conversion's goal.
-    pub goal: Option<String>,
-    /// The conversion's value.
-    pub value: Option<f64>,
-    /// The value's currency, as sent.
-    pub currency: Option<String>,
-    /// The conversion's transaction ID.
-    pub transaction_id: Option<String>,
-    /// The browser's client ID, where consent allowed one.
-    pub client_id: Option<String>,
-    /// The visit's ID, where consent allowed one.
-    pub visit_id: Option<String>,
-    /// The whole event as the collector stored it.
-    pub json: String,
-}
-
-/// Sums over a site's accepted batches in the range (by arrival).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchFigures {
-    /// Batches accepted.
-    pub batches: u64,
-    /// Events in them that were already stored.
-    pub duplicates: u64,
-    /// Batches sent on a second or later attempt.
-    pub retried: u64,
-    /// Events the tag reported dropping: its queue was full.
-    pub dropped_overflow: u64,
-    /// Events the tag reported dropping: refused by a collector.
-    pub dropped_poison: u64,
-    /// Events the tag reported dropping: too old to send.
-    pub dropped_expired: u64,
-    /// Events the tag reported dropping: consent for them was withdrawn.
-    pub dropped_consent: u64,
-}
-
-/// One imported row of the site in the range.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportRow {
-    /// Its goal.
-    pub goal: String,
-    /// Its stage (shipped, refunded, …).
-    pub stage: String,
-    /// Its value.
-    pub value: Option<f64>,
-    /// The value's currency.
-    pub currency: Option<String>,
-    /// When it happened, ms since the Unix epoch.
-    pub ts: i64,
-    /// True when an online conversion of the site (any date) carried its transaction ID.
-    pub matched: bool,
-}
-
-/// Everything a report reads from a store ([`crate::Store::report_rows`]),
-/// in no particular order: the report sorts what it needs sorted, so every
-/// store gives the same numbers.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Rows {
-    /// The site's page views in the range (by event time).
-    pub page_views: Vec<EventRow>,
-    /// The site's conversions in the range (by event time).
-    pub conversions: Vec<EventRow>,
-    /// The site's batches in the range (by arrival).
-    pub batches: BatchFigures,
-    /// Bodies refused in the range, all sites (a refused body may name none).
-    pub rejected_bodies: u64,
-    /// The site's imported rows in the range (by their time).
-    pub imports: Vec<ImportRow>,
-}
-
+pub mod routes;
 mod sections;
 mod text;
 
@@ -433,9 +423,9 @@ EXAMPLES
   goaltag-collector report --db postgres://goaltag@db.internal/goaltag --site demo-shop";
 
 /// `goaltag-collector report`: the report for `params` from `db` as text (or JSON).
-pub async fn cli<'a>(db: &Database, params: impl IntoIterator<Item = (&'a str, &'a str)>, json: bool) -> anyhow::Result<String> {
-    let today = dates::day_of_ms(crate::store::now_ms());
-    let q = Query::parse(params, today).map_err(anyhow::Error::msg)?;
+pub async fn cli(db: &Database, params: Params, json: bool) -> anyhow::Result<String> {
+    let today = dates::day_of_ms(crate::model::now_ms());
+    let q = Query::new(params, today).map_err(anyhow::Error::msg)?;
     let store = crate::store::open_for_reports(db).await?;
     let r = build(&*store, &q).await?;
     Ok(if json { serde_json::to_string_pretty(&r)? + "\n" } else { text(&r) })
@@ -448,17 +438,24 @@ mod tests {
     #[test]
     fn query_defaults_and_refusals() {
         let today = dates::parse_date("2024-03-31").unwrap();
-        let q = Query::parse([], today).unwrap();
+        let q = Query::new(Params::default(), today).unwrap();
         assert_eq!((dates::format_date(q.from), dates::format_date(q.to)), ("2024-03-02".into(), "2024-03-31".into()));
         assert_eq!(q.funnel.len(), DEFAULT_FUNNEL.len());
-        let q = Query::parse([("site", "s"), ("from", "2024-01-01"), ("to", "2024-01-01"), ("funnel", "/a, /b")], today).unwrap();
+        let p = |site: &str, from: &str, to: &str, funnel: &str| {
+            let some = |v: &str| Some(v.to_string()).filter(|v| !v.is_empty());
+            Query::new(Params { site: some(site), from: some(from), to: some(to), funnel: some(funnel) }, today)
+        };
+        let q = p("s", "2024-01-01", "2024-01-01", "/a, /b").unwrap();
         assert_eq!((q.site.as_deref(), q.from, q.to, q.funnel), (Some("s"), q.to, q.to, vec!["/a".to_string(), "/b".into()]));
-        let err = |p: &[(&str, &str)]| Query::parse(p.iter().copied(), today).unwrap_err();
-        assert!(err(&[("from", "2024-02-30")]).starts_with("from: expected a date"));
-        assert!(err(&[("from", "2024-02-02"), ("to", "2024-02-01")]).contains("after"));
-        assert!(err(&[("from", "2000-01-01")]).contains("at most"));
-        assert!(err(&[("funnel", "cart.html")]).contains("not a path"));
-        assert!(err(&[("form", "2024-01-01")]).contains("unknown parameter \"form\""));
+        assert_eq!(
+            Query::new(Params { site: Some(String::new()), ..Params::default() }, today).unwrap().site,
+            None,
+            "an empty site is no site"
+        );
+        assert!(p("", "2024-02-30", "", "").unwrap_err().starts_with("from: expected a date"));
+        assert!(p("", "2024-02-02", "2024-02-01", "").unwrap_err().contains("after"));
+        assert!(p("", "2000-01-01", "", "").unwrap_err().contains("at most"));
+        assert!(p("", "", "", "cart.html").unwrap_err().contains("not a path"));
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub async fn cli(db: &Database, site: &str, files: &[PathBuf], mut done: impl Fn
         }
         let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
         let Parsed { format, rows, read } = super::parse(&bytes).map_err(|e| anyhow::anyhow!("{name}: {e}; nothing of it was imported"))?;
-        let d = store.import_spend(site, rows, crate::store::now_ms()).await?;
+        let d = store.import_spend(site, rows, crate::model::now_ms()).await?;
         done(format!(
             "{name}: {}, {read} rows read, {} stored for {site}: {} new, {} replaced, {} unchanged",
             format.name(),

@@ -57,20 +57,31 @@ pub enum Currency {
 /// The columns of a recognised header (indexes into a record).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Columns {
+    /// The format the header is of.
     pub format: Format,
     /// The header's cells as written (error messages name them).
     pub names: Vec<String>,
+    /// The day.
     pub date: usize,
     /// Meta's `Reporting ends`, when the date is `Reporting starts`: both must be the same day.
     pub date_end: Option<usize>,
+    /// The network (the documented format only; the others have one network).
     pub network: Option<usize>,
+    /// The campaign name.
     pub campaign: usize,
+    /// The ad group (Meta: ad set) name, if the file has one.
     pub ad_group: Option<usize>,
+    /// The ad name, if the file has one.
     pub ad: Option<usize>,
+    /// The keyword, if the file has one.
     pub keyword: Option<usize>,
+    /// Where the currency comes from.
     pub currency: Currency,
+    /// The amount spent.
     pub cost: usize,
+    /// Clicks, if the file has them.
     pub clicks: Option<usize>,
+    /// Impressions, if the file has them.
     pub impressions: Option<usize>,
 }
 

@@ -4,26 +4,37 @@
 //! behind it (see [`crate::admin`]).
 
 use super::{Parsed, MAX_BYTES};
-use crate::error::AppError;
+use crate::error::{AppError, OrInternal};
 use crate::import::check_site;
+use crate::model::now_ms;
 use crate::model::spend::SpendImported;
-use crate::store::{now_ms, Store};
+use crate::query::Params;
+use crate::state::AppState;
+use crate::store::Store;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use http_body_util::BodyExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// How much of a too-large body is read and thrown away, so the sender
 /// gets the 413 rather than a reset connection (a 50 MB upload is answered).
 const MAX_DRAIN: usize = 2 * MAX_BYTES;
 
-/// The spend route on `store`.
-pub fn routes(store: Arc<dyn Store>) -> Router {
-    Router::new().route("/spend", post(import_spend)).with_state(store)
+/// The spend route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/spend", post(import_spend))
+}
+
+/// The parameters of `POST /spend`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpendParams {
+    /// The site the spend is of (required).
+    pub site: Option<String>,
 }
 
 /// What `POST /spend` answers: the file's format, the data rows read, and
@@ -34,34 +45,22 @@ pub struct Answer {
     pub format: &'static str,
     /// Data rows read (rows with one key are added up before storing).
     pub read: usize,
+    /// What storing the rows did.
     #[serde(flatten)]
     pub stored: SpendImported,
 }
 
-async fn import_spend(
-    State(store): State<Arc<dyn Store>>,
-    Query(q): Query<Vec<(String, String)>>,
-    body: Body,
-) -> Result<Json<Answer>, AppError> {
-    let mut site = None;
-    for (k, v) in &q {
-        match k.as_str() {
-            "site" => site = Some(v.clone()),
-            _ => return Err(AppError::bad(format!("unknown parameter {k:?}: expected site"))),
-        }
-    }
-    let site = site.ok_or_else(|| AppError::bad("site: required, as in POST /spend?site=demo-shop"))?;
+async fn import_spend(State(store): State<Arc<dyn Store>>, Params(p): Params<SpendParams>, body: Body) -> Result<Json<Answer>, AppError> {
+    let site = p.site.ok_or_else(|| AppError::bad("site: required, as in POST /spend?site=demo-shop"))?;
     check_site(&site).map_err(AppError::bad)?;
     let bytes = read_capped(body).await?;
     // Parsing 200 000 rows is CPU work: off the runtime's threads.
     let parsed: Parsed = tokio::task::spawn_blocking(move || super::parse(&bytes))
         .await
-        .map_err(|e| AppError::db("reading the spend file", e))?
+        .or_500("reading the spend file")?
         .map_err(|e| AppError::bad(e.to_string()))?;
-    let stored = store.import_spend(&site, parsed.rows, now_ms()).await.map_err(|e| {
-        tracing::error!(error = %format!("{e:#}"), %site, "storing spend failed");
-        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "storing the spend failed; nothing was stored")
-    })?;
+    // One transaction: a failure stores nothing.
+    let stored = store.import_spend(&site, parsed.rows, now_ms()).await.or_500("storing the spend")?;
     tracing::info!(%site, format = parsed.format.name(), rows = stored.rows, new = stored.new, replaced = stored.replaced, "imported spend");
     Ok(Json(Answer { format: parsed.format.name(), read: parsed.read, stored }))
 }

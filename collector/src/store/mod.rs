@@ -8,7 +8,7 @@
 //!   transaction per batch, so any number of collectors can share a database.
 //!
 //! Both keep the same tables, and hand reports and exports the same rows
-//! ([`crate::report::Rows`], [`crate::export::rows::Read`]): what the numbers
+//! ([`crate::model`]: [`Rows`], [`Read`]): what the numbers
 //! mean and which conversions go to the ad platforms are defined once, in
 //! [`crate::report`] and [`crate::export`], not once per database. [`Database`] says which one a
 //! `--db` value names.
@@ -21,14 +21,13 @@ pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, SCHEMA};
 pub use writer::{BatchWriter, Threaded, Writer};
 
-use crate::export::rows::{Decide, Read, Want};
-use crate::import::{Imported, Row};
+use crate::model::export::{Decide, Read, Want};
+use crate::model::import::{Imported, Row};
+use crate::model::report::Rows;
 use crate::model::spend::{SpendImported, SpendRow};
-use crate::report::Rows;
 use goaltag_wire::Batch;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A validated batch and when it arrived (milliseconds since the Unix epoch).
 #[derive(Debug, Clone)]
@@ -77,11 +76,6 @@ impl std::fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
 
 /// Where events are kept: everything the collector stores and reports on.
 ///
@@ -206,18 +200,19 @@ impl std::fmt::Debug for Database {
     }
 }
 
-/// Opens the database `cfg.db` names for serving: SQLite file and folders
+/// Opens the database `db` names for serving: SQLite file and folders
 /// created, schema created or migrated, writer thread or connection pool
-/// started. Callable inside or outside a Tokio runtime.
-pub fn open(cfg: &crate::Config) -> anyhow::Result<Arc<dyn Store>> {
+/// started. `queue_capacity` is how many batches may wait for the store
+/// before it answers [`StoreError::Busy`]; `connections` caps the
+/// PostgreSQL pool (SQLite has one writer). Callable inside or outside a Tokio runtime.
+pub fn open(db: &Database, queue_capacity: usize, connections: usize) -> anyhow::Result<Arc<dyn Store>> {
     use anyhow::Context;
-    Ok(match &cfg.db {
+    Ok(match db {
         Database::Sqlite(path) => {
-            Arc::new(SqliteStore::open(path, cfg.queue_capacity).with_context(|| format!("opening the database {}", path.display()))?)
+            Arc::new(SqliteStore::open(path, queue_capacity).with_context(|| format!("opening the database {}", path.display()))?)
         }
         Database::Postgres(url) => Arc::new(
-            PgStore::open(url, cfg.db_connections, cfg.queue_capacity)
-                .with_context(|| format!("opening the database {}", postgres::redacted(url)))?,
+            PgStore::open(url, connections, queue_capacity).with_context(|| format!("opening the database {}", postgres::redacted(url)))?,
         ),
     })
 }

@@ -6,10 +6,10 @@
 
 use super::writer::{BatchWriter, Writer};
 use super::{Accepted, Rejected, Store, StoreError, Stored};
-use crate::export::rows::{Decide, Read, Want};
-use crate::import::{Imported, Row};
+use crate::model::export::{Decide, Read, Want};
+use crate::model::import::{Imported, Row};
+use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
 use crate::model::spend::{SpendImported, SpendRow};
-use crate::report::{BatchFigures, EventRow, ImportRow, Rows};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 

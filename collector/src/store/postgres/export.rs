@@ -4,7 +4,7 @@
 //! the same order.
 
 use super::pg_text;
-use crate::export::rows::{click_needle, Read, Record, StageRow, Want};
+use crate::model::export::{click_needle, Read, Record, StageRow, Want};
 use deadpool_postgres::Transaction;
 use goaltag_wire::Event;
 

@@ -20,10 +20,10 @@
 //! schema.rs, which also checks the URL and the server's settings).
 
 use super::{Accepted, Rejected, Store, StoreError, Stored};
-use crate::export::rows::{Decide, Read, Want};
-use crate::import::{Imported, Row};
+use crate::model::export::{Decide, Read, Want};
+use crate::model::import::{Imported, Row};
+use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
 use crate::model::spend::{SpendImported, SpendRow};
-use crate::report::{BatchFigures, EventRow, ImportRow, Rows};
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use std::borrow::Cow;

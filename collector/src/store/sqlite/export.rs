@@ -1,7 +1,7 @@
 //! The export's SQL on SQLite (see [`crate::export::rows`]): reading a
 //! [`Want`] and recording exported rows.
 
-use crate::export::rows::{click_needle, click_path, Read, Record, StageRow, Want};
+use crate::model::export::{click_needle, click_path, Read, Record, StageRow, Want};
 use goaltag_wire::Event;
 use rusqlite::{params, Connection};
 

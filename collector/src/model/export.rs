@@ -1,7 +1,7 @@
 //! What an export reads from the store and what it records there, as plain
 //! values: each [`crate::Store`] answers a [`Want`] with a [`Read`] (SQLite in
 //! `store/sqlite/export.rs`, PostgreSQL in `store/postgres/export.rs`), and
-//! which conversions go, and how, is decided once, in Rust ([`super::select`]),
+//! which conversions go, and how, is decided once, in Rust ([`crate::export::select()`]),
 //! as the reports are. Events come back from their `json` column as the wire
 //! type: the columns are only for finding them.
 
