@@ -103,7 +103,7 @@ fn a_hundred_thousand_rows_import_and_the_caps_refuse_cleanly() {
     let p = parse(body.as_bytes()).unwrap();
     assert_eq!((p.read, p.rows.len()), (100_000, 100_000));
     assert!((p.rows.iter().map(|r| r.cost).sum::<f64>() - 125_000.0).abs() < 1e-6);
-    assert!(t.elapsed().as_secs() < 30, "{:?}", t.elapsed());
+    assert!(t.elapsed().as_secs() < 120, "{:?}", t.elapsed());
 
     for i in 0..(MAX_ROWS + 1 - 100_000) {
         body.push_str(&format!("2026-01-01,Google,More,kw {i},1,EUR\n"));
