@@ -399,10 +399,13 @@ cmd_test() {
   # The PostgreSQL tests are #[ignore]d (a plain cargo test lists them as
   # ignored, with the reason); with the server started above they run here.
   cargo test --workspace --features goaltag-e2e/browsers -- --include-ignored
+  # The runner takes whichever driver its environment names (GECKODRIVER
+  # first), whatever the flag: each run sees only its own. Its default
+  # timeout for the whole suite is 20 s, which the suite outgrew.
   log "browser tests in headless Chromium"
-  wasm-pack test --headless --chrome
+  env -u GECKODRIVER WASM_BINDGEN_TEST_TIMEOUT=90 wasm-pack test --headless --chrome
   log "browser tests in headless Firefox"
-  wasm-pack test --headless --firefox
+  env -u CHROMEDRIVER WASM_BINDGEN_TEST_TIMEOUT=90 wasm-pack test --headless --firefox
   log "size budget"
   size_budget
   log "all tests passed"

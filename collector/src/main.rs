@@ -177,7 +177,7 @@ enum Cmd {
         #[arg(long, env = "GOALTAG_MAX_DECODED_BYTES", default_value_t = goaltag_collector::decode::DEFAULT_MAX_DECODED_BYTES)]
         max_decoded_bytes: usize,
         /// Most events accepted in one batch.
-        #[arg(long, env = "GOALTAG_MAX_EVENTS", default_value_t = 500)]
+        #[arg(long, env = "GOALTAG_MAX_EVENTS", default_value_t = goaltag_collector::ingest::DEFAULT_MAX_EVENTS)]
         max_events: usize,
         /// Batches queued for or being written to the database; past this, 503 + Retry-After.
         /// (PostgreSQL: batches waiting for or using a connection.)
@@ -284,8 +284,8 @@ enum Cmd {
 #[derive(Args)]
 struct GuardArgs {
     /// Refuse events stamped longer ago than this (ms, s, m, h or d). The tag
-    /// itself gives up on events after 24 h.
-    #[arg(long, env = "GOALTAG_MAX_EVENT_AGE", default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
+    /// itself gives up on events after 24 h, or its max_age_hours (at most 7 d).
+    #[arg(long, env = "GOALTAG_MAX_EVENT_AGE", default_value = goaltag_collector::config::DEFAULT_MAX_EVENT_AGE, value_parser = parse_duration, value_name = "DURATION")]
     max_event_age: Duration,
     /// Refuse events stamped further ahead of receipt than this (event times
     /// are corrected for the browser's clock through the batch's sent_at).
