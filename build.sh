@@ -368,7 +368,10 @@ npm_tests() {
 cmd_demo() {
   build
   mkdir -p data
+  # The sample spend file, dated today so it falls in the report's default range (docs/spend.md).
+  sed "s/2026-12-01/$(date -u +%Y-%m-%d)/" collector/samples/spend-demo.csv > data/spend-demo.csv
   log "demo shop: http://127.0.0.1:8080/  (events land in data/events.db; Ctrl-C stops)"
+  log "ad spend for the demo: target/release/goaltag-collector spend --db data/events.db --site demo-shop data/spend-demo.csv"
   exec target/release/goaltag-collector serve --listen 127.0.0.1:8080 --db data/events.db --www www --goals www/goals.json
 }
 
@@ -393,11 +396,16 @@ cmd_test() {
   pg_start
   log "native tests (core, wire, collector on SQLite and PostgreSQL, end-to-end in Chromium and Firefox, the npm app)"
   # goaltag-e2e's tests that drive browsers sit behind its `browsers` feature.
-  cargo test --workspace --features goaltag-e2e/browsers
+  # The PostgreSQL tests are #[ignore]d (a plain cargo test lists them as
+  # ignored, with the reason); with the server started above they run here.
+  cargo test --workspace --features goaltag-e2e/browsers -- --include-ignored
+  # The runner takes whichever driver its environment names (GECKODRIVER
+  # first), whatever the flag: each run sees only its own. Its default
+  # timeout for the whole suite is 20 s, which the suite outgrew.
   log "browser tests in headless Chromium"
-  wasm-pack test --headless --chrome
+  env -u GECKODRIVER WASM_BINDGEN_TEST_TIMEOUT=90 wasm-pack test --headless --chrome
   log "browser tests in headless Firefox"
-  wasm-pack test --headless --firefox
+  env -u CHROMEDRIVER WASM_BINDGEN_TEST_TIMEOUT=90 wasm-pack test --headless --firefox
   log "size budget"
   size_budget
   log "all tests passed"
@@ -408,7 +416,14 @@ cmd_test_pg() {
   command -v cargo >/dev/null || die "Rust is missing: install it with rustup (https://rustup.rs) first"
   pg_start
   log "collector tests on SQLite and PostgreSQL"
-  cargo test -p goaltag-collector "${@:2}"
+  # The PostgreSQL tests are #[ignore]d without a server: include them. Extra
+  # arguments go to cargo test (a `--` among them starts the harness's own).
+  local args=("${@:2}")
+  if [[ " ${args[*]} " == *" -- "* ]]; then
+    cargo test -p goaltag-collector "${args[@]}" --include-ignored
+  else
+    cargo test -p goaltag-collector "${args[@]}" -- --include-ignored
+  fi
 }
 
 # A benchmark, not a test: peers come from npm into bench/scratch (gitignored),

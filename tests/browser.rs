@@ -50,6 +50,8 @@ thread_local! {
     static STATUSES: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
     static ERRORS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static EXPLAINED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// A `Retry-After` header for the next answer, if any.
+    static RETRY_AFTER: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 fn window() -> web_sys::Window {
@@ -102,6 +104,9 @@ fn next_page(responses: &[u16], queued: &[JsValue]) {
         let status = STATUSES.with(|s| s.borrow_mut().pop()).unwrap_or(204);
         let ri = ResponseInit::new();
         ri.set_status(status);
+        if let Some(h) = RETRY_AFTER.with(|r| r.borrow_mut().take()) {
+            ri.set_headers(&obj(&[("Retry-After", h.into())]));
+        }
         let resp: JsValue = Response::new_with_opt_str_and_init(None, &ri).unwrap().into();
         Promise::resolve(&resp)
     });
@@ -1450,4 +1455,95 @@ async fn a_burst_goes_in_one_gzipped_cors_simple_request_and_a_small_batch_stays
     });
     let labels: Vec<f64> = events(1).iter().map(|e| get(e, "label").as_string().unwrap().parse().unwrap()).collect();
     assert_eq!(labels, (0..300).map(f64::from).collect::<Vec<_>>(), "all of them, in order, once");
+}
+
+// --- Issue 25 ---
+
+/// `analytics_storage` granted, `ad_storage` denied, landing from an ad: no
+/// click ID leaves in the page's URL, a link's href, a form's action or any
+/// other field; other parameters stay. Granting `ad_storage` lets them through.
+#[wasm_bindgen_test]
+async fn no_click_id_leaves_while_ad_storage_is_denied() {
+    let href = land_with("?gclid=G-1&utm_source=google&msclkid=MS-5&q=shoes&sccid=SC-9");
+    let config = obj(&[("click_ids", [s("sccid")].into_iter().collect::<Array>().into())]);
+    let default = obj(&[("analytics_storage", s("granted")), ("ad_storage", s("denied"))]);
+    setup(&[], &[args(&[s("config"), config]), args(&[s("consent"), s("default"), default])]);
+    start_with("demo-shop", Some(COLLECTOR), None);
+    let root = mount(
+        r#"<a id="ad-link" href="/offer?fbclid=FB-6&ref=nav">Offer</a>
+           <form id="ad-form" action="/search?ttclid=TT-7&x=1" method="post"><input name="q" value="tea"></form>"#,
+    );
+    prevent_default_on(root.as_ref(), "click");
+    prevent_default_on(root.as_ref(), "submit");
+    by_id("ad-link").click();
+    by_id("ad-form").dyn_into::<web_sys::HtmlFormElement>().unwrap().request_submit().unwrap();
+    let shared = window().location().href().unwrap();
+    goaltag(&[s("event"), s("share"), obj(&[("label", s(&shared))])]);
+    goaltag(&[s("flush")]);
+    let n = requests(1).await;
+    goaltag(&[s("consent"), s("update"), obj(&[("ad_storage", s("granted"))])]);
+    goaltag(&[s("event"), s("granted")]);
+    goaltag(&[s("flush")]);
+    let m = requests(n + 1).await;
+    root.remove();
+    leave_landing(&href);
+    assert!(m > n, "the request after the grant");
+    let bodies = body_texts();
+    let (denied, granted) = bodies.split_at(n);
+    let denied = denied.concat();
+    for id in ["gclid", "G-1", "msclkid", "MS-5", "sccid", "SC-9", "fbclid", "FB-6", "ttclid", "TT-7"] {
+        assert!(!denied.contains(id), "{id} left while ad_storage was denied: {denied}");
+    }
+    assert!(denied.contains("?utm_source=google&q=shoes"), "{denied}");
+    assert!(denied.contains("/offer?ref=nav") && denied.contains("/search?x=1"), "{denied}");
+    let kinds: Vec<String> = all_events().iter().take(4).filter_map(|e| get(e, "kind").as_string()).collect();
+    assert_eq!(kinds, ["page_view", "click", "form_submit", "event"]);
+    assert!(granted.concat().contains("gclid=G-1"), "granted: sent as they are");
+}
+
+/// `Retry-After` as an HTTP-date, read by the real browser: the retry waits
+/// until then (the usual first backoff is under 0.5 s).
+#[wasm_bindgen_test]
+async fn retry_after_as_an_http_date_delays_the_retry_until_then() {
+    setup(&[503], &[]);
+    let date = page_js("return new Date(Date.now() + 3000).toUTCString();").as_string().unwrap();
+    let date_ms = js_sys::Date::parse(&date);
+    RETRY_AFTER.with(|r| *r.borrow_mut() = Some(date));
+    start("demo-shop", Some(COLLECTOR));
+    assert_eq!(requests(1).await, 1);
+    for _ in 0..100 {
+        if SENT.with(|s| s.borrow().len()) >= 2 {
+            break;
+        }
+        sleep(100).await;
+    }
+    let at: Vec<f64> = SENT.with(|s| s.borrow().iter().map(|r| r.at).collect());
+    shutdown();
+    assert_eq!(at.len(), 2, "retried once");
+    // Further from the date than the first backoff (at most 0.5 s) reaches.
+    assert!(at[0] + 500.0 < date_ms, "answered {} ms before the date", date_ms - at[0]);
+    assert!(at[1] >= date_ms && at[1] < date_ms + 1500.0, "retried {} ms after the date", at[1] - date_ms);
+}
+
+/// A burst of 1 000 events called before the tag loaded: the page view is
+/// recorded after the queued calls, so it is the 1 001st event and goes in a
+/// third, small, plain request after two full compressed batches (README,
+/// "Batching": 1 001 events do not fit in two batches of 500).
+#[wasm_bindgen_test]
+async fn a_burst_queued_before_the_tag_loads_leaves_its_page_view_for_a_third_request() {
+    let queued: Vec<JsValue> =
+        (0..1000).map(|i| args(&[s("event"), s("bench_event"), obj(&[("category", s("bench")), ("value", JsValue::from(i))])])).collect();
+    setup(&[], &queued);
+    start("demo-shop", Some(COLLECTOR));
+    assert_eq!(requests(3).await, 3);
+    sleep(300).await; // nothing else leaves
+    let sent: Vec<(u32, bool)> = SENT.with(|sent| {
+        sent.borrow().iter().map(|r| (get(&r.body(), "events").unchecked_into::<Array>().length(), r.url.contains("c=gzip"))).collect()
+    });
+    let third = events(2);
+    let size = body_texts()[2].len();
+    shutdown();
+    assert_eq!(sent, [(500, true), (500, true), (1, false)]);
+    assert_eq!(get(&third[0], "kind").as_string().as_deref(), Some("page_view"));
+    assert!((400..500).contains(&size), "{size} bytes");
 }

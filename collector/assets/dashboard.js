@@ -403,5 +403,36 @@ document.addEventListener('securitypolicyviolation', function (e) {
     });
   }
 
+  // "Import spend": the chosen file goes to POST /spend for the selected site
+  // as it is (the collector recognises the format); the answer, or the line
+  // it refused, is shown as text, and the report is drawn again.
+  function spendUpload() {
+    var form = $('spend-upload');
+    if (!form) return;
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var file = $('spend-file').files[0];
+      var status = $('spend-status');
+      status.className = 'note';
+      if (!file) { status.textContent = 'Choose a report file first.'; return; }
+      if (!$('site').value) { status.textContent = 'No site to import into yet.'; return; }
+      status.textContent = 'Importing ' + file.name + '…';
+      fetch('/spend?site=' + encodeURIComponent($('site').value), {method: 'POST', body: file, headers: {'Content-Type': 'text/csv'}})
+        .then(function (r) { return r.json().then(function (body) { return [r.ok, body]; }); })
+        .then(function (res) {
+          var b = res[1];
+          if (!res[0]) throw new Error(b.error || 'refused');
+          status.textContent = file.name + ': ' + b.format + ', ' + b.read + ' rows read, ' + b.rows + ' stored: ' +
+            b['new'] + ' new, ' + b.replaced + ' replaced, ' + b.unchanged + ' unchanged.';
+          return load(params());
+        })
+        .catch(function (err) {
+          status.textContent = file.name + ' was not imported: ' + err.message;
+          status.className = 'note error';
+        });
+    });
+  }
+
+  spendUpload();
   start();
 })();

@@ -56,7 +56,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             max_body_bytes: crate::ingest::DEFAULT_MAX_BODY_BYTES,
             max_decoded_bytes: crate::ingest::DEFAULT_MAX_DECODED_BYTES,
-            max_events: 500,
+            max_events: crate::ingest::DEFAULT_MAX_EVENTS,
             queue_capacity: 64,
             max_event_age: Duration::from_millis(crate::ingest::DEFAULT_MAX_AGE_MS),
             max_event_ahead: Duration::from_millis(crate::ingest::DEFAULT_MAX_AHEAD_MS),
@@ -109,6 +109,10 @@ impl Config {
     }
 }
 
+/// `--max-event-age`'s default as the command line writes it: the contract's
+/// [`goaltag_wire::limits::MAX_EVENT_AGE_MS`] (a test holds them equal).
+pub const DEFAULT_MAX_EVENT_AGE: &str = "7d";
+
 /// A duration as written on a command line: a number and a unit, `ms`, `s`,
 /// `m`, `h` or `d` (`7d`, `90s`, `1h`); a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -151,6 +155,17 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("1w").unwrap_err().contains("unknown unit \"w\""));
         assert!(parse_duration("h").unwrap_err().contains("expected a number"));
+    }
+
+    /// The tag's highest `max_age_hours` is the contract's oldest event; the
+    /// collector's default window (settings and command line) is the same.
+    #[test]
+    fn the_default_event_age_is_the_contracts() {
+        let week = Duration::from_millis(goaltag_wire::limits::MAX_EVENT_AGE_MS);
+        assert_eq!(week, Duration::from_secs(7 * 86_400));
+        assert_eq!(Config::default().max_event_age, week);
+        assert_eq!(parse_duration(DEFAULT_MAX_EVENT_AGE), Ok(week));
+        assert_eq!(Config::default().limits().max_events, goaltag_wire::limits::MAX_EVENTS);
     }
 
     #[test]

@@ -232,9 +232,7 @@ fn row(fields: &Fields) -> Result<Row, (&'static str, String)> {
 
 /// Checks a site key the way `/collect` does.
 pub fn check_site(site: &str) -> Result<(), String> {
-    let ok =
-        !site.is_empty() && site.len() <= MAX_SITE && site.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
-    if ok {
+    if goaltag_wire::is_site_key(site) {
         Ok(())
     } else {
         Err(format!("site: expected 1 to {MAX_SITE} letters, digits, '.', '_' or '-'"))

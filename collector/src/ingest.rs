@@ -18,7 +18,9 @@ pub struct Limits {
     /// Most events in one batch.
     pub max_events: usize,
     /// Oldest accepted event `ts`, in ms before receipt: the tag gives up on
-    /// events after 24 h, so anything much older is a replay or a broken clock.
+    /// events after 24 h by default, after 7 days at most (its highest
+    /// `max_age_hours`, [`DEFAULT_MAX_AGE_MS`]), so anything older is a replay
+    /// or a broken clock.
     pub max_age_ms: u64,
     /// Furthest accepted event `ts` ahead of receipt, in ms: room for browser
     /// clocks that run fast, not for timestamps made up to sort first.
@@ -28,7 +30,7 @@ pub struct Limits {
 /// 264 KiB: the tag's largest plain batch (256 KiB of JSON, sent as it is by
 /// browsers without `CompressionStream`) and 8 KiB for the envelope around
 /// the events (`v`, `site`, `sent_at`, `attempt`, `dropped`: under 300 bytes).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 264 * 1024;
+pub const DEFAULT_MAX_BODY_BYTES: usize = goaltag_wire::limits::MAX_BATCH_BYTES + 8 * 1024;
 
 /// Default cap on a decoded body: 1 MiB. The tag's largest batch is 256 KiB
 /// of JSON (at most 500 events), so this is four times that: room for a
@@ -36,17 +38,20 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 264 * 1024;
 /// most 1 MiB of memory and a millisecond of inflating.
 pub const DEFAULT_MAX_DECODED_BYTES: usize = 1 << 20;
 
-/// 7 days.
-pub const DEFAULT_MAX_AGE_MS: u64 = 7 * 24 * 3600 * 1000;
-/// 1 hour.
-pub const DEFAULT_MAX_AHEAD_MS: u64 = 3600 * 1000;
+/// 7 days: the contract's ([`goaltag_wire::limits::MAX_EVENT_AGE_MS`]), the
+/// tag's highest `max_age_hours`.
+pub const DEFAULT_MAX_AGE_MS: u64 = goaltag_wire::limits::MAX_EVENT_AGE_MS;
+/// 1 hour ([`goaltag_wire::limits::MAX_EVENT_AHEAD_MS`]).
+pub const DEFAULT_MAX_AHEAD_MS: u64 = goaltag_wire::limits::MAX_EVENT_AHEAD_MS;
+/// 500 ([`goaltag_wire::limits::MAX_EVENTS`]), the tag's default batch size.
+pub const DEFAULT_MAX_EVENTS: usize = goaltag_wire::limits::MAX_EVENTS;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
-            max_events: 500,
+            max_events: DEFAULT_MAX_EVENTS,
             max_age_ms: DEFAULT_MAX_AGE_MS,
             max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
         }
@@ -78,14 +83,9 @@ impl Rejection {
     }
 }
 
-/// Longest free-text field, in characters.
-pub const MAX_TEXT: usize = 2048;
-/// Longest URL-like field (url, referrer, href, action, landing_url), in characters.
-pub const MAX_URL: usize = 4096;
-/// Largest `value` magnitude: far above any real order, far below float trouble.
-pub const MAX_VALUE: f64 = 1e12;
-/// Longest site key, in characters.
-pub const MAX_SITE: usize = 100;
+// The field limits and the site-key rule are the contract's, in wire.
+pub use goaltag_wire::is_site_key;
+pub use goaltag_wire::limits::{MAX_SITE, MAX_TEXT, MAX_URL, MAX_VALUE};
 
 /// Parses and validates one POST body received now. On success the batch is
 /// ready to store: event IDs are lower-cased so that a re-send in another case
@@ -103,11 +103,6 @@ pub fn parse_at(body: &[u8], limits: &Limits, received_at: i64) -> Result<Batch,
     let mut batch: Batch = serde_json::from_slice(body).map_err(|e| Rejection::bad(format!("not a goaltag batch: {e}")))?;
     validate(&mut batch, limits, u64::try_from(received_at).unwrap_or(0))?;
     Ok(batch)
-}
-
-/// A site key as the tag may send it: 1 to [`MAX_SITE`] letters, digits, '.', '_' or '-'.
-pub fn is_site_key(site: &str) -> bool {
-    !site.is_empty() && site.len() <= MAX_SITE && site.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejection> {
@@ -364,6 +359,17 @@ mod tests {
         let two = body("")
             .replace("}]}", &format!(r#"}},{{"id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","kind":"click","ts":{}}}]}}"#, NOW - 8 * day));
         assert!(parse(two.as_bytes(), &LIMITS).unwrap_err().reason.starts_with("events[1].ts: 8 d before receipt"));
+    }
+
+    /// The oldest event the tag sends (its highest `max_age_hours`, the
+    /// contract's age) passes a collector at its defaults.
+    #[test]
+    fn an_event_as_old_as_the_tag_keeps_any_passes_by_default() {
+        assert_eq!(Limits::default().max_age_ms, goaltag_wire::limits::MAX_EVENT_AGE_MS);
+        let oldest = NOW - goaltag_wire::limits::MAX_EVENT_AGE_MS as i64;
+        let at = |ts: i64| parse(body("").replace(&(NOW - 1000).to_string(), &ts.to_string()).as_bytes(), &Limits::default());
+        assert!(at(oldest).is_ok());
+        assert!(at(oldest - 1).is_err());
     }
 
     #[test]

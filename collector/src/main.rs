@@ -60,8 +60,9 @@ ENDPOINTS
   GET /report     The report as JSON (?site=&from=YYYY-MM-DD&to=&funnel=/,/cart.html);
                   GET /dashboard shows it with charts; see 'report --help'.
   POST /import    Offline conversions (?site=), CSV or JSON lines; see 'import --help'.
+  POST /spend     Ad spend (?site=): a platform's report file; see 'spend --help'.
   GET /export     Upload files for the ad platforms (?site=&platform=); see 'export --help'.
-                  /report, /dashboard, /import and /export are open unless
+                  /report, /dashboard, /import, /spend and /export are open unless
                   --admin-token is set; then they need 'Authorization: Bearer
                   TOKEN', or the cookie the form at /login sets (the dashboard).
                   The collector warns at start when it listens beyond
@@ -176,13 +177,13 @@ enum Cmd {
         #[arg(long, env = "GOALTAG_MAX_DECODED_BYTES", default_value_t = goaltag_collector::decode::DEFAULT_MAX_DECODED_BYTES)]
         max_decoded_bytes: usize,
         /// Most events accepted in one batch.
-        #[arg(long, env = "GOALTAG_MAX_EVENTS", default_value_t = 500)]
+        #[arg(long, env = "GOALTAG_MAX_EVENTS", default_value_t = goaltag_collector::ingest::DEFAULT_MAX_EVENTS)]
         max_events: usize,
         /// Batches queued for or being written to the database; past this, 503 + Retry-After.
         /// (PostgreSQL: batches waiting for or using a connection.)
         #[arg(long, env = "GOALTAG_QUEUE_CAPACITY", default_value_t = 64)]
         queue_capacity: usize,
-        /// Puts /report, /dashboard, /import and /export behind this token (16 to
+        /// Puts /report, /dashboard, /import, /spend and /export behind this token (16 to
         /// 256 characters; make one with: openssl rand -hex 32). Without it they are open.
         #[arg(long, env = "GOALTAG_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
         admin_token: Option<String>,
@@ -240,6 +241,19 @@ enum Cmd {
         /// The file; its first character tells JSON lines ({) from CSV.
         file: PathBuf,
     },
+    /// Import ad spend from the platforms' report files (see POST /spend, docs/spend.md).
+    #[command(after_long_help = goaltag_collector::spend::cli::CLI_MANUAL)]
+    Spend {
+        /// The collector's database: SQLite file or PostgreSQL URL.
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
+        db: Database,
+        /// Site key the spend belongs to, as the tag sends it.
+        #[arg(long)]
+        site: String,
+        /// The report files, imported one by one (each whole or not at all).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Write an ad platform's offline-conversion upload file (see GET /export).
     #[command(after_long_help = goaltag_collector::export::CLI_MANUAL)]
     Export {
@@ -283,8 +297,8 @@ enum Cmd {
 #[derive(Args)]
 struct GuardArgs {
     /// Refuse events stamped longer ago than this (ms, s, m, h or d). The tag
-    /// itself gives up on events after 24 h.
-    #[arg(long, env = "GOALTAG_MAX_EVENT_AGE", default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
+    /// itself gives up on events after 24 h, or its max_age_hours (at most 7 d).
+    #[arg(long, env = "GOALTAG_MAX_EVENT_AGE", default_value = goaltag_collector::config::DEFAULT_MAX_EVENT_AGE, value_parser = parse_duration, value_name = "DURATION")]
     max_event_age: Duration,
     /// Refuse events stamped further ahead of receipt than this (event times
     /// are corrected for the browser's clock through the batch's sent_at).
@@ -380,6 +394,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Import { db, site, file } => {
             println!("{}", goaltag_collector::import::cli(&db, &site, &file).await?);
+            return Ok(());
+        }
+        Cmd::Spend { db, site, files } => {
+            // Each stored file's line is printed before a later file's refusal ends the command.
+            goaltag_collector::spend::cli::cli(&db, &site, &files, |line| println!("{line}")).await?;
             return Ok(());
         }
         Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {

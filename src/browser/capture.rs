@@ -1,9 +1,10 @@
 //! Auto-capture: one delegated listener each for clicks and submits on
 //! `document` (never one per element), the History API for SPA page views,
 //! and `pageshow` for back/forward-cache restores. Handlers read a few
-//! attributes and hand the facts to the core: no layout reads, no storage.
+//! attributes and hand the facts to the core, which decides what of them is
+//! kept ([`crate::core::capture`]): no layout reads, no storage.
 
-use crate::core::capture::{ACTIONABLE, DATA_PREFIX};
+use crate::core::capture::{FormFacts, ACTIONABLE, DATA_PREFIX};
 use crate::prelude::*;
 use goaltag_wire::{Element as ElementInfo, Form};
 use wasm_bindgen::prelude::*;
@@ -21,6 +22,7 @@ pub struct Listeners {
 }
 
 impl Listeners {
+    /// No listener yet; `f` gets the number each is added with and the event.
     pub fn new(mut f: impl FnMut(u32, web_sys::Event) + 'static) -> Listeners {
         // The shell's one callback shape (see [`super::Callback3`]): the kind is bound in as a number.
         let f = super::Callback3::new(move |kind: JsValue, e: JsValue, _: JsValue| {
@@ -64,6 +66,8 @@ pub struct HistoryHook {
 }
 
 impl HistoryHook {
+    /// Wraps both, calling `on_change` after each call of the page's; None
+    /// without a window or a History API.
     pub fn install(on_change: impl Fn() + Clone + 'static) -> Option<HistoryHook> {
         let window = web_sys::window()?;
         let history: JsValue = window.history().ok()?.into();
@@ -106,7 +110,8 @@ impl Drop for HistoryHook {
 /// id, classes, `data-goaltag-*` attributes, link target and a little text.
 /// Also returns the click's own target, for the goals' selectors. The DOM is
 /// read by the loader's `goaltagDescribe` in one call (this runs inside the
-/// click's dispatch, which INP counts); the rules of what is kept are here.
+/// click's dispatch, which INP counts); what is kept of it is decided by
+/// [`crate::core::capture::from_description`].
 pub fn describe_click(event: &web_sys::Event) -> Option<(Element, ElementInfo)> {
     let target = event.target()?;
     let text = HELPER.with(|h| {
@@ -132,16 +137,18 @@ pub fn set_describe(f: JsValue) {
     }
 }
 
-/// Describes a submitted form without reading any field's value.
+/// Reads a submitted form's facts, never a field's value; what is kept of
+/// them is decided by [`crate::core::capture::form`].
 pub fn describe_form(event: &web_sys::Event) -> Option<(Element, Form)> {
     let form: HtmlFormElement = event.target()?.dyn_into().ok()?;
-    let info = Form {
-        id: non_empty(form.id()),
-        name: form.get_attribute("name").and_then(non_empty),
-        action: form.get_attribute("action").map(|_| form.action()).and_then(non_empty),
-        method: Some(form.method().to_ascii_lowercase()),
+    let info = crate::core::capture::form(FormFacts {
+        id: form.id(),
+        name: form.get_attribute("name"),
+        has_action: form.get_attribute("action").is_some(),
+        action: form.action(),
+        method: form.method(),
         fields: form.elements().length(),
-    };
+    });
     Some((form.into(), info))
 }
 
@@ -165,14 +172,7 @@ fn warn_once(selector: &str) {
         let mut w = w.borrow_mut();
         if !w.iter().any(|s| s == selector) {
             w.push(selector.to_string());
-            let mut msg = String::from("goaltag: goals: the browser rejects the CSS selector ");
-            msg.push_str(selector);
-            msg.push_str(", so the goal using it never converts; fix the selector in the goal's \"when\"");
-            web_sys::console::error_1(&JsValue::from_str(&msg));
+            web_sys::console::error_1(&JsValue::from_str(&crate::core::messages::line::bad_selector(selector)));
         }
     });
-}
-
-fn non_empty(s: String) -> Option<String> {
-    (!s.is_empty()).then_some(s)
 }

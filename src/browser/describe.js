@@ -1,21 +1,25 @@
 // goaltag's click description, in JS: the click handler runs inside the
 // dispatch that INP counts, and reading the element here takes one call from
 // the wasm instead of a dozen. It only reads; what is kept is decided in
-// Rust (src/core/capture.rs). build.sh puts it in the loader's scope (without
-// `export`); the browser tests import it as a module. `boot` gets it, and
-// with it the helpers below: `gtag` (the adapters' one JS helper), `gzip`,
-// `send` and `beacon` (the transport's), `store` and `explain`.
+// Rust (src/core/capture.rs from_description), which also hands in the
+// selector of actionable elements and the attribute prefix. build.sh puts it
+// in the loader's scope (without `export`); the browser tests import it as a
+// module. `boot` gets it, and with it the helpers below: `gtag` (the
+// adapters' one JS helper), `gzip`, `send` and `beacon` (the transport's),
+// `store` and `explain`.
 //
 // Returns null when the target is not an element, else the fields joined by
-// NUL: tag, id, class, href (links only), text (of an actionable element
-// only: a click on a large container must not read the page's text), then
+// NUL: tag, '1' when the element is the nearest `actionable` one around the
+// target (else it is the target itself), id, class, href, text, then
 // name/value pairs of the attributes named `prefix`*, without the prefix.
+// The text of an element that is not actionable is not even read (the rule
+// keeps none, and a click on a large container must not copy the page's text).
 export function goaltagDescribe(target, actionable, prefix) {
   if (!target || !target.closest) return null;
   var el = target.closest(actionable), own = !!el;
   el = el || target;
-  var tag = el.localName, names = el.getAttributeNames(), out = [
-    tag, el.id, el.getAttribute('class'), tag === 'a' && typeof el.href === 'string' ? el.href : '',
+  var names = el.getAttributeNames(), out = [
+    el.localName, own ? '1' : '', el.id, el.getAttribute('class'), typeof el.href === 'string' ? el.href : '',
     own ? el.textContent : ''];
   for (var i = 0; i < names.length; i++) {
     if (names[i].indexOf(prefix) === 0) out.push(names[i].slice(prefix.length), el.getAttribute(names[i]));
@@ -75,7 +79,7 @@ goaltagDescribe.gzip = function (bytes) {
 // AbortSignal.timeout exists. `body` is the batch's text, or with `gzUrl`
 // (the outbox compresses this batch) its UTF-8 bytes, compressed first and
 // sent there; if the browser could not compress, they go plain to `url`.
-// Resolves to [status, Retry-After] and cancels the answer's body (an unread
+// Resolves to [status, Retry-After, the header as a date in ms or NaN] and cancels the answer's body (an unread
 // one keeps holding its request's share of Chromium's 64 KiB keepalive
 // budget); rejects on a network error.
 goaltagDescribe.send = function (url, gzUrl, body, ms) {
@@ -86,7 +90,8 @@ goaltagDescribe.send = function (url, gzUrl, body, ms) {
     try { init.signal = AbortSignal.timeout(ms); } catch (e) {}
     return fetch(r[1] ? gzUrl : url, init).then(function (r) {
       try { r.body && r.body.cancel(); } catch (e) {}
-      return [r.status, r.headers.get('Retry-After')];
+      var a = r.headers.get('Retry-After');
+      return [r.status, a, Date.parse(a)];
     });
   };
   return gzUrl ? goaltagDescribe.gzip(body).then(go) : go([body, false]);

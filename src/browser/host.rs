@@ -36,6 +36,7 @@ extern "C" {
     fn url(this: &Doc) -> Option<String>;
 }
 
+/// The clock the core's times are on: ms since the Unix epoch (`Date.now()`).
 pub fn now() -> u64 {
     js_sys::Date::now() as u64
 }
@@ -69,6 +70,7 @@ pub fn random_bytes() -> [u8; 16] {
     })
 }
 
+/// A random number, for the outbox's retry jitter.
 pub fn random_u32() -> u32 {
     let b = random_bytes();
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])

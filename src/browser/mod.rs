@@ -1,6 +1,9 @@
 //! The browser shell: the only code that touches the DOM, timers, the network
 //! and storage. It turns browser facts into core inputs and executes what the
-//! core decides; it holds no policy of its own.
+//! core decides: whether and what to record, send, store, decorate or print
+//! is [`crate::core`]'s (texts in [`crate::core::messages`]); here is only how.
+
+#![deny(missing_docs)]
 
 mod adapters;
 mod capture;
@@ -149,10 +152,10 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         _api: None,
     };
     shell.tracker.set_gzip(gzip);
-    // Attributes are configuration with string values: data-site, data-collector, data-spa.
+    // Attributes are configuration with string values (data-site, …).
     let attrs = values::to_val(&attrs);
     let mut from_attrs = Vec::new();
-    for key in ["site", "collector", "spa"] {
+    for key in crate::core::config::ATTRIBUTES {
         if let Some(v) = attrs.get(key) {
             from_attrs.push((key.to_string(), v.clone()));
         }
@@ -335,13 +338,15 @@ fn on_event(kind: u32, e: web_sys::Event) {
 }
 
 /// `url_passthrough`: the link or form being followed now carries the
-/// landing's campaign parameters, when the core says so (see
-/// [`Tracker::decorate`]). It runs in the handler itself, because the
-/// navigation reads the URL right after; only the followed link or form
-/// changes, never the page's other links. (Properties are read and written
-/// through `Reflect`, whose imports the tag has anyway: a typed web-sys call
-/// each would add its own glue to the download.)
+/// landing's campaign parameters, as the core plans it (see
+/// [`Tracker::passthrough`]): which element ([`passthrough::LINK`] around a
+/// click's target, or the submitted form), and what changes on it. It runs
+/// in the handler itself, because the navigation reads the URL right after;
+/// only the followed link or form changes, never the page's other links.
+/// (Properties are read and written through `Reflect`, whose imports the tag
+/// has anyway: a typed web-sys call each would add its own glue to the download.)
 fn passthrough(e: &web_sys::Event, submit: bool) {
+    use crate::core::passthrough::{self, Decoration, Followed};
     use js_sys::{Function, Reflect};
     use wasm_bindgen::JsCast;
     let get = |o: &JsValue, k: &str| Reflect::get(o, &k.into()).unwrap_or(JsValue::UNDEFINED);
@@ -353,29 +358,29 @@ fn passthrough(e: &web_sys::Event, submit: bool) {
         }
         let page = host::href();
         let Some(target) = e.target().map(JsValue::from) else { return };
-        // A link: the nearest <a href> around the target.
-        let el = if submit { target } else { call(&target, "closest", &"a[href]".into()).unwrap_or(JsValue::NULL) };
-        let (prop, method) = if submit { ("action", text(&el, "method")) } else { ("href", String::new()) };
-        if el.is_null() || (submit && method != "get" && method != "post") {
+        let el = if submit { target } else { call(&target, "closest", &passthrough::LINK.into()).unwrap_or(JsValue::NULL) };
+        if el.is_null() {
             return;
         }
-        let url = text(&el, prop);
-        if method != "get" {
-            if let Some(new) = s.tracker.decorate(&url, &page) {
-                let _ = Reflect::set(&el, &prop.into(), &new.into());
-            }
-            return;
-        }
-        // A GET form's own query is replaced by its fields: add hidden ones.
+        let (url, method) = if submit { (text(&el, "action"), text(&el, "method")) } else { (text(&el, "href"), String::new()) };
+        let followed = if submit { Followed::Form { action: &url, method: &method } } else { Followed::Link { href: &url } };
         let controls = get(&el, "elements");
-        let doc = get(&el, "ownerDocument");
-        for (name, value) in s.tracker.passthrough_fields(&url, &page, |n| !get(&controls, n).is_undefined()) {
-            if let Some(input) = call(&doc, "createElement", &"input".into()) {
-                for (k, v) in [("type", "hidden"), ("name", &name), ("value", &value)] {
-                    let _ = Reflect::set(&input, &k.into(), &v.into());
-                }
-                call(&el, "appendChild", &input);
+        match s.tracker.passthrough(followed, &page, |n| !get(&controls, n).is_undefined()) {
+            Some(Decoration::Set { prop, url }) => {
+                let _ = Reflect::set(&el, &prop.into(), &url.into());
             }
+            Some(Decoration::Fields(fields)) => {
+                let doc = get(&el, "ownerDocument");
+                for (name, value) in fields {
+                    if let Some(input) = call(&doc, "createElement", &"input".into()) {
+                        for (k, v) in [("type", "hidden"), ("name", &name), ("value", &value)] {
+                            let _ = Reflect::set(&input, &k.into(), &v.into());
+                        }
+                        call(&el, "appendChild", &input);
+                    }
+                }
+            }
+            None => {}
         }
     });
 }
@@ -407,7 +412,7 @@ fn visible() -> bool {
 /// keepalive fetch is the fallback when the beacon is refused.
 fn hide(s: &mut Shell, leaving: bool) {
     let url = s.tracker.config.collector.clone().unwrap_or_default();
-    s.tracker.hide(&mut s.host, leaving, &mut |body| transport::beacon(&url, body));
+    s.tracker.hide(&mut s.host, leaving, &mut |body, keepalive| transport::beacon(&url, body, keepalive));
 }
 
 /// Cross-tab (see [`crate::core::tracker::OUTBOX_PREFIX`]): once this page
@@ -502,7 +507,7 @@ fn call(mut args: Vec<Val>) {
     // grow memory for as long as the page keeps calling.
     if OFF.get() {
         if !DROPPED_SAID.replace(true) {
-            web_sys::console::error_1(&JsValue::from_str("goaltag: the tag is off after an internal error; goaltag() calls are ignored"));
+            web_sys::console::error_1(&JsValue::from_str(crate::core::messages::line::TAG_OFF));
         }
         return;
     }
@@ -669,7 +674,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 }
 
 fn panic_message(what: &str, at: Option<&core::panic::Location>) {
-    let mut msg = String::from("goaltag: internal error, the tag has turned itself off: ");
+    let mut msg = String::from(crate::core::messages::line::INTERNAL_ERROR);
     msg.push_str(what);
     if let Some(at) = at {
         msg.push_str(" at ");

@@ -1,14 +1,12 @@
 //! Sending batches: `fetch` with a CORS-simple `text/plain` body (no
-//! preflight), credentials omitted, and a timeout so a hung request cannot
-//! block the queue forever; gzip-compressed by the browser when the outbox
-//! says so (`?c=gzip`). Page hides use `sendBeacon` (see [`beacon`]).
+//! preflight), credentials omitted, and the timeout the outbox gives with
+//! each request (its policy's), so a hung request cannot block the queue
+//! forever; gzip-compressed by the browser when the outbox says so
+//! (`?c=gzip`). Page hides use `sendBeacon` (see [`beacon`]).
 
-use crate::core::outbox::{gzip_url, Outcome, Send, KEEPALIVE_MAX};
+use crate::core::outbox::{gzip_url, Outcome, Send};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-
-/// Longest a request may take before it counts as a network error.
-const TIMEOUT_MS: u32 = 10_000;
 
 #[wasm_bindgen]
 extern "C" {
@@ -49,7 +47,7 @@ pub fn post(url: &str, send: Send, generation: u32) {
     // A body to compress goes as its UTF-8 bytes (copied out of the wasm's
     // memory), not as text the helper would have to encode again.
     let body: JsValue = if send.gzip { js_sys::Uint8Array::from(send.body.as_bytes()).into() } else { send.body.as_str().into() };
-    let args = js_sys::Array::of4(&url.into(), &gz, &body, &TIMEOUT_MS.into());
+    let args = js_sys::Array::of4(&url.into(), &gz, &body, &(send.timeout_ms as f64).into());
     let Ok(promise) = f.apply(&JsValue::NULL, &args) else {
         settle(generation, batch, JsValue::UNDEFINED);
         return;
@@ -71,13 +69,16 @@ type Settle = super::Callback3;
 
 static SETTLE: super::Local<core::cell::OnceCell<Settle>> = super::Local(core::cell::OnceCell::new());
 
-/// `answer` is the helper's `[status, Retry-After]` (the header as sent: the
-/// core reads it), or undefined for a network error.
+/// `answer` is the helper's `[status, Retry-After, Date.parse(Retry-After)]`
+/// (the header as sent and as the browser reads a date: the core decides
+/// what they mean), or undefined for a network error.
 fn settle(generation: JsValue, batch: JsValue, answer: JsValue) -> JsValue {
     let outcome = match js_sys::Reflect::get(&answer, &0.into()).ok().and_then(|s| s.as_f64()) {
         Some(status) => {
             let retry_after = js_sys::Reflect::get(&answer, &1.into()).ok().and_then(|h| h.as_string());
-            Outcome::answer(status as u16, retry_after.as_deref())
+            // NaN for anything but a date; a date before 1970 is long past.
+            let date = js_sys::Reflect::get(&answer, &2.into()).ok().and_then(|d| d.as_f64()).filter(|d| *d >= 0.0);
+            Outcome::answer(status as u16, retry_after.as_deref(), date.map(|d| d as u64), super::host::now())
         }
         None => Outcome::NetworkError,
     };
@@ -87,10 +88,10 @@ fn settle(generation: JsValue, batch: JsValue, answer: JsValue) -> JsValue {
 }
 
 /// Queues `body` with `navigator.sendBeacon` (sent as text/plain, outlives the
-/// page), or a keepalive fetch when the beacon is refused and the body fits
-/// the keepalive budget. False when neither could be started.
-pub fn beacon(url: &str, body: &str) -> bool {
+/// page), or a keepalive fetch when the beacon is refused and the core says
+/// the body may go that way (`keepalive`). False when neither could be started.
+pub fn beacon(url: &str, body: &str, keepalive: bool) -> bool {
     let Some((_, f)) = SEND.get() else { return false };
-    let fits = JsValue::from_bool(body.len() <= KEEPALIVE_MAX);
+    let fits = JsValue::from_bool(keepalive);
     f.call3(&JsValue::NULL, &url.into(), &body.into(), &fits).ok().and_then(|b| b.as_bool()) == Some(true)
 }

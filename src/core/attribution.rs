@@ -8,8 +8,9 @@ use crate::core::url;
 use crate::prelude::*;
 use goaltag_wire::Attribution;
 
-/// Click IDs of the ad platforms, always captured; `click_ids` in the config adds more.
-pub const CLICK_IDS: [&str; 7] = ["gclid", "gbraid", "wbraid", "msclkid", "fbclid", "ttclid", "li_fat_id"];
+/// Click IDs of the ad platforms, always captured (and kept off the wire
+/// while `ad_storage` is not granted); `click_ids` in the config adds more.
+pub const CLICK_IDS: [&str; 8] = ["gclid", "gbraid", "wbraid", "dclid", "msclkid", "fbclid", "ttclid", "li_fat_id"];
 
 /// How long a campaign touch is credited with conversions unless configured.
 pub const DEFAULT_WINDOW_DAYS: u32 = 30;
@@ -67,11 +68,17 @@ pub enum Param {
 pub fn kind_of(name: &str, extra_click_ids: &[String]) -> Option<Param> {
     if name.len() > 4 && name.starts_with("utm_") {
         Some(Param::Utm)
-    } else if CLICK_IDS.contains(&name) || extra_click_ids.iter().any(|c| c == name) {
+    } else if is_click_id(name, extra_click_ids) {
         Some(Param::ClickId)
     } else {
         None
     }
+}
+
+/// Whether the parameter `name` (any case) is a click ID: one of
+/// [`CLICK_IDS`] or of the config's `click_ids` (given lower-case).
+pub fn is_click_id(name: &str, extra_click_ids: &[String]) -> bool {
+    CLICK_IDS.iter().any(|c| c.eq_ignore_ascii_case(name)) || extra_click_ids.iter().any(|c| c.eq_ignore_ascii_case(name))
 }
 
 fn is_empty(a: &Attribution) -> bool {
@@ -223,7 +230,7 @@ mod tests {
 
     const T0: u64 = 1_700_000_000_000;
     const LANDING: &str =
-        "https://www.shop.example/p?GCLID=Cj0KCQ-abc_1&utm_source=google&utm_medium=cpc&utm_campaign=spring+sale%21&q=shoes&dclid=D1";
+        "https://www.shop.example/p?GCLID=Cj0KCQ-abc_1&utm_source=google&utm_medium=cpc&utm_campaign=spring+sale%21&q=shoes&yclid=Y1";
 
     #[test]
     fn captures_click_ids_utm_and_external_referrer() {
@@ -246,14 +253,16 @@ mod tests {
             url.push_str(id);
             url.push('&');
         }
-        url.push_str("dclid=D1&yclid=Y1");
-        let a = capture(&url, "", &["dclid".to_string()]);
+        url.push_str("sccid=S1&yclid=Y1");
+        let a = capture(&url, "", &["sccid".to_string()]);
         assert_eq!(a.click_ids.len(), CLICK_IDS.len() + 1);
         for id in CLICK_IDS {
             assert_eq!(a.click_ids[id], format!("v-{id}"));
         }
-        assert_eq!(a.click_ids["dclid"], "D1");
+        assert_eq!(a.click_ids["dclid"], "v-dclid", "Google's display click ID is built in");
+        assert_eq!(a.click_ids["sccid"], "S1");
         assert!(!a.click_ids.contains_key("yclid"), "not configured");
+        assert!(is_click_id("GCLID", &[]) && is_click_id("ScCid", &["sccid".to_string()]) && !is_click_id("yclid", &[]));
     }
 
     #[test]

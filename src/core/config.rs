@@ -64,12 +64,13 @@ impl Default for Config {
     }
 }
 
+/// The fields the script tag's `data-*` attributes set (`data-site`, …),
+/// as strings; `data-consent` and `data-config` are read on their own.
+pub const ATTRIBUTES: [&str; 3] = ["site", "collector", "spa"];
+
 /// Every field `goaltag('config', …)` knows, for the unknown-field message.
 pub const FIELDS: &str = "one of site, collector, spa, hash_routing, auto_page_view, goals, delivery, redact_params, \
      click_ids, visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt, url_passthrough";
-
-/// Longest site key accepted (the collector enforces the same).
-pub const MAX_SITE_LEN: usize = 100;
 
 impl Config {
     /// Merges one config object into this config. Returns every problem found;
@@ -87,7 +88,7 @@ impl Config {
             let field = || crate::core::error::cat(&["config.", key]);
             match key.as_str() {
                 "site" => match val.as_str() {
-                    Some(s) if valid_site(s) => self.site = Some(s.to_owned()),
+                    Some(s) if goaltag_wire::is_site_key(s) => self.site = Some(s.to_owned()),
                     _ => errors.push(ConfigError::new(field(), Msg::SiteKey, val)),
                 },
                 "collector" => match val.as_str() {
@@ -148,13 +149,6 @@ fn bool_field(slot: &mut bool, field: String, v: &Val, errors: &mut Vec<ConfigEr
         Ok(b) => *slot = b,
         Err(e) => errors.push(e),
     }
-}
-
-/// Whether `s` is a valid site key: 1 to 100 letters, digits, `.`, `_`, `-` (the collector checks the same).
-pub fn valid_site(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_SITE_LEN
-        && crate::core::text::all_bytes(s, |c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 fn valid_collector(s: &str) -> bool {

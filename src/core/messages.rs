@@ -145,6 +145,48 @@ messages! {
     DataLayer = "window.dataLayer, the array gtag() pushes on",
 }
 
+/// The console lines the tag prints whole, without a code: warnings and its
+/// own failures, each printed at most once a page (a code's text would have
+/// to be fetched, which a tag that turned itself off no longer does). With
+/// the codes' texts above, every text the tag prints is in this file.
+pub mod line {
+    use crate::prelude::*;
+
+    /// No consent state was set within 10 s of the start.
+    pub const NO_CONSENT: &str = "goaltag: no consent state was set, so nothing is sent. Set one with data-consent=\"granted\" \
+         on the script tag or goaltag('consent', 'default', {analytics_storage: 'granted', …})";
+
+    /// The first Google Consent Mode command scoped to regions.
+    pub const GCM_REGION: &str = "goaltag: gtag('consent', …) with a region: the visitor's region is unknown \
+here, so its denials apply to every visitor and its grants are ignored";
+
+    /// A `goaltag()` call after the tag turned itself off (said once).
+    pub const TAG_OFF: &str = "goaltag: the tag is off after an internal error; goaltag() calls are ignored";
+
+    /// A panic: this, then the panic's message and place.
+    pub const INTERNAL_ERROR: &str = "goaltag: internal error, the tag has turned itself off: ";
+
+    /// A goal's CSS selector that the browser's `Element.closest` refuses (said once a selector).
+    pub fn bad_selector(selector: &str) -> String {
+        crate::core::error::cat(&[
+            "goaltag: goals: the browser rejects the CSS selector ",
+            selector,
+            ", so the goal using it never converts; fix the selector in the goal's \"when\"",
+        ])
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn every_line_names_the_tag() {
+            for l in [super::NO_CONSENT, super::GCM_REGION, super::TAG_OFF, super::INTERNAL_ERROR, &super::bad_selector("a[")] {
+                assert!(l.starts_with("goaltag: "), "{l}");
+            }
+            assert!(super::bad_selector("#buy]").contains("selector #buy], so"));
+        }
+    }
+}
+
 /// The text of a code.
 #[cfg(feature = "std")]
 pub fn text(m: Msg) -> &'static str {

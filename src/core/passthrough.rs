@@ -6,7 +6,7 @@
 //! site's URLs to the next, where they are visible in the address bar.
 //!
 //! The shell decorates only the link or form being followed, at that moment;
-//! every rule of what is carried and where is here.
+//! every rule of which element, what is carried and how is here ([`plan`]).
 
 use crate::core::attribution::kind_of;
 use crate::core::url;
@@ -58,6 +58,62 @@ pub fn decorate(target: &str, page: &str, params: &[(&str, &str)]) -> Option<Str
         }
     }
     (out.len() > before.len()).then(|| out + fragment)
+}
+
+/// The links `url_passthrough` decorates: the nearest of these around a
+/// click's target (a CSS selector, for `Element.closest`).
+pub const LINK: &str = "a[href]";
+
+/// The link or form a visitor follows, as the shell read it from the DOM.
+#[derive(Debug, Clone, Copy)]
+pub enum Followed<'a> {
+    /// A link (the nearest [`LINK`]): its `href` property, an absolute URL.
+    Link {
+        /// The `href` property.
+        href: &'a str,
+    },
+    /// A form being submitted: its `action` property (an absolute URL) and
+    /// its `method` property (`get`, `post` or `dialog`).
+    Form {
+        /// The `action` property.
+        action: &'a str,
+        /// The `method` property.
+        method: &'a str,
+    },
+}
+
+/// What the shell changes on the followed link or form, at once (the
+/// navigation reads it right after).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoration {
+    /// Sets the element's property `prop` (`href` of a link, `action` of a
+    /// POST form) to `url`.
+    Set {
+        /// The property to set.
+        prop: &'static str,
+        /// The URL it gets.
+        url: String,
+    },
+    /// Appends a hidden `<input>` for each `(name, value)`: a GET form, whose
+    /// own query the browser replaces with its fields.
+    Fields(Vec<(String, String)>),
+}
+
+/// What `url_passthrough` does to `followed` from `page`, carrying `params`
+/// ([`params`]); `has` says whether a GET form already has a field of that
+/// name. None: leave it alone (another site, nothing missing, a `dialog`
+/// form, which goes nowhere).
+pub fn plan(followed: Followed, page: &str, params: &[(&str, &str)], has: impl Fn(&str) -> bool) -> Option<Decoration> {
+    let (prop, target) = match followed {
+        Followed::Link { href } => ("href", href),
+        Followed::Form { action, method: "post" } => ("action", action),
+        Followed::Form { action, method: "get" } => {
+            let add = fields(action, page, params, has);
+            return (!add.is_empty()).then_some(Decoration::Fields(add));
+        }
+        Followed::Form { .. } => return None,
+    };
+    Some(Decoration::Set { prop, url: decorate(target, page, params)? })
 }
 
 /// Whether `url`'s query names the parameter `name` (any case).

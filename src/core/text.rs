@@ -1,6 +1,6 @@
-//! Numbers and hex in text, without `core::fmt` (which would add kilobytes
-//! to the download): the one copy of each conversion the core uses for
-//! storage formats, IDs and messages.
+//! Numbers, hex and character counts in text, without `core::fmt` (which
+//! would add kilobytes to the download): the one copy of each conversion and
+//! cut the core uses for storage formats, IDs, messages and page facts.
 
 use crate::prelude::*;
 
@@ -37,6 +37,12 @@ pub fn first_chars(s: &str, n: usize) -> &str {
         Some((i, _)) => s.get(..i).unwrap_or(s),
         None => s,
     }
+}
+
+/// Cuts `s` to its first `n` characters, in place ([`first_chars`]).
+pub fn cut(s: &mut String, n: usize) {
+    let len = first_chars(s, n).len();
+    s.truncate(len);
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

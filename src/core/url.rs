@@ -245,6 +245,76 @@ pub fn redact(url: &str, params: &[String]) -> String {
     out
 }
 
+/// Removes every click-ID parameter (`is_click_id` of its name, any case)
+/// from the URLs in `json`, an event's wire text: the parameter is removed,
+/// name and value, never replaced by a marker. A parameter is `name=value`
+/// after `?`, `&` or `#`, also percent-encoded (`%3F`, `%26`, `%23`, `%3D`:
+/// a URL nested in another's query, such as a redirect target); its value
+/// ends at the next `&` or `#` of its own level (or a raw one), a quote or
+/// white space. Other parameters stay as they are, in their order. Working
+/// on the text rather than on named fields, it covers every field, one a
+/// later version adds too. Keys are not touched: a JSON key is never
+/// preceded by a separator.
+pub fn strip_click_ids(json: &str, is_click_id: impl Fn(&str) -> bool) -> String {
+    let b = json.as_bytes();
+    let mut out = String::with_capacity(json.len());
+    // `carry`: the `?` or `#` of a removed parameter, owed to the next one of its level.
+    let (mut done, mut i, mut carry) = (0, 0, "");
+    while i < b.len() {
+        let (c, len) = token(b, i);
+        if !matches!(c, b'?' | b'#' | b'&') {
+            i += 1;
+            continue;
+        }
+        let name_at = i + len;
+        let mut j = name_at;
+        while j < b.len() && !matches!(b[j], b'=' | b'&' | b'#' | b'"' | b'\\' | b'%' | ..=b' ') {
+            j += 1;
+        }
+        if token(b, j).0 == b'=' && is_click_id(json.get(name_at..j).unwrap_or("")) {
+            let mut k = j + token(b, j).1;
+            while k < b.len() {
+                let (v, l) = token(b, k);
+                if matches!(b[k], b'"' | ..=b' ') || matches!(v, b'&' | b'#') && (l == 1 || len > 1) {
+                    break;
+                }
+                k += if b[k] == b'\\' { 2 } else { 1 };
+            }
+            out.push_str(json.get(done..i).unwrap_or(""));
+            if c != b'&' {
+                carry = json.get(i..name_at).unwrap_or("");
+            } else if i != done {
+                carry = "";
+            }
+            done = k.min(b.len());
+            i = done;
+        } else {
+            if i == done && c == b'&' && !carry.is_empty() && carry.len() == len {
+                out.push_str(carry);
+                done = name_at;
+            }
+            carry = "";
+            i = name_at;
+        }
+    }
+    out.push_str(json.get(done..).unwrap_or(""));
+    out
+}
+
+/// The character at `b[i]`, a `%XX` escape decoded, and its length in `b`.
+fn token(b: &[u8], i: usize) -> (u8, usize) {
+    match b.get(i..i + 3) {
+        Some(&[b'%', h, l]) => match [h, l | 0x20] {
+            [b'2', b'3'] => (b'#', 3),
+            [b'2', b'6'] => (b'&', 3),
+            [b'3', b'd'] => (b'=', 3),
+            [b'3', b'f'] => (b'?', 3),
+            _ => (b'%', 1),
+        },
+        _ => (b.get(i).copied().unwrap_or(0), 1),
+    }
+}
+
 /// Replaces every email address in `s` with `[email]` (see [`redact`]).
 pub fn redact_emails(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -528,12 +598,58 @@ mod tests {
         assert_eq!(redact_emails("ünï bob@x.example ü"), "ünï [email] ü");
     }
 
+    fn strip(s: &str) -> String {
+        strip_click_ids(s, |n| ["gclid", "msclkid", "sccid"].iter().any(|c| c.eq_ignore_ascii_case(n)))
+    }
+
+    #[test]
+    fn strips_click_ids_and_keeps_the_rest() {
+        let cases = [
+            ("https://x.example/p?gclid=1&utm_source=g&q=shoes", "https://x.example/p?utm_source=g&q=shoes"),
+            ("https://x.example/p?a=1&GCLID=1&b=2", "https://x.example/p?a=1&b=2"),
+            ("https://x.example/p?a=1&gclid=1", "https://x.example/p?a=1"),
+            ("https://x.example/p?gclid=1&msclkid=2&sccid=3&q=1", "https://x.example/p?q=1"),
+            ("https://x.example/p?gclid=1&msclkid=2", "https://x.example/p"),
+            ("https://x.example/p?gclid=1#top", "https://x.example/p#top"),
+            ("https://x.example/p?gclid=1&a=1#gclid=2&b=3", "https://x.example/p?a=1#b=3"),
+            ("https://x.example/#/landing?gclid=1&q=2", "https://x.example/#/landing?q=2"),
+            ("https://x.example/p?gclid=&q=", "https://x.example/p?q="),
+            ("https://x.example/p?gclidx=1&xgclid=2&gclid", "https://x.example/p?gclidx=1&xgclid=2&gclid"),
+            ("https://x.example/gclid=1/p", "https://x.example/gclid=1/p"),
+            ("mail me: ?gclid=1 now", "mail me:  now"),
+            // A URL nested in another's query, percent-encoded.
+            ("/r?next=https%3A%2F%2Fx.example%2F%3Fgclid%3Dab%26q%3D1&z=2", "/r?next=https%3A%2F%2Fx.example%2F%3Fq%3D1&z=2"),
+            ("/r?next=%2Fp%3Fgclid%3Dab&z=2", "/r?next=%2Fp&z=2"),
+            ("/r?next=%2Fp%3fa%3D1%26gclid%3Dab%23f", "/r?next=%2Fp%3fa%3D1%23f"),
+            ("/r?gclid=a%26b&q=1", "/r?q=1"),
+            ("", ""),
+        ];
+        for (url, want) in cases {
+            assert_eq!(strip(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn strips_click_ids_in_json_text_without_breaking_it() {
+        // A value with a quote and a backslash, escaped as the wire writes it.
+        let mut url = String::new();
+        goaltag_wire::json::write_str(&mut url, "https://x.example/?gclid=a\"b\\c d&q=1");
+        assert_eq!(url, r#""https://x.example/?gclid=a\"b\\c d&q=1""#);
+        let event = [r#"{"url":"#, &url, r#","gclid":"k","label":"?gclid=1","click_ids":{"gclid":"v"}}"#].concat();
+        assert_eq!(
+            strip(&event),
+            r#"{"url":"https://x.example/ d&q=1","gclid":"k","label":"","click_ids":{"gclid":"v"}}"#,
+            "the value ends at white space; keys and non-URL values stay"
+        );
+    }
+
     /// Random text from URL-ish pieces, multi-byte characters included:
     /// nothing here may panic (a panic kills the tag).
     #[test]
     fn never_panics() {
-        const PIECES: [&str; 22] = [
-            "https", "://", "//", "/", "?", "#", "&", "=", "@", "%40", "%25", "%4", "%", "www.", "w", ".", "é", "ü@", "a", "b.co", ":", "+",
+        const PIECES: [&str; 28] = [
+            "https", "://", "//", "/", "?", "#", "&", "=", "@", "%40", "%25", "%4", "%", "www.", "w", ".", "é", "ü@", "a", "b.co", ":",
+            "+", "%3F", "%26", "%3D", "\\", "\"", "%2",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = || {
@@ -552,7 +668,7 @@ mod tests {
             }
             let (a, b) = (&t[0], &t[1]);
             let _ = (equals(a, b), begins_with(a, b), contains(a, b), valid_rule(b), host(a), regex_texts(a));
-            let _ = redact(a, &params);
+            let _ = (redact(a, &params), strip_click_ids(a, |n| n == "a"));
             let _ = query_pairs(a).map(|(n, v)| decode_query_value(n).len() + decode_query_value(v).len()).sum::<usize>();
             let _ = crate::core::attribution::capture(a, b, &params);
             let mut c = crate::core::attribution::Campaign::default();

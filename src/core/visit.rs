@@ -102,11 +102,38 @@ impl Visits {
         s
     }
 
+    /// The stored visit, read once storage is allowed. With no live visit
+    /// it is restored ([`Visits::restore`]). A visit that began in memory
+    /// meanwhile (consent unknown or denied when the page loaded) and that
+    /// the stored one was still live at joins it: the stored ID goes on,
+    /// pages and engaged time add up. Returns the ID it replaced.
+    pub fn join_stored(&mut self, s: &str, now: u64) -> Option<String> {
+        let t = self.timeout_ms;
+        let v = parse_visit(s)?;
+        match &mut self.current {
+            Some(c) if now.saturating_sub(c.last) < t => {
+                if v.id == c.id || c.started.saturating_sub(v.last) >= t {
+                    return None;
+                }
+                c.started = c.started.min(v.started);
+                c.last = c.last.max(v.last);
+                c.pages = c.pages.saturating_add(v.pages);
+                c.engaged_ms = c.engaged_ms.saturating_add(v.engaged_ms);
+                Some(core::mem::replace(&mut c.id, v.id))
+            }
+            cur => {
+                *cur = Some(v).filter(|v| now.saturating_sub(v.last) < t);
+                None
+            }
+        }
+    }
+
     /// Restores what [`serialise`](Self::serialise) wrote. Damaged or foreign
     /// text, or a visit already over at `now`, leaves no visit: the next
     /// activity starts a new one.
     pub fn restore(&mut self, s: &str, now: u64) {
-        self.current = parse_visit(s).filter(|v| self.live(v, now));
+        self.current = None;
+        self.join_stored(s, now);
     }
 }
 
@@ -141,6 +168,33 @@ mod tests {
             n += 1;
             format!("v{}", n)
         }
+    }
+
+    #[test]
+    fn a_visit_begun_in_memory_joins_the_stored_one_it_continues() {
+        let mut ids = ids();
+        let mut stored = Visits::default();
+        stored.page(T0, &mut ids);
+        stored.engaged(5_000, T0 + 10_000, &mut ids);
+        let text = stored.serialise();
+        // Page 2 in memory, 20 minutes later: two pages, 1 s visible.
+        let mut v = Visits::default();
+        v.page(T0 + 20 * MIN, &mut ids);
+        v.page(T0 + 21 * MIN, &mut ids);
+        v.engaged(1_000, T0 + 21 * MIN, &mut ids);
+        assert_eq!(v.join_stored(&text, T0 + 22 * MIN).as_deref(), Some("v2"));
+        let j = v.current(T0 + 22 * MIN).unwrap();
+        assert_eq!((j.id.as_str(), j.started, j.last, j.pages, j.engaged_ms), ("v1", T0, T0 + 21 * MIN, 3, 6_000));
+        // The stored visit had ended when the one in memory began: it stays apart.
+        let mut late = Visits::default();
+        late.page(T0 + 10_000 + 30 * MIN, &mut ids);
+        assert_eq!(late.join_stored(&text, T0 + 31 * MIN), None);
+        assert_eq!(late.current(T0 + 31 * MIN).unwrap().id, "v3");
+        // No visit in memory: the stored one is restored, if still live.
+        let mut none = Visits::default();
+        assert_eq!(none.join_stored(&text, T0 + MIN), None);
+        assert_eq!(none.current(T0 + MIN).unwrap().id, "v1");
+        assert_eq!(v.join_stored(&v.serialise(), T0 + 22 * MIN), None, "itself: nothing to join");
     }
 
     #[test]

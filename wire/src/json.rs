@@ -2,7 +2,7 @@
 //! and a batch envelope, with field names spelled exactly as the serde derives
 //! spell them (the tests check that).
 
-use crate::{Attribution, Consent, Dropped, Element, Event, Form, VERSION};
+use crate::{Attribution, Consent, Dropped, Element, Event, Form, Identifier, VERSION};
 use alloc::string::String;
 
 /// Appends `s` as a JSON string literal. Runs that need no escape are
@@ -247,40 +247,45 @@ pub fn consent(out: &mut String, c: &Consent) {
 }
 
 /// An event serialised by [`Event::to_json`], narrowed to what the consent
-/// now in force allows, exactly as if it had been recorded under it: without
-/// `client_id` and `visit_id` unless `identifiers`, without the attribution's
-/// `click_ids` unless `ad_data`, and with `consent` replaced by `snapshot`.
-/// Everything else, the event's ID included, stays byte for byte. Text that
-/// is not such an object is returned as it is.
-pub fn narrow(json: &str, identifiers: bool, ad_data: bool, snapshot: &Consent) -> String {
-    let Some(fields) = members(json) else {
-        return json.into();
-    };
+/// `snapshot` now in force allows, exactly as if it had been recorded under
+/// it: without the identifiers [`Consent::allows`] refuses (as
+/// [`Event::withhold`] removes them), and with `consent` replaced by
+/// `snapshot`. Everything else, the event's ID included, stays byte for byte.
+///
+/// Fails closed: text that is not such an object (or whose object holding
+/// an identifier is not) is None, for the caller to drop: what it carries
+/// cannot be told, so it cannot be sent.
+pub fn narrow(json: &str, snapshot: &Consent) -> Option<String> {
+    // The members by their wire names ([`Identifier::path`]), one arm a
+    // variant, as [`Event::withhold`] does; the tests hold the two equal
+    // under every consent.
+    let gone = |id| !snapshot.allows(id);
     let mut out = String::with_capacity(json.len());
     let mut o = Obj::open(&mut out);
-    for (k, v) in fields {
+    for (k, v) in members(json)? {
         match k {
-            "client_id" | "visit_id" if !identifiers => {}
             "consent" => consent(o.key(k), snapshot),
-            "attribution" if !ad_data => {
-                let Some(inner) = members(v) else {
-                    return json.into();
-                };
-                let mut a = Obj::open(o.key(k));
-                for (k, v) in inner.into_iter().filter(|(k, _)| *k != "click_ids") {
-                    a.raw(k, v);
+            "client_id" if gone(Identifier::ClientId) => {}
+            "visit_id" if gone(Identifier::VisitId) => {}
+            "attribution" if gone(Identifier::ClickIds) => {
+                let mut inner = Obj::open(o.key(k));
+                for (ik, iv) in members(v)? {
+                    if ik != "click_ids" {
+                        inner.raw(ik, iv);
+                    }
                 }
-                a.close();
+                inner.close();
             }
             _ => o.raw(k, v),
         }
     }
     o.close();
-    out
+    Some(out)
 }
 
 /// The members of a JSON object as written here (no white space, keys without
-/// escapes): `(key, value as text)` pairs, or None if it is not such an object.
+/// escapes): `(key, value as text)` pairs, or None if it is not such an object
+/// (a key with an escape could spell a member's name another way).
 fn members(json: &str) -> Option<alloc::vec::Vec<(&str, &str)>> {
     let b = json.as_bytes();
     let mut out = alloc::vec::Vec::new();
@@ -292,8 +297,9 @@ fn members(json: &str) -> Option<alloc::vec::Vec<(&str, &str)>> {
         if b[i] != b'"' {
             return None;
         }
-        let key_end = i + 1 + b.get(i + 1..)?.iter().position(|&c| c == b'"')?;
-        if b.get(key_end + 1) != Some(&b':') {
+        // A key ends at its quote; an escape before it is refused.
+        let key_end = i + 1 + b.get(i + 1..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if b[key_end] != b'"' || b.get(key_end + 1) != Some(&b':') {
             return None;
         }
         let start = key_end + 2;
@@ -370,7 +376,7 @@ pub fn envelope_overhead(site: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Batch, Kind, Signal};
+    use crate::{Batch, Identifier, Kind, Signal};
 
     fn full_event() -> Event {
         let mut e = Event::new("8b0e8a4e-3c1f-4b8e-9c77-1d2f3a4b5c6d".into(), Kind::Conversion, 1764000000000);
@@ -414,8 +420,17 @@ mod tests {
         e
     }
 
-    /// Consent withdrawn after an event was queued: it is rewritten exactly as
-    /// if it had been recorded under the new state, whatever its strings hold.
+    /// Every consent snapshot: all 16 combinations of the four signals.
+    fn every_consent() -> impl Iterator<Item = Consent> {
+        (0..16u8).map(|bits| {
+            let s = |bit: u8| if bits & (1 << bit) != 0 { Signal::Granted } else { Signal::Denied };
+            Consent { analytics_storage: s(0), ad_storage: s(1), ad_user_data: s(2), ad_personalization: s(3) }
+        })
+    }
+
+    /// Consent narrowed after an event was queued: it is rewritten exactly as
+    /// if it had been recorded under the new state (the one rule,
+    /// [`Event::withhold`]), whatever its strings hold.
     #[test]
     fn narrow_is_what_recording_under_the_narrower_consent_writes() {
         let mut e = full_event();
@@ -424,38 +439,73 @@ mod tests {
         e.element.as_mut().unwrap().data.insert("client_id".into(), "{\"visit_id\":[1,2]}".into());
         e.attribution.as_mut().unwrap().utm.insert("utm_source".into(), "bing\"},\"click_ids\":{".into());
         e.attribution.as_mut().unwrap().landing_url = Some("https://shop.example/?msclkid=M&x=[{".into());
-        let denied = Consent {
-            analytics_storage: Signal::Denied,
-            ad_storage: Signal::Denied,
-            ad_user_data: Signal::Denied,
-            ad_personalization: Signal::Denied,
-        };
-        for (identifiers, ad_data) in [(false, false), (false, true), (true, false), (true, true)] {
+        for snapshot in every_consent() {
             let mut want = e.clone();
-            if !identifiers {
-                want.client_id = None;
-                want.visit_id = None;
-            }
-            if !ad_data {
-                want.attribution.as_mut().unwrap().click_ids.clear();
-            }
-            want.consent = Some(denied);
-            let got = narrow(&e.to_json(), identifiers, ad_data, &denied);
-            assert_eq!(got, want.to_json(), "identifiers {identifiers}, ad_data {ad_data}");
+            want.withhold(&snapshot);
+            want.consent = Some(snapshot);
+            let got = narrow(&e.to_json(), &snapshot).unwrap();
+            assert_eq!(got, want.to_json(), "{snapshot:?}");
             assert_eq!(serde_json::from_str::<Event>(&got).unwrap(), want);
         }
         // Only click IDs: the attribution object stays, empty, as recording would write it.
         let mut only = Event::new("i".into(), Kind::PageView, 1);
         only.attribution = Some(Attribution { click_ids: e.attribution.clone().unwrap().click_ids, ..Default::default() });
         only.consent = e.consent;
+        let no_ads = Consent { ad_storage: Signal::Denied, ..e.consent.unwrap() };
         let mut want = only.clone();
         want.attribution = Some(Attribution::default());
-        want.consent = Some(denied);
-        assert_eq!(narrow(&only.to_json(), true, false, &denied), want.to_json());
-        // Anything else is left as it is.
-        for bad in ["", "{", "[]", "{\"a\":}", "{\"a\":\"x}", "{\"a\":1}}"] {
-            assert_eq!(narrow(bad, false, false, &denied), bad);
+        want.consent = Some(no_ads);
+        assert_eq!(narrow(&only.to_json(), &no_ads).unwrap(), want.to_json());
+    }
+
+    /// [`Event::withhold`] names each identifier one by one: every one of
+    /// [`Identifier::ALL`] must be gone from the wire when all is denied.
+    #[test]
+    fn withholding_under_all_denied_leaves_no_identifier_on_the_wire() {
+        let denied = every_consent().next().unwrap();
+        let at = |v: &serde_json::Value, id: Identifier| match id.path() {
+            (outer, None) => v.get(outer).cloned(),
+            (outer, Some(inner)) => v.get(outer).and_then(|o| o.get(inner)).cloned(),
+        };
+        let full = serde_json::to_value(full_event()).unwrap();
+        let mut e = full_event();
+        e.withhold(&denied);
+        let withheld = serde_json::to_value(&e).unwrap();
+        for id in Identifier::ALL {
+            assert!(at(&full, id).is_some(), "the fixture carries {id:?}");
+            assert_eq!(at(&withheld, id), None, "{id:?}");
         }
+    }
+
+    /// The defect of issue 26: text `narrow` could not read went on as it was,
+    /// identifiers included. Now it fails closed: None, for the caller to drop.
+    #[test]
+    fn narrow_never_passes_on_what_it_cannot_read() {
+        let denied = every_consent().next().unwrap();
+        let full = full_event().to_json();
+        let cut_short = &full[..full.len() - 1];
+        let unbalanced = full.replace("\"click_ids\":{", "\"click_ids\":{{");
+        let broken_attribution = full.replace("\"attribution\":{\"click_ids\"", "\"attribution\":{click_ids");
+        assert_ne!(broken_attribution, full);
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "{\"a\":}",
+            "{\"a\":\"x}",
+            "{\"a\":1}}",
+            "{\"client_id\":\"c\",\"x\":}",
+            // An escape spells client_id for a JSON parser, not for a byte match.
+            "{\"client\\u005fid\":\"c\"}",
+            cut_short,
+            &unbalanced,
+            &broken_attribution,
+        ] {
+            assert_eq!(narrow(bad, &denied), None, "{bad}");
+        }
+        // What withholding leaves nothing of is still read: it stays whole.
+        let granted = every_consent().last().unwrap();
+        assert!(narrow(&broken_attribution, &granted).is_some(), "nothing of the attribution goes, so it is copied");
     }
 
     #[test]

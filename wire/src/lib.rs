@@ -14,9 +14,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+mod identifiers;
 pub mod json;
+pub mod limits;
 mod map;
 
+pub use identifiers::Identifier;
+pub use limits::{is_goal_id, is_site_key};
 pub use map::Map;
 
 /// True for a canonical hyphenated UUID of any version (either case): the

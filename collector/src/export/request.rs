@@ -56,18 +56,13 @@ pub struct Request {
     pub since_last: bool,
 }
 
-/// Checks a goal ID the way the tag does: 1 to 64 letters, digits, `_`, `-`, `.`.
-fn check_goal_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
-}
-
 /// Checks `goal` or `goal:stage`.
 fn check_selector(s: &str) -> Result<(), String> {
     let (goal, stage) = match s.split_once(':') {
         Some((g, st)) => (g, Some(st)),
         None => (s, None),
     };
-    if !check_goal_id(goal) {
+    if !goaltag_wire::is_goal_id(goal) {
         return Err(format!("goal: {s:?} is not a goal ID (1 to 64 letters, digits, _, - or .), or ID:STAGE for an imported stage"));
     }
     if stage.is_some_and(|st| st.trim().is_empty() || st.len() > crate::ingest::MAX_TEXT) {

@@ -5,9 +5,9 @@
 //!
 //! - [`report`]: what a report reads ([`report::Rows`]);
 //! - [`attribution`]: what the report's attribution reads ([`attribution::Input`]);
-//! - [`spend`]: one day's ad spend ([`spend::SpendRow`]);
 //! - [`import`]: what an import stores ([`import::Row`]) and what it did ([`import::Imported`]);
 //! - [`export`]: what an export reads and records ([`export::Want`], [`export::Read`], [`export::Record`]);
+//! - [`spend`]: one day's ad spend of a campaign, ad group, ad or keyword ([`spend::SpendRow`]);
 //! - [`now_ms`]: the collector's clock.
 //!
 //! The layers, bottom to top (a module imports only from its own layer or

@@ -24,6 +24,7 @@ pub use writer::{BatchWriter, Threaded, Writer};
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::Rows;
+use crate::model::spend::{SpendImported, SpendRow};
 use goaltag_wire::Batch;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -113,17 +114,24 @@ pub trait Store: Send + Sync + 'static {
         anyhow::bail!("this store keeps no reports")
     }
 
-    /// The site's spend rows dated `from_day` to `to_day` (UTC day numbers,
-    /// both included). Until the spend table is merged in (branch `spend`),
-    /// no store has any.
-    async fn spend_rows(&self, _site: &str, _from_day: i64, _to_day: i64) -> anyhow::Result<Vec<crate::model::spend::SpendRow>> {
-        Ok(Vec::new())
-    }
-
     /// Stores imported offline conversions for `site` in one transaction
     /// (see [`crate::import`]): new rows added, changed rows replaced.
     async fn import(&self, _site: &str, _rows: Vec<Row>, _imported_at: i64) -> anyhow::Result<Imported> {
         anyhow::bail!("this store takes no imports")
+    }
+
+    /// Stores one spend file's rows for `site` in one transaction (see
+    /// [`crate::spend`]): each row replaces the stored row with its key
+    /// (site, date, network, campaign, ad group, ad, keyword, currency), so
+    /// importing the same rows again changes no figure. All or nothing.
+    async fn import_spend(&self, _site: &str, _rows: Vec<SpendRow>, _imported_at: i64) -> anyhow::Result<SpendImported> {
+        anyhow::bail!("this store keeps no spend")
+    }
+
+    /// The site's spend rows dated `from_day` to `to_day` (UTC day numbers,
+    /// both included), ordered by date then key.
+    async fn spend_rows(&self, _site: &str, _from_day: i64, _to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        anyhow::bail!("this store keeps no spend")
     }
 
     /// What an export or the dashboard's "Ad platforms" panel needs (see

@@ -10,10 +10,12 @@ use crate::model::attribution::{parse_attribution, ConversionTouch, Input, PageV
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
+use crate::model::spend::{SpendImported, SpendRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 mod export;
+mod spend;
 
 /// The schema, created if missing (a file of an older version gains the new
 /// tables and indexes). `json` keeps the whole event so fields the
@@ -46,7 +48,15 @@ CREATE TABLE IF NOT EXISTS exports(
   site TEXT NOT NULL, platform TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
   conversion_ts INTEGER NOT NULL, exported_at INTEGER NOT NULL,
   PRIMARY KEY(site, platform, key));
-PRAGMA user_version = 4;
+-- Version 5: ad spend from the platforms' reports (see spend/), one row per
+-- day and key; `date` is a UTC day number. The key's leading (site, date)
+-- serves a report's range of days.
+CREATE TABLE IF NOT EXISTS spend(
+  site TEXT NOT NULL, date INTEGER NOT NULL, network TEXT NOT NULL, campaign TEXT NOT NULL,
+  ad_group TEXT NOT NULL, ad TEXT NOT NULL, keyword TEXT NOT NULL, currency TEXT NOT NULL,
+  cost REAL NOT NULL, clicks INTEGER, impressions INTEGER, imported_at INTEGER NOT NULL,
+  PRIMARY KEY(site, date, network, campaign, ad_group, ad, keyword, currency));
+PRAGMA user_version = 5;
 ";
 
 /// Version 4: `batches.dropped_consent`, the events the tag dropped because
@@ -192,6 +202,12 @@ impl Store for SqliteStore {
     async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         self.reader.import(site, rows, imported_at).await
     }
+    async fn import_spend(&self, site: &str, rows: Vec<SpendRow>, imported_at: i64) -> anyhow::Result<SpendImported> {
+        self.reader.import_spend(site, rows, imported_at).await
+    }
+    async fn spend_rows(&self, site: &str, from_day: i64, to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        self.reader.spend_rows(site, from_day, to_day).await
+    }
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
         self.reader.export_rows(want).await
     }
@@ -265,6 +281,21 @@ impl Store for SqliteReader {
             Ok(import(&mut conn, &site, &rows, imported_at)?)
         })
         .await
+    }
+    /// Like [`Store::import`]: its own connection, one IMMEDIATE transaction
+    /// (beacons wait up to their 5 s busy timeout while the rows go in).
+    async fn import_spend(&self, site: &str, rows: Vec<SpendRow>, imported_at: i64) -> anyhow::Result<SpendImported> {
+        let site = site.to_string();
+        self.blocking(move |p| {
+            let mut conn = Connection::open(p)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            Ok(spend::import(&mut conn, &site, &rows, imported_at)?)
+        })
+        .await
+    }
+    async fn spend_rows(&self, site: &str, from_day: i64, to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        let site = site.to_string();
+        self.blocking(move |p| Ok(spend::rows(&open_read_only(p)?, &site, from_day, to_day)?)).await
     }
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
         self.blocking(move |p| {
@@ -479,7 +510,7 @@ mod tests {
         assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
         let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        assert_eq!((v, mode.as_str()), (4, "wal"));
+        assert_eq!((v, mode.as_str()), (5, "wal"));
         let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 3);
     }

@@ -201,7 +201,7 @@ export interface DeliveryPolicy {
   max_backoff_ms?: number;
   /** A collector's `Retry-After` is honoured up to this (0–86400000; default 300000). */
   retry_after_cap_ms?: number;
-  /** Older events are dropped, counted `expired` (hours, may be fractional: 0.001–720; default 24). */
+  /** Older events are dropped, counted `expired` (hours, may be fractional: 0.001–168, the collector's default `--max-event-age` of 7 days; default 24). */
   max_age_hours?: number;
   /** Events held at most; past that the oldest non-conversions go first (1–10000; default 2000). */
   max_outbox?: number;
@@ -238,7 +238,7 @@ export interface Config {
   delivery?: DeliveryPolicy;
   /** Query parameters removed from every URL and referrer before anything is queued. */
   redact_params?: string[];
-  /** Click-ID parameters captured besides `gclid`, `gbraid`, `wbraid`, `msclkid`, `fbclid`, `ttclid`, `li_fat_id`. */
+  /** Click-ID parameters captured besides `gclid`, `gbraid`, `wbraid`, `dclid`, `msclkid`, `fbclid`, `ttclid`, `li_fat_id`; like them, never sent while `ad_storage` is not granted. */
   click_ids?: string[];
   /** Inactivity that ends a visit, in minutes (1–1440; default 30). */
   visit_timeout_minutes?: number;

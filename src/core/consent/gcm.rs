@@ -9,8 +9,7 @@ use crate::prelude::*;
 use goaltag_wire::Signal;
 
 /// Said once, at the first Google Consent Mode command scoped to regions.
-pub const GCM_REGION_WARNING: &str = "goaltag: gtag('consent', …) with a region: the visitor's region is unknown \
-here, so its denials apply to every visitor and its grants are ignored";
+pub use crate::core::messages::line::GCM_REGION as GCM_REGION_WARNING;
 
 /// Google Consent Mode v2 as a consent source: what each
 /// `gtag('consent', 'default' | 'update', {...})` the page pushes on

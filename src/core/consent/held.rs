@@ -82,6 +82,11 @@ impl<T> Held<T> {
         self.items.iter()
     }
 
+    /// The held items, oldest first, to change in place.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.items.iter_mut()
+    }
+
     /// Items lost to overflow since the last [`Held::take_dropped`]; the
     /// tracker adds them to the outbox's `dropped.overflow` when it releases
     /// the held items, so they reach the wire.

@@ -14,7 +14,7 @@ use crate::core::error::ConfigError;
 use crate::core::messages::Msg;
 use crate::core::val::Val;
 use crate::prelude::*;
-use goaltag_wire::{Consent as Snapshot, Signal};
+use goaltag_wire::{Consent as Snapshot, Identifier, Signal};
 
 mod cookie;
 mod gcm;
@@ -93,9 +93,10 @@ impl Default for Env {
 pub enum Route {
     /// Consent unknown or awaited: keep in memory ([`Held`]) until an effect says otherwise.
     Hold,
-    /// Send. `identifiers: false` is a cookieless ping: no client or visit ID from
-    /// storage, no stored click IDs. `ad_data: false` also drops click IDs taken
-    /// from the current URL.
+    /// Send, with what the snapshot allows of the identifiers (the wire's
+    /// rule, [`Snapshot::allows`], which the tracker applies to each event):
+    /// `identifiers: false` is a cookieless ping, no client or visit ID;
+    /// `ad_data: false`, no click IDs. Here they tell a narrowing apart.
     Send {
         /// Client and visit IDs may go with the event.
         identifiers: bool,
@@ -255,11 +256,9 @@ impl Consent {
             return Route::Hold;
         }
         let s = self.snapshot();
-        let ad_data = s.ad_storage == Signal::Granted;
-        if s.analytics_storage == Signal::Granted {
-            Route::Send { identifiers: true, ad_data }
-        } else if self.mode == Mode::Advanced {
-            Route::Send { identifiers: false, ad_data }
+        if s.analytics_storage == Signal::Granted || self.mode == Mode::Advanced {
+            // What may go with the events is the wire's rule, said once.
+            Route::Send { identifiers: s.allows(Identifier::ClientId), ad_data: s.allows(Identifier::ClickIds) }
         } else {
             Route::Drop
         }

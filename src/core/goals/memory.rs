@@ -1,7 +1,7 @@
 //! The goal memory: what the goals already counted, and its stored text.
 
-use super::valid_id;
 use crate::prelude::*;
+use goaltag_wire::is_goal_id;
 
 #[cfg(test)]
 mod tests;
@@ -47,8 +47,17 @@ impl Memory {
         }
     }
 
+    /// The visit `old` continues as `new` (it joined a stored visit): what
+    /// it counted once per visit stays counted.
+    pub fn rename_visit(&mut self, old: &str, new: &str) {
+        if self.visit == old {
+            self.visit.clear();
+            self.visit.push_str(new);
+        }
+    }
+
     /// Short text for storage: `1|<visit id>|<goal>,…|<goal>,…|<txn key>,…`
-    /// (goal IDs cannot hold `|` or `,`: see `valid_id`).
+    /// (goal IDs cannot hold `|` or `,`: see [`is_goal_id`]).
     pub fn serialise(&self) -> String {
         let mut s = String::with_capacity(64 + 13 * self.transactions.len());
         s.push_str("1|");
@@ -84,8 +93,8 @@ impl Memory {
                 return None;
             }
             let visit = it.next()?.to_string();
-            let visit_goals = list(it.next()?, valid_id)?;
-            let user_goals = list(it.next()?, valid_id)?;
+            let visit_goals = list(it.next()?, is_goal_id)?;
+            let user_goals = list(it.next()?, is_goal_id)?;
             let transactions = list(it.next()?, |t| t.len() == 12 && crate::core::text::all_bytes(t, |c| c.is_ascii_hexdigit()))?;
             it.next().is_none().then_some(Memory { visit, visit_goals, user_goals, transactions })
         };

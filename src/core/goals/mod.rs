@@ -305,9 +305,3 @@ impl Goals {
         out
     }
 }
-
-/// Goal IDs: 1 to 64 letters, digits, `_`, `-` or `.`, so they are safe in
-/// the stored memory text and in a transaction ID's name.
-fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && crate::core::text::all_bytes(s, |c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
-}

@@ -1,7 +1,7 @@
 //! Goal parsing: the config's `goals` list, as a [`Val`], to [`Goals`], with a
 //! message for every mistake.
 
-use super::{valid_id, Cmp, Count, Goal, Goals, Patterns, Revenue, Text, When};
+use super::{Cmp, Count, Goal, Goals, Patterns, Revenue, Text, When};
 use crate::core::error::{describe, ConfigError};
 use crate::core::messages::Msg;
 use crate::core::url;
@@ -167,7 +167,7 @@ fn push_usize(s: &mut String, n: usize) {
 fn parse_goal<'v>(cx: &mut Cx, g: &'v Val, i: usize, seen: &mut Vec<(&'v str, usize)>) -> Option<Goal> {
     let m = cx.object("", g, Msg::GoalObject, &[])?;
     let id = match get(m, "id") {
-        Some(v @ Val::Str(s)) if valid_id(s) => {
+        Some(v @ Val::Str(s)) if goaltag_wire::is_goal_id(s) => {
             // Name the goal in every later message: goals[1] ("lead").when.op
             cx.at.push_str(" (\"");
             cx.at.push_str(s);

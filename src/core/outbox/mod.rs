@@ -27,7 +27,7 @@ mod retry;
 
 #[cfg(test)]
 pub(crate) use policy::key_names as policy_key_names;
-pub use policy::{parse_policy, Policy, GZIP_MIN_BYTES, KEEPALIVE_MAX};
+pub use policy::{parse_policy, Policy, GZIP_MIN_BYTES, KEEPALIVE_MAX, REQUEST_TIMEOUT_MS};
 pub use retry::{retry_after_ms, Outcome};
 
 use crate::prelude::*;
@@ -70,6 +70,10 @@ pub struct Send {
     pub attempt: u32,
     /// Send `body` gzip-compressed, to [`gzip_url`] of the collector.
     pub gzip: bool,
+    /// Abort the request after this long, a network error then (the
+    /// policy's `request_timeout_ms`), so a hung request cannot hold the
+    /// queue forever.
+    pub timeout_ms: u64,
 }
 
 /// The collector URL for a gzip-compressed body: `c=gzip` added to its query,
@@ -244,14 +248,24 @@ impl Outbox {
     /// Consent narrowed but still allows sending: every queued event's JSON,
     /// those in flight included (a retry must not carry what is no longer
     /// allowed), is replaced by `f` of it. IDs stay, so the collector still
-    /// stores each event once.
-    pub fn rewrite(&mut self, f: impl Fn(&str) -> String) {
+    /// stores each event once. An event `f` gives None for (its text could
+    /// not be narrowed) is dropped, counted like withdrawn ones
+    /// (`dropped.consent`) when it had not left yet.
+    pub fn rewrite(&mut self, f: impl Fn(&str) -> Option<String>) {
+        let mut dropped = 0;
         for e in &mut self.entries {
-            e.item.json = f(&e.item.json);
+            match f(&e.item.json) {
+                Some(json) => e.item.json = json,
+                None => {
+                    dropped += usize::from(!e.flying && !e.item.beacon_sent);
+                    e.batch = GONE;
+                }
+            }
         }
+        self.sweep();
         self.bytes_bound = self.json_bytes();
-        self.open = None;
         self.dirty = true;
+        self.lost(dropped, |d| &mut d.consent);
     }
 
     /// Events lost to overflow before they reached the outbox (held while
@@ -310,7 +324,7 @@ impl Outbox {
         self.in_flight = Some(self.next_id);
         self.sent_drops = self.unreported.clone();
         let gzip = self.gzip && body.len() >= self.policy.gzip_min_bytes;
-        Some(Send { batch: self.next_id, body, ids, attempt, gzip })
+        Some(Send { batch: self.next_id, body, ids, attempt, gzip, timeout_ms: self.policy.request_timeout_ms })
     }
 
     /// When [`Outbox::poll`] may next return a request (a time already past

@@ -6,6 +6,7 @@ use crate::core::messages::Msg;
 use crate::core::val::{is_whole, Val};
 use crate::prelude::*;
 use goaltag_wire::json::write_num;
+use goaltag_wire::limits::{MAX_BATCH_BYTES, MAX_EVENTS, MAX_EVENT_AGE_MS};
 
 /// Delivery tuning; the `delivery` section of the config.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +23,8 @@ pub struct Policy {
     pub max_backoff_ms: u64,
     /// A collector's `Retry-After` is honoured up to this.
     pub retry_after_cap_ms: u64,
-    /// Older events are dropped (counted `expired`).
+    /// Older events are dropped (counted `expired`); at most
+    /// [`MAX_EVENT_AGE_MS`], what the collector accepts by default.
     pub max_age_ms: u64,
     /// Events held at most; past that the oldest non-conversions go first.
     pub max_outbox: usize,
@@ -36,13 +38,16 @@ pub struct Policy {
     /// (larger than any body) never compresses, for a collector that cannot
     /// decompress.
     pub gzip_min_bytes: usize,
+    /// Longest a request may take before it counts as a network error
+    /// ([`REQUEST_TIMEOUT_MS`]; not a `delivery` key).
+    pub request_timeout_ms: u64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            max_events: 500,
-            max_bytes: 256 * 1024,
+            max_events: MAX_EVENTS,
+            max_bytes: MAX_BATCH_BYTES,
             max_delay_ms: 1000,
             base_ms: 500,
             max_backoff_ms: 30_000,
@@ -54,6 +59,7 @@ impl Default for Policy {
             max_outbox_bytes: 1024 * 1024,
             beacon_max_bytes: KEEPALIVE_MAX,
             gzip_min_bytes: GZIP_MIN_BYTES,
+            request_timeout_ms: REQUEST_TIMEOUT_MS,
         }
     }
 }
@@ -61,12 +67,20 @@ impl Default for Policy {
 /// An hour in ms.
 pub(super) const HOUR_MS: u64 = 3_600_000;
 
+/// The highest `max_age_hours`: the collector's default `--max-event-age`
+/// (168 hours), so an event the tag still sends is never refused as too old
+/// by a collector left at its defaults (the tag would drop it as bad data).
+pub const MAX_AGE_HOURS: f64 = (MAX_EVENT_AGE_MS / HOUR_MS) as f64;
+
 /// Largest body sent on the unload path (`sendBeacon`, or the `keepalive`
 /// fetch behind a refused beacon), and the default `beacon_max_bytes`:
 /// browsers allow a page 64 KiB of such bodies in flight, shared by all of
 /// them; this keeps to the usual 0.8 of it. Ordinary sends are plain fetches
 /// without `keepalive`, so they are not bound by it.
 pub const KEEPALIVE_MAX: usize = 64 * 1024 * 8 / 10;
+
+/// Longest a request may take before it counts as a network error: 10 s.
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 
 /// Smallest body worth compressing: measured on the tag's own batches with
 /// gzip -9, a body of one page view (about 600 bytes) shrinks by a third but
@@ -95,7 +109,7 @@ const KEYS: [Key; 11] = [
     Key { name: "base_ms", lo: 10.0, hi: 60_000.0, hours: false, set: |p, n| p.base_ms = n as u64 },
     Key { name: "max_backoff_ms", lo: 10.0, hi: 3_600_000.0, hours: false, set: |p, n| p.max_backoff_ms = n as u64 },
     Key { name: "retry_after_cap_ms", lo: 0.0, hi: 86_400_000.0, hours: false, set: |p, n| p.retry_after_cap_ms = n as u64 },
-    Key { name: "max_age_hours", lo: 0.001, hi: 720.0, hours: true, set: |p, n| p.max_age_ms = (n * HOUR_MS as f64) as u64 },
+    Key { name: "max_age_hours", lo: 0.001, hi: MAX_AGE_HOURS, hours: true, set: |p, n| p.max_age_ms = (n * HOUR_MS as f64) as u64 },
     Key { name: "max_outbox", lo: 1.0, hi: 10_000.0, hours: false, set: |p, n| p.max_outbox = n as usize },
     Key { name: "max_outbox_bytes", lo: 4096.0, hi: 4_194_304.0, hours: false, set: |p, n| p.max_outbox_bytes = n as usize },
     Key { name: "beacon_max_bytes", lo: 1024.0, hi: 65_536.0, hours: false, set: |p, n| p.beacon_max_bytes = n as usize },

@@ -219,3 +219,41 @@ fn the_gzip_url_adds_c_gzip_to_the_query() {
     assert_eq!(gzip_url("https://c.example/collect?site=x"), "https://c.example/collect?site=x&c=gzip");
     assert_eq!(gzip_url("https://c.example/collect#f"), "https://c.example/collect?c=gzip#f");
 }
+
+/// Narrowing fails closed: a queued event whose text cannot be narrowed is
+/// dropped (and counted) rather than sent on with what it carries.
+#[test]
+fn an_event_that_cannot_be_narrowed_is_dropped_not_sent() {
+    let mut o = ob();
+    o.set_online(false, T0, 0);
+    o.push(ev("ok", false, T0), T0);
+    let damaged = "{\"id\":\"bad\",\"client_id\":\"c\",\"kind\":";
+    o.push(Item { id: "bad".into(), json: damaged.into(), conversion: false, created_ms: T0, beacon_sent: false }, T0);
+    let denied = goaltag_wire::Consent {
+        analytics_storage: goaltag_wire::Signal::Denied,
+        ad_storage: goaltag_wire::Signal::Denied,
+        ad_user_data: goaltag_wire::Signal::Denied,
+        ad_personalization: goaltag_wire::Signal::Denied,
+    };
+    o.rewrite(|j| goaltag_wire::json::narrow(j, &denied));
+    assert_eq!(o.len(), 1);
+    assert_eq!(o.dropped().consent, 1);
+    o.set_online(true, T0, 0);
+    let b = wire(&o.poll(T0 + 60_000).unwrap());
+    assert_eq!(b.events.len(), 1);
+    assert_eq!(b.events[0].id, "ok");
+    assert_eq!(b.dropped.consent, 1);
+}
+
+/// The request timeout is the policy's, handed to the shell with each request.
+#[test]
+fn each_request_carries_the_policys_timeout() {
+    let mut o = ob();
+    o.push(ev("e", false, T0), T0);
+    o.flush();
+    assert_eq!(o.poll(T0).unwrap().timeout_ms, 10_000);
+    let mut o = with(Policy { request_timeout_ms: 2_500, ..small() });
+    o.push(ev("e", false, T0), T0);
+    o.flush();
+    assert_eq!(o.poll(T0).unwrap().timeout_ms, 2_500);
+}

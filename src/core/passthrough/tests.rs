@@ -67,3 +67,22 @@ fn get_forms_get_hidden_fields_they_lack_decoded() {
     assert_eq!(f, vec![("msclkid".to_string(), "abc d".to_string()), ("UTM_Medium".to_string(), "cpc".to_string())]);
     assert!(fields("https://other.example/search", page, &p, |_| false).is_empty());
 }
+
+#[test]
+fn the_plan_sets_a_link_or_post_form_and_adds_fields_to_a_get_form() {
+    let p = ps(&[]);
+    let page = "https://shop.example/";
+    let to = "https://shop.example/cart";
+    let set = |prop, url: &str| Some(Decoration::Set { prop, url: url.to_string() });
+    let decorated = "https://shop.example/cart?utm_source=bing&msclkid=abc%20d&UTM_Medium=cpc";
+    assert_eq!(plan(Followed::Link { href: to }, page, &p, |_| false), set("href", decorated));
+    assert_eq!(plan(Followed::Form { action: to, method: "post" }, page, &p, |_| false), set("action", decorated));
+    assert_eq!(
+        plan(Followed::Form { action: to, method: "get" }, page, &p, |n| n != "msclkid"),
+        Some(Decoration::Fields(vec![("msclkid".into(), "abc d".into())]))
+    );
+    assert_eq!(plan(Followed::Form { action: to, method: "get" }, page, &p, |_| true), None, "every field there already");
+    assert_eq!(plan(Followed::Form { action: to, method: "dialog" }, page, &p, |_| false), None, "a dialog goes nowhere");
+    assert_eq!(plan(Followed::Link { href: "https://other.example/" }, page, &p, |_| false), None);
+    assert_eq!(LINK, "a[href]");
+}

@@ -71,25 +71,15 @@ impl Tracker {
         url::redact(&self.loaded_url, &self.config.redact_params)
     }
 
-    /// `url_passthrough` for a link followed from `page`: the URL to follow
-    /// instead, or None to leave the link alone (see [`passthrough::decorate`]).
-    /// Forms sent by POST are decorated through their action the same way.
-    pub fn decorate(&self, target: &str, page: &str) -> Option<String> {
+    /// `url_passthrough` for the link or form `followed` from `page`: what
+    /// the shell changes on it, or None to leave it alone (see
+    /// [`passthrough::plan`]); `has` says whether a GET form has a field.
+    pub fn passthrough(&self, followed: passthrough::Followed, page: &str, has: impl Fn(&str) -> bool) -> Option<passthrough::Decoration> {
         if !self.passthrough_active() {
             return None;
         }
         let landing = self.passthrough_landing();
-        passthrough::decorate(target, page, &passthrough::params(&landing, &self.config.click_ids))
-    }
-
-    /// `url_passthrough` for a GET form sent to `action`: hidden fields to
-    /// add (see [`passthrough::fields`]).
-    pub fn passthrough_fields(&self, action: &str, page: &str, has: impl Fn(&str) -> bool) -> Vec<(String, String)> {
-        if !self.passthrough_active() {
-            return Vec::new();
-        }
-        let landing = self.passthrough_landing();
-        passthrough::fields(action, page, &passthrough::params(&landing, &self.config.click_ids), has)
+        passthrough::plan(followed, page, &passthrough::params(&landing, &self.config.click_ids), has)
     }
 }
 

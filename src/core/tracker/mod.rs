@@ -30,17 +30,14 @@ use crate::core::consent::{Consent, Effect, Env, Held, Partial, Purpose, Route};
 use crate::core::error::ConfigError;
 use crate::core::goals::{parse_goals, Fact, Goals, Memory};
 use crate::core::id::uuid_v4;
-use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send};
+use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send, KEEPALIVE_MAX};
+use crate::core::text::cut;
 use crate::core::url;
 use crate::core::val::Val;
 use crate::core::visit::Visits;
 use crate::prelude::*;
+use goaltag_wire::limits::{MAX_TEXT, MAX_URL};
 use goaltag_wire::{Element, Event, Form, Kind};
-
-/// The collector's limit for URLs, in characters.
-pub const MAX_URL: usize = 4096;
-/// The collector's limit for titles, in characters.
-pub const MAX_TITLE: usize = 2048;
 
 /// A page view's page: its URL, referrer and title.
 fn page_of(e: &Event) -> Page {
@@ -48,10 +45,15 @@ fn page_of(e: &Event) -> Page {
     Page { url: text(&e.url), referrer: text(&e.referrer), title: text(&e.title) }
 }
 
-/// Cuts `s` to at most `max` characters, on a character boundary.
-fn cut(s: &mut String, max: usize) {
-    if let Some((i, _)) = s.char_indices().nth(max) {
-        s.truncate(i);
+/// An event's wire text as it may leave: while `ad_storage` is not granted
+/// (`!ad_data`), without the click IDs the tag knows (built in and the
+/// config's `click_ids`) in any of its URLs ([`url::strip_click_ids`]). The
+/// one gate every queued event's text passes, at recording and at narrowing.
+fn without_click_ids(json: String, ad_data: bool, click_ids: &[String]) -> String {
+    if ad_data {
+        json
+    } else {
+        url::strip_click_ids(&json, |n| attribution::is_click_id(n, click_ids))
     }
 }
 
@@ -174,17 +176,18 @@ impl Tracker {
 
     /// The page is hidden (`leaving`: unloading, `pagehide`): every
     /// unacknowledged event goes to `beacon` (the browser's sendBeacon, with a
-    /// keepalive fetch behind it), as bodies the browser accepts; a body it
-    /// refuses (false) returns its events to the normal path. Then storage is
+    /// keepalive fetch behind it when the second argument says the body fits
+    /// the page's keepalive budget, [`KEEPALIVE_MAX`]), as bodies the browser
+    /// accepts; a body it refuses (false) returns its events to the normal path. Then storage is
     /// written once, at once (the coalesced write cannot wait for its timer
     /// any more), recording the beacon marks; a page that is leaving releases
     /// its queue for the next page to adopt at once, and a hide after that
     /// (browsers fire `visibilitychange` after `pagehide` when a page is
     /// left) keeps it released.
-    pub fn hide(&mut self, host: &mut dyn Host, leaving: bool, beacon: &mut dyn FnMut(&str) -> bool) {
+    pub fn hide(&mut self, host: &mut dyn Host, leaving: bool, beacon: &mut dyn FnMut(&str, bool) -> bool) {
         let now = host.now();
         for (body, ids) in self.beacon_bodies(now) {
-            if !beacon(&body) {
+            if !beacon(&body, body.len() <= KEEPALIVE_MAX) {
                 self.beacon_refused(&ids);
             }
         }
@@ -248,10 +251,7 @@ impl Tracker {
                 }
                 Effect::Narrowed => match self.consent.route() {
                     Route::Drop => self.outbox.withdraw(),
-                    Route::Send { identifiers, ad_data } => {
-                        let snapshot = self.consent.snapshot();
-                        self.outbox.rewrite(|j| goaltag_wire::json::narrow(j, identifiers, ad_data, &snapshot));
-                    }
+                    Route::Send { .. } => self.narrow_queue(),
                     Route::Hold => {}
                 },
                 Effect::PurgeStorage { analytics, ads } => {
@@ -264,12 +264,19 @@ impl Tracker {
                         self.stored.loaded.1 = false;
                     }
                 }
-                Effect::WarnNoConsent => self.warnings.push(
-                    "goaltag: no consent state was set, so nothing is sent. Set one with data-consent=\"granted\" \
-                     on the script tag or goaltag('consent', 'default', {analytics_storage: 'granted', …})"
-                        .into(),
-                ),
+                Effect::WarnNoConsent => self.warnings.push(crate::core::messages::line::NO_CONSENT.into()),
             }
+        }
+    }
+
+    /// Rewrites every queued event as if recorded now (see [`Effect::Narrowed`]):
+    /// without the identifiers and click IDs the consent in force no longer
+    /// allows, click IDs in its URLs included, with the new consent snapshot.
+    fn narrow_queue(&mut self) {
+        if let Route::Send { ad_data, .. } = self.consent.route() {
+            let snapshot = self.consent.snapshot();
+            let click_ids = &self.config.click_ids;
+            self.outbox.rewrite(|j| goaltag_wire::json::narrow(j, &snapshot).map(|n| without_click_ids(n, ad_data, click_ids)));
         }
     }
 
@@ -475,6 +482,9 @@ impl Tracker {
         if let Some(h) = e.element.as_mut().and_then(|el| el.href.as_mut()) {
             *h = capture::clean_href(h, redact);
         }
+        if let Some(a) = e.form.as_mut().and_then(|f| f.action.as_mut()) {
+            *a = url::redact(a, redact);
+        }
         if let Some(t) = &mut e.title {
             *t = url::redact_emails(t);
         }
@@ -539,32 +549,25 @@ impl Tracker {
     /// allows, serialised once so every retry sends the same bytes) when
     /// allowed, dropped otherwise.
     pub fn record(&mut self, mut e: Event, now: u64) {
-        let (identifiers, ad_data) = match self.consent.route() {
+        let ad_data = match self.consent.route() {
             Route::Hold => {
                 // Conversions are the last thing dropped, here as in the outbox.
                 self.held.push_sparing(e, |e| e.kind == Kind::Conversion);
                 return;
             }
             Route::Drop => return,
-            Route::Send { identifiers, ad_data } => (identifiers, ad_data),
+            Route::Send { ad_data, .. } => ad_data,
         };
-        if identifiers {
-            if e.client_id.is_none() {
-                e.client_id = self.stored.client_id.clone();
-            }
-        } else {
-            // A cookieless ping: nothing that links it to other events.
-            e.client_id = None;
-            e.visit_id = None;
+        let snapshot = self.consent.snapshot();
+        if e.client_id.is_none() {
+            e.client_id = self.stored.client_id.clone();
         }
-        if !ad_data {
-            if let Some(a) = &mut e.attribution {
-                a.click_ids.clear();
-            }
-        }
+        // The identifiers this consent does not allow go (without analytics
+        // storage, a cookieless ping: nothing that links it to other events).
+        e.withhold(&snapshot);
         // Page facts are not the site owner's input: a huge URL or title is
         // cut to what the collector accepts rather than poison the batch.
-        for (field, max) in [(&mut e.url, MAX_URL), (&mut e.referrer, MAX_URL), (&mut e.title, MAX_TITLE)] {
+        for (field, max) in [(&mut e.url, MAX_URL), (&mut e.referrer, MAX_URL), (&mut e.title, MAX_TEXT)] {
             if let Some(t) = field {
                 cut(t, max);
             }
@@ -579,11 +582,15 @@ impl Tracker {
                 cut(l, MAX_URL);
             }
         }
-        e.consent = Some(self.consent.snapshot());
+        e.consent = Some(snapshot);
         if self.consent.gpc() {
             e.gpc = Some(true);
         }
-        let item = Item { conversion: e.kind == Kind::Conversion, json: e.to_json(), id: e.id, created_ms: now, beacon_sent: false };
+        // Its age is counted from its time stamp (an event held for consent is
+        // older than its queueing), as the collector counts it.
+        let created_ms = e.ts.min(now);
+        let json = without_click_ids(e.to_json(), ad_data, &self.config.click_ids);
+        let item = Item { conversion: e.kind == Kind::Conversion, json, id: e.id, created_ms, beacon_sent: false };
         self.outbox.push(item, now);
     }
 

@@ -6,7 +6,7 @@
 
 use super::{Host, Tracker};
 use crate::core::consent::Purpose;
-use crate::core::goals::Memory;
+use crate::core::goals::{Fact, Memory};
 use crate::core::id::uuid_v4;
 use crate::prelude::*;
 use goaltag_wire::is_uuid;
@@ -162,9 +162,9 @@ impl Tracker {
                 }
             };
             self.stored.client_id = Some(cid);
-            if self.visits.current(now).is_none() {
-                if let Some(s) = host.load(VISIT_KEY) {
-                    self.visits.restore(&s, now);
+            if let Some(s) = host.load(VISIT_KEY) {
+                if let Some(old) = self.visits.join_stored(&s, now) {
+                    self.joined_visit(host, &old, now);
                 }
             }
             if self.memory == Memory::new() {
@@ -195,6 +195,28 @@ impl Tracker {
             }
             self.changed(now);
         }
+    }
+
+    /// The visit that began in memory (`old`) joined the stored one (issue
+    /// 25): events held meanwhile, the last page view and the goal memory
+    /// take its ID, and `pages_per_visit` goals see the joined page count,
+    /// with the last page view as their trigger.
+    fn joined_visit(&mut self, host: &mut dyn Host, old: &str, now: u64) {
+        let Some(v) = self.visits.current(now) else { return };
+        let (id, pages) = (v.id.clone(), v.pages);
+        let renamed = |e: &mut goaltag_wire::Event| {
+            if e.visit_id.as_deref() == Some(old) {
+                e.visit_id = Some(id.clone());
+            }
+        };
+        self.held.iter_mut().for_each(renamed);
+        let Some(view) = self.last_view.as_mut() else { return };
+        renamed(view);
+        self.memory.rename_visit(old, &id);
+        let site = self.config.site.as_deref().unwrap_or("");
+        let mut new_id = || uuid_v4(host.random());
+        let found = self.goals.evaluate(&Fact::Pages { count: pages }, view, site, &id, &mut self.memory, &mut new_id);
+        self.convert(found, now);
     }
 
     /// The shell's fact, told once at boot before storage is read: whether
@@ -299,7 +321,9 @@ impl Tracker {
     /// dedups), and written under this page's key at once, so they are never
     /// in memory alone. Only with analytics storage allowed, and not once
     /// this page has released its own queue (it is going away); returns
-    /// whether it could.
+    /// whether it could. Recorded under the other page's consent, the
+    /// events follow this page's: with ad storage not granted here, they
+    /// are narrowed as on a revocation (no click ID leaves).
     fn adopt(&mut self, host: &mut dyn Host, key: &str) -> bool {
         if !self.stored.loaded.0 || self.stored.lease_at == 0 || key == self.stored.outbox_key {
             return false;
@@ -309,6 +333,9 @@ impl Tracker {
             let body = text.split_once('\n').map_or("", |(_, b)| b);
             let now = host.now();
             if self.outbox.restore(body, now) > 0 {
+                if !self.consent.may_store(Purpose::Ads) {
+                    self.narrow_queue();
+                }
                 self.write_outbox(host, now);
             }
         }

@@ -19,6 +19,25 @@ fn with_consent_unknown_events_are_held_then_sent_once_on_grant() {
     assert!(send_all(&mut t, &mut h).is_empty());
 }
 
+/// The age the outbox drops events at is counted from the event's time
+/// stamp, as the collector counts it: an event held for consent for longer
+/// than `max_age_hours` is not sent when consent comes (the collector, set to
+/// the same age, would refuse it and the whole batch with it).
+#[test]
+fn an_event_held_past_its_age_budget_expires_on_release() {
+    let (mut t, mut h) = unset();
+    run(&mut t, &mut h, r#"["config",{"delivery":{"max_age_hours":1}}]"#);
+    run(&mut t, &mut h, r#"["event","early"]"#);
+    h.now += 3_600_001;
+    run(&mut t, &mut h, r#"["event","late"]"#);
+    run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+    run(&mut t, &mut h, r#"["flush"]"#);
+    let batches = send_all(&mut t, &mut h);
+    let actions: Vec<_> = batches.iter().flat_map(|b| &b.events).filter_map(|e| e.action.as_deref()).collect();
+    assert_eq!(actions, ["late"]);
+    assert_eq!(batches[0].dropped.expired, 1);
+}
+
 #[test]
 fn basic_mode_denial_discards_held_events_and_a_later_grant_resumes() {
     let (mut t, mut h) = unset();
@@ -58,7 +77,7 @@ fn huge_page_urls_and_titles_are_cut_to_what_the_collector_accepts() {
     run(&mut t, &mut h, r#"["flush"]"#);
     let e = &send_all(&mut t, &mut h)[0].events[0];
     assert_eq!(e.url.as_ref().unwrap().chars().count(), MAX_URL);
-    assert_eq!(e.title.as_ref().unwrap().chars().count(), MAX_TITLE);
+    assert_eq!(e.title.as_ref().unwrap().chars().count(), MAX_TEXT);
 }
 
 #[test]
@@ -682,7 +701,8 @@ fn hiding_beacons_everything_refusals_go_back_and_leaving_releases_the_queue() {
     t.page_view(&mut h, PageOverrides::default(), false);
     run(&mut t, &mut h, r#"["event","a"]"#);
     let mut bodies = Vec::new();
-    t.hide(&mut h, false, &mut |b| {
+    t.hide(&mut h, false, &mut |b, keepalive| {
+        assert!(keepalive, "a small body may go by keepalive fetch");
         bodies.push(b.to_string());
         false
     });
@@ -692,7 +712,7 @@ fn hiding_beacons_everything_refusals_go_back_and_leaving_releases_the_queue() {
     assert!(h.storage.get(&key).is_some_and(|v| !v.starts_with("0\n")), "hidden, not leaving: the lease is kept");
     // The refused beacon's events are ordinary again: the next hide beacons them once more.
     let mut again = 0;
-    t.hide(&mut h, true, &mut |_| {
+    t.hide(&mut h, true, &mut |_, _| {
         again += 1;
         true
     });
@@ -700,12 +720,225 @@ fn hiding_beacons_everything_refusals_go_back_and_leaving_releases_the_queue() {
     assert!(h.storage.get(&key).is_some_and(|v| v.starts_with("0\n")), "leaving: released for the next page");
     // Browsers fire visibilitychange (hidden) after pagehide when a page is left: it stays released.
     run(&mut t, &mut h, r#"["event","b"]"#);
-    t.hide(&mut h, false, &mut |_| true);
+    t.hide(&mut h, false, &mut |_, _| true);
     assert!(h.storage.get(&key).is_some_and(|v| v.starts_with("0\n")), "a hide after pagehide keeps the queue released");
     let mut third = 0;
-    t.hide(&mut h, true, &mut |_| {
+    t.hide(&mut h, true, &mut |_, _| {
         third += 1;
         true
     });
     assert_eq!(third, 0, "what the browser accepted is not beaconed again from this page");
+}
+
+/// A beacon body larger than the page's keepalive budget (possible with a
+/// raised `beacon_max_bytes`) must not fall back to a keepalive fetch.
+#[test]
+fn only_a_body_within_the_keepalive_budget_may_fall_back_to_a_keepalive_fetch() {
+    let (mut t, mut h) = ready();
+    run(&mut t, &mut h, r#"["config",{"delivery":{"beacon_max_bytes":65536}}]"#);
+    let label = "x".repeat(480);
+    for i in 0..130 {
+        run(&mut t, &mut h, &["[\"event\",\"e", &i.to_string(), "\",{\"label\":\"", &label, "\"}]"].concat());
+    }
+    let mut seen = Vec::new();
+    t.hide(&mut h, false, &mut |b, keepalive| {
+        seen.push((b.len(), keepalive));
+        true
+    });
+    assert!(seen.iter().any(|&(len, _)| len > crate::core::outbox::KEEPALIVE_MAX), "{seen:?}");
+    for (len, keepalive) in seen {
+        assert_eq!(keepalive, len <= crate::core::outbox::KEEPALIVE_MAX, "{len}");
+    }
+}
+
+// --- Click IDs under ad_storage denied (issue 25, item 1) ---
+
+/// Every click ID the tag knows, and one the site configured, with their values.
+const CLICK_PAIRS: [(&str, &str); 10] = [
+    ("gclid", "G-1"),
+    ("gbraid", "GB-2"),
+    ("wbraid", "WB-3"),
+    ("dclid", "DC-4"),
+    ("msclkid", "MS-5"),
+    ("fbclid", "FB-6"),
+    ("ttclid", "TT-7"),
+    ("li_fat_id", "LI-8"),
+    ("sccid", "SC-9"),
+    ("GCLID", "G-upper"),
+];
+
+/// `base` with every click ID of [`CLICK_PAIRS`] mixed among `utm_source` and `q`.
+fn ad_url(base: &str) -> String {
+    let ids: Vec<String> = CLICK_PAIRS.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    format!("{base}?{}&utm_source=google&{}&q=shoes", ids[..5].join("&"), ids[5..].join("&"))
+}
+
+/// A tracker on `page` with `analytics_storage` granted and `ad_storage` denied,
+/// the site's own click ID `sccid` configured.
+fn ads_denied(page: &str, referrer: &str) -> (Tracker, FakeHost) {
+    let (mut t, mut h) = unset();
+    assert!(t.configure(&json(r#"{"click_ids":["sccid"]}"#), &mut h).is_empty());
+    h.page = Page { url: page.into(), referrer: referrer.into(), title: "Shop".into() };
+    run(&mut t, &mut h, r#"["consent","default",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
+    (t, h)
+}
+
+/// No click ID's name or value in `text`; what else the URL had is there.
+fn assert_no_click_ids(text: &str, what: &str) {
+    for (name, value) in CLICK_PAIRS {
+        assert!(!text.contains(value), "{what}: the value of {name} left: {text}");
+        assert!(url::find_ci(text, &format!("{name}=")).is_none(), "{what}: {name} left: {text}");
+    }
+}
+
+fn body_of(t: &mut Tracker, h: &mut FakeHost) -> String {
+    run(t, h, r#"["flush"]"#);
+    let mut bodies = String::new();
+    while let Some(s) = t.poll(h.now) {
+        bodies.push_str(&s.body);
+        t.on_outcome(s.batch, Outcome::Status { code: 204, retry_after_ms: None }, h.now, 0);
+    }
+    bodies
+}
+
+#[test]
+fn ads_denied_no_click_id_in_the_page_url() {
+    let (mut t, mut h) = ads_denied(&ad_url("https://shop.example/landing"), "");
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let e = &sent(&mut t, &mut h)[0];
+    let url = e.url.as_deref().unwrap();
+    assert_eq!(url, "https://shop.example/landing?utm_source=google&q=shoes", "the parameters are removed, the others stay in order");
+    assert!(e.client_id.is_some(), "analytics granted: identifiers still go");
+}
+
+#[test]
+fn ads_denied_no_click_id_in_the_referrer() {
+    let (mut t, mut h) = ads_denied("https://shop.example/cart", &ad_url("https://shop.example/"));
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let e = &sent(&mut t, &mut h)[0];
+    assert_eq!(e.referrer.as_deref(), Some("https://shop.example/?utm_source=google&q=shoes"));
+    // An SPA navigation's referrer is the previous page's URL.
+    let (mut t, mut h) = ads_denied(&ad_url("https://shop.example/"), "");
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let to = At { ms: h.now, url: "https://shop.example/next".into() };
+    t.navigated(&mut h, to, None);
+    let events = sent(&mut t, &mut h);
+    assert_eq!(events[1].referrer.as_deref(), Some("https://shop.example/?utm_source=google&q=shoes"));
+}
+
+#[test]
+fn ads_denied_no_click_id_in_the_landing_url() {
+    let (mut t, mut h) = ads_denied(&ad_url("https://shop.example/"), "https://www.google.com/");
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let e = &sent(&mut t, &mut h)[0];
+    let a = e.attribution.as_ref().expect("utm and the referrer are still a touch");
+    assert!(a.click_ids.is_empty());
+    assert_eq!(a.utm.get("utm_source").map(String::as_str), Some("google"));
+    assert_eq!(a.landing_url.as_deref(), Some("https://shop.example/?utm_source=google&q=shoes"));
+}
+
+#[test]
+fn ads_denied_no_click_id_in_a_clicked_links_href() {
+    let (mut t, mut h) = ads_denied("https://shop.example/", "");
+    let href = ad_url("https://partner.example/offer");
+    let a = at(&h);
+    t.click(&mut h, a, Element { tag: "a".into(), href: Some(href), ..Default::default() }, &[]);
+    let e = &sent(&mut t, &mut h)[0];
+    let el = e.element.as_ref().unwrap();
+    assert_eq!(el.href.as_deref(), Some("https://partner.example/offer?utm_source=google&q=shoes"));
+    assert_eq!(el.outbound, Some(true));
+}
+
+#[test]
+fn ads_denied_no_click_id_in_a_forms_action() {
+    let (mut t, mut h) = ads_denied("https://shop.example/", "");
+    let form = Form { action: Some(ad_url("https://shop.example/search")), method: Some("get".into()), fields: 2, ..Default::default() };
+    let a = at(&h);
+    t.submit(&mut h, a, form, &[]);
+    let e = &sent(&mut t, &mut h)[0];
+    assert_eq!(e.form.as_ref().unwrap().action.as_deref(), Some("https://shop.example/search?utm_source=google&q=shoes"));
+}
+
+/// The rule is applied to the event's wire text, so a field that holds a URL
+/// (here a custom event's label, or one a later version adds) is covered too.
+#[test]
+fn ads_denied_no_click_id_in_any_field_of_the_body() {
+    let (mut t, mut h) = ads_denied(&ad_url("https://shop.example/p"), &ad_url("https://shop.example/"));
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let label = ad_url("https://shop.example/shared");
+    run(&mut t, &mut h, &format!(r#"["event","share",{{"category":"{label}","label":"{label}"}}]"#));
+    let body = body_of(&mut t, &mut h);
+    assert_no_click_ids(&body, "body");
+    assert!(body.contains("utm_source=google&q=shoes"), "{body}");
+}
+
+#[test]
+fn ads_granted_click_ids_go_as_they_are() {
+    let (mut t, mut h) = ads_denied(&ad_url("https://shop.example/"), "");
+    run(&mut t, &mut h, r#"["consent","update",{"ad_storage":"granted"}]"#);
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let e = &sent(&mut t, &mut h)[0];
+    assert_eq!(e.url.as_deref(), Some(ad_url("https://shop.example/").as_str()));
+    assert_eq!(e.attribution.as_ref().unwrap().click_ids.get("gclid").map(String::as_str), Some("G-1"));
+}
+
+/// Advanced mode's cookieless pings and events held while consent was
+/// unknown follow the same rule.
+#[test]
+fn pings_and_held_events_carry_no_click_id_while_ads_are_denied() {
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, &ad_url("https://shop.example/"), BING, Some(DENIED), r#"{"mode":"advanced","click_ids":["sccid"]}"#);
+    assert_no_click_ids(&body_of(&mut t, &mut h), "ping");
+    let mut t = load(&mut h, &ad_url("https://shop.example/"), BING, None, r#"{"click_ids":["sccid"]}"#);
+    run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
+    let body = body_of(&mut t, &mut h);
+    assert!(body.contains("page_view"), "{body}");
+    assert_no_click_ids(&body, "held then released");
+}
+
+/// Queued while ad storage was granted, not yet sent when it is withdrawn:
+/// rewritten before it leaves, like the attribution's click IDs.
+#[test]
+fn a_revocation_of_ad_storage_strips_click_ids_from_what_is_queued() {
+    let (mut t, mut h) = ads_denied(&ad_url("https://shop.example/"), "");
+    run(&mut t, &mut h, r#"["consent","update",{"ad_storage":"granted"}]"#);
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let a = at(&h);
+    t.click(&mut h, a, Element { tag: "a".into(), href: Some(ad_url("https://shop.example/next")), ..Default::default() }, &[]);
+    run(&mut t, &mut h, r#"["consent","update",{"ad_storage":"denied"}]"#);
+    let body = body_of(&mut t, &mut h);
+    assert!(body.contains("page_view") && body.contains("\"click\""), "{body}");
+    assert_no_click_ids(&body, "queued before the revocation");
+}
+
+/// `url_passthrough` still carries the click IDs to the next same-site page
+/// (nothing is sent by it), while the events sent carry none.
+#[test]
+fn url_passthrough_still_decorates_while_nothing_sent_has_a_click_id() {
+    let landing = ad_url("https://shop.example/");
+    let (mut t, mut h) = unset();
+    assert!(t.configure(&json(r#"{"click_ids":["sccid"],"url_passthrough":true}"#), &mut h).is_empty());
+    h.page = Page { url: landing.clone(), referrer: String::new(), title: "Shop".into() };
+    t.begin(&mut h, Env::default());
+    run(&mut t, &mut h, r#"["consent","default",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let followed = crate::core::passthrough::Followed::Link { href: "https://shop.example/cart" };
+    let Some(crate::core::passthrough::Decoration::Set { url: next, .. }) = t.passthrough(followed, &landing, |_| false) else {
+        panic!("the link is decorated")
+    };
+    assert!(next.contains("gclid=G-1") && next.contains("msclkid=MS-5") && next.contains("sccid=SC-9"), "{next}");
+    let a = at(&h);
+    t.click(&mut h, a, Element { tag: "a".into(), href: Some(next), ..Default::default() }, &[]);
+    assert_no_click_ids(&body_of(&mut t, &mut h), "body");
+}
+
+#[test]
+fn a_forms_action_is_redacted_like_every_url() {
+    let (mut t, mut h) = ready();
+    assert!(t.configure(&json(r#"{"redact_params":["token"]}"#), &mut h).is_empty());
+    let form = Form { action: Some("https://u:p@shop.example/s?token=T&to=bob@mail.example&q=1".into()), fields: 1, ..Default::default() };
+    let a = at(&h);
+    t.submit(&mut h, a, form, &[]);
+    let e = &sent(&mut t, &mut h)[0];
+    assert_eq!(e.form.as_ref().unwrap().action.as_deref(), Some("https://shop.example/s?to=[email]&q=1"));
 }

@@ -24,6 +24,7 @@ use crate::model::attribution::{parse_attribution, ConversionTouch, Input, PageV
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
+use crate::model::spend::{SpendImported, SpendRow};
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use std::borrow::Cow;
@@ -35,6 +36,7 @@ use tokio_postgres::NoTls;
 
 mod export;
 mod schema;
+mod spend;
 
 use schema::prepare;
 pub use schema::{redacted, Schema, MIGRATIONS, SCHEMA_VERSION};
@@ -420,6 +422,18 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    async fn import_spend(&self, site: &str, rows: Vec<SpendRow>, imported_at: i64) -> anyhow::Result<SpendImported> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let done = spend::import(&tx, site, &rows, imported_at).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn spend_rows(&self, site: &str, from_day: i64, to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        spend::rows(&self.pool.get().await?, site, from_day, to_day).await
     }
 
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {

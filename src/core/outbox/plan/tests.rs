@@ -309,7 +309,7 @@ fn a_push_after_any_other_change_batches_as_planning_afresh() {
     push(&mut o, 2, t);
     o.shown();
     push(&mut o, 3, t);
-    o.rewrite(|j| j.replace("\"kind\"", "\"kind\" "));
+    o.rewrite(|j| Some(j.replace("\"kind\"", "\"kind\" ")));
     push(&mut o, 2, t);
     let _ = o.beacon_bodies(t);
     push(&mut o, 1, t);

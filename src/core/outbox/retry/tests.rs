@@ -127,17 +127,36 @@ fn retry_after_is_delay_seconds() {
         ("1.5", None),
         ("5s", None),
         ("1 2", None),
-        // The HTTP-date form is not read: the usual backoff applies.
-        ("Sun, 06 Nov 1994 08:49:37 GMT", None),
     ] {
-        assert_eq!(retry_after_ms(v), want, "{v:?}");
+        assert_eq!(retry_after_ms(v, None, T0), want, "{v:?}");
     }
-    assert_eq!(Outcome::answer(503, Some("60")), Outcome::Status { code: 503, retry_after_ms: Some(60_000) });
-    assert_eq!(Outcome::answer(204, None), ok());
-    assert_eq!(Outcome::answer(429, Some("Wed, 21 Oct 2015 07:28:00 GMT")), status(429));
+    assert_eq!(retry_after_ms("120", Some(T0 + 5000), T0), Some(120_000), "seconds win over any date reading");
+    assert_eq!(Outcome::answer(503, Some("60"), None, T0), Outcome::Status { code: 503, retry_after_ms: Some(60_000) });
+    assert_eq!(Outcome::answer(204, None, None, T0), ok());
     // As read from the header, honoured and capped.
     let (mut o, s) = one_in_flight(1);
-    o.on_outcome(s.batch, Outcome::answer(503, Some("86400")), T0, 0);
+    o.on_outcome(s.batch, Outcome::answer(503, Some("86400"), None, T0), T0, 0);
+    assert_eq!(o.wake_at(), Some(T0 + 300_000));
+}
+
+/// The HTTP-date form (`Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`) is the
+/// time until then on the browser's clock, bounded like the seconds form
+/// (T0 is Mon, 24 Nov 2025 16:00:00 GMT; the browser's `Date.parse` gives
+/// the date as ms, see tests/browser.rs for the real header).
+#[test]
+fn retry_after_as_an_http_date_is_the_time_until_then() {
+    const DATE: &str = "Mon, 24 Nov 2025 16:02:00 GMT";
+    assert_eq!(retry_after_ms(DATE, Some(T0 + 120_000), T0), Some(120_000));
+    assert_eq!(retry_after_ms(DATE, Some(T0 - 3_600_000), T0), Some(0), "a past date: no delay");
+    assert_eq!(retry_after_ms("Mon, 24 Foo 2025", None, T0), None, "not a date the browser reads: the usual backoff");
+    let (mut o, s) = one_in_flight(1);
+    o.on_outcome(s.batch, Outcome::answer(429, Some(DATE), Some(T0 + 120_000), T0), T0, 0);
+    assert_eq!(o.wake_at(), Some(T0 + 120_000));
+    assert!(o.poll(T0 + 119_999).is_none());
+    assert!(o.poll(T0 + 120_000).is_some());
+    // A date a year ahead waits the cap, as 31536000 seconds would.
+    let (mut o, s) = one_in_flight(1);
+    o.on_outcome(s.batch, Outcome::answer(503, Some("Tue, 24 Nov 2026 16:00:00 GMT"), Some(T0 + 31_536_000_000), T0), T0, 0);
     assert_eq!(o.wake_at(), Some(T0 + 300_000));
 }
 

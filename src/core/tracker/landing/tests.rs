@@ -1,6 +1,7 @@
 //! Consent after landing (issue 13): the ad click survives the cookie banner.
 
 use super::super::*;
+use crate::core::passthrough::{Decoration, Followed};
 use crate::core::test_fixtures::tracker::*;
 
 #[test]
@@ -106,7 +107,7 @@ fn granted_only_on_the_second_page_keeps_the_campaign_only_with_url_passthrough(
         let t = load(&mut h, AD_URL, BING, Some(DENIED), extra);
         // The visitor follows a link to the specials, still denied.
         let link = "https://shop.example/specials.html#top";
-        let next = t.decorate(link, AD_URL);
+        let next = follow(&t, link, AD_URL);
         assert_eq!(next.is_some(), passthrough);
         let next = next.unwrap_or(link.into());
         assert!(h.storage.is_empty(), "nothing stored for the passthrough");
@@ -123,7 +124,7 @@ fn granted_only_on_the_second_page_keeps_the_campaign_only_with_url_passthrough(
             assert_eq!(click_id(events[0].attribution.as_ref()), Some("abc123"), "the landing of the grant");
             assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"));
             assert_eq!(conv[0].attribution.as_ref().unwrap().utm.get("utm_source").map(String::as_str), Some("bing"));
-            assert_eq!(t2.decorate(link, &next), None, "ad storage granted: links are left alone");
+            assert_eq!(follow(&t2, link, &next), None, "ad storage granted: links are left alone");
         } else {
             assert!(events[0].attribution.is_none(), "an internal referrer is no touch");
             assert!(conv[0].attribution.is_none(), "without passthrough the campaign is gone");
@@ -136,18 +137,18 @@ fn url_passthrough_only_while_ad_storage_is_not_granted_and_never_after_an_opt_o
     let mut h = FakeHost::new();
     let link = "https://shop.example/cart.html";
     let t = load(&mut h, AD_URL, BING, None, "{}");
-    assert_eq!(t.decorate(link, AD_URL), None, "off by default");
+    assert_eq!(follow(&t, link, AD_URL), None, "off by default");
     let on = r#"{"url_passthrough":true,"redact_params":["utm_medium"]}"#;
     let mut t = load(&mut h, AD_URL, BING, None, on);
     assert_eq!(
-        t.decorate(link, AD_URL).as_deref(),
+        follow(&t, link, AD_URL).as_deref(),
         Some("https://shop.example/cart.html?utm_source=bing&msclkid=abc123"),
         "unknown, redacted"
     );
-    assert_eq!(t.decorate("https://other.example/", AD_URL), None);
-    let mut fields = t.passthrough_fields("https://shop.example/search", AD_URL, |n| n == "utm_source");
-    fields.sort();
-    assert_eq!(fields, [("msclkid".to_string(), "abc123".to_string())]);
+    assert_eq!(follow(&t, "https://other.example/", AD_URL), None);
+    let form = Followed::Form { action: "https://shop.example/search", method: "get" };
+    let fields = t.passthrough(form, AD_URL, |n| n == "utm_source");
+    assert_eq!(fields, Some(Decoration::Fields(vec![("msclkid".to_string(), "abc123".to_string())])));
     run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
     assert!(t.passthrough_active(), "analytics alone does not end it");
     run(&mut t, &mut h, r#"["consent","update",{"ad_storage":"granted"}]"#);
@@ -231,4 +232,12 @@ fn advanced_mode_revocation_strips_what_is_queued_like_what_comes_after() {
     let conv = conversions(&events)[0];
     assert_eq!(conv.attribution.as_ref().unwrap().utm.get("utm_source").map(String::as_str), Some("bing"), "utm is no ad data");
     assert_eq!(conv.value, Some(12.5));
+}
+
+/// A link followed from `page`: the URL it is decorated to, if it is.
+fn follow(t: &Tracker, href: &str, page: &str) -> Option<String> {
+    match t.passthrough(Followed::Link { href }, page, |_| false)? {
+        Decoration::Set { prop: "href", url } => Some(url),
+        other => panic!("a link is decorated through its href, not {other:?}"),
+    }
 }

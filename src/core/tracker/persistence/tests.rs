@@ -227,3 +227,85 @@ fn without_web_locks_an_open_tab_takes_over_by_lease_on_a_storage_event_or_its_w
     assert_eq!(b.wake_at(), None, "nothing left to wait for: no timer");
     assert!(outbox_keys(&h).is_empty());
 }
+
+/// A queue recorded while ad storage was granted, adopted by a page on
+/// which it is not (the visitor withdrew it meanwhile): its click IDs, in
+/// the attribution and in the URLs, do not leave from the adopting page.
+#[test]
+fn an_adopted_queue_leaves_without_click_ids_when_ad_storage_is_denied_now() {
+    let mut h = FakeHost::new();
+    h.page.url = "https://shop.example/?gclid=G-1&utm_source=google&msclkid=MS-2".into();
+    let mut a = tab(&mut h, false);
+    a.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    run(&mut a, &mut h, r#"["flush"]"#);
+    let s = a.poll(h.now).expect("a batch");
+    assert!(s.body.contains("G-1"), "granted: sent as it is");
+    a.on_outcome(s.batch, Outcome::Status { code: 503, retry_after_ms: Some(3_600_000) }, h.now, 0);
+    a.release(&mut h);
+    drop(a);
+
+    h.page.url = "https://shop.example/cart".into();
+    let mut d = Tracker::new();
+    d.begin(&mut h, Env::default());
+    assert!(d.configure(&json(r#"{"site":"demo-shop","collector":"/collect"}"#), &mut h).is_empty());
+    run(&mut d, &mut h, r#"["consent","default",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
+    run(&mut d, &mut h, r#"["flush"]"#);
+    let mut bodies = String::new();
+    while let Some(s) = d.poll(h.now) {
+        bodies.push_str(&s.body);
+        d.on_outcome(s.batch, Outcome::Status { code: 204, retry_after_ms: None }, h.now, 0);
+    }
+    assert!(bodies.contains("utm_source=google"), "the adopted page view is sent: {bodies}");
+    assert!(!bodies.contains("G-1") && !bodies.contains("MS-2") && !bodies.contains("gclid"), "{bodies}");
+}
+
+/// Issue 25, item 3: page 2 of a visit, where the banner answers only after
+/// the page view and a click (held while consent is unknown). The held
+/// events join the stored visit, which goes on counting its pages; no second
+/// visit starts.
+#[test]
+fn events_held_on_a_later_page_join_the_stored_visit_once_consent_answers() {
+    let mut h = FakeHost::new();
+    let mut one = tab(&mut h, false);
+    one.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    let first = deliver(&mut one, &mut h);
+    let visit = first[0].events[0].visit_id.clone().expect("a visit");
+    one.release(&mut h);
+    drop(one);
+
+    h.now += 60_000;
+    h.page.url = "https://shop.example/cart".into();
+    let mut two = Tracker::new();
+    two.begin(&mut h, Env::default());
+    assert!(two
+        .configure(
+            &json(
+                r#"{"site":"demo-shop","collector":"/collect","goals":[
+        {"id":"deep","when":{"type":"pages_per_visit","min_pages":2},"count":"once_per_visit"}]}"#
+            ),
+            &mut h
+        )
+        .is_empty());
+    two.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    run(&mut two, &mut h, r#"["event","held"]"#);
+    h.now += 3_000;
+    run(&mut two, &mut h, r#"["consent","update",{"analytics_storage":"granted"}]"#);
+    run(&mut two, &mut h, r#"["event","after"]"#);
+    let events: Vec<_> = deliver(&mut two, &mut h).into_iter().flat_map(|b| b.events).collect();
+    let visits: Vec<_> =
+        events.iter().map(|e| (e.action.as_deref().or(e.goal.as_deref()).unwrap_or(e.kind.as_str()), e.visit_id.as_deref())).collect();
+    // The joined count (2 pages) converts the goal at the join, just before
+    // the held events are released; its trigger is the held page view.
+    assert_eq!(
+        visits,
+        [
+            ("deep", Some(visit.as_str())),
+            ("page_view", Some(visit.as_str())),
+            ("held", Some(visit.as_str())),
+            ("after", Some(visit.as_str()))
+        ]
+    );
+    assert_eq!(events[0].trigger.as_deref(), Some(events[1].id.as_str()));
+    two.persist(&mut h);
+    assert!(h.storage[VISIT_KEY].contains(&visit), "the stored visit goes on: {}", h.storage[VISIT_KEY]);
+}
