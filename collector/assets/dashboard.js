@@ -224,7 +224,7 @@ document.addEventListener('securitypolicyviolation', function (e) {
     var by = a.by, levels = LEVELS.slice(0, LEVELS.indexOf(by) + 1);
     $('attribution-note').textContent = 'primary conversions credited by ' + a.model.replace(/_/g, ' ') + ', by ' +
       by.replace('_', ' ') + ', ' + a.lookback_days + '-day lookback, against imported spend';
-    var cols = levels.map(function (l) { return {h: l.replace('_', ' '), key: function (x) { return x[l] == null ? '' : String(x[l]).toLowerCase(); }}; })
+    var cols = levels.map(function (l) { return {h: (l.charAt(0).toUpperCase() + l.slice(1)).replace('_', ' '), key: function (x) { return x[l] == null ? '' : String(x[l]).toLowerCase(); }}; })
       .concat([
         {h: 'Visits', n: true, key: function (x) { return x.visits; }, cell: function (x, p) { return num(x.visits, p + '.visits'); }},
         {h: 'Conversions', n: true, key: function (x) { return x.conversions; }, cell: function (x, p) { return num(x.conversions, p + '.conversions', 2); }},
