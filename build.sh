@@ -368,7 +368,10 @@ npm_tests() {
 cmd_demo() {
   build
   mkdir -p data
+  # The sample spend file, dated today so it falls in the report's default range (docs/spend.md).
+  sed "s/2026-12-01/$(date -u +%Y-%m-%d)/" collector/samples/spend-demo.csv > data/spend-demo.csv
   log "demo shop: http://127.0.0.1:8080/  (events land in data/events.db; Ctrl-C stops)"
+  log "ad spend for the demo: target/release/goaltag-collector spend --db data/events.db --site demo-shop data/spend-demo.csv"
   exec target/release/goaltag-collector serve --listen 127.0.0.1:8080 --db data/events.db --www www --goals www/goals.json
 }
 

@@ -198,6 +198,113 @@ document.addEventListener('securitypolicyviolation', function (e) {
     table('table-imports', ['Goal', 'Stage', 'Rows', 'Matched online', 'Not matched', 'Value'], imp, [false, false, true, true, true, true]);
   }
 
+  // ---- Return on ad spend: the report's `attribution` object ----------------
+
+  var MODELS = ['last_non_direct', 'last_touch', 'first_touch', 'linear', 'position_based', 'time_decay', 'data_driven'];
+  var LEVELS = ['network', 'campaign', 'ad_group', 'keyword'];
+  var sortBy = {col: null, dir: -1};
+
+  // The key's name at the report's level: "Google · Spring · red shoes".
+  function keyLabel(row, by) {
+    var parts = [row.network];
+    LEVELS.slice(1, LEVELS.indexOf(by) + 1).forEach(function (l) { parts.push(row[l] == null ? '–' : row[l]); });
+    return parts.join(' · ');
+  }
+
+  // The first currency's amount of a per-currency list, for sorting and charts (null: none).
+  function first(values) { return values && values.length ? values[0].value : null; }
+
+  function optMoney(values, path) {
+    return values == null ? el('span', {cls: 'muted', text: 'no spend'}) : money(values, path);
+  }
+
+  function attribution(r) {
+    var a = r.attribution;
+    if (!a) return;
+    var by = a.by, levels = LEVELS.slice(0, LEVELS.indexOf(by) + 1);
+    $('attribution-note').textContent = 'primary conversions credited by ' + a.model.replace(/_/g, ' ') + ', by ' +
+      by.replace('_', ' ') + ', ' + a.lookback_days + '-day lookback, against imported spend';
+    var cols = levels.map(function (l) { return {h: (l.charAt(0).toUpperCase() + l.slice(1)).replace('_', ' '), key: function (x) { return x[l] == null ? '' : String(x[l]).toLowerCase(); }}; })
+      .concat([
+        {h: 'Visits', n: true, key: function (x) { return x.visits; }, cell: function (x, p) { return num(x.visits, p + '.visits'); }},
+        {h: 'Conversions', n: true, key: function (x) { return x.conversions; }, cell: function (x, p) { return num(x.conversions, p + '.conversions', 2); }},
+        {h: 'Value', n: true, key: function (x) { return first(x.values); }, cell: function (x, p) { return money(x.values, p + '.values'); }},
+        {h: 'Cost', n: true, key: function (x) { return first(x.cost); }, cell: function (x, p) { return optMoney(x.cost, p + '.cost'); }},
+        {h: 'ROAS', n: true, key: function (x) { return first(x.roas); }, cell: function (x, p) { return optMoney(x.roas, p + '.roas'); }},
+        {h: 'CPA', n: true, key: function (x) { return first(x.cpa); }, cell: function (x, p) { return optMoney(x.cpa, p + '.cpa'); }}]);
+    var order = a.rows.map(function (_, i) { return i; });
+    if (sortBy.col != null && sortBy.col < cols.length) {
+      var c = cols[sortBy.col];
+      order.sort(function (i, j) {
+        var x = c.key(a.rows[i]), y = c.key(a.rows[j]);
+        if (x === y) return i - j;
+        if (x == null) return 1;
+        if (y == null) return -1;
+        return (x < y ? -1 : 1) * sortBy.dir;
+      });
+    }
+    table('table-attribution', cols.map(function (c) { return c.h; }), order.map(function (i) {
+      var x = a.rows[i], p = 'attribution.rows.' + i;
+      return cols.map(function (c, ci) { return c.cell ? c.cell(x, p) : (ci === 0 ? x.network : (x[levels[ci]] == null ? '–' : x[levels[ci]])); });
+    }), cols.map(function (c) { return !!c.n; }));
+    var ths = $('table-attribution').querySelectorAll('th');
+    Array.prototype.forEach.call(ths, function (th, i) {
+      if (i === sortBy.col) th.setAttribute('aria-sort', sortBy.dir > 0 ? 'ascending' : 'descending');
+      th.addEventListener('click', function () {
+        sortBy = {col: i, dir: sortBy.col === i ? -sortBy.dir : (cols[i].n ? -1 : 1)};
+        attribution(r);
+      });
+    });
+    // Cost against credited value, for the keys that spent or earned most.
+    var top = a.rows.filter(function (x) { return first(x.cost) || first(x.values); })
+      .sort(function (x, y) { return (first(y.cost) || 0) + (first(y.values) || 0) - (first(x.cost) || 0) - (first(x.values) || 0); })
+      .slice(0, 12);
+    var old = charts.filter(function (c) { return c[1] === 'chart-roas'; });
+    old.forEach(function (c) { c[0].destroy(); charts.splice(charts.indexOf(c), 1); });
+    $('chart-roas').textContent = '';
+    if (top.length) {
+      bars('chart-roas', top.map(function (x) { return keyLabel(x, by); }), [
+        {label: 'Cost', values: top.map(function (x) { return first(x.cost) || 0; }), color: 1},
+        {label: 'Credited value', values: top.map(function (x) { return first(x.values) || 0; }), color: 2}], 260);
+    } else {
+      $('chart-roas').appendChild(el('p', {cls: 'muted', text: 'No cost or credited value in this range.'}));
+    }
+    // The keys to compare across models (keeps the current choice).
+    var pick = $('compare-key'), was = pick.value;
+    pick.textContent = '';
+    pick.appendChild(el('option', {value: '', text: 'choose a ' + by.replace('_', ' ') + '…'}));
+    a.rows.forEach(function (x) { pick.appendChild(el('option', {value: keyLabel(x, by), text: keyLabel(x, by)})); });
+    pick.value = was;
+    compare();
+  }
+
+  // Every model's figures for the chosen key: one /report per model, same range and level.
+  function compare() {
+    var key = $('compare-key').value, r = window.dashboardReport;
+    if (!key || !r) { table('table-compare', ['Model', 'Conversions', 'Value', 'Cost', 'ROAS', 'CPA'], [], [false, true, true, true, true, true]); return; }
+    var p = params();
+    return Promise.all(MODELS.map(function (m) {
+      p.set('model', m);
+      return fetch('/report?' + p.toString()).then(function (resp) { return resp.json(); });
+    })).then(function (reports) {
+      window.dashboardCompare = reports;
+      table('table-compare', ['Model', 'Conversions', 'Value', 'Cost', 'ROAS', 'CPA'], reports.map(function (rep, i) {
+        var a = rep.attribution || {rows: []};
+        var x = a.rows.filter(function (row) { return keyLabel(row, a.by) === key; })[0];
+        var label = MODELS[i].replace(/_/g, ' ');
+        if (!x) return [label, '–', '–', '–', '–', '–'];
+        var path = 'compare.' + i;
+        return [label, num(x.conversions, path + '.conversions', 2), money(x.values, path + '.values'),
+          optMoney(x.cost, path + '.cost'), optMoney(x.roas, path + '.roas'), optMoney(x.cpa, path + '.cpa')];
+      }), [false, true, true, true, true, true]);
+      // These figures come from other answers than /report: their own attribute.
+      Array.prototype.forEach.call($('table-compare').querySelectorAll('[data-figure]'), function (e) {
+        e.setAttribute('data-compare-figure', e.dataset.figure);
+        e.removeAttribute('data-figure');
+      });
+    });
+  }
+
   // The "Ad platforms" panel, from /export/platforms (not part of /report:
   // its figures carry data-platform-figure, checked against that answer).
   function platforms(body) {
@@ -231,12 +338,13 @@ document.addEventListener('securitypolicyviolation', function (e) {
     funnel(r);
     sources(r);
     tables(r);
+    attribution(r);
     $('status').textContent = r.site + ' · ' + r.from + ' to ' + r.to + ' (UTC)';
   }
 
   function params() {
     var p = new URLSearchParams();
-    ['site', 'from', 'to', 'funnel'].forEach(function (k) { var v = $(k).value.trim(); if (v) p.set(k, v); });
+    ['site', 'from', 'to', 'funnel', 'model', 'by', 'lookback_days'].forEach(function (k) { var v = $(k).value.trim(); if (v) p.set(k, v); });
     return p;
   }
 
@@ -267,7 +375,8 @@ document.addEventListener('securitypolicyviolation', function (e) {
 
   function start() {
     var given = new URLSearchParams(location.search);
-    ['from', 'to', 'funnel'].forEach(function (k) { if (given.get(k)) $(k).value = given.get(k); });
+    ['from', 'to', 'funnel', 'model', 'by', 'lookback_days'].forEach(function (k) { if (given.get(k)) $(k).value = given.get(k); });
+    $('compare-key').addEventListener('change', compare);
     fetch('/report/sites').then(function (r) { return r.json(); }).then(function (body) {
       (body.sites || []).forEach(function (s) { $('site').appendChild(el('option', {value: s, text: s})); });
       if (given.get('site')) $('site').value = given.get('site');
@@ -294,5 +403,36 @@ document.addEventListener('securitypolicyviolation', function (e) {
     });
   }
 
+  // "Import spend": the chosen file goes to POST /spend for the selected site
+  // as it is (the collector recognises the format); the answer, or the line
+  // it refused, is shown as text, and the report is drawn again.
+  function spendUpload() {
+    var form = $('spend-upload');
+    if (!form) return;
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var file = $('spend-file').files[0];
+      var status = $('spend-status');
+      status.className = 'note';
+      if (!file) { status.textContent = 'Choose a report file first.'; return; }
+      if (!$('site').value) { status.textContent = 'No site to import into yet.'; return; }
+      status.textContent = 'Importing ' + file.name + '…';
+      fetch('/spend?site=' + encodeURIComponent($('site').value), {method: 'POST', body: file, headers: {'Content-Type': 'text/csv'}})
+        .then(function (r) { return r.json().then(function (body) { return [r.ok, body]; }); })
+        .then(function (res) {
+          var b = res[1];
+          if (!res[0]) throw new Error(b.error || 'refused');
+          status.textContent = file.name + ': ' + b.format + ', ' + b.read + ' rows read, ' + b.rows + ' stored: ' +
+            b['new'] + ' new, ' + b.replaced + ' replaced, ' + b.unchanged + ' unchanged.';
+          return load(params());
+        })
+        .catch(function (err) {
+          status.textContent = file.name + ' was not imported: ' + err.message;
+          status.className = 'note error';
+        });
+    });
+  }
+
+  spendUpload();
   start();
 })();

@@ -1,6 +1,6 @@
 //! The admin token (`--admin-token`, `GOALTAG_ADMIN_TOKEN`): with it, the
 //! site owner's routes (`/report`, `/report/sites`, `/dashboard` and its
-//! assets, `/import`, `/export`) answer only a request that carries the token
+//! assets, `/import`, `/spend`, `/export`) answer only a request that carries the token
 //! as `Authorization: Bearer <token>`, or the session cookie the dashboard's
 //! login form sets. Without it they stay open (the demo). `/collect`,
 //! `/health` and the static folder are never behind it: browsers must reach them.

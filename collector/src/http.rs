@@ -28,7 +28,7 @@ pub fn router(cfg: Config) -> anyhow::Result<Router> {
 
 /// The routes on any [`Store`] (another backend, or a test double; `cfg.db`
 /// is not used), with the site owner's routes: reports, the dashboard and
-/// imports and exports, behind `cfg.admin_token` when one is set ([`crate::admin`]).
+/// imports, exports and spend, behind `cfg.admin_token` when one is set ([`crate::admin`]).
 pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<Router> {
     cfg.validate()?;
     let collect = Arc::new(Collect {
@@ -40,7 +40,8 @@ pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<R
         .merge(crate::report::routes::routes())
         .merge(crate::dashboard::routes())
         .merge(crate::import::routes::routes())
-        .merge(crate::export::routes::routes());
+        .merge(crate::export::routes::routes())
+        .merge(crate::spend::routes::routes());
     let admin = cfg.admin_token.clone().map(|t| Arc::new(Admin::new(t)));
     let owner = crate::admin::protect(owner, admin.clone());
     let state = AppState { store, collect: collect.clone(), goals: GoalsFile(cfg.goals.clone()), admin };
@@ -84,7 +85,7 @@ pub fn warn_if_exposed(addr: SocketAddr, cfg: &Config) {
     if exposed(addr, cfg) {
         tracing::warn!(
             %addr,
-            "listening beyond loopback without --admin-token: /report, /dashboard, /import and /export are open \
+            "listening beyond loopback without --admin-token: /report, /dashboard, /import, /spend and /export are open \
              to anyone who can reach this address (set GOALTAG_ADMIN_TOKEN, or bind 127.0.0.1)"
         );
     }

@@ -17,6 +17,7 @@
 //! - [`dashboard`]: the dashboard page (its figures: [`report::routes`]);
 //! - [`import`]: offline conversions from a CRM, joined by transaction ID;
 //! - [`export`]: conversions back to the ad platforms (upload files);
+//! - [`spend`]: ad spend from the platforms' report files (rows in [`model::spend`]);
 //! - [`admin`]: the admin token in front of the site owner's routes;
 //! - [`error`]: [`error::AppError`], what handlers answer when they fail.
 
@@ -37,6 +38,7 @@ pub mod origins;
 pub mod query;
 pub mod ratelimit;
 pub mod report;
+pub mod spend;
 pub mod state;
 pub mod store;
 

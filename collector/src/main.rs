@@ -60,8 +60,9 @@ ENDPOINTS
   GET /report     The report as JSON (?site=&from=YYYY-MM-DD&to=&funnel=/,/cart.html);
                   GET /dashboard shows it with charts; see 'report --help'.
   POST /import    Offline conversions (?site=), CSV or JSON lines; see 'import --help'.
+  POST /spend     Ad spend (?site=): a platform's report file; see 'spend --help'.
   GET /export     Upload files for the ad platforms (?site=&platform=); see 'export --help'.
-                  /report, /dashboard, /import and /export are open unless
+                  /report, /dashboard, /import, /spend and /export are open unless
                   --admin-token is set; then they need 'Authorization: Bearer
                   TOKEN', or the cookie the form at /login sets (the dashboard).
                   The collector warns at start when it listens beyond
@@ -182,7 +183,7 @@ enum Cmd {
         /// (PostgreSQL: batches waiting for or using a connection.)
         #[arg(long, env = "GOALTAG_QUEUE_CAPACITY", default_value_t = 64)]
         queue_capacity: usize,
-        /// Puts /report, /dashboard, /import and /export behind this token (16 to
+        /// Puts /report, /dashboard, /import, /spend and /export behind this token (16 to
         /// 256 characters; make one with: openssl rand -hex 32). Without it they are open.
         #[arg(long, env = "GOALTAG_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
         admin_token: Option<String>,
@@ -211,6 +212,19 @@ enum Cmd {
         /// Funnel steps as comma-separated URL paths; default the demo shop's purchase path.
         #[arg(long)]
         funnel: Option<String>,
+        /// Attribution model: last_non_direct (default), last_touch, first_touch,
+        /// linear, position_based, time_decay or data_driven.
+        #[arg(long)]
+        model: Option<String>,
+        /// Attribution level: network, campaign (default), ad_group or keyword.
+        #[arg(long)]
+        by: Option<String>,
+        /// Days of visits before a conversion that make its path, 1 to 90 (default 30).
+        #[arg(long)]
+        lookback_days: Option<String>,
+        /// The utm_* parameter that names the ad group (default utm_content).
+        #[arg(long, env = "GOALTAG_AD_GROUP_PARAM")]
+        ad_group_param: Option<String>,
         /// Print the JSON of GET /report instead of tables.
         #[arg(long)]
         json: bool,
@@ -226,6 +240,19 @@ enum Cmd {
         site: String,
         /// The file; its first character tells JSON lines ({) from CSV.
         file: PathBuf,
+    },
+    /// Import ad spend from the platforms' report files (see POST /spend, docs/spend.md).
+    #[command(after_long_help = goaltag_collector::spend::cli::CLI_MANUAL)]
+    Spend {
+        /// The collector's database: SQLite file or PostgreSQL URL.
+        #[arg(long, env = "GOALTAG_DB", hide_env_values = true, default_value = "data/events.db", value_name = "FILE|URL")]
+        db: Database,
+        /// Site key the spend belongs to, as the tag sends it.
+        #[arg(long)]
+        site: String,
+        /// The report files, imported one by one (each whole or not at all).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Write an ad platform's offline-conversion upload file (see GET /export).
     #[command(after_long_help = goaltag_collector::export::CLI_MANUAL)]
@@ -360,13 +387,18 @@ async fn main() -> anyhow::Result<()> {
             goals,
             guard,
         ),
-        Cmd::Report { db, site, from, to, funnel, json } => {
-            let params = goaltag_collector::report::Params { site, from, to, funnel };
+        Cmd::Report { db, site, from, to, funnel, model, by, lookback_days, ad_group_param, json } => {
+            let params = goaltag_collector::report::Params { site, from, to, funnel, model, by, lookback_days, ad_group_param };
             print!("{}", goaltag_collector::report::cli(&db, params, json).await?);
             return Ok(());
         }
         Cmd::Import { db, site, file } => {
             println!("{}", goaltag_collector::import::cli(&db, &site, &file).await?);
+            return Ok(());
+        }
+        Cmd::Spend { db, site, files } => {
+            // Each stored file's line is printed before a later file's refusal ends the command.
+            goaltag_collector::spend::cli::cli(&db, &site, &files, |line| println!("{line}")).await?;
             return Ok(());
         }
         Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("report", 2),
     ("import", 2),
     ("export", 2),
+    ("spend", 2),
     // The HTTP face and start-up: answers, routes, the admin guard, the configuration.
     ("error", 3),
     ("state", 3),
@@ -32,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("report::routes", 3),
     ("import::routes", 3),
     ("export::routes", 3),
+    ("spend::routes", 3),
     ("dashboard", 3),
     ("admin", 3),
     ("http", 3),

@@ -371,7 +371,7 @@ fn bad_questions(s: Server) {
         err("?site=shop&funnel=cart.html"),
         "funnel: \"cart.html\" is not a path; steps are URL paths starting with /, like /cart.html"
     );
-    assert_eq!(err("?site=shop&form=2024-01-01"), "unknown field \"form\", expected one of \"site\", \"from\", \"to\", \"funnel\"");
+    assert_eq!(err("?site=shop&form=2024-01-01"), "unknown field \"form\", expected one of \"site\", \"from\", \"to\", \"funnel\", \"model\", \"by\", \"lookback_days\", \"ad_group_param\"");
     // Defaults: the last 30 days up to today, the demo shop's funnel.
     let r = s.json("/report?site=shop");
     assert_eq!(r["daily"].as_array().unwrap().len(), 30);
@@ -418,7 +418,7 @@ fn the_dashboard_and_its_assets_are_served_locally() {
 
 /// A database written by the previous collector (schema version 1, no
 /// imports table) is reported on read-only as it is, and gains the new
-/// tables (imports, exports) when a collector opens it.
+/// tables (imports, exports, spend) when a collector opens it.
 #[test]
 fn an_older_database_keeps_working() {
     let dir = tempfile::tempdir().unwrap();
@@ -449,8 +449,9 @@ fn an_older_database_keeps_working() {
     drop(goaltag_collector::SqliteStore::open(&db, 1).unwrap());
     let conn = rusqlite::Connection::open(&db).unwrap();
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('imports', 'exports')", [], |r| r.get(0)).unwrap();
+    let tables: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('imports', 'exports', 'spend')", [], |r| r.get(0)).unwrap();
     let consent: i64 =
         conn.query_row("SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'dropped_consent'", [], |r| r.get(0)).unwrap();
-    assert_eq!((v, tables, consent), (4, 2, 1));
+    assert_eq!((v, tables, consent), (5, 3, 1));
 }

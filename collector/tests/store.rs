@@ -149,6 +149,7 @@ fn the_schema_is_created_migrated_and_checked() {
     assert_eq!(pg::count(&url, "SELECT count(*) FROM goaltag_schema"), 1);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM imports"), 0);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM exports"), 0);
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM spend"), 0, "version 5's table");
     assert_eq!(pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old'"), 1);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM batches WHERE site = 'old' AND dropped_consent = 0"), 1, "version 4's column");
     pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).unwrap();

@@ -4,8 +4,10 @@
 //! these rows up without depending on the modules that read them:
 //!
 //! - [`report`]: what a report reads ([`report::Rows`]);
+//! - [`attribution`]: what the report's attribution reads ([`attribution::Input`]);
 //! - [`import`]: what an import stores ([`import::Row`]) and what it did ([`import::Imported`]);
 //! - [`export`]: what an export reads and records ([`export::Want`], [`export::Read`], [`export::Record`]);
+//! - [`spend`]: one day's ad spend of a campaign, ad group, ad or keyword ([`spend::SpendRow`]);
 //! - [`now_ms`]: the collector's clock.
 //!
 //! The layers, bottom to top (a module imports only from its own layer or
@@ -14,9 +16,11 @@
 //! `import`, `export`) < the HTTP face and the start-up (`error`, the
 //! features' `routes`, `http`, `admin`, `config`, the binary).
 
+pub mod attribution;
 pub mod export;
 pub mod import;
 pub mod report;
+pub mod spend;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

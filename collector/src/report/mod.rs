@@ -45,6 +45,8 @@ pub struct Query {
     pub to: i64,
     /// The funnel's steps: URL paths, in order.
     pub funnel: Vec<String>,
+    /// The attribution asked for (model, level, lookback, ad group parameter).
+    pub attribution: attribution::Options,
 }
 
 /// Why no report could be made.
@@ -80,6 +82,14 @@ pub struct Params {
     pub to: Option<String>,
     /// Funnel steps, comma-separated paths; default: [`DEFAULT_FUNNEL`].
     pub funnel: Option<String>,
+    /// Attribution model (see [`attribution::Model`]); default `last_non_direct`.
+    pub model: Option<String>,
+    /// Attribution level: `network`, `campaign` (default), `ad_group` or `keyword`.
+    pub by: Option<String>,
+    /// Days of visits before a conversion that make its path, 1 to 90 (default 30).
+    pub lookback_days: Option<String>,
+    /// The `utm_*` parameter naming the ad group (default `utm_content`).
+    pub ad_group_param: Option<String>,
 }
 
 impl Query {
@@ -99,7 +109,13 @@ impl Query {
             return Err(format!("the range is {} days; at most {MAX_DAYS} at once", to - from + 1));
         }
         let funnel = funnel.unwrap_or_else(|| DEFAULT_FUNNEL.iter().map(|s| s.to_string()).collect());
-        Ok(Query { site, from, to, funnel })
+        let mut attribution = attribution::Options::default();
+        for (k, v) in [("model", &p.model), ("by", &p.by), ("lookback_days", &p.lookback_days), ("ad_group_param", &p.ad_group_param)] {
+            if let Some(v) = v {
+                attribution.parse_param(k, v)?;
+            }
+        }
+        Ok(Query { site, from, to, funnel, attribution })
     }
 }
 
@@ -149,6 +165,11 @@ pub struct Report {
     pub imports: Vec<ImportGoal>,
     /// What the collector absorbed, refused, or could not follow.
     pub data_quality: DataQuality,
+    /// Primary conversions credited to network, campaign, ad group or
+    /// keyword under the model asked for, against their cost (see
+    /// [`attribution`]). Always set by [`build`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<attribution::Report>,
 }
 
 /// The range in a few numbers.
@@ -376,6 +397,7 @@ pub struct DataQuality {
 
 pub use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
 
+pub mod attribution;
 pub mod routes;
 mod sections;
 mod text;
@@ -399,7 +421,29 @@ pub async fn build(store: &dyn Store, q: &Query) -> Result<Report, ReportError> 
     };
     let (start, end) = (q.from * DAY_MS, (q.to + 1) * DAY_MS);
     let rows = store.report_rows(&site, start, end).await.map_err(ReportError::Db)?;
-    Ok(from_rows(q, &site, rows))
+    let mut report = from_rows(q, &site, rows);
+    let a = &q.attribution;
+    let input = store.attribution_rows(&site, start - a.lookback_days * DAY_MS, end).await.map_err(ReportError::Db)?;
+    let spend = spend_costs(store, &site, q).await?;
+    report.attribution = Some(attribution::attribute(a, q.from, q.to, input, &spend).map_err(ReportError::Bad)?);
+    Ok(report)
+}
+
+/// The site's spend on the report's days, as attribution weighs it.
+async fn spend_costs(store: &dyn Store, site: &str, q: &Query) -> Result<Vec<attribution::Cost>, ReportError> {
+    let rows = store.spend_rows(site, q.from, q.to).await.map_err(ReportError::Db)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| attribution::Cost {
+            day: r.date,
+            network: r.network,
+            campaign: r.campaign,
+            ad_group: r.ad_group,
+            keyword: r.keyword,
+            currency: r.currency,
+            cost: r.cost,
+        })
+        .collect())
 }
 
 /// Extra `goaltag-collector report --help` text.
@@ -443,7 +487,7 @@ mod tests {
         assert_eq!(q.funnel.len(), DEFAULT_FUNNEL.len());
         let p = |site: &str, from: &str, to: &str, funnel: &str| {
             let some = |v: &str| Some(v.to_string()).filter(|v| !v.is_empty());
-            Query::new(Params { site: some(site), from: some(from), to: some(to), funnel: some(funnel) }, today)
+            Query::new(Params { site: some(site), from: some(from), to: some(to), funnel: some(funnel), ..Params::default() }, today)
         };
         let q = p("s", "2024-01-01", "2024-01-01", "/a, /b").unwrap();
         assert_eq!((q.site.as_deref(), q.from, q.to, q.funnel), (Some("s"), q.to, q.to, vec!["/a".to_string(), "/b".into()]));

@@ -52,6 +52,19 @@ fn normalise_path(p: &str) -> String {
 /// What the report reads from an event's JSON: its attribution (None when
 /// missing or unreadable) and whether it is a primary conversion.
 fn from_json(json: &str) -> (Option<Attribution>, bool) {
+    /// The two members, read without building the rest of the event: other
+    /// members are skipped, so a report on many events parses fast.
+    #[derive(Deserialize)]
+    struct Parts {
+        #[serde(default)]
+        attribution: Option<Attribution>,
+        #[serde(default)]
+        primary: Option<bool>,
+    }
+    if let Ok(p) = serde_json::from_str::<Parts>(json) {
+        return (p.attribution, p.primary.unwrap_or(false));
+    }
+    // Something unreadable (an attribution of another shape): read what can be read.
     let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
     let attribution = v.get("attribution").and_then(|a| Attribution::deserialize(a).ok());
     let primary = v.get("primary").and_then(serde_json::Value::as_bool).unwrap_or(false);
@@ -370,5 +383,6 @@ pub fn from_rows(q: &Query, site: &str, mut rows: Rows) -> Report {
         daily: daily(q, &page_views, &conversions),
         data_quality: data_quality(&rows, &visits, &conversions),
         imports: imports(std::mem::take(&mut rows.imports)),
+        attribution: None,
     }
 }

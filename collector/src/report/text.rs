@@ -114,6 +114,9 @@ pub fn text(r: &Report) -> String {
         })
         .collect();
     table(&mut out, "Offline conversions (imported)", &["goal", "stage", "rows", "matched", "unmatched", "value"], &imports);
+    if let Some(a) = &r.attribution {
+        attribution(&mut out, a);
+    }
     let days: Vec<Vec<String>> = r
         .daily
         .iter()
@@ -136,4 +139,51 @@ pub fn text(r: &Report) -> String {
     ];
     table(&mut out, "Data quality", &["figure", "count"], &quality);
     out
+}
+
+/// The attribution table: one row per key, the levels down to `by`.
+fn attribution(out: &mut String, a: &super::attribution::Report) {
+    let levels = match a.by.as_str() {
+        "network" => 1,
+        "campaign" => 2,
+        "ad_group" => 3,
+        _ => 4,
+    };
+    let optional = |v: &Option<Vec<Money>>| v.as_deref().map_or_else(|| "-".to_string(), money_text);
+    let rows: Vec<Vec<String>> = a
+        .rows
+        .iter()
+        .map(|row| {
+            let mut cells = vec![row.network.clone()];
+            for level in [&row.campaign, &row.ad_group, &row.keyword].into_iter().take(levels - 1) {
+                cells.push(level.clone().flatten().unwrap_or_else(|| "-".into()));
+            }
+            let roas = row.roas.as_ref().map_or_else(
+                || "-".to_string(),
+                |r| {
+                    let parts: Vec<String> =
+                        r.iter().map(|m| format!("{:.2} ({})", m.value, m.currency.as_deref().unwrap_or("?"))).collect();
+                    if parts.is_empty() {
+                        "-".into()
+                    } else {
+                        parts.join(", ")
+                    }
+                },
+            );
+            cells.extend([
+                row.visits.to_string(),
+                format!("{:.2}", row.conversions),
+                money_text(&row.values),
+                optional(&row.cost),
+                roas,
+                optional(&row.cpa),
+            ]);
+            cells
+        })
+        .collect();
+    let mut header = vec!["network", "campaign", "ad group", "keyword"];
+    header.truncate(levels);
+    header.extend(["visits", "conversions", "value", "cost", "ROAS", "CPA"]);
+    let title = format!("Attribution ({}, by {}, {}-day lookback; primary conversions)", a.model, a.by, a.lookback_days);
+    table(out, &title, &header, &rows);
 }

@@ -24,6 +24,7 @@ pub use writer::{BatchWriter, Threaded, Writer};
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::Rows;
+use crate::model::spend::{SpendImported, SpendRow};
 use goaltag_wire::Batch;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -105,10 +106,32 @@ pub trait Store: Send + Sync + 'static {
         anyhow::bail!("this store keeps no reports")
     }
 
+    /// What the report's attribution needs on `site` for `[start, end)` (ms;
+    /// the caller widens the range by the lookback): the page views and
+    /// conversions with a client or visit ID, or a conversion without, each
+    /// with its attribution, read from one consistent snapshot.
+    async fn attribution_rows(&self, _site: &str, _start: i64, _end: i64) -> anyhow::Result<crate::model::attribution::Input> {
+        anyhow::bail!("this store keeps no reports")
+    }
+
     /// Stores imported offline conversions for `site` in one transaction
     /// (see [`crate::import`]): new rows added, changed rows replaced.
     async fn import(&self, _site: &str, _rows: Vec<Row>, _imported_at: i64) -> anyhow::Result<Imported> {
         anyhow::bail!("this store takes no imports")
+    }
+
+    /// Stores one spend file's rows for `site` in one transaction (see
+    /// [`crate::spend`]): each row replaces the stored row with its key
+    /// (site, date, network, campaign, ad group, ad, keyword, currency), so
+    /// importing the same rows again changes no figure. All or nothing.
+    async fn import_spend(&self, _site: &str, _rows: Vec<SpendRow>, _imported_at: i64) -> anyhow::Result<SpendImported> {
+        anyhow::bail!("this store keeps no spend")
+    }
+
+    /// The site's spend rows dated `from_day` to `to_day` (UTC day numbers,
+    /// both included), ordered by date then key.
+    async fn spend_rows(&self, _site: &str, _from_day: i64, _to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        anyhow::bail!("this store keeps no spend")
     }
 
     /// What an export or the dashboard's "Ad platforms" panel needs (see

@@ -6,13 +6,16 @@
 
 use super::writer::{BatchWriter, Writer};
 use super::{Accepted, Rejected, Store, StoreError, Stored};
+use crate::model::attribution::{parse_attribution, ConversionTouch, Input, PageViewTouch};
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
+use crate::model::spend::{SpendImported, SpendRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 mod export;
+mod spend;
 
 /// The schema, created if missing (a file of an older version gains the new
 /// tables and indexes). `json` keeps the whole event so fields the
@@ -45,7 +48,15 @@ CREATE TABLE IF NOT EXISTS exports(
   site TEXT NOT NULL, platform TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
   conversion_ts INTEGER NOT NULL, exported_at INTEGER NOT NULL,
   PRIMARY KEY(site, platform, key));
-PRAGMA user_version = 4;
+-- Version 5: ad spend from the platforms' reports (see spend/), one row per
+-- day and key; `date` is a UTC day number. The key's leading (site, date)
+-- serves a report's range of days.
+CREATE TABLE IF NOT EXISTS spend(
+  site TEXT NOT NULL, date INTEGER NOT NULL, network TEXT NOT NULL, campaign TEXT NOT NULL,
+  ad_group TEXT NOT NULL, ad TEXT NOT NULL, keyword TEXT NOT NULL, currency TEXT NOT NULL,
+  cost REAL NOT NULL, clicks INTEGER, impressions INTEGER, imported_at INTEGER NOT NULL,
+  PRIMARY KEY(site, date, network, campaign, ad_group, ad, keyword, currency));
+PRAGMA user_version = 5;
 ";
 
 /// Version 4: `batches.dropped_consent`, the events the tag dropped because
@@ -185,8 +196,17 @@ impl Store for SqliteStore {
     async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
         self.reader.report_rows(site, start, end).await
     }
+    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
+        self.reader.attribution_rows(site, start, end).await
+    }
     async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         self.reader.import(site, rows, imported_at).await
+    }
+    async fn import_spend(&self, site: &str, rows: Vec<SpendRow>, imported_at: i64) -> anyhow::Result<SpendImported> {
+        self.reader.import_spend(site, rows, imported_at).await
+    }
+    async fn spend_rows(&self, site: &str, from_day: i64, to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        self.reader.spend_rows(site, from_day, to_day).await
     }
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
         self.reader.export_rows(want).await
@@ -241,6 +261,18 @@ impl Store for SqliteReader {
         })
         .await
     }
+    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
+        let site = site.to_string();
+        self.blocking(move |p| {
+            let conn = open_read_only(p)?;
+            // One consistent snapshot even while the collector writes.
+            conn.execute_batch("BEGIN")?;
+            let rows = attribution_rows(&conn, &site, start, end);
+            let _ = conn.execute_batch("COMMIT");
+            Ok(rows?)
+        })
+        .await
+    }
     async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         let site = site.to_string();
         self.blocking(move |p| {
@@ -249,6 +281,21 @@ impl Store for SqliteReader {
             Ok(import(&mut conn, &site, &rows, imported_at)?)
         })
         .await
+    }
+    /// Like [`Store::import`]: its own connection, one IMMEDIATE transaction
+    /// (beacons wait up to their 5 s busy timeout while the rows go in).
+    async fn import_spend(&self, site: &str, rows: Vec<SpendRow>, imported_at: i64) -> anyhow::Result<SpendImported> {
+        let site = site.to_string();
+        self.blocking(move |p| {
+            let mut conn = Connection::open(p)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            Ok(spend::import(&mut conn, &site, &rows, imported_at)?)
+        })
+        .await
+    }
+    async fn spend_rows(&self, site: &str, from_day: i64, to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        let site = site.to_string();
+        self.blocking(move |p| Ok(spend::rows(&open_read_only(p)?, &site, from_day, to_day)?)).await
     }
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {
         self.blocking(move |p| {
@@ -370,6 +417,47 @@ fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite:
     Ok(Rows { page_views, conversions, batches, rejected_bodies: rejected as u64, imports })
 }
 
+/// The lean rows attribution reads: only page views that can be followed
+/// (a client or visit ID), and only the `attribution` (and `primary`) members
+/// of the stored JSON, extracted by SQLite where the text names them.
+fn attribution_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Result<Input> {
+    let mut st = conn.prepare_cached(
+        "SELECT ts, client_id, visit_id,
+                CASE WHEN instr(json, '\"attribution\"') > 0 THEN json_extract(json, '$.attribution') END
+         FROM events WHERE site = ?1 AND kind = 'page_view' AND ts >= ?2 AND ts < ?3
+           AND (client_id IS NOT NULL OR visit_id IS NOT NULL)",
+    )?;
+    let page_views = st
+        .query_map(params![site, start, end], |r| {
+            Ok(PageViewTouch {
+                ts: r.get(0)?,
+                client_id: r.get(1)?,
+                visit_id: r.get(2)?,
+                attribution: parse_attribution(r.get_ref(3)?.as_str_or_null()?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut st = conn.prepare_cached(
+        "SELECT ts, client_id, visit_id, value, currency, json_extract(json, '$.primary'),
+                CASE WHEN instr(json, '\"attribution\"') > 0 THEN json_extract(json, '$.attribution') END
+         FROM events WHERE site = ?1 AND kind = 'conversion' AND ts >= ?2 AND ts < ?3",
+    )?;
+    let conversions = st
+        .query_map(params![site, start, end], |r| {
+            Ok(ConversionTouch {
+                ts: r.get(0)?,
+                client_id: r.get(1)?,
+                visit_id: r.get(2)?,
+                value: r.get(3)?,
+                currency: r.get(4)?,
+                primary: r.get::<_, Option<i64>>(5)? == Some(1),
+                attribution: parse_attribution(r.get_ref(6)?.as_str_or_null()?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Input { page_views, conversions })
+}
+
 /// Stores imported rows in one transaction. Its own connection, not the
 /// beacon writer's queue: imports are rare and SQLite lets one writer at a
 /// time in, so beacons wait (their busy timeout is 5 s) while the rows go in.
@@ -422,7 +510,7 @@ mod tests {
         assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
         let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        assert_eq!((v, mode.as_str()), (4, "wal"));
+        assert_eq!((v, mode.as_str()), (5, "wal"));
         let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 3);
     }

@@ -20,9 +20,11 @@
 //! schema.rs, which also checks the URL and the server's settings).
 
 use super::{Accepted, Rejected, Store, StoreError, Stored};
+use crate::model::attribution::{parse_attribution, ConversionTouch, Input, PageViewTouch};
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
+use crate::model::spend::{SpendImported, SpendRow};
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use std::borrow::Cow;
@@ -34,6 +36,7 @@ use tokio_postgres::NoTls;
 
 mod export;
 mod schema;
+mod spend;
 
 use schema::prepare;
 pub use schema::{redacted, Schema, MIGRATIONS, SCHEMA_VERSION};
@@ -300,6 +303,52 @@ impl Store for PgStore {
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
+    /// The lean rows attribution reads: only the `attribution` (and
+    /// `primary`) members of the stored JSON, parsed by PostgreSQL only
+    /// where the text names them.
+    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
+        let mut client = self.pool.get().await?;
+        // One consistent snapshot even while collectors write.
+        let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let page_views = tx
+            .query(
+                "SELECT ts, client_id, visit_id,
+                        CASE WHEN strpos(json, '\"attribution\"') > 0 THEN (json::jsonb -> 'attribution')::text END
+                 FROM events WHERE site = $1 AND kind = 'page_view' AND ts >= $2 AND ts < $3
+                   AND (client_id IS NOT NULL OR visit_id IS NOT NULL)",
+                &[&site, &start, &end],
+            )
+            .await?
+            .into_iter()
+            .map(|r| PageViewTouch {
+                ts: r.get(0),
+                client_id: r.get(1),
+                visit_id: r.get(2),
+                attribution: parse_attribution(r.get::<_, Option<&str>>(3)),
+            })
+            .collect();
+        let conversions = tx
+            .query(
+                "SELECT ts, client_id, visit_id, value, currency, (json::jsonb ->> 'primary') = 'true',
+                        (json::jsonb -> 'attribution')::text
+                 FROM events WHERE site = $1 AND kind = 'conversion' AND ts >= $2 AND ts < $3",
+                &[&site, &start, &end],
+            )
+            .await?
+            .into_iter()
+            .map(|r| ConversionTouch {
+                ts: r.get(0),
+                client_id: r.get(1),
+                visit_id: r.get(2),
+                value: r.get(3),
+                currency: r.get(4),
+                primary: r.get::<_, Option<bool>>(5) == Some(true),
+                attribution: parse_attribution(r.get::<_, Option<&str>>(6)),
+            })
+            .collect();
+        tx.commit().await?;
+        Ok(Input { page_views, conversions })
+    }
     async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
         let mut client = self.pool.get().await?;
         // One consistent snapshot even while collectors write.
@@ -373,6 +422,18 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    async fn import_spend(&self, site: &str, rows: Vec<SpendRow>, imported_at: i64) -> anyhow::Result<SpendImported> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let done = spend::import(&tx, site, &rows, imported_at).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn spend_rows(&self, site: &str, from_day: i64, to_day: i64) -> anyhow::Result<Vec<SpendRow>> {
+        spend::rows(&self.pool.get().await?, site, from_day, to_day).await
     }
 
     async fn export_rows(&self, want: Want) -> anyhow::Result<Read> {

@@ -10,7 +10,7 @@ use tokio_postgres::{Client, NoTls};
 /// from version `i` to `i + 1`. The same tables and columns as SQLite's
 /// ([`crate::store::SCHEMA`]), with PostgreSQL's types; `json` is the event as text,
 /// exactly as stored in SQLite (`json::jsonb` reads it as JSON).
-pub const MIGRATIONS: [&str; 4] = [
+pub const MIGRATIONS: [&str; 5] = [
     // 1: events, batches, rejections.
     "CREATE TABLE events(
        id TEXT PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL, ts BIGINT NOT NULL,
@@ -39,6 +39,13 @@ pub const MIGRATIONS: [&str; 4] = [
        PRIMARY KEY(site, platform, key));",
     // 4: the events the tag dropped because consent was withdrawn.
     "ALTER TABLE batches ADD COLUMN dropped_consent BIGINT NOT NULL DEFAULT 0;",
+    // 5: ad spend from the platforms' reports (see spend/), one row per day
+    // and key; `date` is a UTC day number.
+    "CREATE TABLE spend(
+       site TEXT NOT NULL, date BIGINT NOT NULL, network TEXT NOT NULL, campaign TEXT NOT NULL,
+       ad_group TEXT NOT NULL, ad TEXT NOT NULL, keyword TEXT NOT NULL, currency TEXT NOT NULL,
+       cost DOUBLE PRECISION NOT NULL, clicks BIGINT, impressions BIGINT, imported_at BIGINT NOT NULL,
+       PRIMARY KEY(site, date, network, campaign, ad_group, ad, keyword, currency));",
 ];
 
 /// The schema version this collector writes.
