@@ -17,8 +17,11 @@ use goaltag_e2e::{repo_www, Browser, Harness, WAIT};
 use serde_json::Value;
 use std::time::Duration;
 
-/// The ad's landing URL: Microsoft Advertising's click ID and its campaign.
-const LANDING: &str = "/?utm_source=bing&utm_medium=cpc&msclkid=abc123";
+/// The ad's landing URL as Microsoft Advertising's auto-tagging writes it:
+/// its click ID, and the campaign, ad group (`utm_content`) and keyword
+/// (`utm_term`) the sample spend file (collector/samples/spend-demo.csv) names.
+const LANDING: &str =
+    "/?utm_source=bing&utm_medium=cpc&utm_campaign=weekend-specials&utm_content=specials&utm_term=weekend+goods&msclkid=abc123";
 /// The tag has started and replaced its stub.
 const RUNNING: &str = "typeof goaltag == 'function' && !goaltag.q";
 
@@ -184,6 +187,72 @@ fn accepted_on_the_landing_page(browser: Browser) {
 
     purchase_is_credited_to_the_ad(&h, &order, landing);
     report_credits_the_ad(&h, &[], "/");
+    the_campaign_pays_back(&h);
+}
+
+/// The owner imports the sample Microsoft Advertising report (dated today)
+/// with `POST /spend`, and the report's attribution answers what the
+/// campaign returned. By hand, from collector/samples/spend-demo.csv and the
+/// walk: weekend-specials spent 2.60 + 1.60 + 1.10 = 5.30 USD (brand 0.80);
+/// the one primary conversion, the 14.00 USD coffee, came from its ad, so
+/// every model credits it 1 conversion and 14.00 USD: ROAS 14.00 / 5.30 =
+/// 2.6415…, CPA 5.30. Brand spent and converted nothing: its row stays, ROAS 0.
+/// At keyword level the purchase is credited to "weekend goods" (1.00 + …
+/// spend 2.60 + 1.60 = 4.20: ROAS 3.3333…).
+fn the_campaign_pays_back(h: &Harness) {
+    let browser = h.browser;
+    let today = goaltag_collector::dates::format_date(goaltag_collector::dates::day_of_ms(goaltag_collector::model::now_ms()));
+    let sample = std::fs::read_to_string(goaltag_e2e::repo().join("collector/samples/spend-demo.csv")).unwrap();
+    let csv = sample.replace("2026-12-01", &today);
+    let http = ureq::AgentBuilder::new().timeout(Duration::from_secs(20)).build();
+    let answer = http.post(&h.url("/spend?site=demo-shop")).set("Content-Type", "text/csv").send_string(&csv).unwrap();
+    println!("{browser:?}: POST /spend: {}", answer.into_string().unwrap());
+
+    let money = |v: &Value| -> f64 {
+        let list = v.as_array().unwrap_or_else(|| panic!("{browser:?}: not a per-currency list: {v}"));
+        assert_eq!(list.len(), 1, "{browser:?}: one currency: {v}");
+        assert_eq!(list[0]["currency"], "USD", "{browser:?}: {v}");
+        list[0]["value"].as_f64().unwrap()
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+    for model in ["last_non_direct", "first_touch", "linear", "position_based", "time_decay", "data_driven"] {
+        let r = report(h, &format!("&model={model}&by=campaign"));
+        let rows = r["attribution"]["rows"].as_array().unwrap_or_else(|| panic!("{browser:?}: no attribution: {r}"));
+        println!("{browser:?}: {model} by campaign: {rows:?}");
+        let row = |name: &str| rows.iter().find(|x| x["campaign"] == name).unwrap_or_else(|| panic!("{browser:?}: {name}: {rows:?}"));
+        let ad = row("weekend-specials");
+        assert_eq!(ad["network"], "Microsoft", "{browser:?}: {ad}");
+        assert!(close(ad["conversions"].as_f64().unwrap(), 1.0), "{browser:?}: {model}: {ad}");
+        assert!(close(money(&ad["values"]), 14.0), "{browser:?}: {model}: {ad}");
+        assert!(close(money(&ad["cost"]), 5.30), "{browser:?}: {model}: {ad}");
+        assert!(close(money(&ad["roas"]), 14.0 / 5.30), "{browser:?}: {model}: {ad}");
+        assert!(close(money(&ad["cpa"]), 5.30), "{browser:?}: {model}: {ad}");
+        let brand = row("brand");
+        assert!(close(brand["conversions"].as_f64().unwrap(), 0.0), "{browser:?}: {model}: {brand}");
+        assert!(close(money(&brand["cost"]), 0.80) && close(money(&brand["roas"]), 0.0), "{browser:?}: {model}: {brand}");
+    }
+    let r = report(h, "&model=last_non_direct&by=keyword");
+    let rows = r["attribution"]["rows"].as_array().unwrap();
+    println!("{browser:?}: last_non_direct by keyword: {rows:?}");
+    let kw = rows.iter().find(|x| x["keyword"] == "weekend goods").unwrap_or_else(|| panic!("{browser:?}: {rows:?}"));
+    assert_eq!((&kw["campaign"], &kw["ad_group"]), (&"weekend-specials".into(), &"specials".into()), "{browser:?}: {kw}");
+    assert!(close(kw["conversions"].as_f64().unwrap(), 1.0) && close(money(&kw["cost"]), 4.20), "{browser:?}: {kw}");
+    assert!(close(money(&kw["roas"]), 14.0 / 4.20), "{browser:?}: {kw}");
+
+    // The dashboard shows the same answer: the campaign's row with its cost,
+    // ROAS and CPA, rounded to cents.
+    h.goto("/dashboard?site=demo-shop&model=position_based&by=campaign");
+    h.wait_for_js("document.body.dataset.state === 'ready' || document.body.dataset.state === 'error'", WAIT);
+    let rows = h.exec(
+        "return Array.from(document.querySelectorAll('#table-attribution tbody tr')).map(function (r) { \
+           return Array.from(r.cells).map(function (c) { return c.textContent.trim(); }).join(' | '); });",
+    );
+    println!("{browser:?}: dashboard return on ad spend: {rows}");
+    let rows: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    let ad = rows.iter().find(|r| r.contains("weekend-specials")).unwrap_or_else(|| panic!("{browser:?}: {rows:?}"));
+    for figure in ["14.00 USD", "5.30 USD", "2.64 USD"] {
+        assert!(ad.contains(figure), "{browser:?}: {figure} not in the dashboard's row: {ad}");
+    }
 }
 
 /// Not answering on the landing page, accepting on the next one: nothing of
