@@ -6,8 +6,7 @@
 //!
 //! Native only: `wasm-pack test` builds this file for wasm32 as an empty
 //! crate. `GOALTAG_DOCS_ROOT` checks another copy of the repository instead of
-//! this one (how `tools/split-readme.py`'s result is checked before it is
-//! committed).
+//! this one.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::{BTreeSet, HashMap};
