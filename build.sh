@@ -13,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
+# A CI run builds once from scratch: incremental caches would only take disk
+# (about 0.6 GB of target/debug) on a machine whose linker has run out of it.
+[ "${CI:-}" = true ] && export CARGO_INCREMENTAL=0
 NPM_TOOLS=$ROOT/tools/npm
 BIN=$NPM_TOOLS/node_modules/.bin
 BINARYEN_VERSION=132.0.0
