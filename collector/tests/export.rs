@@ -277,7 +277,7 @@ fn microsoft(db: Db) {
     let rows = csv_rows(&file);
     assert_eq!(rows[0], goaltag_collector::export::microsoft::HEADER, "the documented header");
     assert_eq!(rows[1], ["Format Version", "", "", "", "", "6.0", "", "", "", "", ""]);
-    assert_eq!(rows[2], ["Offline Conversion", "", "", "", "", "", "EUR", "Purchase", "3/2/2026 10:00:00 AM", "49.9", "ms-click-1"]);
+    assert_eq!(rows[2], ["Offline Conversion", "", "", "", "", "", "EUR", "Purchase", "03/02/2026 10:00:00", "49.9", "ms-click-1"]);
     assert_eq!(rows.len(), 3);
     // The primary goals' eight conversions: one exported, one outside the window, six without an msclkid.
     assert_eq!((summary.considered, summary.exported), (8, 1));
@@ -447,7 +447,7 @@ fn command(db: Db) {
     assert!(ok, "{stderr}");
     assert!(stderr.contains("1 of 8 conversions exported; 7 left out: 6 without a Microsoft Advertising click ID (msclkid)"), "{stderr}");
     let file = std::fs::read_to_string(&out).unwrap();
-    assert!(file.contains(",Online purchase,3/2/2026 10:00:00 AM,49.9,ms-click-1\r\n"), "{file}");
+    assert!(file.contains(",Online purchase,03/02/2026 10:00:00,49.9,ms-click-1\r\n"), "{file}");
     let (ok, stderr) = run(&["--since-last"]);
     assert!(ok);
     assert!(stderr.contains("0 of 8 conversions exported") && stderr.contains("1 exported before"), "{stderr}");
