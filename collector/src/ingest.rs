@@ -84,8 +84,8 @@ impl Rejection {
 }
 
 // The field limits and the site-key rule are the contract's, in wire.
-pub use goaltag_wire::is_site_key;
 pub use goaltag_wire::limits::{MAX_SITE, MAX_TEXT, MAX_URL, MAX_VALUE};
+pub use goaltag_wire::{is_site_key, is_wire_text};
 
 /// Parses and validates one POST body received now. On success the batch is
 /// ready to store: event IDs are lower-cased so that a re-send in another case
@@ -227,14 +227,19 @@ fn event(e: &Event) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Lengths are in characters, so a non-Latin title gets the same room as an English one.
+/// Lengths are in characters, so a non-Latin title gets the same room as an
+/// English one; no string may hold U+0000 ([`is_wire_text`]).
 fn text(field: &str, v: Option<&str>, max: usize) -> Result<(), Failure> {
     match v {
+        Some(s) if !is_wire_text(s) => Err(fail(field, NUL)),
         // A string of at most `max` bytes has at most `max` characters: skip the count.
         Some(s) if s.len() > max && s.chars().count() > max => Err(fail(field, format!("longer than {max} characters"))),
         _ => Ok(()),
     }
 }
+
+/// Why a string holding U+0000 is refused (see [`is_wire_text`]).
+pub const NUL: &str = "holds U+0000 (NUL), which no string on the wire may";
 
 fn map(field: &str, m: &goaltag_wire::Map) -> Result<(), Failure> {
     for (k, v) in m {
@@ -302,6 +307,19 @@ mod tests {
         );
         // URLs get the longer limit.
         assert!(parse(body(&format!(r#","url":"{long}""#)).as_bytes(), &LIMITS).is_ok());
+    }
+
+    #[test]
+    fn nul_is_refused_in_every_string_naming_it() {
+        let nul = |fields: &str| reason(fields);
+        let why = "holds U+0000 (NUL), which no string on the wire may";
+        assert_eq!(nul(r#","title":"a\u0000b""#), format!("events[0].title: {why}"));
+        assert_eq!(nul(r#","element":{"tag":"a\u0000"}"#), format!("events[0].element.tag: {why}"));
+        assert_eq!(nul(r#","form":{"fields":1,"method":"\u0000"}"#), format!("events[0].form.method: {why}"));
+        assert_eq!(nul(r#","attribution":{"click_ids":{"gclid":"g\u0000"}}"#), format!("events[0].attribution.click_ids.gclid: {why}"));
+        assert_eq!(nul(r#","attribution":{"click_ids":{"g\u0000":"g"}}"#), format!("events[0].attribution.click_ids key: {why}"));
+        // Other control characters are text like any other.
+        assert!(parse(body(r#","title":"a\u0001\u001fb""#).as_bytes(), &LIMITS).is_ok());
     }
 
     #[test]
