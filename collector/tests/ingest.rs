@@ -1,6 +1,7 @@
 //! What `POST /collect` answers and stores, the same on both stores (SQLite
 //! and PostgreSQL): strings holding U+0000 are refused with a 400 naming the
-//! field.
+//! field; a browser whose clock is wrong has its events stored, and
+//! reported, at their time on the collector's clock.
 
 mod common;
 mod pg;
@@ -39,6 +40,35 @@ macro_rules! on_both_stores {
 }
 
 on_both_stores!(nul_in_any_string_is_refused_naming_the_field, nul_is_refused_on_postgres, nul_refused);
+on_both_stores!(a_slow_browser_clock_does_not_move_events, a_slow_browser_clock_on_postgres, slow_clock);
+
+const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
+
+/// The `ts` column and the `ts` inside the `json` column of event `id`.
+fn stored_ts(s: &Server, id: &str) -> (i64, i64) {
+    let db = s.db.to_str().unwrap().to_string();
+    if db.starts_with("postgres") {
+        pg::with_client(&db, async |c| {
+            let r = c.query_one("SELECT ts, (json::jsonb ->> 'ts')::int8 FROM events WHERE id = $1", &[&id]).await.unwrap();
+            (r.get(0), r.get(1))
+        })
+    } else {
+        let conn = rusqlite::Connection::open(&s.db).unwrap();
+        conn.query_row("SELECT ts, json_extract(json, '$.ts') FROM events WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
+    }
+}
+
+/// `goaltag-collector report --json` on the server's database.
+fn cli_report(s: &Server, range: &str) -> Value {
+    let (from, to) = range.split_once('&').unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["report", "--db", s.db.to_str().unwrap(), "--site", "shop", "--json"])
+        .args(["--from", from.trim_start_matches("from="), "--to", to.trim_start_matches("to=")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -126,4 +156,46 @@ fn nul_refused(s: Server) {
         assert!(std::time::Instant::now() < deadline, "rejections not recorded: {}", r["data_quality"]);
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// A visitor whose clock is 30 days slow lands from a Google ad and buys
+/// for 49.90 EUR: the page view 5 s and the purchase 1 s before the batch
+/// left. Stored at receipt − (sent_at − ts), so both land in today's
+/// report (not 30 days ago), the purchase credited to the ad.
+fn slow_clock(s: Server) {
+    let now = now_ms();
+    let slow = now - 30 * DAY_MS;
+    let purchase = json!({"id": id(2), "kind": "conversion", "ts": slow - 1000, "goal": "purchase", "primary": true,
+        "value": 49.9, "currency": "EUR", "transaction_id": "T-1", "visit_id": "v1", "client_id": "c1",
+        "attribution": {"click_ids": {"gclid": "g-1"}, "utm": {"utm_source": "google", "utm_medium": "cpc"}}});
+    let body = batch(slow, &[page_view(1, slow - 5000), purchase]);
+    let before = now_ms();
+    let (status, answer) = post(&s, &body, &[]);
+    let after = now_ms();
+    assert_eq!((status, answer.as_str()), (200, r#"{"duplicates":0,"stored":2}"#));
+    // Receipt is between `before` and `after`: each event 5 s and 1 s before it,
+    // in the ts column and in the stored event alike.
+    for (n, waited) in [(1, 5000), (2, 1000)] {
+        let (ts, json_ts) = stored_ts(&s, &id(n));
+        assert_eq!(ts, json_ts, "the ts column and the json agree");
+        assert!((before - waited..=after - waited).contains(&ts), "event {n}: {ts} not {waited} ms before receipt ({before}..{after})");
+    }
+    let (pv, conv) = (stored_ts(&s, &id(1)).0, stored_ts(&s, &id(2)).0);
+    assert_eq!(conv - pv, 4000, "the 4 s between them are kept");
+
+    // The report of yesterday and today has them, HTTP and CLI alike; the
+    // days around the browser's date have nothing.
+    let today = range(now);
+    let r = get_json(&s, &format!("/report?site=shop&{today}"));
+    assert_eq!(cli_report(&s, &today), r, "report --json equals GET /report");
+    let t = &r["totals"];
+    assert_eq!((t["page_views"].as_u64(), t["conversions"].as_u64(), t["visits"].as_u64()), (Some(1), Some(1), Some(1)), "{t}");
+    assert_eq!(t["values"], json!([{"currency": "EUR", "value": 49.9}]));
+    let daily: u64 = r["daily"].as_array().unwrap().iter().map(|d| d["conversions"].as_u64().unwrap()).sum();
+    assert_eq!(daily, 1);
+    let google = r["sources"].as_array().unwrap().iter().find(|x| x["conversions"] == 1).unwrap_or_else(|| panic!("{}", r["sources"]));
+    assert!(google["source"].as_str().unwrap().starts_with("Google"), "{google}");
+    let then = range(slow);
+    let old = cli_report(&s, &then);
+    assert_eq!((old["totals"]["page_views"].as_u64(), old["totals"]["conversions"].as_u64()), (Some(0), Some(0)), "{then}");
 }

@@ -36,8 +36,11 @@ pub const MAX_GOAL_ID: usize = 64;
 pub const MAX_EVENT_AGE_MS: u64 = 7 * 24 * 3_600_000;
 
 /// Furthest ahead of receipt an event may be stamped by default
-/// (`--max-event-ahead`), in ms: 1 hour, room for browser clocks that run
-/// fast, not for timestamps made up to sort first.
+/// (`--max-event-ahead`), in ms: 1 hour. The collector places event times on
+/// its own clock through the batch's `sent_at`, so a fast browser clock is
+/// no reason to refuse; only an event stamped after its batch left comes
+/// out ahead (and is stored at receipt). Not room for timestamps made up to
+/// sort first.
 pub const MAX_EVENT_AHEAD_MS: u64 = 3_600_000;
 
 /// Most events in one batch the collector accepts by default
