@@ -7,40 +7,61 @@ mod common;
 mod pg;
 
 use common::{agent, Server};
+use goaltag_collector::Config;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-fn start() -> Server {
+fn start(edit: fn(&mut Config)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
-    let cfg = goaltag_collector::Config { db: db.clone().into(), ..Default::default() };
+    let mut cfg = Config { db: db.clone().into(), ..Default::default() };
+    edit(&mut cfg);
     Server::serve(goaltag_collector::router(cfg).unwrap(), db, dir)
 }
 
 /// A collector on a fresh PostgreSQL database (see pg/mod.rs).
-fn start_pg(hint: &str) -> Server {
+fn start_pg(hint: &str, edit: fn(&mut Config)) -> Server {
     let url = pg::fresh(hint);
-    let cfg = goaltag_collector::Config { db: goaltag_collector::Database::Postgres(url.clone()), ..Default::default() };
+    let mut cfg = Config { db: goaltag_collector::Database::Postgres(url.clone()), ..Default::default() };
+    edit(&mut cfg);
     Server::serve(goaltag_collector::router(cfg).unwrap(), url.into(), tempfile::tempdir().unwrap())
 }
+
+/// Starts a collector on the store under test, its configuration changed by the function given.
+type Start<'a> = &'a dyn Fn(fn(&mut Config)) -> Server;
 
 /// Runs `test` on SQLite, then on PostgreSQL.
 macro_rules! on_both_stores {
     ($sqlite:ident, $postgres:ident, $test:ident) => {
         #[test]
         fn $sqlite() {
-            $test(start());
+            $test(&start);
         }
         #[test]
         #[ignore = "needs PostgreSQL: run by ./build.sh test or ./build.sh test-pg (GOALTAG_TEST_PG)"]
         fn $postgres() {
-            $test(start_pg(stringify!($test)));
+            $test(&|edit| start_pg(stringify!($test), edit));
         }
     };
 }
 
 on_both_stores!(nul_in_any_string_is_refused_naming_the_field, nul_is_refused_on_postgres, nul_refused);
 on_both_stores!(a_slow_browser_clock_does_not_move_events, a_slow_browser_clock_on_postgres, slow_clock);
+on_both_stores!(the_user_agent_is_kept_only_with_ad_user_data, the_user_agent_on_postgres, user_agent);
+
+/// The `user_agent` and `client_ip` columns of event `id`.
+fn ad_data(s: &Server, id: &str) -> (Option<String>, Option<String>) {
+    let db = s.db.to_str().unwrap().to_string();
+    if db.starts_with("postgres") {
+        pg::with_client(&db, async |c| {
+            let r = c.query_one("SELECT user_agent, client_ip FROM events WHERE id = $1", &[&id]).await.unwrap();
+            (r.get(0), r.get(1))
+        })
+    } else {
+        let conn = rusqlite::Connection::open(&s.db).unwrap();
+        conn.query_row("SELECT user_agent, client_ip FROM events WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
+    }
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
 
@@ -119,7 +140,8 @@ fn page_view(n: u32, ts: i64) -> Value {
 /// can. Both stores answer alike, before storage: 400 naming the field
 /// (which the tag drops as bad data, never retries), nothing stored, the
 /// refusal counted. Every string field is checked, nested ones and map keys too.
-fn nul_refused(s: Server) {
+fn nul_refused(start: Start) {
+    let s = start(|_| {});
     let now = now_ms();
     let cases: [(Value, &str); 6] = [
         (json!({"title": "Sh\u{0}oes"}), "events[0].title"),
@@ -162,7 +184,8 @@ fn nul_refused(s: Server) {
 /// for 49.90 EUR: the page view 5 s and the purchase 1 s before the batch
 /// left. Stored at receipt − (sent_at − ts), so both land in today's
 /// report (not 30 days ago), the purchase credited to the ad.
-fn slow_clock(s: Server) {
+fn slow_clock(start: Start) {
+    let s = start(|_| {});
     let now = now_ms();
     let slow = now - 30 * DAY_MS;
     let purchase = json!({"id": id(2), "kind": "conversion", "ts": slow - 1000, "goal": "purchase", "primary": true,
@@ -198,4 +221,54 @@ fn slow_clock(s: Server) {
     let then = range(slow);
     let old = cli_report(&s, &then);
     assert_eq!((old["totals"]["page_views"].as_u64(), old["totals"]["conversions"].as_u64()), (Some(0), Some(0)), "{then}");
+}
+
+/// A conversion recorded with `ad_user_data` as `ad_user_data`.
+fn conversion(n: u32, ts: i64, ad_user_data: &str) -> Value {
+    json!({"id": id(n), "kind": "conversion", "ts": ts, "goal": "purchase", "primary": true, "visit_id": "v1", "client_id": "c1",
+           "attribution": {"click_ids": {"fbclid": "fb-1"}},
+           "consent": {"analytics_storage": "granted", "ad_storage": "granted", "ad_user_data": ad_user_data, "ad_personalization": "denied"}})
+}
+
+/// The `User-Agent` of a `/collect` request is kept with the conversions
+/// whose consent granted `ad_user_data`, and with nothing else; the client's
+/// IP address only when the collector is started with `--keep-client-ip`,
+/// under the same rule.
+fn user_agent(start: Start) {
+    const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+    let headers = [("User-Agent", UA), ("X-Forwarded-For", "203.0.113.7")];
+    for keep_ip in [false, true] {
+        let s = if keep_ip {
+            start(|c| {
+                c.keep_client_ip = true;
+                c.rate_limits.trust_forwarded_for = true;
+            })
+        } else {
+            start(|c| c.rate_limits.trust_forwarded_for = true)
+        };
+        let now = now_ms();
+        let mut granted_view = page_view(1, now - 3000);
+        granted_view["consent"] = conversion(0, 0, "granted")["consent"].clone();
+        let events = [granted_view, conversion(2, now - 2000, "granted"), conversion(3, now - 1000, "denied")];
+        let (status, answer) = post(&s, &batch(now, &events), &headers);
+        assert_eq!((status, answer.as_str()), (200, r#"{"duplicates":0,"stored":3}"#));
+        let ip = keep_ip.then(|| "203.0.113.7".to_string());
+        assert_eq!(ad_data(&s, &id(2)), (Some(UA.to_string()), ip), "the conversion with ad_user_data granted (keep_client_ip {keep_ip})");
+        assert_eq!(ad_data(&s, &id(3)), (None, None), "the conversion with ad_user_data denied");
+        assert_eq!(ad_data(&s, &id(1)), (None, None), "a page view, whatever its consent");
+        // Nor is any of it inside the stored event.
+        let json = stored_json(&s, &id(2));
+        assert!(!json.contains("Chrome") && !json.contains("203.0.113.7"), "{json}");
+    }
+}
+
+/// The `json` column of event `id`.
+fn stored_json(s: &Server, id: &str) -> String {
+    let db = s.db.to_str().unwrap().to_string();
+    if db.starts_with("postgres") {
+        pg::with_client(&db, async |c| c.query_one("SELECT json FROM events WHERE id = $1", &[&id]).await.unwrap().get(0))
+    } else {
+        let conn = rusqlite::Connection::open(&s.db).unwrap();
+        conn.query_row("SELECT json FROM events WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+    }
 }
