@@ -231,9 +231,10 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// PostgreSQL text cannot hold NUL (which the wire format allows): the
-/// columns get U+FFFD instead; the `json` column keeps the event exact (JSON
-/// writes NUL as `\u0000`).
+/// PostgreSQL text cannot hold NUL. `/collect` and `import` refuse it
+/// (`goaltag_wire::is_wire_text`), but a store handed a batch directly, or a
+/// rejection's reason, may still carry one: the columns get U+FFFD instead;
+/// the `json` column keeps the event exact (JSON writes NUL as `\u0000`).
 fn pg_text(s: &str) -> Cow<'_, str> {
     if s.contains('\0') {
         Cow::Owned(s.replace('\0', "\u{fffd}"))
