@@ -170,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     for events in batches {
         let batch = Batch { v: 1, site: SITE.into(), sent_at: 0, attempt: 1, dropped: Default::default(), events };
-        store.store(Accepted { batch, received_at: goaltag_collector::model::now_ms() }).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.store(Accepted::new(batch, goaltag_collector::model::now_ms())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     println!("stored in {:.1} s", t.elapsed().as_secs_f64());
     // Spend: one row per campaign and day (18 000 rows), 5 to 50 EUR.

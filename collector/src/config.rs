@@ -45,6 +45,10 @@ pub struct Config {
     /// The site's goal configuration (the tag's `data-config` JSON), read by
     /// `/export` for goal names, primary flags and the attribution window.
     pub goals: Option<PathBuf>,
+    /// Keep the client's IP address with conversions whose consent granted
+    /// `ad_user_data`, for the Meta export's `client_ip_address`. Off by
+    /// default: an IP address is personal data.
+    pub keep_client_ip: bool,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             rate_limits: RateLimits::default(),
             admin_token: None,
             goals: None,
+            keep_client_ip: false,
         }
     }
 }

@@ -35,6 +35,7 @@ pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<R
         limits: cfg.limits(),
         origins: Origins::new(&cfg.allowed_origins, &cfg.site_origins),
         limiters: Limiters::new(&cfg.rate_limits),
+        keep_client_ip: cfg.keep_client_ip,
     });
     let owner = Router::new()
         .merge(crate::report::routes::routes())

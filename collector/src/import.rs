@@ -178,6 +178,9 @@ fn row(fields: &Fields) -> Result<Row, (&'static str, String)> {
     };
     let text = |name: &'static str| -> Result<String, (&'static str, String)> {
         let v = get(name).ok_or((name, "required, and empty or missing".to_string()))?;
+        if !crate::ingest::is_wire_text(v) {
+            return Err((name, crate::ingest::NUL.to_string()));
+        }
         if v.chars().count() > MAX_TEXT {
             return Err((name, format!("longer than {MAX_TEXT} characters")));
         }
@@ -306,6 +309,15 @@ mod tests {
         assert!(jl("{\"transaction_id\":\"T\",\"goal\":\"g\",\"stage\":\"s\",\"ts\":1709251200000,\"value\":\"x\"}")
             .starts_with("line 1, field value"));
         assert!(jl("{\"transaction_id\":\"T\",\"goal\":[],\"stage\":\"s\",\"ts\":1709251200000}").starts_with("line 1, field goal"));
+        // U+0000, which PostgreSQL cannot store, is refused on both stores alike (as /collect does).
+        assert_eq!(
+            jl("{\"transaction_id\":\"T\\u0000\",\"goal\":\"g\",\"stage\":\"s\",\"ts\":1709251200000}"),
+            "line 1, field transaction_id: holds U+0000 (NUL), which no string on the wire may"
+        );
+        assert_eq!(
+            csv("transaction_id,goal,stage,ts\nT,g,s\0x,2024-01-01\n"),
+            "line 2, field stage: holds U+0000 (NUL), which no string on the wire may"
+        );
     }
 
     #[test]

@@ -17,13 +17,15 @@ pub struct Limits {
     pub max_decoded_bytes: usize,
     /// Most events in one batch.
     pub max_events: usize,
-    /// Oldest accepted event `ts`, in ms before receipt: the tag gives up on
+    /// Oldest accepted event, by its time on the collector's clock (receipt −
+    /// (`sent_at` − `ts`)), in ms before receipt: the tag gives up on
     /// events after 24 h by default, after 7 days at most (its highest
     /// `max_age_hours`, [`DEFAULT_MAX_AGE_MS`]), so anything older is a replay
     /// or a broken clock.
     pub max_age_ms: u64,
-    /// Furthest accepted event `ts` ahead of receipt, in ms: room for browser
-    /// clocks that run fast, not for timestamps made up to sort first.
+    /// Furthest accepted event ahead of receipt (on the collector's clock, so
+    /// only an event stamped after its batch left), in ms; such an event is
+    /// stored at receipt.
     pub max_ahead_ms: u64,
 }
 
@@ -84,8 +86,8 @@ impl Rejection {
 }
 
 // The field limits and the site-key rule are the contract's, in wire.
-pub use goaltag_wire::is_site_key;
 pub use goaltag_wire::limits::{MAX_SITE, MAX_TEXT, MAX_URL, MAX_VALUE};
+pub use goaltag_wire::{is_site_key, is_wire_text};
 
 /// Parses and validates one POST body received now. On success the batch is
 /// ready to store: event IDs are lower-cased so that a re-send in another case
@@ -126,19 +128,64 @@ fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejectio
         return Err(Rejection { status: StatusCode::PAYLOAD_TOO_LARGE, reason });
     }
     let window = (now.saturating_sub(limits.max_age_ms), now.saturating_add(limits.max_ahead_ms));
-    // Event times and sent_at come from the same browser clock, so their
-    // difference is true however wrong that clock is: an event is placed on
-    // the collector's clock through sent_at, and a visitor whose clock is
-    // hours off is not refused (nor are their events dropped as poison).
-    let skew = i128::from(batch.sent_at) - i128::from(now);
+    let clock = Clock::new(batch.sent_at, now);
     for (i, e) in batch.events.iter_mut().enumerate() {
-        let here = (i128::from(e.ts) - skew).clamp(0, i128::from(u64::MAX)) as u64;
         event(e)
-            .and_then(|()| in_window(here, now, window, limits))
+            .and_then(|()| in_window(clock.judged(e.ts), now, window, limits))
             .map_err(|(field, why)| Rejection::bad(format!("events[{i}].{field}: {why}")))?;
         e.id.make_ascii_lowercase();
     }
+    // Only once the whole batch is accepted: the stored time.
+    for e in &mut batch.events {
+        e.ts = clock.stored(e.ts);
+    }
     Ok(())
+}
+
+/// Offsets between a browser's clock and the collector's (receipt −
+/// `sent_at`) from 0 up to this, in ms, are time in transit and the drift of
+/// a clock kept right, not a wrong clock: the event times are stored as the
+/// browser measured them, so that events of one visitor sent in different
+/// batches keep their order to the millisecond.
+pub const CLOCK_SLACK_MS: u64 = 60_000;
+
+/// One batch's browser clock against the collector's.
+///
+/// Event times (`ts`) and `sent_at` come from the same browser clock, so
+/// their difference (how long an event waited in the browser) is true
+/// however wrong that clock is. An event is placed on the collector's clock
+/// as receipt − (`sent_at` − `ts`): a browser whose clock is 30 days slow
+/// has its events stored when they happened, not 30 days earlier.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    /// receipt − `sent_at`, in ms: the browser clock's error plus the time in transit.
+    offset: i128,
+    /// The time of receipt, in ms.
+    now: u64,
+}
+
+impl Clock {
+    fn new(sent_at: u64, now: u64) -> Clock {
+        Clock { offset: i128::from(now) - i128::from(sent_at), now }
+    }
+
+    /// The event's time on the collector's clock, receipt − (`sent_at` −
+    /// `ts`), which the age limits judge: the event's age is the browser's
+    /// own measure of it, so an event the tag still sends (by its own
+    /// `max_age_hours`) is never refused as too old, whatever its clock says.
+    fn judged(&self, ts: u64) -> u64 {
+        (i128::from(ts) + self.offset).clamp(0, i128::from(u64::MAX)) as u64
+    }
+
+    /// The time stored for the event: [`Clock::judged`], but the browser's
+    /// own `ts` when the clock is behind by at most [`CLOCK_SLACK_MS`]
+    /// (transit; a right clock); never later than receipt (an event stamped
+    /// after its batch left, or by a fast clock, happened before it arrived).
+    fn stored(&self, ts: u64) -> u64 {
+        let right = (0..=i128::from(CLOCK_SLACK_MS)).contains(&self.offset);
+        let t = if right { ts } else { self.judged(ts) };
+        t.min(self.now)
+    }
 }
 
 /// The event time (on the collector's clock) against the time of receipt; the
@@ -227,14 +274,19 @@ fn event(e: &Event) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Lengths are in characters, so a non-Latin title gets the same room as an English one.
+/// Lengths are in characters, so a non-Latin title gets the same room as an
+/// English one; no string may hold U+0000 ([`is_wire_text`]).
 fn text(field: &str, v: Option<&str>, max: usize) -> Result<(), Failure> {
     match v {
+        Some(s) if !is_wire_text(s) => Err(fail(field, NUL)),
         // A string of at most `max` bytes has at most `max` characters: skip the count.
         Some(s) if s.len() > max && s.chars().count() > max => Err(fail(field, format!("longer than {max} characters"))),
         _ => Ok(()),
     }
 }
+
+/// Why a string holding U+0000 is refused (see [`is_wire_text`]).
+pub const NUL: &str = "holds U+0000 (NUL), which no string on the wire may";
 
 fn map(field: &str, m: &goaltag_wire::Map) -> Result<(), Failure> {
     for (k, v) in m {
@@ -305,6 +357,19 @@ mod tests {
     }
 
     #[test]
+    fn nul_is_refused_in_every_string_naming_it() {
+        let nul = |fields: &str| reason(fields);
+        let why = "holds U+0000 (NUL), which no string on the wire may";
+        assert_eq!(nul(r#","title":"a\u0000b""#), format!("events[0].title: {why}"));
+        assert_eq!(nul(r#","element":{"tag":"a\u0000"}"#), format!("events[0].element.tag: {why}"));
+        assert_eq!(nul(r#","form":{"fields":1,"method":"\u0000"}"#), format!("events[0].form.method: {why}"));
+        assert_eq!(nul(r#","attribution":{"click_ids":{"gclid":"g\u0000"}}"#), format!("events[0].attribution.click_ids.gclid: {why}"));
+        assert_eq!(nul(r#","attribution":{"click_ids":{"g\u0000":"g"}}"#), format!("events[0].attribution.click_ids key: {why}"));
+        // Other control characters are text like any other.
+        assert!(parse(body(r#","title":"a\u0001\u001fb""#).as_bytes(), &LIMITS).is_ok());
+    }
+
+    #[test]
     fn lengths_count_characters_not_bytes() {
         let title = "é".repeat(MAX_TEXT);
         assert!(parse(body(&format!(r#","title":"{title}""#)).as_bytes(), &LIMITS).is_ok());
@@ -338,6 +403,62 @@ mod tests {
         assert!(clock(5 * hour, 1000).is_ok(), "a clock 5 h fast");
         assert!(clock(-30 * day, 1000).is_ok(), "a clock 30 days slow");
         assert_eq!(clock(5 * hour, 8 * day).unwrap_err().reason, "events[0].ts: 8 d before receipt, older than the limit of 7 d");
+    }
+
+    /// The times stored: placed on the collector's clock when the browser's
+    /// is wrong, the browser's own when it is right.
+    #[test]
+    fn events_are_stored_at_their_time_on_the_collectors_clock() {
+        let (sec, day) = (1000, 86_400_000);
+        // Two events 5 s and 1 s before sending, by a clock `off` ms from
+        // the collector's, the batch arriving `transit` ms after it left.
+        let stored = |off: i64, transit: i64| -> Vec<i64> {
+            let sent_at = NOW - transit + off;
+            let ids = ["0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7"];
+            let b = format!(
+                r#"{{"v":1,"site":"s","sent_at":{sent_at},"events":[{{"id":"{}","kind":"click","ts":{}}},{{"id":"{}","kind":"click","ts":{}}}]}}"#,
+                ids[0],
+                sent_at - 5 * sec,
+                ids[1],
+                sent_at - sec
+            );
+            parse(b.as_bytes(), &LIMITS).unwrap().events.iter().map(|e| e.ts as i64).collect()
+        };
+        // 30 days slow, 200 ms in transit: 5 s and 1 s before receipt.
+        assert_eq!(stored(-30 * day, 200), [NOW - 5000, NOW - 1000]);
+        // 5 h fast: the same.
+        assert_eq!(stored(5 * 3_600_000, 200), [NOW - 5000, NOW - 1000]);
+        // A right clock: the browser's own times, transit not added.
+        assert_eq!(stored(0, 200), [NOW - 200 - 5000, NOW - 200 - 1000]);
+        // 59.8 s slow with 200 ms transit is within the slack: kept as sent.
+        assert_eq!(stored(-59_800, 200), [NOW - 60_000 - 5000, NOW - 60_000 - 1000]);
+        // 2 min slow is a wrong clock: corrected.
+        assert_eq!(stored(-120_000, 200), [NOW - 5000, NOW - 1000]);
+        // 300 ms fast (ahead of receipt by 100 ms): corrected, never after receipt.
+        assert_eq!(stored(300, 200), [NOW - 5000, NOW - 1000]);
+        // An event stamped after its batch left is stored at receipt.
+        let late = format!(r#"{{"v":1,"site":"s","sent_at":{NOW},"events":[{{"id":"{ID}","kind":"click","ts":{}}}]}}"#, NOW + 30 * sec);
+        assert_eq!(parse(late.as_bytes(), &LIMITS).unwrap().events[0].ts as i64, NOW);
+    }
+
+    /// The age limit judges the event's time on the collector's clock, so
+    /// the oldest event a tag still sends passes, however slow its clock.
+    #[test]
+    fn the_age_limit_judges_the_corrected_time() {
+        let day = 86_400_000;
+        let week = goaltag_wire::limits::MAX_EVENT_AGE_MS as i64;
+        // 30 s slow (within the slack, stored as sent): sent at its 7 days.
+        let sent_at = NOW - 30_000;
+        let b = |ts: i64| format!(r#"{{"v":1,"site":"s","sent_at":{sent_at},"events":[{{"id":"{ID}","kind":"click","ts":{ts}}}]}}"#);
+        let ok = parse(b(sent_at - week).as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(ok.events[0].ts as i64, sent_at - week, "stored as the browser measured it");
+        let old = parse(b(sent_at - week - 1).as_bytes(), &Limits::default()).unwrap_err();
+        assert_eq!(old.reason, "events[0].ts: 7 d before receipt, older than the limit of 7 d");
+        // 30 days slow: an event 8 days old by that clock is refused, one 6 days old stored 6 days before receipt.
+        let slow = NOW - 30 * day;
+        let b = |ts: i64| format!(r#"{{"v":1,"site":"s","sent_at":{slow},"events":[{{"id":"{ID}","kind":"click","ts":{ts}}}]}}"#);
+        assert!(parse(b(slow - 8 * day).as_bytes(), &Limits::default()).unwrap_err().reason.starts_with("events[0].ts: 8 d before"));
+        assert_eq!(parse(b(slow - 6 * day).as_bytes(), &Limits::default()).unwrap().events[0].ts as i64, NOW - 6 * day);
     }
 
     #[test]

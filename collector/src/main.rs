@@ -191,6 +191,11 @@ enum Cmd {
         /// www/goals.json): goal names and the attribution window for /export.
         #[arg(long, env = "GOALTAG_GOALS", value_name = "FILE")]
         goals: Option<PathBuf>,
+        /// Keep the client's IP address with conversions whose consent
+        /// granted ad_user_data, and send it to Meta as client_ip_address.
+        /// Off by default: an IP address is personal data (see docs/collector.md).
+        #[arg(long, env = "GOALTAG_KEEP_CLIENT_IP")]
+        keep_client_ip: bool,
         #[command(flatten)]
         guard: GuardArgs,
     },
@@ -361,62 +366,65 @@ fn init_logs(format: LogFormat) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
-    let (listen, db, db_connections, www, allowed_origins, limits, queue_capacity, admin_token, goals, guard) = match cli.cmd {
-        Cmd::Serve {
-            listen,
-            db,
-            db_connections,
-            www,
-            allowed_origins,
-            max_body_bytes,
-            max_decoded_bytes,
-            max_events,
-            queue_capacity,
-            admin_token,
-            goals,
-            guard,
-        } => (
-            listen,
-            db,
-            db_connections,
-            www,
-            allowed_origins,
-            (max_body_bytes, max_decoded_bytes, max_events),
-            queue_capacity,
-            admin_token,
-            goals,
-            guard,
-        ),
-        Cmd::Report { db, site, from, to, funnel, model, by, lookback_days, ad_group_param, json } => {
-            let params = goaltag_collector::report::Params { site, from, to, funnel, model, by, lookback_days, ad_group_param };
-            print!("{}", goaltag_collector::report::cli(&db, params, json).await?);
-            return Ok(());
-        }
-        Cmd::Import { db, site, file } => {
-            println!("{}", goaltag_collector::import::cli(&db, &site, &file).await?);
-            return Ok(());
-        }
-        Cmd::Spend { db, site, files } => {
-            // Each stored file's line is printed before a later file's refusal ends the command.
-            goaltag_collector::spend::cli::cli(&db, &site, &files, |line| println!("{line}")).await?;
-            return Ok(());
-        }
-        Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {
-            let params = goaltag_collector::export::Params {
-                site: Some(site),
-                platform: Some(platform),
-                goal: goals,
-                from,
-                to,
-                name: names,
-                window_days,
-                since_last: since_last.then(|| "true".into()),
-            };
-            let summary = goaltag_collector::export::cli(&db, params, goals_file.as_deref(), out.as_deref()).await?;
-            eprintln!("{summary}");
-            return Ok(());
-        }
-    };
+    let (listen, db, db_connections, www, allowed_origins, limits, queue_capacity, admin_token, goals, keep_client_ip, guard) =
+        match cli.cmd {
+            Cmd::Serve {
+                listen,
+                db,
+                db_connections,
+                www,
+                allowed_origins,
+                max_body_bytes,
+                max_decoded_bytes,
+                max_events,
+                queue_capacity,
+                admin_token,
+                goals,
+                keep_client_ip,
+                guard,
+            } => (
+                listen,
+                db,
+                db_connections,
+                www,
+                allowed_origins,
+                (max_body_bytes, max_decoded_bytes, max_events),
+                queue_capacity,
+                admin_token,
+                goals,
+                keep_client_ip,
+                guard,
+            ),
+            Cmd::Report { db, site, from, to, funnel, model, by, lookback_days, ad_group_param, json } => {
+                let params = goaltag_collector::report::Params { site, from, to, funnel, model, by, lookback_days, ad_group_param };
+                print!("{}", goaltag_collector::report::cli(&db, params, json).await?);
+                return Ok(());
+            }
+            Cmd::Import { db, site, file } => {
+                println!("{}", goaltag_collector::import::cli(&db, &site, &file).await?);
+                return Ok(());
+            }
+            Cmd::Spend { db, site, files } => {
+                // Each stored file's line is printed before a later file's refusal ends the command.
+                goaltag_collector::spend::cli::cli(&db, &site, &files, |line| println!("{line}")).await?;
+                return Ok(());
+            }
+            Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {
+                let params = goaltag_collector::export::Params {
+                    site: Some(site),
+                    platform: Some(platform),
+                    goal: goals,
+                    from,
+                    to,
+                    name: names,
+                    window_days,
+                    since_last: since_last.then(|| "true".into()),
+                };
+                let summary = goaltag_collector::export::cli(&db, params, goals_file.as_deref(), out.as_deref()).await?;
+                eprintln!("{summary}");
+                return Ok(());
+            }
+        };
     let mut cfg = goaltag_collector::Config {
         db,
         db_connections,
@@ -428,6 +436,7 @@ async fn main() -> anyhow::Result<()> {
         queue_capacity,
         admin_token: admin_token.filter(|t| !t.is_empty()),
         goals,
+        keep_client_ip,
         ..Default::default()
     };
     guard.apply(&mut cfg);

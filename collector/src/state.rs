@@ -61,4 +61,7 @@ pub struct Collect {
     pub origins: Origins,
     /// Per-IP and per-site token buckets.
     pub limiters: Limiters,
+    /// Keep the client's IP address with conversions whose `ad_user_data`
+    /// was granted, for Meta's `client_ip_address` (`serve --keep-client-ip`).
+    pub keep_client_ip: bool,
 }

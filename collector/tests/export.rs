@@ -35,6 +35,8 @@ const D: i64 = 20_514 * DAY;
 /// The time the golden files are made at: D+3 days.
 const NOW: i64 = D + 3 * DAY;
 const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
+/// The `User-Agent` the fixture's batch was sent with.
+const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 fn granted() -> Consent {
     Consent {
@@ -135,7 +137,9 @@ impl Db {
 
     fn store_events(&self, events: Vec<Event>) {
         let batch = Batch { v: 1, site: "shop".into(), sent_at: NOW as u64, attempt: 1, dropped: Default::default(), events };
-        self.rt.block_on(self.store.store(Accepted { batch, received_at: NOW })).unwrap();
+        // The browser's User-Agent, which the store keeps for conversions with ad_user_data granted.
+        let user_agent = Some(UA.to_string());
+        self.rt.block_on(self.store.store(Accepted { batch, received_at: NOW, user_agent, client_ip: None })).unwrap();
     }
 
     /// The file and summary of `req`, read without recording (as the e2e tests and the dashboard's panel read).
@@ -277,7 +281,7 @@ fn microsoft(db: Db) {
     let rows = csv_rows(&file);
     assert_eq!(rows[0], goaltag_collector::export::microsoft::HEADER, "the documented header");
     assert_eq!(rows[1], ["Format Version", "", "", "", "", "6.0", "", "", "", "", ""]);
-    assert_eq!(rows[2], ["Offline Conversion", "", "", "", "", "", "EUR", "Purchase", "3/2/2026 10:00:00 AM", "49.9", "ms-click-1"]);
+    assert_eq!(rows[2], ["Offline Conversion", "", "", "", "", "", "EUR", "Purchase", "03/02/2026 10:00:00", "49.9", "ms-click-1"]);
     assert_eq!(rows.len(), 3);
     // The primary goals' eight conversions: one exported, one outside the window, six without an msclkid.
     assert_eq!((summary.considered, summary.exported), (8, 1));
@@ -328,7 +332,8 @@ fn meta(db: Db) {
     let data = v["data"].as_array().unwrap();
     assert_eq!(data.len(), 1);
     let e = data[0].as_object().unwrap();
-    // Only documented fields, and nothing personal beyond the click ID.
+    // Only documented fields, and nothing personal beyond the click ID and the
+    // browser's user agent (ad_user_data granted), which Meta requires.
     let keys: Vec<&str> = e.keys().map(String::as_str).collect();
     assert_eq!(keys, ["action_source", "custom_data", "event_id", "event_name", "event_source_url", "event_time", "user_data"]);
     assert_eq!(e["event_name"], "Purchase");
@@ -336,7 +341,11 @@ fn meta(db: Db) {
     assert_eq!(e["event_id"], "00000000-0000-4000-8000-000000000009", "the goaltag conversion ID");
     assert_eq!(e["action_source"], "website");
     assert_eq!(e["event_source_url"], "https://shop.example/checkout/confirmation.html", "no query");
-    assert_eq!(e["user_data"], serde_json::json!({"fbc": format!("fb.1.{}.IwAR-fb1", D + 9 * H + 1_800_000)}));
+    assert_eq!(
+        e["user_data"],
+        serde_json::json!({"fbc": format!("fb.1.{}.IwAR-fb1", D + 9 * H + 1_800_000), "client_user_agent": UA}),
+        "no client_ip_address: the collector was not asked to keep addresses"
+    );
     assert_eq!(e["custom_data"], serde_json::json!({"value": 20.0, "currency": "EUR"}));
     assert!(!file.contains("client-"), "no client ID leaves");
     assert_eq!(summary.left_out[&Reason::TooOld], 1, "the click from 9 days ago is past Meta's 7 days");
@@ -447,7 +456,7 @@ fn command(db: Db) {
     assert!(ok, "{stderr}");
     assert!(stderr.contains("1 of 8 conversions exported; 7 left out: 6 without a Microsoft Advertising click ID (msclkid)"), "{stderr}");
     let file = std::fs::read_to_string(&out).unwrap();
-    assert!(file.contains(",Online purchase,3/2/2026 10:00:00 AM,49.9,ms-click-1\r\n"), "{file}");
+    assert!(file.contains(",Online purchase,03/02/2026 10:00:00,49.9,ms-click-1\r\n"), "{file}");
     let (ok, stderr) = run(&["--since-last"]);
     assert!(ok);
     assert!(stderr.contains("0 of 8 conversions exported") && stderr.contains("1 exported before"), "{stderr}");

@@ -453,5 +453,8 @@ fn an_older_database_keeps_working() {
         conn.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('imports', 'exports', 'spend')", [], |r| r.get(0)).unwrap();
     let consent: i64 =
         conn.query_row("SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'dropped_consent'", [], |r| r.get(0)).unwrap();
-    assert_eq!((v, tables, consent), (5, 3, 1));
+    let ad_data: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_table_info('events') WHERE name IN ('user_agent', 'client_ip')", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((v, tables, consent, ad_data), (6, 3, 1, 2));
 }

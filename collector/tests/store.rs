@@ -24,10 +24,7 @@ fn batch(ids: &[String], attempt: u32) -> Accepted {
             e
         })
         .collect();
-    Accepted {
-        batch: Batch { v: 1, site: "s".into(), sent_at: 1, attempt, dropped: Default::default(), events },
-        received_at: 1_700_000_000_000,
-    }
+    Accepted::new(Batch { v: 1, site: "s".into(), sent_at: 1, attempt, dropped: Default::default(), events }, 1_700_000_000_000)
 }
 
 fn id(n: u32) -> String {
@@ -152,6 +149,11 @@ fn the_schema_is_created_migrated_and_checked() {
     assert_eq!(pg::count(&url, "SELECT count(*) FROM spend"), 0, "version 5's table");
     assert_eq!(pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old'"), 1);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM batches WHERE site = 'old' AND dropped_consent = 0"), 1, "version 4's column");
+    assert_eq!(
+        pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old' AND user_agent IS NULL AND client_ip IS NULL"),
+        1,
+        "version 6's columns"
+    );
     pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).unwrap();
 
     pg::with_client(&url, async |c| c.batch_execute("UPDATE goaltag_schema SET version = 99").await.unwrap());

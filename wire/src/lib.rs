@@ -20,7 +20,7 @@ pub mod limits;
 mod map;
 
 pub use identifiers::Identifier;
-pub use limits::{is_goal_id, is_site_key};
+pub use limits::{is_goal_id, is_site_key, is_wire_text};
 pub use map::Map;
 
 /// True for a canonical hyphenated UUID of any version (either case): the

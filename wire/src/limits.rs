@@ -11,6 +11,15 @@ pub const MAX_URL: usize = 4096;
 /// or value, …), in characters.
 pub const MAX_TEXT: usize = 2048;
 
+/// Whether `s` may stand in a string field of the contract: any text but
+/// U+0000 (NUL). PostgreSQL's `text` and `jsonb` cannot hold NUL while
+/// SQLite can, so the collector refuses a batch with one (400, naming the
+/// field) on either store: one answer, before storage. A 400 makes the tag
+/// drop the batch as bad data (`dropped.poison`), never retry it.
+pub fn is_wire_text(s: &str) -> bool {
+    !s.contains('\0')
+}
+
 /// Largest `value` magnitude: far above any real order, far below float trouble.
 pub const MAX_VALUE: f64 = 1e12;
 
@@ -27,8 +36,11 @@ pub const MAX_GOAL_ID: usize = 64;
 pub const MAX_EVENT_AGE_MS: u64 = 7 * 24 * 3_600_000;
 
 /// Furthest ahead of receipt an event may be stamped by default
-/// (`--max-event-ahead`), in ms: 1 hour, room for browser clocks that run
-/// fast, not for timestamps made up to sort first.
+/// (`--max-event-ahead`), in ms: 1 hour. The collector places event times on
+/// its own clock through the batch's `sent_at`, so a fast browser clock is
+/// no reason to refuse; only an event stamped after its batch left comes
+/// out ahead (and is stored at receipt). Not room for timestamps made up to
+/// sort first.
 pub const MAX_EVENT_AHEAD_MS: u64 = 3_600_000;
 
 /// Most events in one batch the collector accepts by default
@@ -74,6 +86,16 @@ mod tests {
         assert!(is_goal_id("purchase.v2_x-1") && is_goal_id(&"g".repeat(64)));
         for bad in ["", "lead:qualified", "a|b", "a,b", &"g".repeat(65)] {
             assert!(!is_goal_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn wire_text_is_anything_but_nul() {
+        for ok in ["", "Shoes", "é \u{1} \u{7f} \u{fffd} \u{2028}", "\\0"] {
+            assert!(is_wire_text(ok), "{ok:?}");
+        }
+        for bad in ["\0", "a\0b", "end\0"] {
+            assert!(!is_wire_text(bad), "{bad:?}");
         }
     }
 

@@ -16,10 +16,14 @@
 //! was first observed (here: the first page view or conversion carrying it),
 //! the fbclid unchanged (it is case-sensitive).
 //!
-//! Meta lists `client_user_agent` as required for website events; goaltag
-//! does not store user agents, so it is not sent (nothing personal beyond the
-//! click ID leaves). `event_source_url` is the conversion's page as stored
-//! (already redacted by the tag) without its query or fragment.
+//! Meta lists `client_user_agent` as required for website events: it is the
+//! `User-Agent` of the conversion's `/collect` request, which the collector
+//! keeps only for conversions whose consent granted `ad_user_data`
+//! (`store::Accepted::ad_data`), so it is sent for those alone.
+//! `client_ip_address` is sent only when the collector kept the address
+//! (`serve --keep-client-ip`, off by default), under the same consent.
+//! `event_source_url` is the conversion's page as stored (already redacted
+//! by the tag) without its query or fragment.
 
 use super::Row;
 use serde_json::{json, Map, Value};
@@ -50,7 +54,15 @@ pub fn event(r: &Row) -> Value {
     if let Some(url) = &r.url {
         e.insert("event_source_url".into(), json!(page(url)));
     }
-    e.insert("user_data".into(), json!({ "fbc": fbc(r.click_ts, &r.click_id) }));
+    let mut user = Map::new();
+    user.insert("fbc".into(), json!(fbc(r.click_ts, &r.click_id)));
+    if let Some(ua) = &r.user_agent {
+        user.insert("client_user_agent".into(), json!(ua));
+    }
+    if let Some(ip) = &r.client_ip {
+        user.insert("client_ip_address".into(), json!(ip));
+    }
+    e.insert("user_data".into(), Value::Object(user));
     if let Some(v) = r.value {
         let mut custom = Map::new();
         custom.insert("value".into(), json!(v));
@@ -70,6 +82,34 @@ pub fn render(rows: &[Row]) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    /// A row as the export selects it, with the request data kept.
+    fn row(user_agent: Option<&str>, client_ip: Option<&str>) -> super::Row {
+        super::Row {
+            key: "k".into(),
+            event_id: "e".into(),
+            name: "Purchase".into(),
+            ts: 1_554_763_742_000,
+            click_param: "fbclid",
+            click_id: "AbC".into(),
+            click_ts: 1_554_763_741_205,
+            value: None,
+            currency: None,
+            url: None,
+            user_agent: user_agent.map(String::from),
+            client_ip: client_ip.map(String::from),
+        }
+    }
+
+    #[test]
+    fn user_data_carries_what_the_collector_kept() {
+        let fbc = "fb.1.1554763741205.AbC";
+        assert_eq!(super::event(&row(None, None))["user_data"], serde_json::json!({ "fbc": fbc }));
+        assert_eq!(
+            super::event(&row(Some("Mozilla/5.0 X"), Some("203.0.113.7")))["user_data"],
+            serde_json::json!({"fbc": fbc, "client_user_agent": "Mozilla/5.0 X", "client_ip_address": "203.0.113.7"})
+        );
+    }
+
     #[test]
     fn fbc_and_page_are_as_documented() {
         assert_eq!(super::fbc(1_554_763_741_205, "AbCdEf"), "fb.1.1554763741205.AbCdEf");

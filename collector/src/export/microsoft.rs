@@ -5,9 +5,12 @@
 //! a `Format Version` row with `6.0` in the `Name` column, then one
 //! `Offline Conversion` row per conversion with `Conversion Currency Code`,
 //! `Conversion Name`, `Conversion Time`, `Conversion Value` and
-//! `Microsoft Click Id`. The page's example writes the time as
-//! `4/1/2020 6:50:54 PM`; the time is UTC (the Bing Ads SDK examples:
-//! "The date and time must be in UTC"). Microsoft ignores a second upload
+//! `Microsoft Click Id`. The time is UTC (the Bing Ads SDK examples: "The
+//! date and time must be in UTC") written as the Bulk SDK writes it and
+//! reads it back (`bingads` 13.0.30.1, `bulk_datetime_str`/`parse_datetime`:
+//! `%m/%d/%Y %H:%M:%S`): `04/01/2020 18:50:54`, zero-padded, 24-hour. The
+//! documentation page's example `4/1/2020 6:50:54 PM` is refused by the
+//! SDK's own `BulkFileReader`. Microsoft ignores a second upload
 //! with the same click ID and conversion time, so re-runs are harmless.
 
 use super::{csv_writer, Row};
@@ -31,14 +34,9 @@ pub const HEADER: [&str; 11] = [
 /// The bulk file format version the record belongs to.
 pub const FORMAT_VERSION: &str = "6.0";
 
-/// `ms` as the bulk file's UTC time: `4/1/2020 6:50:54 PM`.
+/// `ms` as the bulk file's UTC time: `04/01/2020 18:50:54`.
 pub fn time(ms: i64) -> String {
-    dates::format_ms(
-        ms,
-        time::macros::format_description!(
-            "[month padding:none]/[day padding:none]/[year] [hour repr:12 padding:none]:[minute]:[second] [period]"
-        ),
-    )
+    dates::format_ms(ms, time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]"))
 }
 
 /// The bulk file for `rows`.
@@ -59,9 +57,13 @@ pub fn render(rows: &[Row]) -> anyhow::Result<String> {
 mod tests {
     #[test]
     fn times_read_as_in_the_documented_example() {
-        // 2020-04-01 18:50:54 UTC, the example on the documentation page.
-        assert_eq!(super::time(1_585_767_054_000), "4/1/2020 6:50:54 PM");
-        assert_eq!(super::time(1_585_699_200_999), "4/1/2020 12:00:00 AM");
-        assert_eq!(super::time(1_585_742_400_000), "4/1/2020 12:00:00 PM");
+        // 2020-04-01 18:50:54 UTC, the documentation page's example, as the
+        // Bulk SDK writes and reads it: `%m/%d/%Y %H:%M:%S`.
+        assert_eq!(super::time(1_585_767_054_000), "04/01/2020 18:50:54");
+        // Midnight and noon, milliseconds dropped.
+        assert_eq!(super::time(1_585_699_200_999), "04/01/2020 00:00:00");
+        assert_eq!(super::time(1_585_742_400_000), "04/01/2020 12:00:00");
+        // 2026-12-06 04:58:59 UTC, the issue's example: day and hour zero-padded.
+        assert_eq!(super::time(1_796_533_139_000), "12/06/2026 04:58:59");
     }
 }

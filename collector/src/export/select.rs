@@ -37,6 +37,12 @@ pub struct Row {
     pub currency: Option<String>,
     /// The conversion's page, as stored (Meta's `event_source_url`).
     pub url: Option<String>,
+    /// The browser's `User-Agent`, kept only when the conversion's consent
+    /// granted `ad_user_data` (Meta's `client_user_agent`).
+    pub user_agent: Option<String>,
+    /// The client's IP address, kept likewise and only with `serve
+    /// --keep-client-ip` (Meta's `client_ip_address`).
+    pub client_ip: Option<String>,
 }
 
 /// Why a conversion was left out.
@@ -200,18 +206,23 @@ pub fn select(read: &Read, req: &Request, goals: &Goals, now: i64) -> (Vec<Row>,
     for c in cands {
         match check(read, req, &c, window_days, now, before) {
             Err(reason) => *summary.left_out.entry(reason).or_default() += 1,
-            Ok((click_param, click_id, click_ts)) => rows.push(Row {
-                name: req.names.get(&c.name_key).cloned().unwrap_or_else(|| goals.name(&c.name_key)),
-                key: c.key,
-                event_id: c.event_id,
-                ts: c.ts,
-                click_param,
-                click_id,
-                click_ts,
-                value: c.value,
-                currency: c.currency,
-                url: c.conversion.url,
-            }),
+            Ok((click_param, click_id, click_ts)) => {
+                let ad = read.ad_data.get(&c.conversion.id).cloned().unwrap_or_default();
+                rows.push(Row {
+                    name: req.names.get(&c.name_key).cloned().unwrap_or_else(|| goals.name(&c.name_key)),
+                    key: c.key,
+                    event_id: c.event_id,
+                    ts: c.ts,
+                    click_param,
+                    click_id,
+                    click_ts,
+                    value: c.value,
+                    currency: c.currency,
+                    url: c.conversion.url,
+                    user_agent: ad.user_agent,
+                    client_ip: ad.client_ip,
+                })
+            }
         }
     }
     summary.exported = rows.len();

@@ -112,7 +112,8 @@ async fn collect(State(app): State<Arc<Collect>>, State(store): State<Arc<dyn St
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
     app.limiters.housekeeping();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    match app.limiters.client_ip(peer, headers) {
+    let client_ip = app.limiters.client_ip(peer, headers);
+    match client_ip {
         Some(ip) => {
             if let Err(limited) = app.limiters.check_ip(ip) {
                 // Read the body all the same (within the limit) so that the
@@ -134,13 +135,24 @@ async fn collect(State(app): State<Arc<Collect>>, State(store): State<Arc<dyn St
         too_many(limited)
     })?;
     let (site, events, attempt) = (batch.site.clone(), batch.events.len(), batch.attempt);
-    let r = store.store(Accepted { batch, received_at }).await.inspect_err(|e| {
+    // Kept by the store only for conversions with ad_user_data granted (Accepted::ad_data).
+    let user_agent = user_agent(headers);
+    let client_ip = client_ip.filter(|_| app.keep_client_ip).map(|ip| ip.to_string());
+    let r = store.store(Accepted { batch, received_at, user_agent, client_ip }).await.inspect_err(|e| {
         if matches!(e, StoreError::Busy) {
             tracing::warn!(%site, events, "write queue full: answered 503");
         }
     })?;
     tracing::debug!(%site, events, attempt, stored = r.stored, duplicates = r.duplicates, "stored a batch");
     Ok(Json(json!({"stored": r.stored, "duplicates": r.duplicates})))
+}
+
+/// The request's `User-Agent` as text (visible ASCII, as browsers send it),
+/// cut to the wire's text limit; None when absent, empty or not text.
+fn user_agent(headers: &axum::http::HeaderMap) -> Option<String> {
+    let ua = headers.get(header::USER_AGENT)?.to_str().ok()?.trim();
+    let max = goaltag_wire::limits::MAX_TEXT;
+    (!ua.is_empty()).then(|| ua[..ua.len().min(max)].to_string())
 }
 
 /// A refused body: logged, recorded for data-quality reports, answered with its reason.

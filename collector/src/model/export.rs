@@ -63,6 +63,27 @@ pub struct Read {
     pub first_seen: HashMap<String, HashMap<String, i64>>,
     /// By platform, the keys exported to it before (see [`Record::key`]).
     pub exported: HashMap<String, HashSet<String>>,
+    /// By event ID, the request data kept with the conversions read (in
+    /// `conversions` and `stages`): only conversions whose consent granted
+    /// `ad_user_data` have any (`store::Accepted::ad_data`).
+    pub ad_data: HashMap<String, AdData>,
+}
+
+/// What the collector kept of a conversion's `/collect` request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdData {
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// The client's IP address (`serve --keep-client-ip` only).
+    pub client_ip: Option<String>,
+}
+
+impl Read {
+    /// The IDs of the conversions read, whose [`AdData`] a store looks up.
+    pub fn conversion_ids(&self) -> Vec<String> {
+        let stages = self.stages.iter().filter_map(|s| s.conversion.as_ref());
+        self.conversions.iter().chain(stages).map(|e| e.id.clone()).collect()
+    }
 }
 
 /// One exported row for the `exports` table.

@@ -7,9 +7,10 @@
 pub struct EventRow {
     /// The event ID (lower-case UUID).
     pub id: String,
-    /// When it happened, ms since the Unix epoch, by the browser's clock (the
-    /// tag's `ts`): the collector only refuses events stamped too far from its
-    /// own clock (`--max-event-age`, `--max-event-ahead`).
+    /// When it happened, ms since the Unix epoch, on the collector's clock:
+    /// the tag's `ts` placed there through its batch's `sent_at` at
+    /// ingestion (see `ingest`'s `Clock`), so a wrong browser clock does not
+    /// move it.
     pub ts: i64,
     /// The page's URL.
     pub url: Option<String>,

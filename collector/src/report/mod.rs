@@ -6,8 +6,9 @@
 //!
 //! Definitions (the README repeats them for site owners):
 //! - Range: `from` and `to` are UTC dates, both included. Events are placed by
-//!   their own `ts` (when they happened in the browser), batches and
-//!   rejections by when they arrived, imported rows by their `ts`.
+//!   their stored `ts` (when they happened, on the collector's clock: the
+//!   browser's `ts` corrected at ingestion through the batch's `sent_at`),
+//!   batches and rejections by when they arrived, imported rows by their `ts`.
 //! - Visit: the page views sharing a `visit_id`, or a `client_id` when there
 //!   is no visit ID. Events with neither (consent denied) cannot be followed
 //!   from page to page: they count in page views, conversions and the daily

@@ -25,7 +25,7 @@ use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
 use crate::model::report::Rows;
 use crate::model::spend::{SpendImported, SpendRow};
-use goaltag_wire::Batch;
+use goaltag_wire::{Batch, Event, Kind, Signal};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -36,6 +36,31 @@ pub struct Accepted {
     pub batch: Batch,
     /// When it arrived, in ms since the Unix epoch.
     pub received_at: i64,
+    /// The request's `User-Agent`, kept only for the events [`Accepted::ad_data`] allows.
+    pub user_agent: Option<String>,
+    /// The client's IP address, when `serve --keep-client-ip` asks for it;
+    /// kept only for the events [`Accepted::ad_data`] allows.
+    pub client_ip: Option<String>,
+}
+
+impl Accepted {
+    /// A batch received at `received_at`, without request data.
+    pub fn new(batch: Batch, received_at: i64) -> Accepted {
+        Accepted { batch, received_at, user_agent: None, client_ip: None }
+    }
+
+    /// The request data stored with `e`, (user agent, client IP): only for a
+    /// conversion whose consent snapshot granted `ad_user_data` (what an ad
+    /// platform's conversion upload may carry about the user), never for
+    /// other events or other consent.
+    pub fn ad_data(&self, e: &Event) -> (Option<&str>, Option<&str>) {
+        let granted = e.kind == Kind::Conversion && e.consent.is_some_and(|c| c.ad_user_data == Signal::Granted);
+        if granted {
+            (self.user_agent.as_deref(), self.client_ip.as_deref())
+        } else {
+            (None, None)
+        }
+    }
 }
 
 /// A refused body, kept so that data-quality reports can count rejections.
@@ -250,6 +275,36 @@ pub async fn open_for_import(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_data_goes_with_conversions_granting_ad_user_data_only() {
+        use goaltag_wire::Consent;
+        let consent = |ad_user_data| Consent {
+            analytics_storage: Signal::Granted,
+            ad_storage: Signal::Granted,
+            ad_user_data,
+            ad_personalization: Signal::Granted,
+        };
+        let event = |kind, c: Option<Consent>| {
+            let mut e = Event::new("e".into(), kind, 1);
+            e.consent = c;
+            e
+        };
+        let mut a = Accepted::new(Batch { v: 1, site: "s".into(), sent_at: 1, attempt: 1, dropped: Default::default(), events: vec![] }, 1);
+        a.user_agent = Some("UA".into());
+        a.client_ip = Some("203.0.113.7".into());
+        let data = Some(("UA", "203.0.113.7"));
+        let got = |e: &Event| match a.ad_data(e) {
+            (Some(u), Some(i)) => Some((u, i)),
+            (None, None) => None,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(got(&event(Kind::Conversion, Some(consent(Signal::Granted)))), data);
+        assert_eq!(got(&event(Kind::Conversion, Some(consent(Signal::Denied)))), None);
+        assert_eq!(got(&event(Kind::Conversion, None)), None, "no snapshot: not granted");
+        assert_eq!(got(&event(Kind::PageView, Some(consent(Signal::Granted)))), None);
+        assert_eq!(got(&event(Kind::Event, Some(consent(Signal::Granted)))), None);
+    }
 
     #[test]
     fn db_values_name_a_url_or_a_file() {

@@ -25,7 +25,8 @@ pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events(
   id TEXT PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL,
   received_at INTEGER NOT NULL, url TEXT, goal TEXT, value REAL, currency TEXT,
-  transaction_id TEXT, client_id TEXT, visit_id TEXT, json TEXT NOT NULL);
+  transaction_id TEXT, client_id TEXT, visit_id TEXT, json TEXT NOT NULL,
+  user_agent TEXT, client_ip TEXT);
 CREATE INDEX IF NOT EXISTS events_site_ts ON events(site, ts);
 CREATE INDEX IF NOT EXISTS events_site_kind ON events(site, kind);
 CREATE TABLE IF NOT EXISTS batches(
@@ -56,13 +57,19 @@ CREATE TABLE IF NOT EXISTS spend(
   ad_group TEXT NOT NULL, ad TEXT NOT NULL, keyword TEXT NOT NULL, currency TEXT NOT NULL,
   cost REAL NOT NULL, clicks INTEGER, impressions INTEGER, imported_at INTEGER NOT NULL,
   PRIMARY KEY(site, date, network, campaign, ad_group, ad, keyword, currency));
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 ";
 
 /// Version 4: `batches.dropped_consent`, the events the tag dropped because
 /// consent was withdrawn. `CREATE TABLE IF NOT EXISTS` cannot add a column
 /// to an older file's table, so [`SqliteWriter::open`] adds it when missing.
 const ADD_DROPPED_CONSENT: &str = "ALTER TABLE batches ADD COLUMN dropped_consent INTEGER NOT NULL DEFAULT 0";
+
+/// Version 6: `events.user_agent` and `events.client_ip`, the `/collect`
+/// request's data kept for conversions with `ad_user_data` granted (see
+/// [`Accepted::ad_data`]), for the ad platforms' uploads; added to an older
+/// file's table when missing, as version 4's column.
+const ADD_AD_DATA: &str = "ALTER TABLE events ADD COLUMN user_agent TEXT; ALTER TABLE events ADD COLUMN client_ip TEXT;";
 
 /// SQLite in WAL mode with `synchronous=FULL`: a committed batch survives a
 /// crash or power loss, and readers (reports, `sqlite3`) never block the writer.
@@ -87,6 +94,9 @@ impl SqliteWriter {
         tx.execute_batch(SCHEMA)?;
         if !column_exists(&tx, "batches", "dropped_consent")? {
             tx.execute_batch(ADD_DROPPED_CONSENT)?;
+        }
+        if !column_exists(&tx, "events", "user_agent")? {
+            tx.execute_batch(ADD_AD_DATA)?;
         }
         tx.commit()?;
         Ok(SqliteWriter { conn })
@@ -119,10 +129,11 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
     let mut stored = 0;
     let mut ins = tx.prepare_cached(
         "INSERT OR IGNORE INTO events(id, site, kind, ts, received_at, url, goal, value, currency,
-                                      transaction_id, client_id, visit_id, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                      transaction_id, client_id, visit_id, json, user_agent, client_ip)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     for e in &b.events {
+        let (user_agent, client_ip) = a.ad_data(e);
         let json = serde_json::to_string(e)?;
         // ts is at most u64::MAX; SQLite integers are i64, so clamp rather than wrap.
         let ts = i64::try_from(e.ts).unwrap_or(i64::MAX);
@@ -139,7 +150,9 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
             e.transaction_id,
             e.client_id,
             e.visit_id,
-            json
+            json,
+            user_agent,
+            client_ip
         ])?;
     }
     let duplicates = b.events.len() - stored;
@@ -494,7 +507,7 @@ mod tests {
 
     fn batch(ids: &[&str]) -> Accepted {
         let events = ids.iter().map(|id| Event::new((*id).into(), Kind::PageView, 5)).collect();
-        Accepted { batch: Batch { v: 1, site: "s".into(), sent_at: 1, attempt: 1, dropped: Default::default(), events }, received_at: 7 }
+        Accepted::new(Batch { v: 1, site: "s".into(), sent_at: 1, attempt: 1, dropped: Default::default(), events }, 7)
     }
 
     #[test]
@@ -510,7 +523,7 @@ mod tests {
         assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
         let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        assert_eq!((v, mode.as_str()), (5, "wal"));
+        assert_eq!((v, mode.as_str()), (6, "wal"));
         let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 3);
     }

@@ -4,7 +4,7 @@
 //! the same order.
 
 use super::pg_text;
-use crate::model::export::{click_needle, Read, Record, StageRow, Want};
+use crate::model::export::{click_needle, AdData, Read, Record, StageRow, Want};
 use deadpool_postgres::Transaction;
 use goaltag_wire::Event;
 
@@ -52,6 +52,16 @@ pub(super) async fn read(c: &Transaction<'_>, want: &Want) -> anyhow::Result<Rea
                 conversion: json.map(event).transpose()?,
             });
         }
+    }
+    let ids = read.conversion_ids();
+    let ad_data = c
+        .query(
+            "SELECT id, user_agent, client_ip FROM events WHERE id = ANY($1) AND (user_agent IS NOT NULL OR client_ip IS NOT NULL)",
+            &[&ids],
+        )
+        .await?;
+    for r in ad_data {
+        read.ad_data.insert(r.get(0), AdData { user_agent: r.get(1), client_ip: r.get(2) });
     }
     // jsonb cannot hold NUL (the wire format allows it in text, and `json`
     // keeps it as \u0000): such an event is not parsed, so the CASE keeps one

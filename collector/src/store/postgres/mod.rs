@@ -125,24 +125,44 @@ impl PgStore {
         let (clients, visits) = (text(|e| e.client_id.as_deref()), text(|e| e.visit_id.as_deref()));
         let json =
             events.iter().map(serde_json::to_string).collect::<Result<Vec<String>, _>>().map_err(|e| Failure::Other(e.to_string()))?;
+        let ad_data: Vec<(Option<&str>, Option<&str>)> = events.iter().map(|e| a.ad_data(e)).collect();
+        let user_agents: Vec<Option<String>> = ad_data.iter().map(|d| d.0.map(|s| pg_text(s).into_owned())).collect();
+        let client_ips: Vec<Option<&str>> = ad_data.iter().map(|d| d.1).collect();
 
         let tx = client.transaction().await?;
         let insert = tx
             .prepare_cached(
                 "INSERT INTO events(id, site, kind, ts, received_at, url, goal, value, currency,
-                                    transaction_id, client_id, visit_id, json)
+                                    transaction_id, client_id, visit_id, json, user_agent, client_ip)
                  SELECT u.id, $1, u.kind, u.ts, $2, u.url, u.goal, u.value, u.currency,
-                        u.transaction_id, u.client_id, u.visit_id, u.json
+                        u.transaction_id, u.client_id, u.visit_id, u.json, u.user_agent, u.client_ip
                  FROM unnest($3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::float8[],
-                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-                      AS u(id, kind, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json)
+                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+                      AS u(id, kind, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json,
+                           user_agent, client_ip)
                  ON CONFLICT (id) DO NOTHING",
             )
             .await?;
         let stored = tx
             .execute(
                 &insert,
-                &[&b.site, &a.received_at, &ids, &kinds, &ts, &urls, &goals, &values, &currencies, &transactions, &clients, &visits, &json],
+                &[
+                    &b.site,
+                    &a.received_at,
+                    &ids,
+                    &kinds,
+                    &ts,
+                    &urls,
+                    &goals,
+                    &values,
+                    &currencies,
+                    &transactions,
+                    &clients,
+                    &visits,
+                    &json,
+                    &user_agents,
+                    &client_ips,
+                ],
             )
             .await? as usize;
         let duplicates = b.events.len() - stored;
@@ -211,9 +231,10 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// PostgreSQL text cannot hold NUL (which the wire format allows): the
-/// columns get U+FFFD instead; the `json` column keeps the event exact (JSON
-/// writes NUL as `\u0000`).
+/// PostgreSQL text cannot hold NUL. `/collect` and `import` refuse it
+/// (`goaltag_wire::is_wire_text`), but a store handed a batch directly, or a
+/// rejection's reason, may still carry one: the columns get U+FFFD instead;
+/// the `json` column keeps the event exact (JSON writes NUL as `\u0000`).
 fn pg_text(s: &str) -> Cow<'_, str> {
     if s.contains('\0') {
         Cow::Owned(s.replace('\0', "\u{fffd}"))

@@ -10,7 +10,7 @@ use tokio_postgres::{Client, NoTls};
 /// from version `i` to `i + 1`. The same tables and columns as SQLite's
 /// ([`crate::store::SCHEMA`]), with PostgreSQL's types; `json` is the event as text,
 /// exactly as stored in SQLite (`json::jsonb` reads it as JSON).
-pub const MIGRATIONS: [&str; 5] = [
+pub const MIGRATIONS: [&str; 6] = [
     // 1: events, batches, rejections.
     "CREATE TABLE events(
        id TEXT PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL, ts BIGINT NOT NULL,
@@ -46,6 +46,11 @@ pub const MIGRATIONS: [&str; 5] = [
        ad_group TEXT NOT NULL, ad TEXT NOT NULL, keyword TEXT NOT NULL, currency TEXT NOT NULL,
        cost DOUBLE PRECISION NOT NULL, clicks BIGINT, impressions BIGINT, imported_at BIGINT NOT NULL,
        PRIMARY KEY(site, date, network, campaign, ad_group, ad, keyword, currency));",
+    // 6: the /collect request's user agent and (with --keep-client-ip) IP
+    // address, kept for conversions with ad_user_data granted only
+    // (`Accepted::ad_data`), for the ad platforms' uploads.
+    "ALTER TABLE events ADD COLUMN user_agent TEXT;
+     ALTER TABLE events ADD COLUMN client_ip TEXT;",
 ];
 
 /// The schema version this collector writes.

@@ -1,9 +1,9 @@
 //! The export's SQL on SQLite (see [`crate::export::rows`]): reading a
 //! [`Want`] and recording exported rows.
 
-use crate::model::export::{click_needle, click_path, Read, Record, StageRow, Want};
+use crate::model::export::{click_needle, click_path, AdData, Read, Record, StageRow, Want};
 use goaltag_wire::Event;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 fn event(json: String) -> rusqlite::Result<Event> {
     serde_json::from_str(&json).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
@@ -35,6 +35,13 @@ pub(super) fn read(conn: &Connection, want: &Want) -> rusqlite::Result<Read> {
             let (transaction_id, value, currency, ts, json) = row?;
             let conversion = json.map(event).transpose()?;
             read.stages.push(StageRow { goal: goal.clone(), stage: stage.clone(), transaction_id, value, currency, ts, conversion });
+        }
+    }
+    let mut st = conn
+        .prepare_cached("SELECT user_agent, client_ip FROM events WHERE id = ?1 AND (user_agent IS NOT NULL OR client_ip IS NOT NULL)")?;
+    for id in read.conversion_ids() {
+        if let Some(d) = st.query_row([&id], |r| Ok(AdData { user_agent: r.get(0)?, client_ip: r.get(1)? })).optional()? {
+            read.ad_data.insert(id, d);
         }
     }
     for param in &want.click_params {
