@@ -18,6 +18,7 @@
 //! their own process group, killed when the [`Harness`] is dropped, also when
 //! a test panics; the driver also dies with the thread that started it.
 
+pub mod banner;
 pub mod faults;
 
 use base64::Engine as _;

@@ -4,7 +4,7 @@
 #![cfg(feature = "browsers")]
 
 use goaltag_collector::export::{self, Goals, Platform, Request};
-use goaltag_e2e::{Browser, Harness, WAIT};
+use goaltag_e2e::{banner, Browser, Harness, WAIT};
 
 /// Lands from an ad URL, then buys the blanket; waits until the collector
 /// holds `purchases` purchase conversions.
@@ -28,8 +28,7 @@ fn buy_from(h: &Harness, landing: &str, purchases: usize) {
 fn a_walk_from_each_network_s_ad_reaches_its_upload_file() {
     let h = Harness::start(Browser::Chromium);
     h.goto("/");
-    h.click("#cc-accept");
-    h.wait_for_js("document.cookie.indexOf('cc_cookie=') >= 0 && document.getElementById('cc-banner').hidden", WAIT);
+    banner::accept_all(&h);
     buy_from(&h, "/?msclkid=ms-e2e-1&utm_source=bing&utm_medium=cpc", 1);
     buy_from(&h, "/?gclid=gclid-e2e-2", 2);
     buy_from(&h, "/?fbclid=IwAR-e2e-3", 3);

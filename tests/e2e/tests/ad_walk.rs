@@ -3,7 +3,9 @@
 //! against the real collector: the ad's click ID and campaign must reach the
 //! database and the report, whether the visitor accepts the banner on the
 //! landing page or only on the next page (the demo's www/goals.json turns
-//! `url_passthrough` on for that).
+//! `url_passthrough` on for that). A visitor who accepts analytics only (the
+//! banner's preferences: analytics on, marketing off) buys too, and no click
+//! identifier reaches the collector.
 //!
 //! What each walk stored and what `/report` made of it is printed:
 //!
@@ -12,8 +14,8 @@
 //! ```
 #![cfg(feature = "browsers")]
 
-use goaltag_e2e::faults::{site, write_page};
-use goaltag_e2e::{repo_www, Browser, Harness, WAIT};
+use goaltag_e2e::faults::{site, write_page, Proxy};
+use goaltag_e2e::{banner, repo_www, Browser, Harness, WAIT};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -25,13 +27,16 @@ const LANDING: &str =
 /// The tag has started and replaced its stub.
 const RUNNING: &str = "typeof goaltag == 'function' && !goaltag.q";
 
-/// Where the visitor answers the banner.
+/// Where and how the visitor answers the banner.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Accept {
     /// On the landing page, before going anywhere.
     OnLanding,
     /// Not on the landing page: on the specials, reached by the landing page's link.
     OnSpecials,
+    /// On the landing page, analytics only: "Manage preferences", analytics
+    /// on, marketing off, "Save choices" (`ad_storage` stays denied).
+    AnalyticsOnlyOnLanding,
 }
 
 /// Waits until the browser is on `path` and that page's tag is running: a
@@ -41,11 +46,12 @@ fn arrive(h: &Harness, path: &str) {
     h.wait_for_js(&format!("location.pathname == '{path}' && {RUNNING}"), WAIT);
 }
 
-/// Clicks "Accept all" in the demo's banner (www/consent.js) and waits for its cookie.
-fn accept_all(h: &Harness) {
-    assert!(!h.exec("return document.getElementById('cc-banner').hidden;").as_bool().unwrap(), "the banner is not shown");
-    h.click("#cc-accept");
-    h.wait_for_js("document.cookie.indexOf('cc_cookie=') >= 0 && document.getElementById('cc-banner').hidden", WAIT);
+/// Answers the demo's banner (the real CookieConsent v3, www/consent.js) as `accept` says.
+fn answer(h: &Harness, accept: Accept) {
+    match accept {
+        Accept::OnLanding | Accept::OnSpecials => banner::accept_all(h),
+        Accept::AnalyticsOnlyOnLanding => banner::accept_analytics_only(h),
+    }
 }
 
 fn json(v: &Value) -> Value {
@@ -59,21 +65,22 @@ fn report(h: &Harness, extra: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("/report is not JSON ({e}): {body}"))
 }
 
-/// The walk: land from the ad, accept the banner where `accept` says, go to
-/// the specials, open the coffee, add it to the cart, go to the cart and
-/// place the order. Returns the harness, the order number and the specials' URL.
-fn walk(h: Harness, accept: Accept) -> (Harness, String, String) {
+/// The walk: land from the ad (`landing`, a path on the collector or a
+/// whole URL), answer the banner where and how `accept` says, go to the
+/// specials, open the coffee, add it to the cart, go to the cart and place
+/// the order. Returns the harness, the order number and the specials' URL.
+fn walk(h: Harness, accept: Accept, landing: &str) -> (Harness, String, String) {
     let browser = h.browser;
-    h.goto(LANDING);
+    h.goto(landing);
     arrive(&h, "/");
-    if accept == Accept::OnLanding {
-        accept_all(&h);
+    if accept != Accept::OnSpecials {
+        answer(&h, accept);
     }
     h.click("#hero-cta");
     arrive(&h, "/specials.html");
     let specials = h.current_url();
     if accept == Accept::OnSpecials {
-        accept_all(&h);
+        answer(&h, accept);
     }
     h.click("#product-coffee");
     arrive(&h, "/product.html");
@@ -172,7 +179,7 @@ fn page_views(h: &Harness, n: usize) -> Vec<(String, Value)> {
 /// grant with the ad's click ID and campaign, and starts the visit the
 /// purchase is credited to.
 fn accepted_on_the_landing_page(browser: Browser) {
-    let (h, order, specials) = walk(Harness::start(browser), Accept::OnLanding);
+    let (h, order, specials) = walk(Harness::start(browser), Accept::OnLanding, LANDING);
     assert_eq!(specials, h.url("/specials.html"), "{browser:?}: consent was given: no parameters carried");
     let views = page_views(&h, 5);
     let paths: Vec<&str> = views.iter().map(|v| v.0.as_str()).collect();
@@ -260,7 +267,7 @@ fn the_campaign_pays_back(h: &Harness) {
 /// goals.json) carried the ad's parameters to the specials, which become
 /// the visit's landing page view and campaign touch at the grant.
 fn accepted_on_the_next_page(browser: Browser) {
-    let (h, order, specials) = walk(Harness::start(browser), Accept::OnSpecials);
+    let (h, order, specials) = walk(Harness::start(browser), Accept::OnSpecials, LANDING);
     let carried = specials.strip_prefix(&h.base).unwrap().to_string();
     for p in ["utm_source=bing", "utm_medium=cpc", "msclkid=abc123"] {
         assert!(carried.starts_with("/specials.html?") && carried.contains(p), "{browser:?}: {p} not carried: {carried}");
@@ -284,8 +291,18 @@ fn accepted_on_the_next_page(browser: Browser) {
 
 /// The demo shop as it is, but with `url_passthrough` taken out of its goals.json.
 fn demo_without_url_passthrough() -> tempfile::TempDir {
-    let files =
-        ["index.html", "specials.html", "product.html", "cart.html", "checkout/confirmation.html", "shop.js", "consent.js", "style.css"];
+    let files = [
+        "index.html",
+        "specials.html",
+        "product.html",
+        "cart.html",
+        "checkout/confirmation.html",
+        "shop.js",
+        "consent.js",
+        "style.css",
+        "vendor/cookieconsent/cookieconsent.umd.js",
+        "vendor/cookieconsent/cookieconsent.css",
+    ];
     let pages: Vec<(&str, String)> = files.iter().map(|f| (*f, std::fs::read_to_string(repo_www().join(f)).unwrap())).collect();
     let www = site(&pages);
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(repo_www().join("goals.json")).unwrap()).unwrap();
@@ -301,7 +318,7 @@ fn demo_without_url_passthrough() -> tempfile::TempDir {
 /// it also shows the walk above fails without it.)
 fn accepted_on_the_next_page_without_url_passthrough(browser: Browser) {
     let www = demo_without_url_passthrough();
-    let (h, order, specials) = walk(Harness::start_with_www(browser, www.path()), Accept::OnSpecials);
+    let (h, order, specials) = walk(Harness::start_with_www(browser, www.path()), Accept::OnSpecials, LANDING);
     assert_eq!(specials, h.url("/specials.html"), "{browser:?}: parameters carried without url_passthrough");
     let rows = h.wait_for_rows("select json from events where kind = 'conversion' and goal = 'purchase'", 1, WAIT);
     let purchase = json(&rows[0][0]);
@@ -312,6 +329,84 @@ fn accepted_on_the_next_page_without_url_passthrough(browser: Browser) {
     let sources = r["sources"].as_array().unwrap();
     println!("{browser:?}: without url_passthrough, report sources: {}", r["sources"]);
     assert!(sources.iter().all(|s| s["network"].is_null() && s["utm_source"].is_null()), "{browser:?}: {sources:#?}");
+}
+
+/// An ad URL with the click IDs of three networks (issue 25): Microsoft's,
+/// Google's and Meta's, beside the campaign's `utm_*`.
+const LANDING_THREE_CLICK_IDS: &str = "/?utm_source=bing&utm_medium=cpc&utm_campaign=weekend-specials&msclkid=abc123&gclid=x&fbclid=y";
+
+/// The click identifier `text` carries, if any: a click-ID parameter name
+/// (also percent-encoded, names stay letters) or msclkid's value.
+fn click_id_in(text: &str) -> Option<&'static str> {
+    let lower = text.to_ascii_lowercase();
+    ["msclkid", "gclid", "fbclid", "abc123"].into_iter().find(|n| lower.contains(n))
+}
+
+/// "Accept analytics only" on the landing page of an ad, then the walk to a
+/// purchase: analytics is granted, `ad_storage` stays denied, so no click
+/// identifier reaches the collector in any batch the tag sends, nor in
+/// anything stored. Every request of the walk (pages and batches, the
+/// batches same-origin as in the demo) goes through a recording proxy in
+/// front of the collector, so what the collector received is what the proxy
+/// logged.
+fn accepted_analytics_only(browser: Browser) {
+    let h = Harness::start(browser);
+    let proxy = Proxy::start(&h.base);
+    let origin = proxy.collect_url().trim_end_matches("/collect").to_string();
+    let (h, order, specials) = walk(h, Accept::AnalyticsOnlyOnLanding, &format!("{origin}{LANDING_THREE_CLICK_IDS}"));
+    println!("{browser:?}: the banner's cookie: {}", h.exec("return document.cookie;"));
+    // url_passthrough: with ad_storage denied the links carry the ad's
+    // parameters in the address bar (nothing is sent for that).
+    println!("{browser:?}: specials opened at {specials}");
+
+    // The positive signal first: the purchase and all five page views landed.
+    let rows = h.wait_for_rows("select json from events where kind = 'conversion' and goal = 'purchase'", 1, WAIT);
+    let purchase = json(&rows[0][0]);
+    println!("{browser:?}: analytics only, purchase conversion stored: {purchase}");
+    assert_eq!(purchase["transaction_id"], order, "{browser:?}: {purchase}");
+    assert_eq!(purchase["value"].as_f64(), Some(14.0), "{browser:?}: {purchase}");
+    assert_eq!(purchase["consent"]["analytics_storage"], "granted", "{browser:?}: {purchase}");
+    assert_eq!(purchase["consent"]["ad_storage"], "denied", "{browser:?}: {purchase}");
+    assert!(purchase["attribution"]["click_ids"].is_null(), "{browser:?}: {purchase}");
+    let views = h.wait_for_rows("select url, json from events where kind = 'page_view' order by ts, id", 5, WAIT);
+    let landing = json(&views[0][1]);
+    println!("{browser:?}: analytics only, landing page view stored: {landing}");
+    assert_eq!(
+        views[0][0].as_str(),
+        Some(format!("{origin}/?utm_source=bing&utm_medium=cpc&utm_campaign=weekend-specials").as_str()),
+        "{browser:?}: the three click IDs removed, the rest in its order"
+    );
+    assert_eq!(landing["consent"]["analytics_storage"], "granted", "{browser:?}: {landing}");
+    assert_eq!(landing["consent"]["ad_storage"], "denied", "{browser:?}: {landing}");
+    assert!(landing["attribution"]["click_ids"].is_null(), "{browser:?}: {landing}");
+
+    // No click identifier in any batch the collector received, nor in anything it stored.
+    let log = proxy.stats().log;
+    assert!(log.iter().any(|r| r.upstream == Some(200) && r.events > 0), "{browser:?}: no batch forwarded: {log:?}");
+    for r in &log {
+        assert_eq!(click_id_in(&r.body), None, "{browser:?}: a click ID reached the collector: {}", r.body);
+    }
+    for row in h.query("select * from events") {
+        for cell in row {
+            assert_eq!(click_id_in(&cell.to_string()), None, "{browser:?}: a click ID was stored: {cell}");
+        }
+    }
+    // Not asserted, shown: the browser's own `Referer` header on these
+    // same-origin requests is the sending page's whole URL, click IDs
+    // included (url_passthrough keeps them in the address bar). The tag
+    // does not set a referrer policy on its fetch, and sendBeacon cannot.
+    let referers: Vec<&str> = log.iter().map(|r| r.referer.as_str()).filter(|r| click_id_in(r).is_some()).collect();
+    println!("{browser:?}: {} of {} batches had a Referer header with a click ID: {referers:?}", referers.len(), log.len());
+}
+
+#[test]
+fn chromium_ad_visitor_accepts_analytics_only_and_no_click_id_leaves() {
+    accepted_analytics_only(Browser::Chromium);
+}
+
+#[test]
+fn firefox_ad_visitor_accepts_analytics_only_and_no_click_id_leaves() {
+    accepted_analytics_only(Browser::Firefox);
 }
 
 #[test]

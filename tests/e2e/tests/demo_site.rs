@@ -9,10 +9,19 @@ use goaltag_wire::{Event, Kind};
 
 const PAGES: [&str; 5] = ["index.html", "specials.html", "product.html", "cart.html", "checkout/confirmation.html"];
 
-/// As README.md documents it: consent denied until the banner (www/consent.js,
-/// in cookieconsent's cookie format) says otherwise.
+/// As README.md documents it: consent denied until the banner (the real
+/// CookieConsent v3, configured in www/consent.js) says otherwise.
 const SNIPPET: &str = r#"<script>window.goaltag=window.goaltag||function(){(goaltag.q=goaltag.q||[]).push(arguments)};goaltag('consent','source',{cookie:'cc_cookie'});</script>
 <script async src="/goaltag/goaltag.js" data-site="demo-shop" data-collector="/collect" data-config="/goals.json" data-consent="denied"></script>"#;
+
+/// The banner's files as every page loads them: the library (vendored and
+/// pinned, the version in the URL so a new one is never mixed with a cached
+/// old one), then www/consent.js, deferred so they run in this order.
+const BANNER: &str = r#"<link rel="stylesheet" href="/vendor/cookieconsent/cookieconsent.css?v=3.1.0">
+<script src="/shop.js" defer></script><script src="/vendor/cookieconsent/cookieconsent.umd.js?v=3.1.0" defer></script><script src="/consent.js" defer></script>"#;
+
+/// The vendored banner library's files (www/vendor/cookieconsent/).
+const VENDORED: [&str; 3] = ["cookieconsent.umd.js", "cookieconsent.css", "LICENSE"];
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(repo_www().join(path)).unwrap_or_else(|e| panic!("www/{path}: {e}"))
@@ -25,18 +34,41 @@ fn every_page_carries_the_tag_in_its_head() {
         let head = &html[..html.find("</head>").unwrap_or_else(|| panic!("{page}: no </head>"))];
         assert_eq!(head.matches(SNIPPET).count(), 1, "{page}: the tag snippet, once, in <head>");
         assert_eq!(html.matches("goaltag.js").count(), 1, "{page}: one tag");
-        assert_eq!(head.matches(r#"<script src="/consent.js" defer></script>"#).count(), 1, "{page}: the banner");
+        // The banner: the vendored library's style and script, then its configuration.
+        assert_eq!(head.matches(BANNER).count(), 1, "{page}: the banner, once, in <head>");
     }
 }
 
 #[test]
 fn nothing_is_fetched_from_outside_the_shop() {
-    for file in PAGES.iter().copied().chain(["shop.js", "consent.js", "style.css"]) {
-        let text = read(file);
+    let vendored = ["vendor/cookieconsent/cookieconsent.umd.js", "vendor/cookieconsent/cookieconsent.css"];
+    for file in PAGES.iter().copied().chain(["shop.js", "consent.js", "style.css"]).chain(vendored) {
+        let mut text = read(file);
+        // The library's own banner comment names its home page; it fetches nothing.
+        if let Some(end) = text.strip_prefix("/*!").and_then(|_| text.find("*/")) {
+            text.replace_range(..end + 2, "");
+        }
         for needle in ["http://", "https://", "//cdn", "@import", "url("] {
             assert!(!text.contains(needle), "www/{file} refers outside the shop: {needle}");
         }
     }
+}
+
+/// The vendored CookieConsent is the release its README names, unchanged:
+/// every file's sha256 is the one written there, and the script says its version.
+#[test]
+fn the_vendored_banner_is_the_pinned_release() {
+    use sha2::{Digest, Sha256};
+    let dir = repo_www().join("vendor/cookieconsent");
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(readme.contains("| 3.1.0 (tarball sha256"), "README.md names the version");
+    for file in VENDORED {
+        let bytes = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("vendor/cookieconsent/{file}: {e}"));
+        let hex: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert!(readme.contains(&format!("{hex}  {file}")), "vendor/cookieconsent/{file} is not the file README.md pins (sha256 {hex})");
+    }
+    assert!(read("vendor/cookieconsent/cookieconsent.umd.js").starts_with("/*!\n* CookieConsent 3.1.0\n"));
+    assert!(read("vendor/cookieconsent/LICENSE").starts_with("MIT License"));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! real collector: what a visitor does lands in the database.
 #![cfg(feature = "browsers")]
 
-use goaltag_e2e::{is_uuid_v4, Browser, Harness, WAIT};
+use goaltag_e2e::{banner, is_uuid_v4, Browser, Harness, WAIT};
 use serde_json::Value;
 
 /// The demo shop starts with consent denied and shows its banner: accept
@@ -10,8 +10,7 @@ use serde_json::Value;
 /// page the banner was accepted on sent nothing (basic mode).
 fn accept_the_banner(h: &Harness) {
     h.goto("/");
-    h.click("#cc-accept");
-    h.wait_for_js("document.cookie.indexOf('cc_cookie=') >= 0 && document.getElementById('cc-banner').hidden", WAIT);
+    banner::accept_all(h);
 }
 
 /// Opens `path` and waits for its tag to be running: a tag cannot see what
@@ -152,8 +151,7 @@ fn newsletter_submit_lands_without_the_address(browser: Browser) {
 fn rejecting_sends_nothing_and_accepting_later_resumes(browser: Browser) {
     let h = Harness::start(browser);
     h.goto("/");
-    h.click("#cc-reject");
-    h.wait_for_js("document.cookie.indexOf('cc_cookie=') >= 0 && document.getElementById('cc-banner').hidden", WAIT);
+    banner::reject_all(&h);
     h.goto("/");
     h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
     h.click("#hero-cta");
@@ -163,9 +161,8 @@ fn rejecting_sends_nothing_and_accepting_later_resumes(browser: Browser) {
     let stored = h.exec("return Object.keys(localStorage).filter(function (k) { return k.indexOf('goaltag') == 0; });");
     assert_eq!(stored, serde_json::json!([]), "{browser:?}: the tag stored something while rejected");
 
-    h.click("#privacy-settings");
-    h.click("#cc-accept");
-    h.wait_for_js("document.getElementById('cc-banner').hidden", WAIT);
+    banner::open_privacy_settings(&h);
+    banner::accept_all_in_preferences(&h);
     h.click("#add-to-cart");
     let rows = h.wait_for_rows("select kind, json from events where json like '%\"action\":\"add_to_cart\"%'", 1, WAIT);
     let event: serde_json::Value = serde_json::from_str(rows[0][1].as_str().unwrap()).unwrap();

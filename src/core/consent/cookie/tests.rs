@@ -81,3 +81,25 @@ fn unknown_categories_grant_nothing() {
     let got = cookie_categories(&json(r#"{"categories":["necessary","functionality","Analytics","statistics"]}"#));
     assert_eq!(from_categories(&got.unwrap(), &m), Partial::all(D), "names are matched exactly");
 }
+
+/// `document.cookie` exactly as the real CookieConsent 3.1.0 (the demo's
+/// vendored banner, www/vendor/cookieconsent/) left it in headless Chromium
+/// after "Manage preferences", Analytics on, Marketing off, "Save choices"
+/// (tests/e2e/tests/ad_walk.rs prints it; Firefox's has the same shape): its
+/// `JSON.stringify` of the state, `encodeURIComponent`-ed, categories first.
+const REAL_CC_COOKIE: &str = "cc_cookie=%7B%22categories%22%3A%5B%22necessary%22%2C%22analytics%22%5D%2C%22revision%22%3A0%2C%22data%22%3Anull%2C%22consentTimestamp%22%3A%222026-12-06T20%3A36%3A49.573Z%22%2C%22consentId%22%3A%2214691e94-c09f-42e0-bcae-b509b9b1d607%22%2C%22services%22%3A%7B%22necessary%22%3A%5B%5D%2C%22analytics%22%3A%5B%5D%2C%22marketing%22%3A%5B%5D%7D%2C%22languageCode%22%3A%22en%22%2C%22lastConsentTimestamp%22%3A%222026-12-06T20%3A36%3A49.573Z%22%2C%22expirationTime%22%3A1812314209573%7D";
+
+#[test]
+fn reads_the_cookie_the_real_cookieconsent_v3_writes() {
+    let raw = cookie_value(REAL_CC_COOKIE, "cc_cookie").expect("the cookie is found");
+    assert!(raw.starts_with("%7B%22categories%22"), "URI-encoded JSON, not plain or base64: {raw}");
+    // The browser decodes with decodeURIComponent; for encodeURIComponent's
+    // output (no raw `+`) the query decoder gives the same text.
+    let text = crate::core::url::decode_query_value(raw);
+    assert!(text.starts_with(r#"{"categories":["necessary","analytics"],"revision":0,"data":null,"#), "{text}");
+    let cookie = json(&text);
+    assert_eq!(cookie_categories(&cookie), Some(strs(&["necessary", "analytics"])));
+    // Analytics only: analytics_storage granted, the three advertising types denied.
+    let got = from_categories(&cookie_categories(&cookie).unwrap(), &CategoryMap::default());
+    assert_eq!(got, Partial { analytics_storage: Some(G), ..Partial::all(D) });
+}
