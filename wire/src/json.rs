@@ -6,7 +6,9 @@ use crate::{Attribution, Consent, Dropped, Element, Event, Form, Identifier, VER
 use alloc::string::String;
 
 /// Appends `s` as a JSON string literal. Runs that need no escape are
-/// copied whole: most strings have no escape at all.
+/// copied whole: most strings have no escape at all. U+0000 is left out:
+/// the collector refuses a batch with it in any string ([`crate::is_wire_text`]),
+/// so a NUL a page put in a label would otherwise cost the whole batch.
 pub fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
@@ -28,6 +30,7 @@ pub fn write_str(out: &mut String, s: &str) {
             b'\n' => out.push_str("\\n"),
             b'\r' => out.push_str("\\r"),
             b'\t' => out.push_str("\\t"),
+            0 => {}
             _ => {
                 let code = if line_sep { 0x2028 + (b[i + 2] - 0xA8) as usize } else { c as usize };
                 out.push_str("\\u");
@@ -573,9 +576,9 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         let mut s = String::new();
-        write_str(&mut s, "a\u{0}b\u{1f}c\u{2029}");
-        assert_eq!(s, r#""a\u0000b\u001fc\u2029""#);
-        assert_eq!(serde_json::from_str::<String>(&s).unwrap(), "a\u{0}b\u{1f}c\u{2029}");
+        write_str(&mut s, "a\u{1}b\u{1f}c\u{2029}");
+        assert_eq!(s, r#""a\u0001b\u001fc\u2029""#);
+        assert_eq!(serde_json::from_str::<String>(&s).unwrap(), "a\u{1}b\u{1f}c\u{2029}");
     }
 
     #[test]
@@ -604,5 +607,26 @@ mod tests {
             assert_eq!(serde_json::from_str::<String>(&s).unwrap(), case, "{s}");
             assert!(!s.contains('\u{2028}') && !s.contains('\u{2029}') && !s.bytes().any(|b| b < 0x20), "{s}");
         }
+    }
+
+    /// A NUL a page put in a label, a data-* attribute or a map key never
+    /// reaches the wire: the collector refuses a batch with U+0000 in any
+    /// string (`is_wire_text`, issue 25 item 7), so the tag writing one would
+    /// lose the whole batch, every other event in it too.
+    #[test]
+    fn a_nul_is_left_out_of_every_string() {
+        let mut s = String::new();
+        write_str(&mut s, "a\0b\0");
+        assert_eq!(s, "\"ab\"");
+        let mut e = full_event();
+        e.label = Some("cart\0 total".into());
+        let mut data = crate::Map::new();
+        data.insert("go\0al".into(), "\0x".into());
+        e.element.as_mut().unwrap().data = data;
+        let out = e.to_json();
+        assert!(!out.contains("\\u0000") && crate::is_wire_text(&out), "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["label"], "cart total", "{out}");
+        assert_eq!(v["element"]["data"]["goal"], "x", "{out}");
     }
 }
