@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::dates;
-use crate::model::report::{Event, Events, NONE};
+use crate::model::report::{Event, Events, FastMap, NONE};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Sums per currency, rounded to 6 decimals so float noise (0.1 + 0.2)
@@ -61,7 +61,7 @@ struct Visit {
 /// Page paths by URL, each computed once.
 #[derive(Default)]
 struct Paths {
-    by_url: HashMap<u32, u32>,
+    by_url: FastMap<u32, u32>,
     names: Vec<String>,
     index: HashMap<String, u32>,
 }
@@ -85,14 +85,14 @@ impl Paths {
 /// Visits by key, from page views in time order; and the page views without
 /// any ID, which no visit can hold.
 struct Visits {
-    by_key: HashMap<(bool, u32), Visit>,
+    by_key: FastMap<(bool, u32), Visit>,
     paths: Paths,
     without_id: u64,
 }
 
 fn visits(events: &Events, page_views: &[&Event], funnel: &[String]) -> Visits {
     let funnel_steps: Vec<String> = funnel.iter().map(|s| normalise_path(s)).collect();
-    let mut by_key: HashMap<(bool, u32), Visit> = HashMap::new();
+    let mut by_key: FastMap<(bool, u32), Visit> = FastMap::default();
     let mut paths = Paths::default();
     let mut without_id = 0u64;
     for pv in page_views {

@@ -24,7 +24,7 @@ pub use models::Model;
 
 use super::Money;
 pub use crate::model::attribution::{ConversionTouch, Input, PageViewTouch};
-use crate::model::report::{Events, NONE};
+use crate::model::report::{Events, FastMap, NONE};
 use path::Visit;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -236,7 +236,7 @@ pub fn attribute_events(opts: &Options, from: i64, to: i64, events: &Events, spe
         touch: u32,
     }
     let rows = events.between(start - lookback, end);
-    let mut visit_index: HashMap<(bool, u32), usize> = HashMap::new();
+    let mut visit_index: FastMap<(bool, u32), usize> = FastMap::default();
     let mut visits: Vec<VisitAcc> = Vec::new();
     for pv in rows.iter().filter(|e| !e.conversion) {
         let vk = match (pv.visit, pv.client) {
@@ -272,7 +272,7 @@ pub fn attribute_events(opts: &Options, from: i64, to: i64, events: &Events, spe
     let direct = keys.id(&Touch::direct(), level);
     grow(&mut acc, direct);
     let mut visit_keys: Vec<u32> = Vec::with_capacity(visits.len());
-    let mut by_client: HashMap<u32, Vec<Visit>> = HashMap::new();
+    let mut by_client: FastMap<u32, Vec<Visit>> = FastMap::default();
     for v in &visits {
         let k = if v.touch == NONE { direct } else { key_of_touch(&mut keys, v.touch) };
         grow(&mut acc, k);
