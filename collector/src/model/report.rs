@@ -50,6 +50,34 @@ impl FastHasher {
 /// A map hashed with [`FastHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
+/// A number that orders event IDs as their text does (byte by byte): a
+/// canonical lower-case UUID, which is what the collector stores, read as
+/// its 32 hex digits; any other text (only a hand-made row) by its first 16 bytes.
+pub fn id_order(id: &str) -> u128 {
+    let b = id.as_bytes();
+    if b.len() == 36 {
+        let mut n: u128 = 0;
+        let mut ok = true;
+        for (i, &c) in b.iter().enumerate() {
+            match (i, c) {
+                (8 | 13 | 18 | 23, b'-') => {}
+                (8 | 13 | 18 | 23, _) => ok = false,
+                (_, b'0'..=b'9') => n = n << 4 | u128::from(c - b'0'),
+                (_, b'a'..=b'f') => n = n << 4 | u128::from(c - b'a' + 10),
+                _ => ok = false,
+            }
+        }
+        if ok {
+            return n;
+        }
+    }
+    let mut bytes = [0u8; 16];
+    for (x, c) in bytes.iter_mut().zip(b) {
+        *x = *c;
+    }
+    u128::from_be_bytes(bytes)
+}
+
 /// "No such string or attribution" in an [`Event`]'s indices.
 pub const NONE: u32 = u32::MAX;
 
@@ -121,6 +149,8 @@ pub struct Events {
     string_index: FastMap<Box<str>, u32>,
     attributions: Vec<Attribution>,
     attribution_index: FastMap<Box<str>, u32>,
+    /// (ts, ID as a number, row) of rows pushed out of order, for [`Events::finish`].
+    unordered: Vec<(i64, u128, u32)>,
 }
 
 impl Events {
@@ -193,6 +223,24 @@ impl Events {
             attribution: self.intern_attribution(e.attribution),
         };
         self.rows.push(row);
+    }
+
+    /// Adds one event read in no particular order, with its ID: rows so added
+    /// are put in time order (then ID) by [`Events::finish`].
+    pub fn push_unordered(&mut self, e: EventRef, id: &str) {
+        self.unordered.push((e.ts, id_order(id), self.rows.len() as u32));
+        self.push(e);
+    }
+
+    /// Puts the rows added by [`Events::push_unordered`] in time order, then
+    /// by ID (as the text compares byte by byte); call once, after the last row.
+    pub fn finish(&mut self) {
+        if self.unordered.is_empty() {
+            return;
+        }
+        let mut order = std::mem::take(&mut self.unordered);
+        order.sort_unstable();
+        self.rows = order.iter().map(|&(_, _, i)| self.rows[i as usize]).collect();
     }
 
     /// The events from `start` (included) to `end` (excluded), ms.

@@ -383,14 +383,9 @@ fn events(conn: &Connection, site: &str, since: i64, end: i64) -> rusqlite::Resu
     ))?;
     let mut rows = st.query(params![site, since, end])?;
     let mut events = Events::default();
-    let mut order: Vec<(i64, u128, u128)> = Vec::new();
     while let Some(r) = rows.next()? {
-        let ts = r.get(0)?;
-        if through {
-            order.push((ts, id_order(r.get_ref(10)?.as_str()?), order.len() as u128));
-        }
-        events.push(EventRef {
-            ts,
+        let e = EventRef {
+            ts: r.get(0)?,
             conversion: r.get(1)?,
             primary: r.get::<_, Option<i64>>(9)? == Some(1),
             client_id: r.get_ref(2)?.as_str_or_null()?,
@@ -400,41 +395,15 @@ fn events(conn: &Connection, site: &str, since: i64, end: i64) -> rusqlite::Resu
             value: r.get(6)?,
             currency: r.get_ref(7)?.as_str_or_null()?,
             attribution: r.get_ref(8)?.as_str_or_null()?,
-        });
+        };
+        if through {
+            events.push_unordered(e, r.get_ref(10)?.as_str()?);
+        } else {
+            events.push(e);
+        }
     }
-    if through {
-        order.sort_unstable();
-        events.rows = order.iter().map(|&(_, _, i)| events.rows[i as usize]).collect();
-    }
+    events.finish();
     Ok(events)
-}
-
-/// A number that orders event IDs as their text does (byte by byte): a
-/// canonical lower-case UUID, which is what the collector stores, read as
-/// its 32 hex digits; any other text (a hand-made row) by its first 16 bytes.
-fn id_order(id: &str) -> u128 {
-    let b = id.as_bytes();
-    if b.len() == 36 {
-        let mut n: u128 = 0;
-        let mut ok = true;
-        for (i, &c) in b.iter().enumerate() {
-            match (i, c) {
-                (8 | 13 | 18 | 23, b'-') => {}
-                (8 | 13 | 18 | 23, _) => ok = false,
-                (_, b'0'..=b'9') => n = n << 4 | u128::from(c - b'0'),
-                (_, b'a'..=b'f') => n = n << 4 | u128::from(c - b'a' + 10),
-                _ => ok = false,
-            }
-        }
-        if ok {
-            return n;
-        }
-    }
-    let mut bytes = [0u8; 16];
-    for (x, c) in bytes.iter_mut().zip(b) {
-        *x = *c;
-    }
-    u128::from_be_bytes(bytes)
 }
 
 fn report_rows(conn: &Connection, site: &str, since: i64, start: i64, end: i64) -> rusqlite::Result<Rows> {
