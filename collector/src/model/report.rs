@@ -302,3 +302,42 @@ pub struct Rows {
     /// The site's imported rows in the range (by their time).
     pub imports: Vec<ImportRow>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_order_as_their_text() {
+        let ids = [
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-00000000000a",
+            "0000000a-0000-4000-8000-000000000000",
+            "ffffffff-ffff-4fff-bfff-ffffffffffff",
+            "old",
+            "zz",
+        ];
+        for a in ids {
+            for b in ids {
+                let uuid = |s: &str| s.len() == 36;
+                if uuid(a) == uuid(b) {
+                    assert_eq!(id_order(a).cmp(&id_order(b)), a.cmp(b), "{a} against {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_read_out_of_order_are_put_in_time_then_id_order() {
+        let mut e = Events::default();
+        let row = |ts: i64, client: &'static str| EventRef { ts, client_id: Some(client), ..Default::default() };
+        e.push_unordered(row(2, "b"), "00000000-0000-4000-8000-000000000002");
+        e.push_unordered(row(1, "c"), "00000000-0000-4000-8000-000000000009");
+        e.push_unordered(row(2, "a"), "00000000-0000-4000-8000-000000000001");
+        e.finish();
+        let order: Vec<(i64, Option<&str>)> = e.rows.iter().map(|r| (r.ts, e.string(r.client))).collect();
+        assert_eq!(order, [(1, Some("c")), (2, Some("a")), (2, Some("b"))]);
+        assert_eq!(e.between(2, 3).len(), 2);
+        assert_eq!(e.strings(), 3, "each client ID kept once");
+    }
+}
