@@ -2,13 +2,16 @@
 //! 100 000 visitors over the 90 days before today, on 200 campaigns × 20
 //! keywords, then times the whole report (`report::build`, what GET /report
 //! and `goaltag-collector report` run) under each attribution model at
-//! `by=campaign` and `by=keyword`, and the attribution step alone. Prints a
+//! `by=campaign` and `by=keyword`, then again in its two steps (the store's
+//! reads, then the sections and attribution from what was read). Prints a
 //! Markdown table (docs/roas.md keeps the figures) and the peak memory.
 //!
-//!   cargo run --release -p goaltag-collector --example roas_bench -- [--db FILE|URL] [--by LEVEL] [--keep]
+//!   cargo run --release -p goaltag-collector --example roas_bench -- [--db FILE|URL] [--by LEVEL] [--keep] [--reuse]
 //!
 //! Without --db it uses a SQLite file in a temp folder. A postgres:// URL
-//! names an existing, empty database (the tables are created).
+//! names an existing, empty database (the tables are created). `--keep`
+//! leaves the temp folder; `--reuse` with `--db` skips storing the events
+//! (the database holds them from an earlier run on the same day).
 //!
 //! The traffic (a fixed seed, so every run stores the same events): every
 //! visitor makes exactly 10 events over 1 to 4 visits; 10 % of visitors end
@@ -141,6 +144,16 @@ fn traffic(first_day: i64) -> Vec<Vec<Event>> {
     batches
 }
 
+/// CPU time this process has used (user + system, s): on a machine shared
+/// with other jobs, the work done, whatever the wall clock waited.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -168,6 +181,8 @@ async fn main() -> anyhow::Result<()> {
     println!("generated {events} events from {VISITORS} visitors in {:.1} s", t.elapsed().as_secs_f64());
     let store = goaltag_collector::store::open(&db, 64, 4)?;
     let t = Instant::now();
+    // `--reuse`: the database already holds this traffic (a `--keep` run's file).
+    let batches = if args.iter().any(|a| a == "--reuse") { Vec::new() } else { batches };
     for events in batches {
         let batch = Batch { v: 1, site: SITE.into(), sent_at: 0, attempt: 1, dropped: Default::default(), events };
         store.store(Accepted::new(batch, goaltag_collector::model::now_ms())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -192,12 +207,18 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let t = Instant::now();
     let n = spend.len();
+    // Importing the same rows again changes nothing (so --reuse may run it).
     store.import_spend(SITE, spend, goaltag_collector::model::now_ms()).await?;
     println!("{n} spend rows stored in {:.1} s", t.elapsed().as_secs_f64());
     drop(store);
+    println!("peak RSS while generating and storing: {:.0} MB", peak_rss_mb());
+    // From here the peak is the reports' own (Linux: 5 resets VmHWM).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let store = goaltag_collector::store::open_for_reports(&db).await?;
 
-    println!("\n| model | by | report (s) | attribution alone (s) | rows | peak RSS so far (MB) |\n|---|---|---|---|---|---|");
+    println!(
+        "\n| model | by | report (s) | report CPU (s) | store reads (s) | sections + attribution (s) | rows | peak RSS of the reports so far (MB) |\n|---|---|---|---|---|---|---|---|"
+    );
     // `--by campaign` (or keyword) times that level alone.
     let levels: Vec<&str> = match args.iter().position(|a| a == "--by") {
         Some(i) => vec![args[i + 1].as_str()],
@@ -214,24 +235,26 @@ async fn main() -> anyhow::Result<()> {
                 ..Default::default()
             };
             let q = Query::new(params, today).map_err(anyhow::Error::msg)?;
-            let t = Instant::now();
+            let (t, cpu) = (Instant::now(), cpu_s());
             let r = report::build(&*store, &q).await?;
-            let whole = t.elapsed().as_secs_f64();
+            let (whole, whole_cpu) = (t.elapsed().as_secs_f64(), cpu_s() - cpu);
             let a = r.attribution.expect("build sets it");
             let credited: f64 = a.rows.iter().map(|r| r.conversions).sum();
             assert!((credited - r.totals.primary_conversions as f64).abs() < 1e-3, "credits sum to the primary conversions");
-            // The attribution step alone: its store read and its arithmetic.
+            // The same report in two steps: the store reads (events from the
+            // lookback on, batches, imports, spend), then the arithmetic.
             let t = Instant::now();
-            let o = &q.attribution;
-            let input = store.attribution_rows(SITE, (from - o.lookback_days) * DAY_MS, (to + 1) * DAY_MS).await?;
+            let (start, end) = (from * DAY_MS, (to + 1) * DAY_MS);
+            let rows = store.report_rows(SITE, start - q.attribution.lookback_days * DAY_MS, start, end).await?;
+            let spend = report::spend_costs(&*store, SITE, &q).await?;
             let read = t.elapsed().as_secs_f64();
             let t = Instant::now();
-            attribution::attribute(o, from, to, input, &[]).map_err(anyhow::Error::msg)?;
-            // (the spend read, 18 000 rows, is in `report` only)
+            let again = report::from_rows_with_spend(&q, SITE, &rows, &spend)?;
             let compute = t.elapsed().as_secs_f64();
+            assert_eq!(again.attribution.as_ref().map(|a| a.rows.len()), Some(a.rows.len()));
+            drop(rows);
             println!(
-                "| {model} | {by} | {whole:.2} | {:.2} (read {read:.2} + compute {compute:.2}) | {} | {:.0} |",
-                read + compute,
+                "| {model} | {by} | {whole:.2} | {whole_cpu:.2} | {read:.2} | {compute:.2} | {} | {:.0} |",
                 a.rows.len(),
                 peak_rss_mb()
             );

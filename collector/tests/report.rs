@@ -434,6 +434,9 @@ fn an_older_database_keeps_working() {
          CREATE TABLE rejections(received_at INTEGER NOT NULL, reason TEXT NOT NULL);
          INSERT INTO events VALUES('00000000-0000-4000-8000-000000000001', 'old', 'page_view', 1709280000000, 1709280000000,
            'https://s.example/', NULL, NULL, NULL, NULL, 'c', 'v', '{}');
+         INSERT INTO events VALUES('00000000-0000-4000-8000-000000000002', 'old', 'conversion', 1709280001000, 1709280001000,
+           NULL, 'buy', 10, 'EUR', NULL, NULL, NULL,
+           '{\"primary\":true,\"attribution\":{\"utm\":{\"utm_source\":\"bing\",\"utm_campaign\":\"Spring\"}}}');
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -445,6 +448,9 @@ fn an_older_database_keeps_working() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((&r["site"], &r["totals"]["page_views"], &r["imports"]), (&json!("old"), &json!(1), &json!([])));
+    // Read from the JSON: the conversion is primary and, without a client
+    // ID, credited to the campaign of the attribution it carries.
+    assert_eq!((&r["totals"]["primary_conversions"], &r["attribution"]["rows"][0]["campaign"]), (&json!(1), &json!("Spring")));
 
     drop(goaltag_collector::SqliteStore::open(&db, 1).unwrap());
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -456,5 +462,20 @@ fn an_older_database_keeps_working() {
     let ad_data: i64 = conn
         .query_row("SELECT count(*) FROM pragma_table_info('events') WHERE name IN ('user_agent', 'client_ip')", [], |r| r.get(0))
         .unwrap();
-    assert_eq!((v, tables, consent, ad_data), (6, 3, 1, 2));
+    assert_eq!((v, tables, consent, ad_data), (7, 3, 1, 2));
+    // Version 7's columns, filled from the JSON of the rows already there.
+    let parts: Vec<(Option<String>, Option<i64>)> = conn
+        .prepare("SELECT attribution, is_primary FROM events ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(parts, [(None, None), (Some(r#"{"utm":{"utm_source":"bing","utm_campaign":"Spring"}}"#.into()), Some(1))]);
+    let out = Command::new(BIN)
+        .args(["report", "--db", db.to_str().unwrap(), "--from", "2024-03-01", "--to", "2024-03-01", "--json"])
+        .output()
+        .unwrap();
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again, r, "the same report from the columns as from the JSON");
 }

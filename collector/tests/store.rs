@@ -9,7 +9,7 @@ mod pg;
 use goaltag_collector::store::postgres::{Schema, MIGRATIONS, SCHEMA_VERSION};
 use goaltag_collector::store::{Rejected, Store, Stored};
 use goaltag_collector::{Accepted, PgStore, SqliteStore};
-use goaltag_wire::{Batch, Event, Kind};
+use goaltag_wire::{Attribution, Batch, Event, Kind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,7 @@ fn batch(ids: &[String], attempt: u32) -> Accepted {
             let mut e = Event::new(id.clone(), Kind::PageView, 1_700_000_000_000);
             e.url = Some("https://s.example/a\0b".into());
             e.visit_id = Some("v".into());
+            e.attribution = Some(Attribution { landing_url: Some("https://s.example/a\0b".into()), ..Default::default() });
             e
         })
         .collect();
@@ -44,22 +45,22 @@ async fn contract(store: Arc<dyn Store>, nul_becomes: &str) {
     // Rejections are recorded in the background: wait (bounded) for it.
     let deadline = Instant::now() + Duration::from_secs(20);
     let rows = loop {
-        let rows = store.report_rows("s", 0, i64::MAX).await.unwrap();
+        let rows = store.report_rows("s", 0, 0, i64::MAX).await.unwrap();
         if rows.rejected_bodies == 1 || Instant::now() > deadline {
             break rows;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(rows.rejected_bodies, 1);
-    let mut ids: Vec<&str> = rows.page_views.iter().map(|e| e.id.as_str()).collect();
-    ids.sort();
-    assert_eq!(ids, [id(1), id(2), id(3)]);
+    let events = &rows.events;
+    assert_eq!(events.rows.len(), 3, "three distinct IDs");
     assert_eq!((rows.batches.batches, rows.batches.duplicates, rows.batches.retried), (2, 2, 1));
-    let pv = &rows.page_views[0];
-    assert_eq!(pv.url.as_deref(), Some(format!("https://s.example/a{nul_becomes}b").as_str()));
-    assert!(pv.json.contains(r"a\u0000b"), "the json column keeps the event exact: {}", pv.json);
+    let pv = &events.rows[0];
+    assert_eq!(events.string(pv.url), Some(format!("https://s.example/a{nul_becomes}b").as_str()));
+    let landing = events.attribution(pv.attribution).and_then(|a| a.landing_url.as_deref());
+    assert_eq!(landing, Some("https://s.example/a\0b"), "the attribution column keeps the text exact (JSON escapes NUL)");
     assert_eq!(store.sites().await.unwrap(), ["s"]);
-    assert!(store.report_rows("other", 0, i64::MAX).await.unwrap().page_views.is_empty());
+    assert!(store.report_rows("other", 0, 0, i64::MAX).await.unwrap().events.rows.is_empty());
 }
 
 #[tokio::test]
@@ -130,6 +131,8 @@ fn the_schema_is_created_migrated_and_checked() {
         c.batch_execute(
             "CREATE TABLE goaltag_schema(version INTEGER NOT NULL); INSERT INTO goaltag_schema VALUES (1);
              INSERT INTO events(id, site, kind, ts, received_at, json) VALUES ('old', 'old', 'page_view', 1, 1, '{}');
+             INSERT INTO events(id, site, kind, ts, received_at, json) VALUES ('old-conversion', 'old', 'conversion', 2, 2,
+               '{\"id\":\"old-conversion\",\"primary\":true,\"attribution\":{\"utm\":{\"utm_campaign\":\"a\\u0000b\"}}}');
              INSERT INTO batches VALUES ('old', 1, 1, 1, 1, 0, 0, 0, 0);",
         )
         .await
@@ -148,11 +151,15 @@ fn the_schema_is_created_migrated_and_checked() {
     assert_eq!(pg::count(&url, "SELECT count(*) FROM exports"), 0);
     assert_eq!(pg::count(&url, "SELECT count(*) FROM spend"), 0, "version 5's table");
     assert_eq!(pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old'"), 1);
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old' AND attribution IS NULL AND is_primary IS NULL"), 1);
+    let filled = "SELECT count(*) FROM events WHERE id = 'old-conversion' AND is_primary
+                  AND attribution::jsonb = '{\"utm\": {\"utm_campaign\": \"a\\ufffdb\"}}'::jsonb";
+    assert_eq!(pg::count(&url, filled), 1, "version 7's columns filled from the JSON");
     assert_eq!(pg::count(&url, "SELECT count(*) FROM batches WHERE site = 'old' AND dropped_consent = 0"), 1, "version 4's column");
     assert_eq!(
         pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old' AND user_agent IS NULL AND client_ip IS NULL"),
         1,
-        "version 6's columns"
+        "version 7's columns"
     );
     pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).unwrap();
 

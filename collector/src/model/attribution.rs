@@ -1,6 +1,8 @@
-//! What the report's attribution ([`crate::report::attribution`]) reads
-//! from a store: lean page views and conversions, their attribution decoded.
+//! Attribution's input written out row by row ([`Input`]), for tests and
+//! callers that have events in hand rather than in a store: it becomes the
+//! compact [`Events`] the report reads from a store.
 
+use super::report::{EventRef, Events};
 use goaltag_wire::Attribution;
 
 /// A page view as attribution reads it.
@@ -46,8 +48,41 @@ pub struct Input {
     pub conversions: Vec<ConversionTouch>,
 }
 
-/// An attribution as a store read it (the event's `attribution` member as
-/// JSON text); `None` when missing or unreadable.
-pub fn parse_attribution(json: Option<&str>) -> Option<Attribution> {
-    json.and_then(|s| serde_json::from_str(s).ok())
+impl Input {
+    /// The same events, compact and in time order (a page view before a
+    /// conversion at the same ms).
+    pub fn into_events(self) -> Events {
+        let mut events = Events::default();
+        let mut rows: Vec<(i64, bool, usize)> = self.page_views.iter().enumerate().map(|(i, p)| (p.ts, false, i)).collect();
+        rows.extend(self.conversions.iter().enumerate().map(|(i, c)| (c.ts, true, i)));
+        rows.sort_by_key(|&(ts, conversion, _)| (ts, conversion));
+        for (ts, conversion, i) in rows {
+            let (e, a) = if conversion {
+                let c = &self.conversions[i];
+                let e = EventRef {
+                    ts,
+                    conversion,
+                    primary: c.primary,
+                    client_id: c.client_id.as_deref(),
+                    visit_id: c.visit_id.as_deref(),
+                    value: c.value,
+                    currency: c.currency.as_deref(),
+                    ..Default::default()
+                };
+                (e, c.attribution.clone())
+            } else {
+                let p = &self.page_views[i];
+                (
+                    EventRef { ts, client_id: p.client_id.as_deref(), visit_id: p.visit_id.as_deref(), ..Default::default() },
+                    p.attribution.clone(),
+                )
+            };
+            events.push(e);
+            if let Some(a) = a {
+                let id = events.add_attribution(a);
+                events.rows.last_mut().expect("pushed above").attribution = id;
+            }
+        }
+        events
+    }
 }

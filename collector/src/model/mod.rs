@@ -4,7 +4,7 @@
 //! these rows up without depending on the modules that read them:
 //!
 //! - [`report`]: what a report reads ([`report::Rows`]);
-//! - [`attribution`]: what the report's attribution reads ([`attribution::Input`]);
+//! - [`attribution`]: attribution's input written out row by row ([`attribution::Input`]);
 //! - [`import`]: what an import stores ([`import::Row`]) and what it did ([`import::Imported`]);
 //! - [`export`]: what an export reads and records ([`export::Want`], [`export::Read`], [`export::Record`]);
 //! - [`spend`]: one day's ad spend of a campaign, ad group, ad or keyword ([`spend::SpendRow`]);

@@ -396,7 +396,7 @@ pub struct DataQuality {
     pub conversions_without_client_id: u64,
 }
 
-pub use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
+pub use crate::model::report::{BatchFigures, Event, EventRef, Events, ImportRow, Rows};
 
 pub mod attribution;
 pub mod routes;
@@ -421,17 +421,25 @@ pub async fn build(store: &dyn Store, q: &Query) -> Result<Report, ReportError> 
         }
     };
     let (start, end) = (q.from * DAY_MS, (q.to + 1) * DAY_MS);
-    let rows = store.report_rows(&site, start, end).await.map_err(ReportError::Db)?;
-    let mut report = from_rows(q, &site, rows);
     let a = &q.attribution;
-    let input = store.attribution_rows(&site, start - a.lookback_days * DAY_MS, end).await.map_err(ReportError::Db)?;
+    // One read serves every section and the attribution: the events from
+    // the start of the lookback, each section taking the range's own.
+    let rows = store.report_rows(&site, start - a.lookback_days * DAY_MS, start, end).await.map_err(ReportError::Db)?;
     let spend = spend_costs(store, &site, q).await?;
-    report.attribution = Some(attribution::attribute(a, q.from, q.to, input, &spend).map_err(ReportError::Bad)?);
+    from_rows_with_spend(q, &site, &rows, &spend)
+}
+
+/// The whole report for `q` from what a store read (its events from the
+/// start of the lookback) and the spend on the range's days: [`build`]
+/// after its reads.
+pub fn from_rows_with_spend(q: &Query, site: &str, rows: &Rows, spend: &[attribution::Cost]) -> Result<Report, ReportError> {
+    let mut report = from_rows(q, site, rows);
+    report.attribution = Some(attribution::attribute_events(&q.attribution, q.from, q.to, &rows.events, spend).map_err(ReportError::Bad)?);
     Ok(report)
 }
 
 /// The site's spend on the report's days, as attribution weighs it.
-async fn spend_costs(store: &dyn Store, site: &str, q: &Query) -> Result<Vec<attribution::Cost>, ReportError> {
+pub async fn spend_costs(store: &dyn Store, site: &str, q: &Query) -> Result<Vec<attribution::Cost>, ReportError> {
     let rows = store.spend_rows(site, q.from, q.to).await.map_err(ReportError::Db)?;
     Ok(rows
         .into_iter()

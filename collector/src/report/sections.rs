@@ -4,9 +4,8 @@
 
 use super::*;
 use crate::dates;
-use goaltag_wire::Attribution;
-use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::model::report::{Event, Events, FastMap, NONE};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Sums per currency, rounded to 6 decimals so float noise (0.1 + 0.2)
 /// does not show; ordered by currency code, "no currency" last.
@@ -27,12 +26,13 @@ impl Sums {
     }
 }
 
-/// The key that ties a visit's events together (see the module docs).
-fn visit_key(visit_id: &Option<String>, client_id: &Option<String>) -> Option<String> {
-    match (visit_id, client_id) {
-        (Some(v), _) => Some(format!("v:{v}")),
-        (None, Some(c)) => Some(format!("c:{c}")),
-        (None, None) => None,
+/// The key that ties a visit's events together (see the module docs):
+/// (true, visit ID) or (false, client ID), as indices into the events' strings.
+fn visit_key(e: &Event) -> Option<(bool, u32)> {
+    match (e.visit, e.client) {
+        (NONE, NONE) => None,
+        (NONE, c) => Some((false, c)),
+        (v, _) => Some((true, v)),
     }
 }
 
@@ -49,135 +49,89 @@ fn normalise_path(p: &str) -> String {
     p.strip_suffix("index.html").unwrap_or(p).to_string()
 }
 
-/// What the report reads from an event's JSON: its attribution (None when
-/// missing or unreadable) and whether it is a primary conversion.
-fn from_json(json: &str) -> (Option<Attribution>, bool) {
-    /// The two members, read without building the rest of the event: other
-    /// members are skipped, so a report on many events parses fast.
-    #[derive(Deserialize)]
-    struct Parts {
-        #[serde(default)]
-        attribution: Option<Attribution>,
-        #[serde(default)]
-        primary: Option<bool>,
-    }
-    if let Ok(p) = serde_json::from_str::<Parts>(json) {
-        return (p.attribution, p.primary.unwrap_or(false));
-    }
-    // Something unreadable (an attribution of another shape): read what can be read.
-    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-    let attribution = v.get("attribution").and_then(|a| Attribution::deserialize(a).ok());
-    let primary = v.get("primary").and_then(serde_json::Value::as_bool).unwrap_or(false);
-    (attribution, primary)
-}
-
-/// Events in time order (ID breaks ties), the order a visit is walked in.
-fn in_time_order(mut rows: Vec<EventRow>) -> Vec<EventRow> {
-    rows.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.id.cmp(&b.id)));
-    rows
-}
-
-struct PageView {
-    key: Option<String>,
-    ts: i64,
-    path: String,
-    client_id: Option<String>,
-    attribution: Option<Attribution>,
-}
-
-impl PageView {
-    fn of(r: EventRow) -> PageView {
-        PageView {
-            key: visit_key(&r.visit_id, &r.client_id),
-            ts: r.ts,
-            path: path_of(r.url.as_deref().unwrap_or_default()),
-            client_id: r.client_id,
-            attribution: from_json(&r.json).0,
-        }
-    }
-}
-
-struct Conversion {
-    ts: i64,
-    goal: String,
-    primary: bool,
-    value: Option<f64>,
-    currency: Option<String>,
-    client_id: Option<String>,
-    key: Option<String>,
-    attribution: Option<Attribution>,
-}
-
-impl Conversion {
-    fn of(r: EventRow) -> Conversion {
-        let (attribution, primary) = from_json(&r.json);
-        Conversion {
-            ts: r.ts,
-            goal: r.goal.unwrap_or_else(|| "(no goal)".into()),
-            primary,
-            value: r.value,
-            currency: r.currency.map(|c| c.to_ascii_uppercase()),
-            key: visit_key(&r.visit_id, &r.client_id),
-            client_id: r.client_id,
-            attribution,
-        }
-    }
-}
-
 struct Visit {
-    landing: String,
-    source: Option<SourceKey>,
+    /// Index into [`Paths`].
+    landing: u32,
+    /// The attribution of its first page view carrying one ([`NONE`]: none yet).
+    source: u32,
     /// Funnel steps reached in order.
     reached: usize,
 }
 
+/// Page paths by URL, each computed once.
+#[derive(Default)]
+struct Paths {
+    by_url: FastMap<u32, u32>,
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Paths {
+    fn of(&mut self, events: &Events, url: u32) -> u32 {
+        if let Some(&p) = self.by_url.get(&url) {
+            return p;
+        }
+        let path = path_of(events.string(url).unwrap_or_default());
+        let n = self.names.len() as u32;
+        let p = *self.index.entry(path.clone()).or_insert(n);
+        if p == n {
+            self.names.push(path);
+        }
+        self.by_url.insert(url, p);
+        p
+    }
+}
+
 /// Visits by key, from page views in time order; and the page views without
 /// any ID, which no visit can hold.
-struct Visits<'a> {
-    by_key: HashMap<&'a str, Visit>,
+struct Visits {
+    by_key: FastMap<(bool, u32), Visit>,
+    paths: Paths,
     without_id: u64,
 }
 
-fn visits<'a>(page_views: &'a [PageView], funnel: &[String]) -> Visits<'a> {
+fn visits(events: &Events, page_views: &[&Event], funnel: &[String]) -> Visits {
     let funnel_steps: Vec<String> = funnel.iter().map(|s| normalise_path(s)).collect();
-    let mut by_key: HashMap<&str, Visit> = HashMap::new();
+    let mut by_key: FastMap<(bool, u32), Visit> = FastMap::default();
+    let mut paths = Paths::default();
     let mut without_id = 0u64;
     for pv in page_views {
-        let Some(key) = pv.key.as_deref() else {
+        let Some(key) = visit_key(pv) else {
             without_id += 1;
             continue;
         };
-        let v = by_key.entry(key).or_insert_with(|| Visit { landing: pv.path.clone(), source: None, reached: 0 });
-        if v.source.is_none() && pv.attribution.is_some() {
-            v.source = Some(SourceKey::of(pv.attribution.as_ref()));
+        let path = paths.of(events, pv.url);
+        let v = by_key.entry(key).or_insert(Visit { landing: path, source: NONE, reached: 0 });
+        if v.source == NONE {
+            v.source = pv.attribution;
         }
-        if funnel_steps.get(v.reached) == Some(&pv.path) {
+        if funnel_steps.get(v.reached) == Some(&paths.names[path as usize]) {
             v.reached += 1;
         }
     }
-    Visits { by_key, without_id }
+    Visits { by_key, paths, without_id }
 }
 
 /// Goals, primary first, then by conversions and name.
-fn goals(conversions: &[Conversion]) -> Vec<GoalRow> {
+fn goals(events: &Events, conversions: &[&Event]) -> Vec<GoalRow> {
     #[derive(Default)]
     struct GoalAcc {
         primary: bool,
         n: u64,
-        clients: BTreeSet<String>,
+        clients: HashSet<u32>,
         without_id: u64,
         sums: Sums,
     }
     let mut goals: BTreeMap<&str, GoalAcc> = BTreeMap::new();
     for c in conversions {
-        let g = goals.entry(&c.goal).or_default();
+        let g = goals.entry(events.string(c.goal).unwrap_or("(no goal)")).or_default();
         g.n += 1;
         g.primary |= c.primary;
-        match &c.client_id {
-            Some(id) => drop(g.clients.insert(id.clone())),
-            None => g.without_id += 1,
+        match c.client {
+            NONE => g.without_id += 1,
+            id => drop(g.clients.insert(id)),
         }
-        g.sums.add(&c.currency, c.value);
+        g.sums.add(&currency(events, c), c.value);
     }
     let mut rows: Vec<GoalRow> = goals
         .into_iter()
@@ -195,7 +149,7 @@ fn goals(conversions: &[Conversion]) -> Vec<GoalRow> {
 }
 
 /// Sources: visits by their landing attribution, conversions by their own.
-fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
+fn sources(events: &Events, visits: &Visits, conversions: &[&Event]) -> Vec<SourceRow> {
     #[derive(Default)]
     struct SourceAcc {
         visits: u64,
@@ -204,17 +158,25 @@ fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
         sums: Sums,
         primary_sums: Sums,
     }
+    // Sources by attribution, each worked out once.
+    let mut keys: HashMap<u32, SourceKey> = HashMap::new();
+    let mut key = |a: u32| keys.entry(a).or_insert_with(|| SourceKey::of(events.attribution(a))).clone();
     let mut sources: HashMap<SourceKey, SourceAcc> = HashMap::new();
+    let mut visits_by_source: HashMap<u32, u64> = HashMap::new();
     for v in visits.by_key.values() {
-        sources.entry(v.source.clone().unwrap_or_default()).or_default().visits += 1;
+        *visits_by_source.entry(v.source).or_default() += 1;
+    }
+    for (a, n) in visits_by_source {
+        sources.entry(key(a)).or_default().visits += n;
     }
     for c in conversions {
-        let s = sources.entry(SourceKey::of(c.attribution.as_ref())).or_default();
+        let s = sources.entry(key(c.attribution)).or_default();
+        let cur = currency(events, c);
         s.conversions += 1;
         s.primary += u64::from(c.primary);
-        s.sums.add(&c.currency, c.value);
+        s.sums.add(&cur, c.value);
         if c.primary {
-            s.primary_sums.add(&c.currency, c.value);
+            s.primary_sums.add(&cur, c.value);
         }
     }
     let mut rows: Vec<SourceRow> = sources
@@ -234,14 +196,14 @@ fn sources(visits: &Visits, conversions: &[Conversion]) -> Vec<SourceRow> {
 }
 
 /// Landing pages: visits that began there, and the conversions in those visits.
-fn landing_pages(visits: &Visits, conversions: &[Conversion]) -> Vec<LandingRow> {
+fn landing_pages(visits: &Visits, conversions: &[&Event]) -> Vec<LandingRow> {
     let mut landing: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for v in visits.by_key.values() {
-        landing.entry(&v.landing).or_default().0 += 1;
+        landing.entry(&visits.paths.names[v.landing as usize]).or_default().0 += 1;
     }
     for c in conversions {
-        if let Some(v) = c.key.as_deref().and_then(|k| visits.by_key.get(k)) {
-            landing.entry(&v.landing).or_default().1 += 1;
+        if let Some(v) = visit_key(c).and_then(|k| visits.by_key.get(&k)) {
+            landing.entry(&visits.paths.names[v.landing as usize]).or_default().1 += 1;
         }
     }
     let mut rows: Vec<LandingRow> =
@@ -267,7 +229,7 @@ fn funnel(steps: &[String], visits: &Visits) -> Funnel {
 }
 
 /// Every day of the range, days without data included.
-fn daily(q: &Query, page_views: &[PageView], conversions: &[Conversion]) -> Vec<Day> {
+fn daily(q: &Query, events: &Events, page_views: &[&Event], conversions: &[&Event]) -> Vec<Day> {
     let days = (q.to - q.from + 1) as usize;
     let mut page_view_count = vec![0u64; days];
     let mut conversion_count = vec![0u64; days];
@@ -278,7 +240,7 @@ fn daily(q: &Query, page_views: &[PageView], conversions: &[Conversion]) -> Vec<
     }
     for c in conversions {
         conversion_count[index(c.ts)] += 1;
-        sums[index(c.ts)].add(&c.currency, c.value);
+        sums[index(c.ts)].add(&currency(events, c), c.value);
     }
     (0..days)
         .map(|i| Day {
@@ -290,15 +252,15 @@ fn daily(q: &Query, page_views: &[PageView], conversions: &[Conversion]) -> Vec<
         .collect()
 }
 
-fn totals(page_views: &[PageView], conversions: &[Conversion], visits: &Visits) -> Totals {
-    let clients: BTreeSet<&str> =
-        page_views.iter().filter_map(|p| p.client_id.as_deref()).chain(conversions.iter().filter_map(|c| c.client_id.as_deref())).collect();
+fn totals(events: &Events, page_views: &[&Event], conversions: &[&Event], visits: &Visits) -> Totals {
+    let clients: HashSet<u32> = page_views.iter().chain(conversions).map(|e| e.client).filter(|&c| c != NONE).collect();
     let primary = conversions.iter().filter(|c| c.primary).count() as u64;
     let (mut sums, mut primary_sums) = (Sums::default(), Sums::default());
     for c in conversions {
-        sums.add(&c.currency, c.value);
+        let cur = currency(events, c);
+        sums.add(&cur, c.value);
         if c.primary {
-            primary_sums.add(&c.currency, c.value);
+            primary_sums.add(&cur, c.value);
         }
     }
     Totals {
@@ -313,7 +275,7 @@ fn totals(page_views: &[PageView], conversions: &[Conversion], visits: &Visits) 
     }
 }
 
-fn data_quality(rows: &Rows, visits: &Visits, conversions: &[Conversion]) -> DataQuality {
+fn data_quality(rows: &Rows, visits: &Visits, conversions: &[&Event]) -> DataQuality {
     let b = rows.batches;
     DataQuality {
         batches: b.batches,
@@ -325,13 +287,14 @@ fn data_quality(rows: &Rows, visits: &Visits, conversions: &[Conversion]) -> Dat
         dropped_consent: b.dropped_consent,
         rejected_bodies: rows.rejected_bodies,
         page_views_without_id: visits.without_id,
-        conversions_without_client_id: conversions.iter().filter(|c| c.client_id.is_none()).count() as u64,
+        conversions_without_client_id: conversions.iter().filter(|c| c.client == NONE).count() as u64,
     }
 }
 
 /// Imported rows by goal (in name order) and stage (in the order they first
 /// occur in time), matched to online conversions by transaction ID.
-fn imports(mut rows: Vec<ImportRow>) -> Vec<ImportGoal> {
+fn imports(rows: &[ImportRow]) -> Vec<ImportGoal> {
+    let mut rows: Vec<&ImportRow> = rows.iter().collect();
     rows.sort_by(|a, b| a.goal.cmp(&b.goal).then(a.ts.cmp(&b.ts)).then_with(|| a.stage.cmp(&b.stage)));
     /// (stage, rows, matched, value sums)
     type Stage = (String, u64, u64, Sums);
@@ -365,24 +328,31 @@ fn imports(mut rows: Vec<ImportRow>) -> Vec<ImportGoal> {
         .collect()
 }
 
+/// A conversion's currency (upper-cased when read).
+fn currency(events: &Events, c: &Event) -> Option<String> {
+    events.string(c.currency).map(String::from)
+}
+
 /// The report on `site` for `q` from what a store read: every number is
-/// defined here, once, whichever store the rows came from.
-pub fn from_rows(q: &Query, site: &str, mut rows: Rows) -> Report {
-    let page_views: Vec<PageView> = in_time_order(std::mem::take(&mut rows.page_views)).into_iter().map(PageView::of).collect();
-    let conversions: Vec<Conversion> = in_time_order(std::mem::take(&mut rows.conversions)).into_iter().map(Conversion::of).collect();
-    let visits = visits(&page_views, &q.funnel);
+/// defined here, once, whichever store the rows came from. Only the events
+/// of the range count (the rows may reach back further, for attribution).
+pub fn from_rows(q: &Query, site: &str, rows: &Rows) -> Report {
+    let events = &rows.events;
+    let in_range = events.between(q.from * dates::DAY_MS, (q.to + 1) * dates::DAY_MS);
+    let (conversions, page_views): (Vec<&Event>, Vec<&Event>) = in_range.iter().partition(|e| e.conversion);
+    let visits = visits(events, &page_views, &q.funnel);
     Report {
         site: site.to_string(),
         from: dates::format_date(q.from),
         to: dates::format_date(q.to),
-        totals: totals(&page_views, &conversions, &visits),
-        goals: goals(&conversions),
-        sources: sources(&visits, &conversions),
+        totals: totals(events, &page_views, &conversions, &visits),
+        goals: goals(events, &conversions),
+        sources: sources(events, &visits, &conversions),
         landing_pages: landing_pages(&visits, &conversions),
         funnel: funnel(&q.funnel, &visits),
-        daily: daily(q, &page_views, &conversions),
-        data_quality: data_quality(&rows, &visits, &conversions),
-        imports: imports(std::mem::take(&mut rows.imports)),
+        daily: daily(q, events, &page_views, &conversions),
+        data_quality: data_quality(rows, &visits, &conversions),
+        imports: imports(&rows.imports),
         attribution: None,
     }
 }

@@ -126,16 +126,11 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// What a report on `site` needs for the time range `[start, end)` (ms),
-    /// read from one consistent snapshot.
-    async fn report_rows(&self, _site: &str, _start: i64, _end: i64) -> anyhow::Result<Rows> {
-        anyhow::bail!("this store keeps no reports")
-    }
-
-    /// What the report's attribution needs on `site` for `[start, end)` (ms;
-    /// the caller widens the range by the lookback): the page views and
-    /// conversions with a client or visit ID, or a conversion without, each
-    /// with its attribution, read from one consistent snapshot.
-    async fn attribution_rows(&self, _site: &str, _start: i64, _end: i64) -> anyhow::Result<crate::model::attribution::Input> {
+    /// read from one consistent snapshot: the page views and conversions from
+    /// `since` (at most `start`: the attribution's lookback reaches before the
+    /// range) to `end`, in time order then by ID, added to [`crate::model::report::Events`]
+    /// row by row as they are read; batches, rejections and imports in `[start, end)`.
+    async fn report_rows(&self, _site: &str, _since: i64, _start: i64, _end: i64) -> anyhow::Result<Rows> {
         anyhow::bail!("this store keeps no reports")
     }
 

@@ -6,10 +6,9 @@
 
 use super::writer::{BatchWriter, Writer};
 use super::{Accepted, Rejected, Store, StoreError, Stored};
-use crate::model::attribution::{parse_attribution, ConversionTouch, Input, PageViewTouch};
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
-use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
+use crate::model::report::{BatchFigures, EventRef, Events, ImportRow, Rows};
 use crate::model::spend::{SpendImported, SpendRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -57,7 +56,22 @@ CREATE TABLE IF NOT EXISTS spend(
   ad_group TEXT NOT NULL, ad TEXT NOT NULL, keyword TEXT NOT NULL, currency TEXT NOT NULL,
   cost REAL NOT NULL, clicks INTEGER, impressions INTEGER, imported_at INTEGER NOT NULL,
   PRIMARY KEY(site, date, network, campaign, ad_group, ad, keyword, currency));
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;
+";
+
+/// Version 7: what a report reads of an event beside its columns, kept in
+/// columns of their own at ingestion so a report never reads the JSON:
+/// `attribution` (the event's `attribution` member as JSON text, NULL when
+/// none) and `is_primary` (1 for a primary goal's conversion). Rows stored
+/// before are filled from their JSON here, once; [`SqliteWriter::open`]
+/// runs it when the columns are missing.
+const ADD_EVENT_PARTS: &str = "
+ALTER TABLE events ADD COLUMN attribution TEXT;
+ALTER TABLE events ADD COLUMN is_primary INTEGER;
+UPDATE events SET
+  attribution = CASE WHEN instr(json, '\"attribution\"') > 0 AND json_valid(json) THEN json_extract(json, '$.attribution') END,
+  is_primary = CASE WHEN instr(json, '\"primary\"') > 0 AND json_valid(json) THEN json_extract(json, '$.primary') END
+WHERE instr(json, '\"attribution\"') > 0 OR instr(json, '\"primary\"') > 0;
 ";
 
 /// Version 4: `batches.dropped_consent`, the events the tag dropped because
@@ -98,6 +112,9 @@ impl SqliteWriter {
         if !column_exists(&tx, "events", "user_agent")? {
             tx.execute_batch(ADD_AD_DATA)?;
         }
+        if !column_exists(&tx, "events", "attribution")? {
+            tx.execute_batch(ADD_EVENT_PARTS)?;
+        }
         tx.commit()?;
         Ok(SqliteWriter { conn })
     }
@@ -129,12 +146,14 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
     let mut stored = 0;
     let mut ins = tx.prepare_cached(
         "INSERT OR IGNORE INTO events(id, site, kind, ts, received_at, url, goal, value, currency,
-                                      transaction_id, client_id, visit_id, json, user_agent, client_ip)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                      transaction_id, client_id, visit_id, json, user_agent, client_ip,
+                                      attribution, is_primary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
     for e in &b.events {
         let (user_agent, client_ip) = a.ad_data(e);
         let json = serde_json::to_string(e)?;
+        let attribution = e.attribution.as_ref().map(serde_json::to_string).transpose()?;
         // ts is at most u64::MAX; SQLite integers are i64, so clamp rather than wrap.
         let ts = i64::try_from(e.ts).unwrap_or(i64::MAX);
         stored += ins.execute(params![
@@ -152,7 +171,9 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
             e.visit_id,
             json,
             user_agent,
-            client_ip
+            client_ip,
+            attribution,
+            e.primary
         ])?;
     }
     let duplicates = b.events.len() - stored;
@@ -206,11 +227,8 @@ impl Store for SqliteStore {
     async fn sites(&self) -> anyhow::Result<Vec<String>> {
         self.reader.sites().await
     }
-    async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
-        self.reader.report_rows(site, start, end).await
-    }
-    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
-        self.reader.attribution_rows(site, start, end).await
+    async fn report_rows(&self, site: &str, since: i64, start: i64, end: i64) -> anyhow::Result<Rows> {
+        self.reader.report_rows(site, since, start, end).await
     }
     async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         self.reader.import(site, rows, imported_at).await
@@ -262,25 +280,13 @@ impl Store for SqliteReader {
     async fn sites(&self) -> anyhow::Result<Vec<String>> {
         self.blocking(|p| Ok(sites(&open_read_only(p)?)?)).await
     }
-    async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
+    async fn report_rows(&self, site: &str, since: i64, start: i64, end: i64) -> anyhow::Result<Rows> {
         let site = site.to_string();
         self.blocking(move |p| {
             let conn = open_read_only(p)?;
             // One consistent snapshot even while the collector writes.
             conn.execute_batch("BEGIN")?;
-            let rows = report_rows(&conn, &site, start, end);
-            let _ = conn.execute_batch("COMMIT");
-            Ok(rows?)
-        })
-        .await
-    }
-    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
-        let site = site.to_string();
-        self.blocking(move |p| {
-            let conn = open_read_only(p)?;
-            // One consistent snapshot even while the collector writes.
-            conn.execute_batch("BEGIN")?;
-            let rows = attribution_rows(&conn, &site, start, end);
+            let rows = report_rows(&conn, &site, since, start, end);
             let _ = conn.execute_batch("COMMIT");
             Ok(rows?)
         })
@@ -363,32 +369,59 @@ fn column_exists(conn: &Connection, table: &str, column: &str) -> rusqlite::Resu
     conn.query_row("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", [table, column], |_| Ok(())).optional().map(|o| o.is_some())
 }
 
-/// The columns of [`EventRow`], in its order.
-const EVENT_COLUMNS: &str = "id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json";
-
-fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
-    Ok(EventRow {
-        id: r.get(0)?,
-        ts: r.get(1)?,
-        url: r.get(2)?,
-        goal: r.get(3)?,
-        value: r.get(4)?,
-        currency: r.get(5)?,
-        transaction_id: r.get(6)?,
-        client_id: r.get(7)?,
-        visit_id: r.get(8)?,
-        json: r.get(9)?,
-    })
+/// The site's page views and conversions from `since` to `end`, in time
+/// order (then by ID), each added to the compact [`Events`] as the cursor
+/// reaches it: no row is held beyond its strings that were new.
+///
+/// Two ways to read them. Through the `(site, ts)` index, rows come in time
+/// order but each is a lookup in the table (stored in arrival order): about
+/// five times the work per row of reading the table straight through. So
+/// when the range holds a fifth of the table or more (the index counts it in
+/// a few ms) the table is read through and the rows sorted here.
+fn events(conn: &Connection, site: &str, since: i64, end: i64) -> rusqlite::Result<Events> {
+    // A database last opened by a collector before version 7 has only the JSON.
+    let parts = if column_exists(conn, "events", "attribution")? {
+        "attribution, is_primary"
+    } else {
+        "CASE WHEN instr(json, '\"attribution\"') > 0 THEN json_extract(json, '$.attribution') END, json_extract(json, '$.primary')"
+    };
+    let in_range: i64 =
+        conn.query_row("SELECT count(*) FROM events WHERE site = ?1 AND ts >= ?2 AND ts < ?3", params![site, since, end], |r| r.get(0))?;
+    let table: i64 = conn.query_row("SELECT coalesce(max(rowid), 0) FROM events", [], |r| r.get(0))?;
+    let through = in_range.saturating_mul(5) >= table;
+    let (from, order) = if through { ("events NOT INDEXED", "") } else { ("events", "ORDER BY ts, id") };
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT ts, kind = 'conversion', client_id, visit_id, url, goal, value, currency, {parts}, id
+         FROM {from} WHERE site = ?1 AND ts >= ?2 AND ts < ?3 AND kind IN ('page_view', 'conversion')
+         {order}"
+    ))?;
+    let mut rows = st.query(params![site, since, end])?;
+    let mut events = Events::default();
+    while let Some(r) = rows.next()? {
+        let e = EventRef {
+            ts: r.get(0)?,
+            conversion: r.get(1)?,
+            primary: r.get::<_, Option<i64>>(9)? == Some(1),
+            client_id: r.get_ref(2)?.as_str_or_null()?,
+            visit_id: r.get_ref(3)?.as_str_or_null()?,
+            url: r.get_ref(4)?.as_str_or_null()?,
+            goal: r.get_ref(5)?.as_str_or_null()?,
+            value: r.get(6)?,
+            currency: r.get_ref(7)?.as_str_or_null()?,
+            attribution: r.get_ref(8)?.as_str_or_null()?,
+        };
+        if through {
+            events.push_unordered(e, r.get_ref(10)?.as_str()?);
+        } else {
+            events.push(e);
+        }
+    }
+    events.finish();
+    Ok(events)
 }
 
-fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Result<Rows> {
-    let events = |kind: &str| -> rusqlite::Result<Vec<EventRow>> {
-        let mut st =
-            conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE site = ?1 AND kind = ?2 AND ts >= ?3 AND ts < ?4"))?;
-        let rows = st.query_map(params![site, kind, start, end], event_row)?;
-        rows.collect()
-    };
-    let (page_views, conversions) = (events("page_view")?, events("conversion")?);
+fn report_rows(conn: &Connection, site: &str, since: i64, start: i64, end: i64) -> rusqlite::Result<Rows> {
+    let events = events(conn, site, since.min(start), end)?;
     // A database last opened by a collector before version 4 has no dropped_consent yet.
     let consent = if column_exists(conn, "batches", "dropped_consent")? { "total(dropped_consent)" } else { "0.0" };
     let batches = conn.query_row(
@@ -427,48 +460,7 @@ fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite:
     } else {
         Vec::new()
     };
-    Ok(Rows { page_views, conversions, batches, rejected_bodies: rejected as u64, imports })
-}
-
-/// The lean rows attribution reads: only page views that can be followed
-/// (a client or visit ID), and only the `attribution` (and `primary`) members
-/// of the stored JSON, extracted by SQLite where the text names them.
-fn attribution_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Result<Input> {
-    let mut st = conn.prepare_cached(
-        "SELECT ts, client_id, visit_id,
-                CASE WHEN instr(json, '\"attribution\"') > 0 THEN json_extract(json, '$.attribution') END
-         FROM events WHERE site = ?1 AND kind = 'page_view' AND ts >= ?2 AND ts < ?3
-           AND (client_id IS NOT NULL OR visit_id IS NOT NULL)",
-    )?;
-    let page_views = st
-        .query_map(params![site, start, end], |r| {
-            Ok(PageViewTouch {
-                ts: r.get(0)?,
-                client_id: r.get(1)?,
-                visit_id: r.get(2)?,
-                attribution: parse_attribution(r.get_ref(3)?.as_str_or_null()?),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut st = conn.prepare_cached(
-        "SELECT ts, client_id, visit_id, value, currency, json_extract(json, '$.primary'),
-                CASE WHEN instr(json, '\"attribution\"') > 0 THEN json_extract(json, '$.attribution') END
-         FROM events WHERE site = ?1 AND kind = 'conversion' AND ts >= ?2 AND ts < ?3",
-    )?;
-    let conversions = st
-        .query_map(params![site, start, end], |r| {
-            Ok(ConversionTouch {
-                ts: r.get(0)?,
-                client_id: r.get(1)?,
-                visit_id: r.get(2)?,
-                value: r.get(3)?,
-                currency: r.get(4)?,
-                primary: r.get::<_, Option<i64>>(5)? == Some(1),
-                attribution: parse_attribution(r.get_ref(6)?.as_str_or_null()?),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Input { page_views, conversions })
+    Ok(Rows { events, batches, rejected_bodies: rejected as u64, imports })
 }
 
 /// Stores imported rows in one transaction. Its own connection, not the
@@ -523,7 +515,7 @@ mod tests {
         assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
         let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        assert_eq!((v, mode.as_str()), (6, "wal"));
+        assert_eq!((v, mode.as_str()), (7, "wal"));
         let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 3);
     }

@@ -24,7 +24,7 @@ pub use models::Model;
 
 use super::Money;
 pub use crate::model::attribution::{ConversionTouch, Input, PageViewTouch};
-use goaltag_wire::Attribution;
+use crate::model::report::{Events, FastMap, NONE};
 use path::Visit;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -194,8 +194,17 @@ fn money<K: Clone + Into<Option<String>>>(m: &BTreeMap<K, f64>) -> Vec<Money> {
 }
 
 /// The attribution of the primary conversions from day `from` to day `to`
-/// (UTC, both included) under `opts`, with `spend`'s cost on those days.
-pub fn attribute(opts: &Options, from: i64, to: i64, mut input: Input, spend: &[Cost]) -> Result<Report, String> {
+/// (UTC, both included) under `opts`, with `spend`'s cost on those days, from
+/// events written out row by row ([`attribute_events`] does the work).
+pub fn attribute(opts: &Options, from: i64, to: i64, input: Input, spend: &[Cost]) -> Result<Report, String> {
+    attribute_events(opts, from, to, &input.into_events(), spend)
+}
+
+/// [`attribute`] on the events a store read (from `from − lookback` on, in
+/// time order). Visits and paths hold indices, not names: a visitor, a visit
+/// and an attribution are each a number into `events`' tables, and a touch is
+/// named at the report's level once per distinct attribution.
+pub fn attribute_events(opts: &Options, from: i64, to: i64, events: &Events, spend: &[Cost]) -> Result<Report, String> {
     let (start, end) = (from * DAY_MS, (to + 1) * DAY_MS);
     let lookback = opts.lookback_days * DAY_MS;
     let level = opts.level;
@@ -221,48 +230,58 @@ pub fn attribute(opts: &Options, from: i64, to: i64, mut input: Input, spend: &[
     }
 
     // Visits, from page views in time order.
-    input.page_views.sort_by_key(|p| p.ts);
-    struct VisitAcc<'a> {
-        client: Option<&'a str>,
+    struct VisitAcc {
+        client: u32,
         start: i64,
-        touch: Option<&'a Attribution>,
+        touch: u32,
     }
-    let mut visit_index: HashMap<(bool, &str), usize> = HashMap::new();
+    let rows = events.between(start - lookback, end);
+    let mut visit_index: FastMap<(bool, u32), usize> = FastMap::default();
     let mut visits: Vec<VisitAcc> = Vec::new();
-    for pv in &input.page_views {
-        let vk = match (&pv.visit_id, &pv.client_id) {
-            (Some(v), _) => (true, v.as_str()),
-            (None, Some(c)) => (false, c.as_str()),
-            (None, None) => continue,
+    for pv in rows.iter().filter(|e| !e.conversion) {
+        let vk = match (pv.visit, pv.client) {
+            (NONE, NONE) => continue,
+            (NONE, c) => (false, c),
+            (v, _) => (true, v),
         };
         let i = *visit_index.entry(vk).or_insert_with(|| {
-            visits.push(VisitAcc { client: pv.client_id.as_deref(), start: pv.ts, touch: None });
+            visits.push(VisitAcc { client: pv.client, start: pv.ts, touch: NONE });
             visits.len() - 1
         });
         let v = &mut visits[i];
-        if v.touch.is_none() {
-            v.touch = pv.attribution.as_ref();
+        if v.touch == NONE {
+            v.touch = pv.attribution;
         }
-        if v.client.is_none() {
-            v.client = pv.client_id.as_deref();
+        if v.client == NONE {
+            v.client = pv.client;
         }
     }
+    // The key of each attribution at the level, worked out once.
+    let mut key_of: Vec<u32> = vec![NONE; events.attributions()];
+    let mut key_of_touch = |keys: &mut Keys, a: u32| -> u32 {
+        match key_of.get(a as usize) {
+            Some(&k) if k != NONE => k,
+            Some(_) => {
+                let k = keys.id(&Touch::of(events.attribution(a), &opts.naming), level);
+                key_of[a as usize] = k;
+                k
+            }
+            None => keys.id(&Touch::direct(), level),
+        }
+    };
     let direct = keys.id(&Touch::direct(), level);
     grow(&mut acc, direct);
     let mut visit_keys: Vec<u32> = Vec::with_capacity(visits.len());
-    let mut by_client: HashMap<&str, Vec<Visit>> = HashMap::new();
+    let mut by_client: FastMap<u32, Vec<Visit>> = FastMap::default();
     for v in &visits {
-        let k = match v.touch {
-            Some(a) => keys.id(&Touch::of(Some(a), &opts.naming), level),
-            None => direct,
-        };
+        let k = if v.touch == NONE { direct } else { key_of_touch(&mut keys, v.touch) };
         grow(&mut acc, k);
         visit_keys.push(k);
         if (start..end).contains(&v.start) {
             acc[k as usize].visits += 1;
         }
-        if let Some(c) = v.client {
-            by_client.entry(c).or_default().push(Visit { start: v.start, key: k, direct: k == direct });
+        if v.client != NONE {
+            by_client.entry(v.client).or_default().push(Visit { start: v.start, key: k, direct: k == direct });
         }
     }
     let direct_keys: Vec<bool> = keys.names.iter().map(|(k, _)| k.is_direct()).collect();
@@ -274,22 +293,20 @@ pub fn attribute(opts: &Options, from: i64, to: i64, mut input: Input, spend: &[
     }
 
     // Primary conversions in the range, credited.
-    input.conversions.sort_by_key(|c| c.ts);
     let mut chain = markov::Chain::default();
     let mut modelled: (f64, BTreeMap<Option<String>, f64>) = (0.0, BTreeMap::new());
-    let mut converted: HashSet<&str> = HashSet::new();
-    for c in input.conversions.iter().filter(|c| c.primary && (start..end).contains(&c.ts)) {
-        let currency = c.currency.as_ref().map(|s| s.to_ascii_uppercase());
-        let window = c.client_id.as_deref().and_then(|id| by_client.get(id)).map_or(&[][..], |v| path::window(v, c.ts, lookback));
-        if let Some(id) = c.client_id.as_deref() {
-            converted.insert(id);
+    let mut converted: HashSet<u32> = HashSet::new();
+    for c in events.between(start, end).iter().filter(|c| c.conversion && c.primary) {
+        let currency = events.string(c.currency).map(String::from);
+        let window = by_client.get(&c.client).map_or(&[][..], |v| path::window(v, c.ts, lookback));
+        if c.client != NONE {
+            converted.insert(c.client);
         }
         let steps = path::path(window);
         let credit: Vec<(u32, f64)> = if steps.is_empty() {
-            let k = keys.id(&Touch::of(c.attribution.as_ref(), &opts.naming), level);
-            vec![(k, 1.0)]
+            vec![(key_of_touch(&mut keys, c.attribution), 1.0)]
         } else if opts.model == Model::LastTouch {
-            let own = c.visit_id.as_deref().and_then(|v| visit_index.get(&(true, v))).map(|&i| visit_keys[i]);
+            let own = visit_index.get(&(true, c.visit)).filter(|_| c.visit != NONE).map(|&i| visit_keys[i]);
             vec![(own.unwrap_or_else(|| window.last().expect("a path has visits").key), 1.0)]
         } else if opts.model == Model::DataDriven {
             chain.add(steps.iter().map(|s| s.key), true);

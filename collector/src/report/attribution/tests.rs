@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::dates::parse_date;
+use goaltag_wire::Attribution;
 
 const H: i64 = 3600 * 1000;
 

@@ -20,10 +20,9 @@
 //! schema.rs, which also checks the URL and the server's settings).
 
 use super::{Accepted, Rejected, Store, StoreError, Stored};
-use crate::model::attribution::{parse_attribution, ConversionTouch, Input, PageViewTouch};
 use crate::model::export::{Decide, Read, Want};
 use crate::model::import::{Imported, Row};
-use crate::model::report::{BatchFigures, EventRow, ImportRow, Rows};
+use crate::model::report::{BatchFigures, EventRef, Events, ImportRow, Rows};
 use crate::model::spend::{SpendImported, SpendRow};
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
@@ -128,18 +127,27 @@ impl PgStore {
         let ad_data: Vec<(Option<&str>, Option<&str>)> = events.iter().map(|e| a.ad_data(e)).collect();
         let user_agents: Vec<Option<String>> = ad_data.iter().map(|d| d.0.map(|s| pg_text(s).into_owned())).collect();
         let client_ips: Vec<Option<&str>> = ad_data.iter().map(|d| d.1).collect();
+        let attributions = events
+            .iter()
+            .map(|e| e.attribution.as_ref().map(serde_json::to_string).transpose())
+            .collect::<Result<Vec<Option<String>>, _>>()
+            .map_err(|e| Failure::Other(e.to_string()))?;
+        let primary: Vec<Option<bool>> = events.iter().map(|e| e.primary).collect();
 
         let tx = client.transaction().await?;
         let insert = tx
             .prepare_cached(
                 "INSERT INTO events(id, site, kind, ts, received_at, url, goal, value, currency,
-                                    transaction_id, client_id, visit_id, json, user_agent, client_ip)
+                                    transaction_id, client_id, visit_id, json, user_agent, client_ip,
+                                    attribution, is_primary)
                  SELECT u.id, $1, u.kind, u.ts, $2, u.url, u.goal, u.value, u.currency,
-                        u.transaction_id, u.client_id, u.visit_id, u.json, u.user_agent, u.client_ip
+                        u.transaction_id, u.client_id, u.visit_id, u.json, u.user_agent, u.client_ip,
+                        u.attribution, u.is_primary
                  FROM unnest($3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::float8[],
-                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                             $16::text[], $17::bool[])
                       AS u(id, kind, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json,
-                           user_agent, client_ip)
+                           user_agent, client_ip, attribution, is_primary)
                  ON CONFLICT (id) DO NOTHING",
             )
             .await?;
@@ -162,6 +170,8 @@ impl PgStore {
                     &json,
                     &user_agents,
                     &client_ips,
+                    &attributions,
+                    &primary,
                 ],
             )
             .await? as usize;
@@ -243,21 +253,49 @@ fn pg_text(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn event_rows(rows: Vec<tokio_postgres::Row>) -> Vec<EventRow> {
-    rows.into_iter()
-        .map(|r| EventRow {
-            id: r.get(0),
-            ts: r.get(1),
-            url: r.get(2),
-            goal: r.get(3),
-            value: r.get(4),
-            currency: r.get(5),
-            transaction_id: r.get(6),
-            client_id: r.get(7),
-            visit_id: r.get(8),
-            json: r.get(9),
-        })
-        .collect()
+/// Rows fetched per round trip while reading a report's events.
+const EVENTS_PER_FETCH: i32 = 20_000;
+
+/// The site's page views and conversions from `since` to `end`, fetched
+/// through a portal a slice at a time and added to the compact [`Events`]
+/// as they arrive (memory holds one slice of rows, not the range), then put
+/// in time order (then by ID, compared as bytes like SQLite) here: sorting
+/// the compact rows costs less than the server's sort of whole rows, which
+/// spills to disk at the default `work_mem` on a million events.
+async fn events(tx: &tokio_postgres::Transaction<'_>, site: &str, since: i64, end: i64) -> anyhow::Result<Events> {
+    let st = tx
+        .prepare(
+            "SELECT ts, kind = 'conversion', client_id, visit_id, url, goal, value, currency, attribution, is_primary, id
+             FROM events WHERE site = $1 AND kind IN ('page_view', 'conversion') AND ts >= $2 AND ts < $3",
+        )
+        .await?;
+    let portal = tx.bind(&st, &[&site, &since, &end]).await?;
+    let mut events = Events::default();
+    loop {
+        let rows = tx.query_portal(&portal, EVENTS_PER_FETCH).await?;
+        for r in &rows {
+            events.push_unordered(
+                EventRef {
+                    ts: r.get(0),
+                    conversion: r.get(1),
+                    primary: r.get::<_, Option<bool>>(9) == Some(true),
+                    client_id: r.get(2),
+                    visit_id: r.get(3),
+                    url: r.get(4),
+                    goal: r.get(5),
+                    value: r.get(6),
+                    currency: r.get(7),
+                    attribution: r.get(8),
+                },
+                r.get(10),
+            );
+        }
+        if rows.len() < EVENTS_PER_FETCH as usize {
+            break;
+        }
+    }
+    events.finish();
+    Ok(events)
 }
 
 #[async_trait::async_trait]
@@ -324,60 +362,11 @@ impl Store for PgStore {
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
-    /// The lean rows attribution reads: only the `attribution` (and
-    /// `primary`) members of the stored JSON, parsed by PostgreSQL only
-    /// where the text names them.
-    async fn attribution_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Input> {
+    async fn report_rows(&self, site: &str, since: i64, start: i64, end: i64) -> anyhow::Result<Rows> {
         let mut client = self.pool.get().await?;
         // One consistent snapshot even while collectors write.
         let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
-        let page_views = tx
-            .query(
-                "SELECT ts, client_id, visit_id,
-                        CASE WHEN strpos(json, '\"attribution\"') > 0 THEN (json::jsonb -> 'attribution')::text END
-                 FROM events WHERE site = $1 AND kind = 'page_view' AND ts >= $2 AND ts < $3
-                   AND (client_id IS NOT NULL OR visit_id IS NOT NULL)",
-                &[&site, &start, &end],
-            )
-            .await?
-            .into_iter()
-            .map(|r| PageViewTouch {
-                ts: r.get(0),
-                client_id: r.get(1),
-                visit_id: r.get(2),
-                attribution: parse_attribution(r.get::<_, Option<&str>>(3)),
-            })
-            .collect();
-        let conversions = tx
-            .query(
-                "SELECT ts, client_id, visit_id, value, currency, (json::jsonb ->> 'primary') = 'true',
-                        (json::jsonb -> 'attribution')::text
-                 FROM events WHERE site = $1 AND kind = 'conversion' AND ts >= $2 AND ts < $3",
-                &[&site, &start, &end],
-            )
-            .await?
-            .into_iter()
-            .map(|r| ConversionTouch {
-                ts: r.get(0),
-                client_id: r.get(1),
-                visit_id: r.get(2),
-                value: r.get(3),
-                currency: r.get(4),
-                primary: r.get::<_, Option<bool>>(5) == Some(true),
-                attribution: parse_attribution(r.get::<_, Option<&str>>(6)),
-            })
-            .collect();
-        tx.commit().await?;
-        Ok(Input { page_views, conversions })
-    }
-    async fn report_rows(&self, site: &str, start: i64, end: i64) -> anyhow::Result<Rows> {
-        let mut client = self.pool.get().await?;
-        // One consistent snapshot even while collectors write.
-        let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
-        let events = "SELECT id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json
-                      FROM events WHERE site = $1 AND kind = $2 AND ts >= $3 AND ts < $4";
-        let page_views = event_rows(tx.query(events, &[&site, &"page_view", &start, &end]).await?);
-        let conversions = event_rows(tx.query(events, &[&site, &"conversion", &start, &end]).await?);
+        let events = events(&tx, site, since.min(start), end).await?;
         let b = tx
             .query_one(
                 "SELECT count(*), coalesce(sum(duplicates), 0)::bigint, count(*) FILTER (WHERE attempt > 1),
@@ -412,7 +401,7 @@ impl Store for PgStore {
             .map(|r| ImportRow { goal: r.get(0), stage: r.get(1), value: r.get(2), currency: r.get(3), ts: r.get(4), matched: r.get(5) })
             .collect();
         tx.commit().await?;
-        Ok(Rows { page_views, conversions, batches, rejected_bodies: rejected as u64, imports })
+        Ok(Rows { events, batches, rejected_bodies: rejected as u64, imports })
     }
 
     async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {

@@ -10,7 +10,7 @@ use tokio_postgres::{Client, NoTls};
 /// from version `i` to `i + 1`. The same tables and columns as SQLite's
 /// ([`crate::store::SCHEMA`]), with PostgreSQL's types; `json` is the event as text,
 /// exactly as stored in SQLite (`json::jsonb` reads it as JSON).
-pub const MIGRATIONS: [&str; 6] = [
+pub const MIGRATIONS: [&str; 7] = [
     // 1: events, batches, rejections.
     "CREATE TABLE events(
        id TEXT PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL, ts BIGINT NOT NULL,
@@ -51,6 +51,17 @@ pub const MIGRATIONS: [&str; 6] = [
     // (`Accepted::ad_data`), for the ad platforms' uploads.
     "ALTER TABLE events ADD COLUMN user_agent TEXT;
      ALTER TABLE events ADD COLUMN client_ip TEXT;",
+    // 7: what a report reads of an event beside its columns, kept in columns
+    // of their own at ingestion so a report never reads the JSON: the
+    // `attribution` member as JSON text (NULL when none) and `is_primary`.
+    // Rows stored before are filled from their JSON, where jsonb reads an
+    // escaped NUL as U+FFFD (it refuses NUL, as text columns do).
+    "ALTER TABLE events ADD COLUMN attribution TEXT, ADD COLUMN is_primary BOOLEAN;
+     UPDATE events SET
+       attribution = CASE WHEN strpos(json, '\"attribution\"') > 0
+                     THEN NULLIF((replace(json, '\\u0000', '\\ufffd')::jsonb -> 'attribution')::text, 'null') END,
+       is_primary = (replace(json, '\\u0000', '\\ufffd')::jsonb ->> 'primary') = 'true'
+     WHERE strpos(json, '\"attribution\"') > 0 OR strpos(json, '\"primary\"') > 0;",
 ];
 
 /// The schema version this collector writes.
