@@ -232,7 +232,9 @@ fn event(e: &Event) -> Result<(), Failure> {
         u.check(MAX_TEXT).map_err(|(platform, field)| {
             fail(
                 format!("user_data.{platform}.{field}"),
-                format!("expected a SHA-256 as 64 hex digits (Google's city, region, postal_code, country: text of at most {MAX_TEXT} bytes)"),
+                format!(
+                    "expected a SHA-256 as 64 hex digits (Google's city, region, postal_code, country: text of at most {MAX_TEXT} bytes)"
+                ),
             )
         })?;
     }

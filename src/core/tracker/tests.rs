@@ -977,7 +977,7 @@ mod user_data {
         assert_eq!(u.microsoft.len(), 2);
         assert!(events.iter().filter(|e| e.kind != Kind::Conversion).all(|e| e.user_data.is_none()), "conversions only");
         let wire = serde_json::to_string(&events).unwrap();
-        for raw in ["John_Smith", "john_smith", "555", "1212"] {
+        for raw in ["John_Smith", "john_smith", "(650)555-1212", "6505551212"] {
             assert!(!wire.contains(raw) && !stored.contains(raw), "{raw} leaked");
         }
     }

@@ -5,21 +5,16 @@
 //! Unicode NFC, lower-cased and trimmed; all those SHA-256 hex. City,
 //! region, postal code and country go plain (trimmed).
 
-use super::{email, given, put, Fold, Input, Phone};
-use goaltag_wire::Map;
+use super::*;
 
-/// Google's match keys for `input` into `out`.
-pub fn rules(input: &Input, fold: Fold, phone: Option<&Phone>, out: &mut Map) {
-    put(out, "em", &input.email, |s| email(&fold(s, false), |d| d == "gmail.com" || d == "googlemail.com"));
-    if let Some(p) = phone {
-        out.insert("ph".into(), p.key(true));
-    }
-    for (key, v) in [("fn", &input.first_name), ("ln", &input.last_name), ("street", &input.street)] {
-        put(out, key, v, |s| fold(s, false).trim().into());
-    }
-    for (key, v) in [("city", &input.city), ("region", &input.region), ("postal_code", &input.postal_code), ("country", &input.country)] {
-        if let Some(s) = given(v) {
-            out.insert(key.into(), s.into());
-        }
-    }
-}
+/// Google's match keys.
+pub const RULES: Platform = Platform {
+    hashed: &[
+        ("em", EMAIL, Rule::GmailEmail),
+        ("ph", PHONE, Rule::Phone(true)),
+        ("fn", FIRST_NAME, Rule::Trim),
+        ("ln", LAST_NAME, Rule::Trim),
+        ("street", STREET, Rule::Trim),
+    ],
+    plain: &[("city", CITY), ("region", REGION), ("postal_code", POSTAL_CODE), ("country", COUNTRY)],
+};

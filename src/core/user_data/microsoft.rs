@@ -4,13 +4,7 @@
 //! domain without the `.`s and a `+suffix` of its local part; phone E.164
 //! with its `+`; both SHA-256 hex.
 
-use super::{email, put, without, Fold, Input, Phone};
-use goaltag_wire::Map;
+use super::*;
 
-/// Microsoft's match keys for `input` into `out`.
-pub fn rules(input: &Input, fold: Fold, phone: Option<&Phone>, out: &mut Map) {
-    put(out, "em", &input.email, |s| email(&without(&fold(s, true), char::is_whitespace), |_| true));
-    if let Some(p) = phone {
-        out.insert("ph".into(), p.key(true));
-    }
-}
+/// Microsoft's match keys.
+pub const RULES: Platform = Platform { hashed: &[("em", EMAIL, Rule::EveryDomainEmail), ("ph", PHONE, Rule::Phone(true))], plain: &[] };

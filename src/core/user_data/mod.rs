@@ -20,51 +20,74 @@ use crate::core::error::ConfigError;
 use crate::core::messages::Msg;
 use crate::prelude::*;
 use goaltag_wire::user_data::is_sha256_hex;
-use goaltag_wire::{Map, UserData};
+use goaltag_wire::UserData;
 
-/// The fields of `goaltag('user_data', {…})`, as given (trimmed later).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Input {
-    /// `email`.
-    pub email: Option<String>,
-    /// `phone`: with `+` or `00` and the country code, or national with
-    /// `config.phone_country_code`.
-    pub phone: Option<String>,
-    /// `first_name`.
-    pub first_name: Option<String>,
-    /// `last_name`.
-    pub last_name: Option<String>,
-    /// `street`.
-    pub street: Option<String>,
-    /// `city`.
-    pub city: Option<String>,
-    /// `region`: state or province.
-    pub region: Option<String>,
-    /// `postal_code`.
-    pub postal_code: Option<String>,
-    /// `country`: ISO 3166-1 alpha-2.
-    pub country: Option<String>,
-}
-
-/// Every parameter `goaltag('user_data', …)` knows.
+/// Every parameter of `goaltag('user_data', …)`, in the order of [`Input`]'s values.
 pub const FIELDS: [&str; 9] = ["email", "phone", "first_name", "last_name", "street", "city", "region", "postal_code", "country"];
+/// Indices into [`Input`] ([`FIELDS`]).
+pub const EMAIL: usize = 0;
+/// `phone`: with `+` or `00` and the country code, or national with `config.phone_country_code`.
+pub const PHONE: usize = 1;
+/// `first_name`.
+pub const FIRST_NAME: usize = 2;
+/// `last_name`.
+pub const LAST_NAME: usize = 3;
+/// `street`.
+pub const STREET: usize = 4;
+/// `city`.
+pub const CITY: usize = 5;
+/// `region`: state or province.
+pub const REGION: usize = 6;
+/// `postal_code`.
+pub const POSTAL_CODE: usize = 7;
+/// `country`: ISO 3166-1 alpha-2.
+pub const COUNTRY: usize = 8;
+
+/// The fields of `goaltag('user_data', {…})` as given, by [`FIELDS`] index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Input(pub [Option<String>; 9]);
 
 impl Input {
     /// The field named `key` ([`FIELDS`]), for the parser to fill.
     pub fn field(&mut self, key: &str) -> Option<&mut Option<String>> {
-        Some(match key {
-            "email" => &mut self.email,
-            "phone" => &mut self.phone,
-            "first_name" => &mut self.first_name,
-            "last_name" => &mut self.last_name,
-            "street" => &mut self.street,
-            "city" => &mut self.city,
-            "region" => &mut self.region,
-            "postal_code" => &mut self.postal_code,
-            "country" => &mut self.country,
-            _ => return None,
-        })
+        let i = FIELDS.iter().position(|f| *f == key)?;
+        self.0.get_mut(i)
     }
+}
+
+/// How a platform normalises a field before hashing it (the platform files
+/// say which field gets which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Lower case (NFC), trimmed.
+    Trim,
+    /// An email, lower case; at `gmail.com` and `googlemail.com` without
+    /// the `.`s and a `+suffix` of its local part.
+    GmailEmail,
+    /// An email, lower case, without white space and accents, and at every
+    /// domain without the `.`s and a `+suffix` of its local part.
+    EveryDomainEmail,
+    /// An email, trimmed and lower case, nothing else.
+    Email,
+    /// The phone's E.164 digits, with `+` before them when true.
+    Phone(bool),
+    /// Lower case, trimmed, without ASCII punctuation.
+    NoPunctuation,
+    /// Lower case, without ASCII punctuation or white space.
+    NoPunctuationOrSpace,
+    /// Lower case, without white space or `-`; in the US the first five digits.
+    Zip,
+    /// Two lower-case letters, else nothing.
+    Country,
+}
+
+/// A platform's match keys: `(wire name, field, rule)` hashed, and the
+/// fields sent plain.
+pub struct Platform {
+    /// Hashed fields.
+    pub hashed: &'static [(&'static str, usize, Rule)],
+    /// Plain fields (Google's address parts): `(wire name, field)`.
+    pub plain: &'static [(&'static str, usize)],
 }
 
 /// Text in the browser's Unicode: NFC and lower case, and with
@@ -74,25 +97,6 @@ pub type Fold<'a> = &'a dyn Fn(&str, bool) -> String;
 /// A field trimmed, None when nothing is left: an empty string is never hashed.
 pub fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// The raw value when it already is a SHA-256 (64 hex digits): sent as
-/// given, in lower case; the site must then have normalised it for the platform.
-pub fn prehashed(v: &Option<String>) -> Option<String> {
-    given(v).filter(|s| is_sha256_hex(s)).map(str::to_ascii_lowercase)
-}
-
-/// Puts `key` into `out`: the hash of `normalise(raw)`, or the raw value
-/// itself when it is a hash already; nothing when the field is absent or
-/// normalises to nothing.
-pub fn put(out: &mut Map, key: &str, raw: &Option<String>, normalise: impl FnOnce(&str) -> String) {
-    let hash = match prehashed(raw) {
-        Some(h) => Some(h),
-        None => given(raw).map(normalise).filter(|s| !s.is_empty()).map(|s| sha256_hex(&s)),
-    };
-    if let Some(h) = hash {
-        out.insert(key.into(), h);
-    }
 }
 
 /// `s` without the characters `drop` names.
@@ -130,48 +134,6 @@ pub fn e164(raw: &str, country_code: Option<&str>) -> Result<String, &'static st
     }
 }
 
-/// Every platform's match keys for `input`; `country_code` is
-/// `config.phone_country_code`. The errors are for the console and never
-/// quote a value.
-pub fn build(input: &Input, fold: Fold, country_code: Option<&str>) -> (UserData, Vec<ConfigError>) {
-    let mut errors = Vec::new();
-    // One phone for all three: E.164 (Google and Microsoft hash it with its `+`).
-    let phone = match (prehashed(&input.phone), given(&input.phone)) {
-        (Some(h), _) => Some(Phone::Hashed(h)),
-        (None, Some(raw)) => match e164(raw, country_code) {
-            Ok(d) => Some(Phone::Digits(d)),
-            Err(why) => {
-                errors.push(ConfigError::msg("user_data.phone", Msg::Phone, why));
-                None
-            }
-        },
-        _ => None,
-    };
-    let mut u = UserData::default();
-    google::rules(input, fold, phone.as_ref(), &mut u.google);
-    microsoft::rules(input, fold, phone.as_ref(), &mut u.microsoft);
-    meta::rules(input, fold, phone.as_ref(), &mut u.meta);
-    (u, errors)
-}
-
-/// The phone as the platforms get it.
-pub enum Phone {
-    /// A hash given as the value: sent as it is.
-    Hashed(String),
-    /// E.164 digits without the `+`.
-    Digits(String),
-}
-
-impl Phone {
-    /// The match key: the given hash, or the hash of the digits, with `+` before them when `plus`.
-    pub fn key(&self, plus: bool) -> String {
-        match self {
-            Phone::Hashed(h) => h.clone(),
-            Phone::Digits(d) => sha256_hex(&[if plus { "+" } else { "" }, d].concat()),
-        }
-    }
-}
-
 /// An email (already folded to lower case) by a platform's rule: trimmed;
 /// when `dots_plus(domain)`, its local part without a `+suffix` and without
 /// `.`s. Nothing (never hashed) without a local part, `@` and a domain.
@@ -189,8 +151,78 @@ pub fn email(folded: &str, dots_plus: fn(&str) -> bool) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests;
+/// `raw` (trimmed, not empty) normalised by `rule`; `phone` is the E.164
+/// digits, `country` Meta's country. Empty: nothing to hash.
+fn normalise(rule: Rule, raw: &str, fold: Fold, phone: &str, country: &str) -> String {
+    let f = || fold(raw, rule == Rule::EveryDomainEmail);
+    let punct = |c: char| c.is_ascii_punctuation();
+    let punct_space = |c: char| c.is_ascii_punctuation() || c.is_whitespace();
+    match rule {
+        Rule::Trim => f().trim().into(),
+        Rule::GmailEmail => email(&f(), |d| d == "gmail.com" || d == "googlemail.com"),
+        Rule::EveryDomainEmail => email(&without(&f(), char::is_whitespace), |_| true),
+        Rule::Email => email(&f(), |_| false),
+        Rule::Phone(plus) if !phone.is_empty() => [if plus { "+" } else { "" }, phone].concat(),
+        Rule::Phone(_) => String::new(),
+        Rule::NoPunctuation => without(f().trim(), punct),
+        Rule::NoPunctuationOrSpace => without(&f(), punct_space),
+        Rule::Zip => {
+            let zp = without(&f(), |c| c == '-' || c.is_whitespace());
+            match zp.get(..5) {
+                Some(five) if country == "us" && crate::core::text::all_bytes(five, |c| c.is_ascii_digit()) => five.into(),
+                _ => zp,
+            }
+        }
+        Rule::Country => {
+            let c = without(&f(), punct_space);
+            if c.len() == 2 && crate::core::text::all_bytes(&c, |b| b.is_ascii_lowercase()) {
+                c
+            } else {
+                String::new()
+            }
+        }
+    }
+}
+
+/// Every platform's match keys for `input`; `country_code` is
+/// `config.phone_country_code`. A value that already is a SHA-256 (64 hex
+/// digits) is sent as given, in lower case: the site must then have
+/// normalised it for the platform. The errors are for the console and
+/// never quote a value.
+pub fn build(input: &Input, fold: Fold, country_code: Option<&str>) -> (UserData, Vec<ConfigError>) {
+    let mut errors = Vec::new();
+    let v = &input.0;
+    let mut phone = String::new();
+    if let Some(raw) = given(&v[PHONE]).filter(|s| !is_sha256_hex(s)) {
+        match e164(raw, country_code) {
+            Ok(d) => phone = d,
+            Err(why) => errors.push(ConfigError::msg("user_data.phone", Msg::Phone, why)),
+        }
+    }
+    let country = given(&v[COUNTRY]).map(|c| normalise(Rule::Country, c, fold, "", "")).unwrap_or_default();
+    let mut u = UserData::default();
+    for (p, out) in [(&google::RULES, &mut u.google), (&microsoft::RULES, &mut u.microsoft), (&meta::RULES, &mut u.meta)] {
+        for &(key, field, rule) in p.hashed {
+            let Some(raw) = given(&v[field]) else { continue };
+            let hash = if is_sha256_hex(raw) {
+                raw.to_ascii_lowercase()
+            } else {
+                let n = normalise(rule, raw, fold, &phone, &country);
+                if n.is_empty() {
+                    continue;
+                }
+                sha256_hex(&n)
+            };
+            out.insert(key.into(), hash);
+        }
+        for &(key, field) in p.plain {
+            if let Some(s) = given(&v[field]) {
+                out.insert(key.into(), s.into());
+            }
+        }
+    }
+    (u, errors)
+}
 
 /// What [`crate::core::tracker::Host::fold`] does where there is no
 /// browser (native tests): lower case by Rust's tables, no NFC, and only
@@ -214,3 +246,6 @@ pub fn fold_latin(s: &str, strip_accents: bool) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

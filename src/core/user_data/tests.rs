@@ -3,6 +3,7 @@
 //! and written here; Meta's two are Meta's own published examples.
 
 use super::*;
+use goaltag_wire::Map;
 
 /// The native stand-in for the browser's folding ([`crate::core::tracker::Host::fold`]).
 fn fold(s: &str, accents: bool) -> String {
@@ -31,8 +32,8 @@ const PH_PLUS: &str = "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850f
 #[test]
 fn metas_published_vectors() {
     let i = input(|i| {
-        i.email = Some("John_Smith@gmail.com".into());
-        i.phone = Some("(650)555-1212".into());
+        i.0[EMAIL] = Some("John_Smith@gmail.com".into());
+        i.0[PHONE] = Some("(650)555-1212".into());
     });
     let (u, errors) = build_with(&i, Some("1"));
     assert!(errors.is_empty());
@@ -47,7 +48,7 @@ fn metas_published_vectors() {
 #[test]
 fn google_removes_dots_and_plus_only_at_gmail() {
     let em = |e: &str| {
-        let (u, _) = build_with(&input(|i| i.email = Some(e.into())), None);
+        let (u, _) = build_with(&input(|i| i.0[EMAIL] = Some(e.into())), None);
         (get(&u.google, "em").map(String::from), get(&u.meta, "em").map(String::from))
     };
     // sha256("janedoe@gmail.com"), sha256("janedoe@googlemail.com")
@@ -63,7 +64,7 @@ fn google_removes_dots_and_plus_only_at_gmail() {
 #[test]
 fn microsoft_removes_dots_plus_spaces_and_accents_at_every_domain() {
     let em = |e: &str| {
-        let (u, _) = build_with(&input(|i| i.email = Some(e.into())), None);
+        let (u, _) = build_with(&input(|i| i.0[EMAIL] = Some(e.into())), None);
         get(&u.microsoft, "em").map(String::from)
     };
     // sha256("janedoe@example.com")
@@ -76,7 +77,7 @@ fn microsoft_removes_dots_plus_spaces_and_accents_at_every_domain() {
 #[test]
 fn phones_are_e164() {
     let ph = |p: &str, cc: Option<&str>| {
-        let (u, e) = build_with(&input(|i| i.phone = Some(p.into())), cc);
+        let (u, e) = build_with(&input(|i| i.0[PHONE] = Some(p.into())), cc);
         (get(&u.google, "ph").map(String::from), get(&u.meta, "ph").map(String::from), e.len())
     };
     // sha256("+442079460958"), sha256("442079460958")
@@ -99,8 +100,8 @@ fn phones_are_e164() {
 #[test]
 fn a_phone_without_country_code_is_dropped_with_a_message_that_quotes_nothing() {
     let i = input(|i| {
-        i.phone = Some("(650) 555-1212".into());
-        i.email = Some("a@b.example".into());
+        i.0[PHONE] = Some("(650) 555-1212".into());
+        i.0[EMAIL] = Some("a@b.example".into());
     });
     let (u, errors) = build_with(&i, None);
     assert_eq!(errors.len(), 1);
@@ -111,7 +112,7 @@ fn a_phone_without_country_code_is_dropped_with_a_message_that_quotes_nothing() 
         assert!(m.get("em").is_some(), "the rest still goes");
     }
     for bad in ["+1 23", "+1234567890123456", "00", "+"] {
-        let (u, errors) = build_with(&input(|i| i.phone = Some(bad.into())), Some("1"));
+        let (u, errors) = build_with(&input(|i| i.0[PHONE] = Some(bad.into())), Some("1"));
         assert!(u.is_empty() && errors.len() == 1, "{bad}");
     }
 }
@@ -119,14 +120,14 @@ fn a_phone_without_country_code_is_dropped_with_a_message_that_quotes_nothing() 
 #[test]
 fn never_hashes_an_empty_string() {
     let i = input(|i| {
-        i.email = Some("   ".into());
-        i.phone = Some("".into());
-        i.first_name = Some(" ".into());
-        i.last_name = Some("...".into());
-        i.city = Some("  ".into());
-        i.region = Some("-".into());
-        i.postal_code = Some(" - ".into());
-        i.country = Some("".into());
+        i.0[EMAIL] = Some("   ".into());
+        i.0[PHONE] = Some("".into());
+        i.0[FIRST_NAME] = Some(" ".into());
+        i.0[LAST_NAME] = Some("...".into());
+        i.0[CITY] = Some("  ".into());
+        i.0[REGION] = Some("-".into());
+        i.0[POSTAL_CODE] = Some(" - ".into());
+        i.0[COUNTRY] = Some("".into());
     });
     let (u, errors) = build_with(&i, Some("1"));
     assert!(errors.is_empty());
@@ -137,7 +138,7 @@ fn never_hashes_an_empty_string() {
     assert!(u.microsoft.is_empty());
     assert_eq!(u.google.len(), 3, "{:?}", u.google);
     for bad in ["@", "a@", "@b.example", "no-at-sign"] {
-        let (u, _) = build_with(&input(|i| i.email = Some(bad.into())), None);
+        let (u, _) = build_with(&input(|i| i.0[EMAIL] = Some(bad.into())), None);
         assert!(u.is_empty(), "{bad}: {u:?}");
     }
 }
@@ -146,9 +147,9 @@ fn never_hashes_an_empty_string() {
 fn a_hash_is_sent_as_given() {
     let upper = JOHN_SMITH.to_ascii_uppercase();
     let i = input(|i| {
-        i.email = Some(format!(" {upper} "));
-        i.phone = Some(PH_META.into());
-        i.first_name = Some(JOHN_SMITH.into());
+        i.0[EMAIL] = Some(format!(" {upper} "));
+        i.0[PHONE] = Some(PH_META.into());
+        i.0[FIRST_NAME] = Some(JOHN_SMITH.into());
     });
     let (u, errors) = build_with(&i, None);
     assert!(errors.is_empty(), "a hashed phone needs no country code");
@@ -162,13 +163,13 @@ fn a_hash_is_sent_as_given() {
 #[test]
 fn names_and_addresses() {
     let i = input(|i| {
-        i.first_name = Some(" Mary-Ann ".into());
-        i.last_name = Some("Smith".into());
-        i.street = Some(" 123 Main St. ".into());
-        i.city = Some(" Menlo Park ".into());
-        i.region = Some("CA".into());
-        i.postal_code = Some("94025-1234".into());
-        i.country = Some("US".into());
+        i.0[FIRST_NAME] = Some(" Mary-Ann ".into());
+        i.0[LAST_NAME] = Some("Smith".into());
+        i.0[STREET] = Some(" 123 Main St. ".into());
+        i.0[CITY] = Some(" Menlo Park ".into());
+        i.0[REGION] = Some("CA".into());
+        i.0[POSTAL_CODE] = Some("94025-1234".into());
+        i.0[COUNTRY] = Some("US".into());
     });
     let (u, _) = build_with(&i, None);
     let smith = "6627835f988e2c5e50533d491163072d3f4f41f5c8b04630150debb3722ca2dd";
@@ -194,9 +195,9 @@ fn names_and_addresses() {
     // Elsewhere the whole postal code, without spaces; a country that is not two letters goes nowhere at Meta.
     let (u, _) = build_with(
         &input(|i| {
-            i.postal_code = Some("SW1A 1AA".into());
-            i.country = Some("GB".into());
-            i.first_name = Some("Jöhn".into());
+            i.0[POSTAL_CODE] = Some("SW1A 1AA".into());
+            i.0[COUNTRY] = Some("GB".into());
+            i.0[FIRST_NAME] = Some("Jöhn".into());
         }),
         None,
     );
@@ -206,7 +207,7 @@ fn names_and_addresses() {
         Some("d099e941c8648801789318e0c87111759678219e0be85b82237a4c4ace2c0d64"),
         "jöhn: accents stay for Google"
     );
-    let (u, _) = build_with(&input(|i| i.country = Some("USA".into())), None);
+    let (u, _) = build_with(&input(|i| i.0[COUNTRY] = Some("USA".into())), None);
     assert!(get(&u.meta, "country").is_none());
     assert_eq!(get(&u.google, "country"), Some("USA"), "plain, as given");
 }
