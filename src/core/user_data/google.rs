@@ -1,5 +1,6 @@
 //! Google's rules (Google Ads enhanced conversions; Data Manager API
-//! "Format user data"): email trimmed and lower-cased, and for `gmail.com`
+//! "Format user data"): email lower-cased without white space (leading,
+//! trailing and inside), and for `gmail.com`
 //! and `googlemail.com` only without the `.`s and a `+suffix` of its local
 //! part; phone E.164 with its `+`; first and last name and street in
 //! Unicode NFC, lower-cased and trimmed; all those SHA-256 hex. City,

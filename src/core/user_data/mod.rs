@@ -61,8 +61,8 @@ impl Input {
 pub enum Rule {
     /// Lower case (NFC), trimmed.
     Trim,
-    /// An email, lower case; at `gmail.com` and `googlemail.com` without
-    /// the `.`s and a `+suffix` of its local part.
+    /// An email, lower case, without white space; at `gmail.com` and
+    /// `googlemail.com` without the `.`s and a `+suffix` of its local part.
     GmailEmail,
     /// An email, lower case, without white space and accents, and at every
     /// domain without the `.`s and a `+suffix` of its local part.
@@ -159,7 +159,7 @@ fn normalise(rule: Rule, raw: &str, fold: Fold, phone: &str, country: &str) -> S
     let punct_space = |c: char| c.is_ascii_punctuation() || c.is_whitespace();
     match rule {
         Rule::Trim => f().trim().into(),
-        Rule::GmailEmail => email(&f(), |d| d == "gmail.com" || d == "googlemail.com"),
+        Rule::GmailEmail => email(&without(&f(), char::is_whitespace), |d| d == "gmail.com" || d == "googlemail.com"),
         Rule::EveryDomainEmail => email(&without(&f(), char::is_whitespace), |_| true),
         Rule::Email => email(&f(), |_| false),
         Rule::Phone(plus) if !phone.is_empty() => [if plus { "+" } else { "" }, phone].concat(),

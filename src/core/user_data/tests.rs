@@ -57,6 +57,8 @@ fn google_removes_dots_and_plus_only_at_gmail() {
     // sha256("jane.doe+x@example.com"): other domains keep both, for Google and Meta.
     let other = "0b6542ea781224b9278a8e16ad86dace01d0e50a68d4c28ceffa991fb474861f";
     assert_eq!(em(" Jane.Doe+X@Example.com"), (Some(other.into()), Some(other.into())));
+    // Google also removes white space inside (Data Manager: "intermediate whitespace").
+    assert_eq!(em("jane.doe+x @example.com").0.as_deref(), Some(other));
     // Meta never removes dots or a +suffix, not even at gmail.
     assert_ne!(em("jane.doe@gmail.com").1, em("janedoe@gmail.com").1);
 }
