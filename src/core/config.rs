@@ -133,7 +133,10 @@ impl Config {
                             crate::core::text::push_u64(&mut s, *n as u64);
                             Some(s).filter(|_| (*n as u64) as f64 == *n && *n >= 1.0)
                         }
-                        _ => val.as_str().map(|s| s.trim().trim_start_matches('+').to_owned()),
+                        _ => val.as_str().map(|s| {
+                            let s = s.trim();
+                            s.strip_prefix('+').unwrap_or(s).to_owned()
+                        }),
                     };
                     match code {
                         Some(c)

@@ -20,10 +20,13 @@ pub fn pad(data: &[u8]) -> Vec<u8> {
     msg
 }
 
-/// The 16 big-endian words of a 64-byte block into `w[..16]`.
+/// The 16 big-endian words of a 64-byte block into `w[..16]` (without
+/// indexing: no bounds checks, no panic locations in the download).
 pub fn load_block(block: &[u8], w: &mut [u32]) {
-    for (i, word) in block.chunks_exact(4).enumerate() {
-        w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+    for (x, word) in w.iter_mut().zip(block.chunks_exact(4)) {
+        if let [a, b, c, d] = *word {
+            *x = u32::from_be_bytes([a, b, c, d]);
+        }
     }
 }
 

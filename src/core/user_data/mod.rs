@@ -16,7 +16,7 @@ pub mod meta;
 pub mod microsoft;
 
 use crate::core::digest::sha256_hex;
-use crate::core::error::ConfigError;
+use crate::core::error::{cat, ConfigError};
 use crate::core::messages::Msg;
 use crate::prelude::*;
 use goaltag_wire::user_data::is_sha256_hex;
@@ -99,6 +99,11 @@ pub fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// Field `i` of `input` trimmed, None when nothing is left ([`given`]).
+fn given_at(input: &Input, i: usize) -> Option<&str> {
+    given(input.0.get(i)?)
+}
+
 /// `s` without the characters `drop` names.
 pub fn without(s: &str, drop: fn(char) -> bool) -> String {
     s.chars().filter(|c| !drop(*c)).collect()
@@ -125,7 +130,7 @@ pub fn e164(raw: &str, country_code: Option<&str>) -> Result<String, &'static st
         if cc == "1" && national.len() == 11 {
             national = national.strip_prefix('1').unwrap_or(national);
         }
-        [cc, national].concat()
+        cat(&[cc, national])
     };
     if (8..=15).contains(&full.len()) && !full.starts_with('0') {
         Ok(full)
@@ -138,13 +143,16 @@ pub fn e164(raw: &str, country_code: Option<&str>) -> Result<String, &'static st
 /// when `dots_plus(domain)`, its local part without a `+suffix` and without
 /// `.`s. Nothing (never hashed) without a local part, `@` and a domain.
 pub fn email(folded: &str, dots_plus: fn(&str) -> bool) -> String {
-    match folded.trim().rsplit_once('@') {
-        Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {
+    // The last `@` (a quoted local part may hold one), found without `rsplit_once`'s memrchr.
+    let folded = folded.trim();
+    let at = folded.bytes().rposition(|b| b == b'@').unwrap_or(0);
+    match (folded.get(..at), folded.get(at + 1..)) {
+        (Some(local), Some(domain)) if !local.is_empty() && !domain.is_empty() => {
             let local = if dots_plus(domain) { without(local.split('+').next().unwrap_or(""), |c| c == '.') } else { local.into() };
             if local.is_empty() {
                 String::new()
             } else {
-                [&local, "@", domain].concat()
+                cat(&[&local, "@", domain])
             }
         }
         _ => String::new(),
@@ -162,7 +170,7 @@ fn normalise(rule: Rule, raw: &str, fold: Fold, phone: &str, country: &str) -> S
         Rule::GmailEmail => email(&without(&f(), char::is_whitespace), |d| d == "gmail.com" || d == "googlemail.com"),
         Rule::EveryDomainEmail => email(&without(&f(), char::is_whitespace), |_| true),
         Rule::Email => email(&f(), |_| false),
-        Rule::Phone(plus) if !phone.is_empty() => [if plus { "+" } else { "" }, phone].concat(),
+        Rule::Phone(plus) if !phone.is_empty() => cat(&[if plus { "+" } else { "" }, phone]),
         Rule::Phone(_) => String::new(),
         Rule::NoPunctuation => without(f().trim(), punct),
         Rule::NoPunctuationOrSpace => without(&f(), punct_space),
@@ -191,19 +199,18 @@ fn normalise(rule: Rule, raw: &str, fold: Fold, phone: &str, country: &str) -> S
 /// never quote a value.
 pub fn build(input: &Input, fold: Fold, country_code: Option<&str>) -> (UserData, Vec<ConfigError>) {
     let mut errors = Vec::new();
-    let v = &input.0;
     let mut phone = String::new();
-    if let Some(raw) = given(&v[PHONE]).filter(|s| !is_sha256_hex(s)) {
+    if let Some(raw) = given_at(input, PHONE).filter(|s| !is_sha256_hex(s)) {
         match e164(raw, country_code) {
             Ok(d) => phone = d,
             Err(why) => errors.push(ConfigError::msg("user_data.phone", Msg::Phone, why)),
         }
     }
-    let country = given(&v[COUNTRY]).map(|c| normalise(Rule::Country, c, fold, "", "")).unwrap_or_default();
+    let country = given_at(input, COUNTRY).map(|c| normalise(Rule::Country, c, fold, "", "")).unwrap_or_default();
     let mut u = UserData::default();
     for (p, out) in [(&google::RULES, &mut u.google), (&microsoft::RULES, &mut u.microsoft), (&meta::RULES, &mut u.meta)] {
         for &(key, field, rule) in p.hashed {
-            let Some(raw) = given(&v[field]) else { continue };
+            let Some(raw) = given_at(input, field) else { continue };
             let hash = if is_sha256_hex(raw) {
                 raw.to_ascii_lowercase()
             } else {
@@ -216,7 +223,7 @@ pub fn build(input: &Input, fold: Fold, country_code: Option<&str>) -> (UserData
             out.insert(key.into(), hash);
         }
         for &(key, field) in p.plain {
-            if let Some(s) = given(&v[field]) {
+            if let Some(s) = given_at(input, field) {
                 out.insert(key.into(), s.into());
             }
         }
