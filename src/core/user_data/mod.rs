@@ -122,7 +122,7 @@ pub fn e164(raw: &str, country_code: Option<&str>) -> Result<String, &'static st
     } else if let Some(rest) = digits.strip_prefix("00") {
         rest.into()
     } else {
-        let cc = country_code.ok_or("a number without its country code, and no config.phone_country_code; dropped")?;
+        let cc = country_code.ok_or("no country code (+, 00 or config.phone_country_code); dropped")?;
         let mut national = digits.as_str();
         if cc != "39" {
             national = national.strip_prefix('0').unwrap_or(national);
@@ -135,7 +135,7 @@ pub fn e164(raw: &str, country_code: Option<&str>) -> Result<String, &'static st
     if (8..=15).contains(&full.len()) && !full.starts_with('0') {
         Ok(full)
     } else {
-        Err("not a phone number of 8 to 15 digits with its country code; dropped")
+        Err("not 8 to 15 digits; dropped")
     }
 }
 
