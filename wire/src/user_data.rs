@@ -57,3 +57,34 @@ impl UserData {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+
+    fn with(platform: &str, k: &str, v: &str) -> UserData {
+        let mut u = UserData::default();
+        let m = match platform {
+            "google" => &mut u.google,
+            "microsoft" => &mut u.microsoft,
+            _ => &mut u.meta,
+        };
+        m.insert(k.into(), v.into());
+        u
+    }
+
+    #[test]
+    fn hashed_fields_are_64_hex_digits_and_googles_address_parts_plain() {
+        let h: String = "0123456789abcdefABCDEF".chars().cycle().take(64).collect();
+        for p in ["google", "microsoft", "meta"] {
+            assert_eq!(with(p, "em", &h).check(10), Ok(()));
+            assert_eq!(with(p, "em", &h[1..]).check(10), Err((p, "em")));
+            assert_eq!(with(p, "em", &alloc::format!("{}g", &h[1..])).check(10), Err((p, "em")));
+        }
+        assert_eq!(with("google", "city", "Menlo Park").check(10), Ok(()));
+        assert_eq!(with("google", "city", "Menlo Park!").check(10), Err(("google", "city")));
+        assert_eq!(with("meta", "country", "us").check(10), Err(("meta", "country")), "Meta hashes every field");
+        assert!(UserData::default().is_empty() && !with("meta", "ph", &h).is_empty());
+    }
+}
