@@ -155,6 +155,33 @@ fn a_valid_batch_is_stored_with_its_columns_and_json() {
     assert_eq!(s.count("select count(*) from batches where site='demo-shop' and events=2 and stored=2 and attempt=1"), 1);
 }
 
+/// Enhanced conversions' `user_data` (issue 27): a conversion carrying it is
+/// stored, without it (nothing erases it after a retention period yet); a
+/// malformed one is a 400 naming the field, never a 500, and stores nothing.
+#[test]
+fn a_conversion_with_user_data_is_stored_without_it_and_a_bad_one_is_a_400() {
+    let s = start(|_| {});
+    let hash = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+    let conversion = |user_data: &str| {
+        batch(&format!(r#"{{"id":"{ID2}","kind":"conversion","ts":1764000000001,"goal":"purchase","user_data":{user_data}}}"#))
+    };
+    for (bad, reason) in [
+        (r#"{"meta":{"em":"jane@example.com"}}"#.to_string(), "events[0].user_data.meta.em: expected a SHA-256"),
+        (r#"{"google":[1]}"#.to_string(), "not a goaltag batch"),
+        (r#""x""#.to_string(), "not a goaltag batch"),
+    ] {
+        let a = s.post(&conversion(&bad));
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(a.body.contains(reason), "{reason:?} in {}", a.body);
+    }
+    assert_eq!(s.count("select count(*) from events"), 0);
+    let good = format!(r#"{{"google":{{"em":"{hash}","city":"Menlo Park"}},"microsoft":{{"em":"{hash}"}},"meta":{{"ph":"{hash}"}}}}"#);
+    let a = s.post(&conversion(&good));
+    assert_eq!((a.status, a.body.as_str()), (200, r#"{"duplicates":0,"stored":1}"#));
+    assert_eq!(s.count("select count(*) from events where kind='conversion'"), 1);
+    assert_eq!(s.count(&format!("select count(*) from events where json like '%user_data%' or json like '%{hash}%'")), 0);
+}
+
 #[test]
 fn the_same_batch_resent_is_stored_once() {
     let s = start(|_| {});
