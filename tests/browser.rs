@@ -1547,3 +1547,94 @@ async fn a_burst_queued_before_the_tag_loads_leaves_its_page_view_for_a_third_re
     assert_eq!(get(&third[0], "kind").as_string().as_deref(), Some("page_view"));
     assert!((400..500).contains(&size), "{size} bytes");
 }
+
+/// Every value the tag keeps in `localStorage`, joined.
+fn stored_values() -> String {
+    let ls = window().local_storage().unwrap().unwrap();
+    storage_of_the_tag().iter().filter_map(|k| ls.get_item(k).ok().flatten()).collect::<Vec<_>>().join("\n")
+}
+
+/// The raw details a checkout passes to `goaltag('user_data', …)` in the tests below.
+fn user_data_call() -> Vec<JsValue> {
+    vec![
+        s("user_data"),
+        obj(&[
+            ("email", s(" John_Smith@gmail.com ")),
+            ("phone", s("(650)555-1212")),
+            // "Zoë" with a combining diaeresis: the browser's NFC makes it one character.
+            ("first_name", s("Zoe\u{0308}")),
+        ]),
+    ]
+}
+
+const RAW: [&str; 6] = ["John_Smith", "john_smith", "(650)555-1212", "6505551212", "Zoe", "zoe"];
+
+/// Enhanced conversions (issue 27): the conversion carries each platform's
+/// hashes; the raw email, phone and name are in no request and nowhere in
+/// storage (the outbox is persisted here: the collector answers 503 first).
+#[wasm_bindgen_test]
+async fn user_data_leaves_only_as_hashes_on_the_conversion() {
+    setup(&[503], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    config_goals();
+    goaltag(&[s("config"), obj(&[("phone_country_code", s("1")), ("delivery", obj(&[("base_ms", 300.into())]))])]);
+    goaltag(&user_data_call());
+    goaltag(&[s("event"), s("purchase"), obj(&[("transaction_id", s("T-27"))])]);
+    goaltag(&[s("flush")]);
+    // The refused batch is persisted, then retried: wait for the conversion to arrive again.
+    for _ in 0..60 {
+        if conversions_of("purchase").len() >= 2 {
+            break;
+        }
+        sleep(50).await;
+    }
+    let p = conversions_of("purchase");
+    assert!(p.len() >= 2, "the conversion was sent, refused and sent again: {}", p.len());
+    let u = get(&p[0], "user_data");
+    let at = |platform: &str, field: &str| get(&get(&u, platform), field).as_string();
+    // Meta's published examples, and SHA-256 of the NFC, lower-cased "zoë".
+    assert_eq!(at("meta", "em").as_deref(), Some("62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"));
+    assert_eq!(at("meta", "ph").as_deref(), Some("e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176"));
+    assert_eq!(at("google", "fn").as_deref(), Some("2752b88686847fa5c86f47b94ce652b7b3f22a91c37617d451a4db9afa431450"));
+    assert_eq!(at("microsoft", "ph").as_deref(), Some("1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8"), "+16505551212");
+    for e in all_events() {
+        if get(&e, "kind").as_string().as_deref() != Some("conversion") {
+            assert!(get(&e, "user_data").is_undefined(), "only conversions carry it");
+        }
+    }
+    let stored = stored_values();
+    for raw in RAW {
+        for body in body_texts() {
+            assert!(!body.contains(raw), "{raw} in a request: {body}");
+        }
+        assert!(!stored.contains(raw), "{raw} in storage: {stored}");
+    }
+}
+
+/// The same call while `ad_user_data` is denied: accepted without a word,
+/// and the conversion (which must arrive first) carries no `user_data`.
+#[wasm_bindgen_test]
+async fn with_ad_user_data_denied_no_user_data_is_sent() {
+    setup(&[], &[]);
+    start("demo-shop", Some(COLLECTOR));
+    config_goals();
+    goaltag(&[s("config"), obj(&[("phone_country_code", s("1"))])]);
+    goaltag(&[s("consent"), s("update"), obj(&[("ad_user_data", s("denied"))])]);
+    goaltag(&user_data_call());
+    goaltag(&[s("event"), s("purchase"), obj(&[("transaction_id", s("T-28"))])]);
+    goaltag(&[s("flush")]);
+    for _ in 0..60 {
+        if !conversions_of("purchase").is_empty() {
+            break;
+        }
+        sleep(50).await;
+    }
+    assert_eq!(conversions_of("purchase").len(), 1, "the conversion itself is sent");
+    assert!(all_events().iter().all(|e| get(e, "user_data").is_undefined()));
+    let errors = ERRORS.with(|e| e.borrow().clone());
+    assert!(errors.iter().all(|e| !e.contains("user_data")), "accepted without a word: {errors:?}");
+    let stored = stored_values();
+    for raw in RAW {
+        assert!(body_texts().iter().all(|b| !b.contains(raw)) && !stored.contains(raw), "{raw}");
+    }
+}

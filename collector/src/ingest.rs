@@ -134,6 +134,10 @@ fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejectio
             .and_then(|()| in_window(clock.judged(e.ts), now, window, limits))
             .map_err(|(field, why)| Rejection::bad(format!("events[{i}].{field}: {why}")))?;
         e.id.make_ascii_lowercase();
+        // Enhanced conversions' hashed match keys are checked (above) but not
+        // kept yet: nothing erases them after a retention period so far, so
+        // they go before storage (docs/delivery.md, "The wire format").
+        e.user_data = None;
     }
     // Only once the whole batch is accepted: the stored time.
     for e in &mut batch.events {
@@ -271,6 +275,16 @@ fn event(e: &Event) -> Result<(), Failure> {
         text("attribution.referrer_host", a.referrer_host.as_deref(), MAX_TEXT)?;
         text("attribution.landing_url", a.landing_url.as_deref(), MAX_URL)?;
     }
+    if let Some(u) = &e.user_data {
+        u.check(MAX_TEXT).map_err(|(platform, field)| {
+            fail(
+                format!("user_data.{platform}.{field}"),
+                format!(
+                    "expected a SHA-256 as 64 hex digits (Google's city, region, postal_code, country: text of at most {MAX_TEXT} bytes)"
+                ),
+            )
+        })?;
+    }
     Ok(())
 }
 
@@ -374,6 +388,34 @@ mod tests {
         let title = "é".repeat(MAX_TEXT);
         assert!(parse(body(&format!(r#","title":"{title}""#)).as_bytes(), &LIMITS).is_ok());
         assert!(reason(&format!(r#","title":"{title}é""#)).starts_with("events[0].title"));
+    }
+
+    /// Enhanced conversions' `user_data` (issue 27): checked, then not kept
+    /// (nothing erases it yet); a bad one is a 400 naming the field, never a 500.
+    #[test]
+    fn user_data_is_checked_and_not_kept() {
+        let h = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+        let good = format!(
+            r#","user_data":{{"google":{{"em":"{h}","city":"Menlo Park"}},"microsoft":{{"em":"{}"}},"meta":{{"ph":"{h}"}},"tiktok":{{"x":1}}}}"#,
+            h.to_ascii_uppercase()
+        );
+        let b = parse(body(&good).as_bytes(), &LIMITS).unwrap();
+        assert_eq!(b.events[0].user_data, None, "checked, not stored");
+        assert!(parse(body(r#","user_data":{}"#).as_bytes(), &LIMITS).is_ok());
+        for (fields, field) in [
+            (r#","user_data":{"meta":{"em":"john@example.com"}}"#, "events[0].user_data.meta.em: expected a SHA-256"),
+            (&*format!(r#","user_data":{{"microsoft":{{"ph":"{}"}}}}"#, &h[1..]), "events[0].user_data.microsoft.ph"),
+            (&*format!(r#","user_data":{{"google":{{"fn":"{h}0"}}}}"#), "events[0].user_data.google.fn"),
+            (r#","user_data":{"google":{"country":"US","street":"1 Main St"}}"#, "events[0].user_data.google.street"),
+        ] {
+            let r = parse(body(fields).as_bytes(), &LIMITS).unwrap_err();
+            assert_eq!(r.status, StatusCode::BAD_REQUEST);
+            assert!(r.reason.starts_with(field), "{}", r.reason);
+        }
+        for malformed in [r#","user_data":"x""#, r#","user_data":{"google":[1]}"#, r#","user_data":{"meta":{"em":7}}"#] {
+            let r = parse(body(malformed).as_bytes(), &LIMITS).unwrap_err();
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{malformed}");
+        }
     }
 
     #[test]

@@ -125,6 +125,14 @@ goaltagDescribe.store = function (op, key, value) {
   } catch (e) {}
 };
 
+// Unicode for enhanced conversions' normalisation (src/core/user_data),
+// with the browser's tables so the wasm carries none: `s` in NFC and lower
+// case, or with `strip` decomposed (NFD) and without its combining accents.
+goaltagDescribe.fold = function (s, strip) {
+  s = s.normalize(strip ? 'NFD' : 'NFC').toLowerCase();
+  return strip ? s.replace(/[\u0300-\u036f]/g, '') : s;
+};
+
 // The full console line of an error the tag reported with a code
 // (src/core/messages.rs): `line` is that line with \x01 where the text goes,
 // `code` indexes the texts of goaltag.messages.json at

@@ -82,10 +82,16 @@ pub fn random_u32() -> u32 {
 /// visitor who blocks site data), the tag works from memory.
 static STORE: super::Local<core::cell::OnceCell<js_sys::Function>> = super::Local(core::cell::OnceCell::new());
 
-/// Keeps the loader's storage helper.
+/// The loader's Unicode helper (`goaltagDescribe.fold`): NFC and lower
+/// case by the browser's tables, for enhanced conversions' normalisation.
+static FOLD: super::Local<core::cell::OnceCell<js_sys::Function>> = super::Local(core::cell::OnceCell::new());
+
+/// Keeps the loader's storage and Unicode helpers.
 pub fn set_store(describe: &JsValue) {
-    if let Some(f) = js_sys::Reflect::get(describe, &"store".into()).ok().and_then(|f| f.dyn_into().ok()) {
-        let _ = STORE.set(f);
+    for (name, cell) in [("store", &STORE), ("fold", &FOLD)] {
+        if let Some(f) = js_sys::Reflect::get(describe, &name.into()).ok().and_then(|f| f.dyn_into().ok()) {
+            let _ = cell.set(f);
+        }
     }
 }
 
@@ -144,6 +150,12 @@ impl Host for BrowserHost {
     }
     fn remove(&mut self, key: &str) {
         store(2, key, "");
+    }
+    fn fold(&self, s: &str, strip_accents: bool) -> String {
+        FOLD.get()
+            .and_then(|f| f.call2(&JsValue::NULL, &s.into(), &strip_accents.into()).ok())
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
     }
     fn keys(&self, prefix: &str) -> Vec<String> {
         let keys = store(3, prefix, "");

@@ -34,6 +34,10 @@ pub enum Command {
     OptOut,
     /// `goaltag('opt_in')`: undoes `opt_out`.
     OptIn,
+    /// `goaltag('user_data', {email, phone, …})`: the buyer's details for
+    /// this page's conversions (enhanced conversions), raw until the
+    /// tracker hashes them at once.
+    UserData(crate::core::user_data::Input),
 }
 
 /// Lets an SPA report a virtual page with its own URL or title.
@@ -68,7 +72,7 @@ pub const MAX_TEXT: usize = 500;
 pub const MAX_VALUE: f64 = 1e12;
 
 /// Every command `goaltag(...)` knows, for the unknown-command message.
-pub const COMMANDS: &str = "one of config, page_view, event, flush, consent, opt_out, opt_in";
+pub const COMMANDS: &str = "one of config, page_view, event, flush, consent, opt_out, opt_in, user_data";
 
 /// Parses one call. `Err` means the command cannot run at all; the `Vec` lists
 /// parameters that were dropped from a command that still runs.
@@ -115,6 +119,23 @@ pub fn parse(args: &[Val]) -> Result<(Command, Vec<ConfigError>), ConfigError> {
                 true
             });
             Command::Event(p)
+        }
+        Some("user_data") => {
+            let mut input = crate::core::user_data::Input::default();
+            for_each_param("user_data", arg(1), &mut errors, |key, v, errors| match input.field(key) {
+                Some(slot) => {
+                    *slot = text(v, &["user_data.", key], MAX_TEXT, errors);
+                    if slot.is_none() {
+                        // The buyer's details are never quoted back on the console.
+                        if let Some(e) = errors.last_mut() {
+                            e.got = v.type_name().into();
+                        }
+                    }
+                    true
+                }
+                None => false,
+            });
+            Command::UserData(input)
         }
         Some("flush") => Command::Flush,
         Some("opt_out") => Command::OptOut,
@@ -306,6 +327,21 @@ mod tests {
         assert_eq!((e.field.as_str(), e.got.as_str()), ("goaltag('consent', 'source', …)", "\"onetrust\""));
         assert_eq!(p(r#"["consent","source"]"#).unwrap_err().got, "null");
         assert!(p(r#"["opt-out"]"#).unwrap_err().expected().contains("opt_out"));
+    }
+
+    #[test]
+    fn user_data_takes_its_nine_fields() {
+        let (c, errs) = p(r#"["user_data",{"email":"A@b.example","phone":6505551212,"country":"US","colour":"red","city":{}}]"#).unwrap();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["user_data.colour", "user_data.city"]);
+        let (_, errs) = p(&format!(r#"["user_data",{{"email":"{}@b.example"}}]"#, "x".repeat(600))).unwrap();
+        assert_eq!(errs[0].got, "a string", "never the value");
+        let Command::UserData(i) = c else { panic!() };
+        assert_eq!(
+            (i.0[0].as_deref(), i.0[1].as_deref(), i.0[8].as_deref(), &i.0[5]),
+            (Some("A@b.example"), Some("6505551212"), Some("US"), &None)
+        );
+        assert_eq!(p(r#"["user_data"]"#).unwrap().0, Command::UserData(Default::default()));
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Config {
     /// While ad storage is denied or unanswered, same-site links and forms the
     /// visitor follows carry the landing URL's click IDs and `utm_*` parameters.
     pub url_passthrough: bool,
+    /// The country calling code (digits, like `1` or `44`) of
+    /// `goaltag('user_data', {phone})` numbers written without `+` or `00`.
+    pub phone_country_code: Option<String>,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             honor_gpc: true,
             honor_dnt: false,
             url_passthrough: false,
+            phone_country_code: None,
         }
     }
 }
@@ -70,7 +74,7 @@ pub const ATTRIBUTES: [&str; 3] = ["site", "collector", "spa"];
 
 /// Every field `goaltag('config', …)` knows, for the unknown-field message.
 pub const FIELDS: &str = "one of site, collector, spa, hash_routing, auto_page_view, goals, delivery, redact_params, \
-     click_ids, visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt, url_passthrough";
+     click_ids, visit_timeout_minutes, attribution_window_days, mode, honor_gpc, honor_dnt, url_passthrough, phone_country_code";
 
 impl Config {
     /// Merges one config object into this config. Returns every problem found;
@@ -121,6 +125,30 @@ impl Config {
                     Ok(d) => self.attribution_window_days = d as u32,
                     Err(e) => errors.push(e),
                 },
+                "phone_country_code" => {
+                    // A number or a string, with or without its "+".
+                    let code = match val {
+                        Val::Num(n) => {
+                            let mut s = String::new();
+                            crate::core::text::push_u64(&mut s, *n as u64);
+                            Some(s).filter(|_| (*n as u64) as f64 == *n && *n >= 1.0)
+                        }
+                        _ => val.as_str().map(|s| {
+                            let s = s.trim();
+                            s.strip_prefix('+').unwrap_or(s).to_owned()
+                        }),
+                    };
+                    match code {
+                        Some(c)
+                            if (1..=3).contains(&c.len())
+                                && !c.starts_with('0')
+                                && crate::core::text::all_bytes(&c, |b| b.is_ascii_digit()) =>
+                        {
+                            self.phone_country_code = Some(c)
+                        }
+                        _ => errors.push(ConfigError::new(field(), Msg::CountryCode, val)),
+                    }
+                }
                 "mode" => match parse_mode(val, &field()) {
                     Ok(m) => self.mode = m,
                     Err(e) => errors.push(e),
@@ -233,6 +261,21 @@ mod tests {
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["config.redact_params", "config.visit_timeout_minutes", "config.attribution_window_days", "config.mode"]);
         assert_eq!(c.visit_timeout_ms, 45 * 60_000, "a bad value keeps the last good one");
+    }
+
+    #[test]
+    fn phone_country_code_is_one_to_three_digits() {
+        for (given, want) in [(r#""1""#, "1"), (r#"" +44 ""#, "44"), ("49", "49"), (r#""358""#, "358")] {
+            let mut c = Config::default();
+            assert!(c.apply(&json(&format!(r#"{{"phone_country_code":{given}}}"#))).is_empty(), "{given}");
+            assert_eq!(c.phone_country_code.as_deref(), Some(want));
+        }
+        for bad in [r#""""#, r#""0044""#, r#""1-2""#, "1.5", "0", r#""US""#, "true"] {
+            let mut c = Config::default();
+            let errs = c.apply(&json(&format!(r#"{{"phone_country_code":{bad}}}"#)));
+            assert_eq!((errs.len(), c.phone_country_code.clone()), (1, None), "{bad}");
+            assert_eq!(errs[0].code, Msg::CountryCode);
+        }
     }
 
     #[test]

@@ -143,6 +143,10 @@ messages! {
     TcfApi = "window.__tcfapi, the stub of an IAB TCF v2.2 CMP, loaded before this call",
     /// The GCM source without an array.
     DataLayer = "window.dataLayer, the array gtag() pushes on",
+    /// `user_data.phone` that cannot be made E.164.
+    Phone = "a phone number with its country code, like \"+1 650 555 1212\" (or a national number and config.phone_country_code: \"1\")",
+    /// `config.phone_country_code`.
+    CountryCode = "a country calling code of 1 to 3 digits, like \"1\" or \"44\"",
 }
 
 /// The console lines the tag prints whole, without a code: warnings and its
@@ -214,8 +218,8 @@ mod tests {
     #[test]
     fn every_code_has_its_text_and_the_file_is_json() {
         assert_eq!(text(Msg::ConfigObject), TEXTS[0]);
-        assert_eq!(text(Msg::DataLayer), *TEXTS.last().unwrap());
-        assert_eq!(TEXTS.len(), Msg::DataLayer as usize + 1);
+        assert_eq!(text(Msg::CountryCode), *TEXTS.last().unwrap());
+        assert_eq!(TEXTS.len(), Msg::CountryCode as usize + 1);
         let parsed: Vec<String> = serde_json::from_str(&json()).unwrap();
         assert_eq!(parsed, TEXTS);
         assert!(TEXTS.iter().all(|t| t.matches("{}").count() <= 1 && !t.is_empty()));

@@ -8,6 +8,7 @@ pub mod capture;
 pub mod command;
 pub mod config;
 pub mod consent;
+pub mod digest;
 pub mod error;
 pub mod fields;
 pub mod goals;
@@ -21,6 +22,7 @@ pub mod test_fixtures;
 pub mod text;
 pub mod tracker;
 pub mod url;
+pub mod user_data;
 pub mod val;
 pub mod visit;
 

@@ -1,8 +1,10 @@
 //! Name-based (version 5) UUIDs, so that a conversion replayed by a reloaded
 //! confirmation page carries the same event ID and the collector stores it once.
-//! SHA-1 is written here (about 1 KB of wasm) rather than pulled in as a crate.
+//! SHA-1 is written here (about 1 KB of wasm) rather than pulled in as a crate;
+//! its padding and block loading are SHA-256's ([`crate::core::digest`]).
 //! It is used only to derive IDs, never for security.
 
+use crate::core::digest::{load_block, pad};
 use crate::core::id::format_uuid;
 use crate::prelude::*;
 
@@ -40,19 +42,9 @@ pub fn transaction_event_id(site: &str, goal: &str, transaction: &str) -> String
 /// SHA-1 (FIPS 180-4) of `data`.
 pub fn sha1(data: &[u8]) -> [u8; 20] {
     let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
-    // Message, 0x80, zero padding, then the bit length: a multiple of 64 bytes.
-    let mut msg = Vec::with_capacity(data.len() + 72);
-    msg.extend_from_slice(data);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_be_bytes());
     let mut w = [0u32; 80];
-    for block in msg.chunks_exact(64) {
-        for (i, word) in block.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
+    for block in pad(data).chunks_exact(64) {
+        load_block(block, &mut w);
         for i in 16..80 {
             w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
         }

@@ -38,6 +38,15 @@ goaltag('event');
 goaltag('event', 'purchase', { value: true });
 // @ts-expect-error
 goaltag('config');
+// user_data: an unknown field, a misspelt one, no object.
+// @ts-expect-error
+goaltag('user_data', { mail: 'jane@example.com' });
+// @ts-expect-error
+goaltag('user_data', { email: 'jane@example.com', zip: '94025' });
+// @ts-expect-error
+goaltag('user_data');
+// @ts-expect-error
+goaltag('config', { phone_country_code: true });
 // @ts-expect-error
 goaltag('config', { mode: 'strict' });
 // @ts-expect-error

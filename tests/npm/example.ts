@@ -4,7 +4,7 @@
 import { init, goaltag } from 'goaltag';
 import type {
   Config, ConsentDefault, ConsentSource, ConsentState, CookieSource, DeliveryPolicy, EventParams, Goal, GoalWhen,
-  Goaltag, InitOptions, PageView, Revenue,
+  Goaltag, InitOptions, PageView, Revenue, UserData,
 } from 'goaltag';
 
 const delivery: DeliveryPolicy = {
@@ -49,6 +49,7 @@ const config: Config = {
   honor_gpc: true,
   honor_dnt: false,
   url_passthrough: true,
+  phone_country_code: '1',
 };
 
 const options: InitOptions = { site: 'my-shop', collector: '/collect', consent: 'denied', config };
@@ -75,6 +76,10 @@ async function start(): Promise<void> {
   goaltag('page_view', page);
   goaltag('page_view', {});
   goaltag('event', 'add_to_cart');
+  const buyer: UserData = { email: 'jane@example.com', phone: '+1 650 555 1212', first_name: 'Jane', last_name: 'Doe' };
+  goaltag('user_data', buyer);
+  goaltag('user_data', { street: '1 Main St', city: 'Menlo Park', region: 'CA', postal_code: '94025', country: 'US' });
+  goaltag('config', { phone_country_code: 44 });
   goaltag('event', 'purchase', params);
   goaltag('event', 'purchase', { revenue: '49.95' });
   goaltag('flush');

@@ -9,6 +9,7 @@ const settings: goaltag.Config = { goals, url_passthrough: true };
 goaltag('consent', 'default', { analytics_storage: 'denied', wait_for_update: 500 });
 goaltag('consent', 'source', 'gcm');
 window.goaltag('config', settings);
+window.goaltag('user_data', { email: 'jane@example.com', phone: '+16505551212' } satisfies goaltag.UserData);
 window.goaltag('event', 'purchase', { value: 49.95, currency: 'EUR', transaction_id: 'T-1' });
 // @ts-expect-error
 window.goaltag('consent', 'source', 'onetrust');

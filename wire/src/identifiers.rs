@@ -20,11 +20,14 @@ pub enum Identifier {
     VisitId,
     /// `attribution.click_ids`: the ad platforms' click IDs (gclid, msclkid, …).
     ClickIds,
+    /// `user_data`: the buyer's hashed email, phone, name and address
+    /// (enhanced conversions), under `ad_user_data`.
+    UserData,
 }
 
 impl Identifier {
     /// Every identifier.
-    pub const ALL: [Identifier; 3] = [Identifier::ClientId, Identifier::VisitId, Identifier::ClickIds];
+    pub const ALL: [Identifier; 4] = [Identifier::ClientId, Identifier::VisitId, Identifier::ClickIds, Identifier::UserData];
 
     /// Where it stands in an event's JSON: the member's name, or the name of
     /// the object holding it and its name in there.
@@ -33,6 +36,7 @@ impl Identifier {
             Identifier::ClientId => ("client_id", None),
             Identifier::VisitId => ("visit_id", None),
             Identifier::ClickIds => ("attribution", Some("click_ids")),
+            Identifier::UserData => ("user_data", None),
         }
     }
 }
@@ -40,12 +44,14 @@ impl Identifier {
 impl Consent {
     /// Whether an event recorded under this consent may carry `id`: the
     /// visitor's IDs with `analytics_storage` granted, click IDs with
-    /// `ad_storage` granted. (Whether the event is sent at all is the tag's
+    /// `ad_storage` granted, the hashed user data with `ad_user_data`
+    /// granted. (Whether the event is sent at all is the tag's
     /// consent mode's to say.)
     pub fn allows(&self, id: Identifier) -> bool {
         let signal = match id {
             Identifier::ClientId | Identifier::VisitId => self.analytics_storage,
             Identifier::ClickIds => self.ad_storage,
+            Identifier::UserData => self.ad_user_data,
         };
         signal == Signal::Granted
     }
@@ -64,6 +70,9 @@ impl Event {
         }
         if let Some(a) = self.attribution.as_mut().filter(|_| !consent.allows(Identifier::ClickIds)) {
             a.click_ids.clear();
+        }
+        if !consent.allows(Identifier::UserData) {
+            self.user_data = None;
         }
     }
 }

@@ -200,6 +200,13 @@ impl Event {
             consent(o.key("consent"), c);
         }
         o.opt_bool("gpc", self.gpc);
+        if let Some(u) = &self.user_data {
+            let mut x = Obj::open(o.key("user_data"));
+            for (k, m) in u.platforms() {
+                x.map(k, m);
+            }
+            x.close();
+        }
         o.close();
         out
     }
@@ -267,6 +274,7 @@ pub fn narrow(json: &str, snapshot: &Consent) -> Option<String> {
             "consent" => consent(o.key(k), snapshot),
             "client_id" if gone(Identifier::ClientId) => {}
             "visit_id" if gone(Identifier::VisitId) => {}
+            "user_data" if gone(Identifier::UserData) => {}
             "attribution" if gone(Identifier::ClickIds) => {
                 let mut inner = Obj::open(o.key(k));
                 for (ik, iv) in members(v)? {
@@ -417,6 +425,11 @@ mod tests {
             ad_personalization: Signal::Granted,
         });
         e.gpc = Some(true);
+        let mut u = crate::UserData::default();
+        u.google.insert("em".into(), "a".repeat(64));
+        u.google.insert("city".into(), "Menlo Park".into());
+        u.meta.insert("ph".into(), "b".repeat(64));
+        e.user_data = Some(u);
         e
     }
 

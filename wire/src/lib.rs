@@ -18,10 +18,12 @@ mod identifiers;
 pub mod json;
 pub mod limits;
 mod map;
+pub mod user_data;
 
 pub use identifiers::Identifier;
 pub use limits::{is_goal_id, is_site_key, is_wire_text};
 pub use map::Map;
+pub use user_data::UserData;
 
 /// True for a canonical hyphenated UUID of any version (either case): the
 /// tag makes them, the collector refuses anything else as an event ID.
@@ -179,6 +181,10 @@ pub struct Event {
     /// True when the browser sent Global Privacy Control.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpc: Option<bool>,
+    /// Conversions: the buyer's hashed match keys for enhanced conversions,
+    /// per ad platform ([`UserData`]), only while `ad_user_data` is granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<UserData>,
 }
 
 impl Event {
@@ -207,6 +213,7 @@ impl Event {
             attribution: None,
             consent: None,
             gpc: None,
+            user_data: None,
         }
     }
 }

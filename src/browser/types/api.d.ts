@@ -91,6 +91,29 @@ export interface EventParams {
   transaction_id?: string;
 }
 
+/**
+ * `goaltag('user_data', …)`: the buyer's details for enhanced conversions,
+ * all optional. Normalised and SHA-256-hashed in the browser for Google,
+ * Microsoft and Meta; only the hashes (and Google's plain city, region,
+ * postal code and country) go with this page's conversions, and only while
+ * `ad_user_data` is granted. A value of 64 hex digits is taken as a hash
+ * already normalised for the platforms and sent as given.
+ */
+export interface UserData {
+  email?: string;
+  /** With `+` or `00` and the country code, or national with `config.phone_country_code`. */
+  phone?: string;
+  first_name?: string;
+  last_name?: string;
+  street?: string;
+  city?: string;
+  /** State or province, like `"CA"`. */
+  region?: string;
+  postal_code?: string;
+  /** ISO 3166-1 alpha-2, like `"US"`. */
+  country?: string;
+}
+
 /** A string condition of a goal: case-insensitive. */
 export interface TextCondition {
   /** `regex` is the browser's `RegExp`, case-insensitive. */
@@ -261,6 +284,12 @@ export interface Config {
    * denied (default `false`).
    */
   url_passthrough?: boolean;
+  /**
+   * The country calling code (1 to 3 digits, like `"1"` or `"44"`) of
+   * `goaltag('user_data', {phone})` numbers written without `+` or `00`;
+   * without it such a number is dropped with a console message.
+   */
+  phone_country_code?: string | number;
 }
 
 /**
@@ -287,4 +316,9 @@ export interface Goaltag {
   (command: 'opt_out'): void;
   /** Undoes `opt_out`: consent is again what the default and the banner say. */
   (command: 'opt_in'): void;
+  /**
+   * Enhanced conversions: the buyer's details, hashed at once, carried by the
+   * conversions this page records after the call (memory only, never stored).
+   */
+  (command: 'user_data', data: UserData): void;
 }

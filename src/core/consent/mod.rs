@@ -124,7 +124,7 @@ pub enum Effect {
         /// The ad keys.
         ads: bool,
     },
-    /// What may be sent narrowed (analytics or ad storage withdrawn, GPC or
+    /// What may be sent narrowed (analytics or ad storage or ad user data withdrawn, GPC or
     /// DNT turned on, an opt-out): events queued under the wider state must
     /// not leave as they are. Under [`Route::Drop`] every unsent one is
     /// dropped; under [`Route::Send`] each is rewritten as if recorded now.
@@ -170,6 +170,8 @@ struct Status {
     route: Route,
     analytics: bool,
     ads: bool,
+    /// `ad_user_data` granted and in force: queued conversions may carry user data.
+    user_data: bool,
 }
 
 impl Consent {
@@ -325,7 +327,12 @@ impl Consent {
     }
 
     fn status(&self) -> Status {
-        Status { route: self.route(), analytics: self.may_store(Purpose::Analytics), ads: self.may_store(Purpose::Ads) }
+        Status {
+            route: self.route(),
+            analytics: self.may_store(Purpose::Analytics),
+            ads: self.may_store(Purpose::Ads),
+            user_data: self.may_store(Purpose::UserData),
+        }
     }
 
     /// Runs one transition and derives its effects from what changed, so every
@@ -347,7 +354,9 @@ impl Consent {
         if analytics || ads {
             out.push(Effect::PurgeStorage { analytics, ads });
         }
-        if narrowed(before.route, after.route) {
+        // Revoking ad_user_data stores nothing to purge, but the queued
+        // conversions' user data must not leave: a narrowing too.
+        if narrowed(before.route, after.route) || (before.user_data && !after.user_data) {
             out.push(Effect::Narrowed);
         }
         match (before.route, after.route) {

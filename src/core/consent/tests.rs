@@ -374,13 +374,19 @@ fn revocation_purges_exactly_the_purposes_withdrawn() {
     assert_eq!(c.route(), Route::Send { identifiers: false, ad_data: true }, "pings from now on");
     assert_eq!(c.update(Partial { ad_storage: Some(D), ..Default::default() }, T0 + 2), vec![purge(false, true), Narrowed]);
     assert_eq!(c.route(), PING);
-    // Denied → denied: nothing left to purge.
-    assert_eq!(c.update(denied(), T0 + 3), vec![]);
-    // ad_user_data and ad_personalization store nothing, so revoking them purges nothing.
+    // Denied → denied: nothing left to purge; ad_user_data, still granted
+    // until now, narrows what queued conversions may carry.
+    assert_eq!(c.update(denied(), T0 + 3), vec![Narrowed]);
+    assert_eq!(c.update(denied(), T0 + 4), vec![]);
+    // ad_user_data and ad_personalization store nothing, so revoking them
+    // purges nothing; revoking ad_user_data narrows what queued conversions
+    // may carry (their hashed user data), revoking ad_personalization nothing.
     let mut c = new(Mode::Basic);
     c.update(granted(), T0);
-    let p = Partial { ad_user_data: Some(D), ad_personalization: Some(D), ..Default::default() };
+    let p = Partial { ad_personalization: Some(D), ..Default::default() };
     assert_eq!(c.update(p, T0 + 1), vec![]);
+    let p = Partial { ad_user_data: Some(D), ..Default::default() };
+    assert_eq!(c.update(p, T0 + 2), vec![Narrowed]);
     assert!(!c.may_store(Purpose::UserData));
 }
 

@@ -31,6 +31,14 @@ pub trait Host: Patterns {
     fn remove(&mut self, key: &str);
     /// Stored keys that start with `prefix`.
     fn keys(&self, prefix: &str) -> Vec<String>;
+    /// `s` in Unicode NFC and lower case; with `strip_accents`, decomposed
+    /// and without combining marks (enhanced conversions' normalisation,
+    /// [`crate::core::user_data`]). The browser's own tables do it
+    /// (`normalize`, `toLowerCase`) so the download carries none; this
+    /// default (native tests) is [`crate::core::user_data::fold_latin`].
+    fn fold(&self, s: &str, strip_accents: bool) -> String {
+        crate::core::user_data::fold_latin(s, strip_accents)
+    }
 }
 
 /// When and at which URL a click, submit or SPA navigation happened. The

@@ -106,6 +106,10 @@ pub struct Tracker {
     unrecorded: Option<Unrecorded>,
     /// The URL this page loaded with: the campaign parameters `url_passthrough` carries.
     loaded_url: String,
+    /// `goaltag('user_data', …)`, hashed: this page's conversions carry it.
+    /// Memory only; kept while `ad_user_data` is granted or consent is
+    /// still unknown (like held events), dropped when it is not.
+    user_data: Option<goaltag_wire::UserData>,
 }
 
 impl Default for Tracker {
@@ -133,6 +137,7 @@ impl Tracker {
             last_view: None,
             unrecorded: None,
             loaded_url: String::new(),
+            user_data: None,
             config,
         }
     }
@@ -267,6 +272,31 @@ impl Tracker {
                 Effect::WarnNoConsent => self.warnings.push(crate::core::messages::line::NO_CONSENT.into()),
             }
         }
+        if !self.may_keep_user_data() {
+            self.user_data = None;
+        }
+    }
+
+    /// Whether `user_data` may be kept: `ad_user_data` granted, or consent
+    /// not decided yet (then it waits in memory like held events, and goes
+    /// the moment the decision lacks `ad_user_data`).
+    fn may_keep_user_data(&self) -> bool {
+        self.consent.route() == Route::Hold || self.consent.snapshot().allows(goaltag_wire::Identifier::UserData)
+    }
+
+    /// `goaltag('user_data', {…})`: hashed at once for each ad platform
+    /// ([`crate::core::user_data`]), the raw values dropped here; kept in
+    /// memory for the conversions this page records from now on (a later
+    /// call replaces it). Without `ad_user_data` the call is accepted and
+    /// nothing is kept.
+    pub fn user_data(&mut self, host: &mut dyn Host, input: crate::core::user_data::Input) -> Vec<ConfigError> {
+        if !self.may_keep_user_data() {
+            return Vec::new();
+        }
+        let fold = |s: &str, a: bool| host.fold(s, a);
+        let (u, errors) = crate::core::user_data::build(&input, &fold, self.config.phone_country_code.as_deref());
+        self.user_data = (!u.is_empty()).then_some(u);
+        errors
     }
 
     /// Rewrites every queued event as if recorded now (see [`Effect::Narrowed`]):
@@ -361,6 +391,7 @@ impl Tracker {
             Command::Consent { update: false, partial, wait_for_update_ms } => self.consent_default(host, partial, wait_for_update_ms),
             Command::OptOut => self.opt_out(host),
             Command::OptIn => self.opt_in(host),
+            Command::UserData(input) => return self.user_data(host, input),
             // Adapters listen to the page; the shell installs them and feeds
             // their answers back as consent updates.
             Command::ConsentSource(_) => {}
@@ -539,6 +570,8 @@ impl Tracker {
     fn convert(&mut self, conversions: Vec<Event>, now: u64) {
         for mut c in conversions {
             c.attribution = self.campaign.current(now).cloned();
+            // Withheld again at recording unless ad_user_data is granted then.
+            c.user_data = self.user_data.clone();
             self.changed(now);
             self.record(c, now);
         }

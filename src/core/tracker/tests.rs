@@ -942,3 +942,100 @@ fn a_forms_action_is_redacted_like_every_url() {
     let e = &sent(&mut t, &mut h)[0];
     assert_eq!(e.form.as_ref().unwrap().action.as_deref(), Some("https://shop.example/s?to=[email]&q=1"));
 }
+
+/// Enhanced conversions (issue 27): `user_data` goes with this page's
+/// conversions as hashes only, never raw, never stored, never on another
+/// event, and only while `ad_user_data` is granted.
+mod user_data {
+    use super::*;
+
+    const CALL: &str = r#"["user_data",{"email":" John_Smith@gmail.com ","phone":"(650)555-1212","city":"Menlo Park"}]"#;
+    /// sha256("john_smith@gmail.com"), Meta's published example.
+    const EM: &str = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+
+    fn raw_anywhere(t: &mut Tracker, h: &mut FakeHost) -> (Vec<Event>, String) {
+        // The coalesced storage write runs (the outbox is persisted), then the batch goes.
+        h.now += SAVE_DELAY_MS;
+        t.tick(h);
+        assert!(h.storage.keys().any(|k| k.starts_with(OUTBOX_PREFIX)), "the outbox was stored");
+        let stored: String = h.storage.values().cloned().collect();
+        (sent(t, h), stored)
+    }
+
+    #[test]
+    fn a_conversion_carries_the_hashes_and_nothing_raw_goes_anywhere() {
+        let (mut t, mut h) = with_goals();
+        run(&mut t, &mut h, r#"["config",{"phone_country_code":"1"}]"#);
+        assert!(run(&mut t, &mut h, CALL).is_empty());
+        run(&mut t, &mut h, r#"["event","purchase",{"value":10}]"#);
+        let (events, stored) = raw_anywhere(&mut t, &mut h);
+        let c = conversions(&events);
+        assert_eq!(c.len(), 1);
+        let u = c[0].user_data.as_ref().expect("the conversion carries user_data");
+        assert_eq!(u.meta.get("em").map(String::as_str), Some(EM));
+        assert_eq!(u.google.get("city").map(String::as_str), Some("Menlo Park"));
+        assert_eq!(u.microsoft.len(), 2);
+        assert!(events.iter().filter(|e| e.kind != Kind::Conversion).all(|e| e.user_data.is_none()), "conversions only");
+        let wire = serde_json::to_string(&events).unwrap();
+        for raw in ["John_Smith", "john_smith", "(650)555-1212", "6505551212"] {
+            assert!(!wire.contains(raw) && !stored.contains(raw), "{raw} leaked");
+        }
+    }
+
+    #[test]
+    fn a_national_phone_without_country_code_is_dropped_with_a_message() {
+        let (mut t, mut h) = with_goals();
+        let errors = run(&mut t, &mut h, CALL);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "user_data.phone");
+        run(&mut t, &mut h, r#"["event","purchase"]"#);
+        let events = sent(&mut t, &mut h);
+        let u = conversions(&events)[0].user_data.clone().unwrap();
+        assert!(u.platforms().iter().all(|(_, m)| m.get("ph").is_none()));
+        assert_eq!(u.meta.get("em").map(String::as_str), Some(EM), "the email still goes");
+    }
+
+    #[test]
+    fn without_ad_user_data_nothing_is_kept_and_revocation_drops_what_is_queued() {
+        // Denied when called: accepted, nothing kept, even once granted later.
+        let (mut t, mut h) = with_goals();
+        run(&mut t, &mut h, r#"["consent","update",{"ad_user_data":"denied"}]"#);
+        assert!(run(&mut t, &mut h, CALL).is_empty(), "accepted without a word");
+        run(&mut t, &mut h, r#"["consent","update",{"ad_user_data":"granted"}]"#);
+        run(&mut t, &mut h, r#"["event","purchase"]"#);
+        let events = sent(&mut t, &mut h);
+        assert_eq!(conversions(&events).len(), 1, "the conversion itself goes");
+        assert!(events.iter().all(|e| e.user_data.is_none()));
+
+        // Granted when called, revoked before sending: the queued conversion
+        // leaves without it, and later conversions carry none.
+        let (mut t, mut h) = with_goals();
+        run(&mut t, &mut h, CALL);
+        run(&mut t, &mut h, r#"["event","purchase",{"transaction_id":"T-1"}]"#);
+        run(&mut t, &mut h, r#"["consent","update",{"ad_user_data":"denied"}]"#);
+        run(&mut t, &mut h, r#"["consent","update",{"ad_user_data":"granted"}]"#);
+        run(&mut t, &mut h, r#"["event","purchase",{"transaction_id":"T-2"}]"#);
+        let events = sent(&mut t, &mut h);
+        assert_eq!(conversions(&events).len(), 2);
+        assert!(events.iter().all(|e| e.user_data.is_none()), "{events:?}");
+    }
+
+    #[test]
+    fn while_consent_is_unknown_it_waits_in_memory_for_the_decision() {
+        for (grant, kept) in
+            [(r#"{"analytics_storage":"granted","ad_user_data":"granted"}"#, true), (r#"{"analytics_storage":"granted"}"#, false)]
+        {
+            let (mut t, mut h) = unset();
+            assert!(t.configure(&json(GOALS), &mut h).is_empty());
+            run(&mut t, &mut h, CALL);
+            run(&mut t, &mut h, r#"["event","purchase"]"#);
+            assert!(h.storage.is_empty(), "nothing stored while unknown");
+            run(&mut t, &mut h, &format!(r#"["consent","update",{grant}]"#));
+            run(&mut t, &mut h, r#"["event","purchase",{"transaction_id":"T-9"}]"#);
+            let events = sent(&mut t, &mut h);
+            let c = conversions(&events);
+            assert_eq!(c.len(), 2, "{grant}");
+            assert!(c.iter().all(|c| c.user_data.is_some() == kept), "{grant}");
+        }
+    }
+}
