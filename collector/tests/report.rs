@@ -454,7 +454,9 @@ fn an_older_database_keeps_working() {
     let consent: i64 =
         conn.query_row("SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'dropped_consent'", [], |r| r.get(0)).unwrap();
     let ad_data: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_table_info('events') WHERE name IN ('user_agent', 'client_ip')", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM pragma_table_info('events') WHERE name IN ('user_agent', 'client_ip', 'user_data')", [], |r| {
+            r.get(0)
+        })
         .unwrap();
-    assert_eq!((v, tables, consent, ad_data), (6, 3, 1, 2));
+    assert_eq!((v, tables, consent, ad_data), (7, 3, 1, 3));
 }

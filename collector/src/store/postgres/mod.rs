@@ -123,8 +123,9 @@ impl PgStore {
         let (urls, goals, currencies) = (text(|e| e.url.as_deref()), text(|e| e.goal.as_deref()), text(|e| e.currency.as_deref()));
         let transactions = text(|e| e.transaction_id.as_deref());
         let (clients, visits) = (text(|e| e.client_id.as_deref()), text(|e| e.visit_id.as_deref()));
-        let json =
-            events.iter().map(serde_json::to_string).collect::<Result<Vec<String>, _>>().map_err(|e| Failure::Other(e.to_string()))?;
+        let columns: Vec<(String, Option<String>)> =
+            events.iter().map(|e| a.event_columns(e)).collect::<Result<_, _>>().map_err(|e| Failure::Other(e.to_string()))?;
+        let (json, user_data): (Vec<String>, Vec<Option<String>>) = columns.into_iter().unzip();
         let ad_data: Vec<(Option<&str>, Option<&str>)> = events.iter().map(|e| a.ad_data(e)).collect();
         let user_agents: Vec<Option<String>> = ad_data.iter().map(|d| d.0.map(|s| pg_text(s).into_owned())).collect();
         let client_ips: Vec<Option<&str>> = ad_data.iter().map(|d| d.1).collect();
@@ -133,13 +134,13 @@ impl PgStore {
         let insert = tx
             .prepare_cached(
                 "INSERT INTO events(id, site, kind, ts, received_at, url, goal, value, currency,
-                                    transaction_id, client_id, visit_id, json, user_agent, client_ip)
+                                    transaction_id, client_id, visit_id, json, user_agent, client_ip, user_data)
                  SELECT u.id, $1, u.kind, u.ts, $2, u.url, u.goal, u.value, u.currency,
-                        u.transaction_id, u.client_id, u.visit_id, u.json, u.user_agent, u.client_ip
+                        u.transaction_id, u.client_id, u.visit_id, u.json, u.user_agent, u.client_ip, u.user_data
                  FROM unnest($3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::float8[],
-                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
                       AS u(id, kind, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json,
-                           user_agent, client_ip)
+                           user_agent, client_ip, user_data)
                  ON CONFLICT (id) DO NOTHING",
             )
             .await?;
@@ -162,6 +163,7 @@ impl PgStore {
                     &json,
                     &user_agents,
                     &client_ips,
+                    &user_data,
                 ],
             )
             .await? as usize;
@@ -415,6 +417,10 @@ impl Store for PgStore {
         Ok(Rows { page_views, conversions, batches, rejected_bodies: rejected as u64, imports })
     }
 
+    async fn erase_user_data(&self, before: i64) -> anyhow::Result<u64> {
+        let client = self.pool.get().await?;
+        Ok(client.execute("UPDATE events SET user_data = NULL WHERE user_data IS NOT NULL AND received_at < $1", &[&before]).await?)
+    }
     async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
