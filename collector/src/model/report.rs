@@ -28,6 +28,9 @@ pub struct EventRow {
     pub visit_id: Option<String>,
     /// The whole event as the collector stored it.
     pub json: String,
+    /// Its hashed match keys (enhanced conversions' `user_data`, as JSON),
+    /// while the collector keeps them: see `store::Accepted::event_columns`.
+    pub user_data: Option<String>,
 }
 
 /// Sums over a site's accepted batches in the range (by arrival).

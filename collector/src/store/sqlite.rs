@@ -395,7 +395,7 @@ fn column_exists(conn: &Connection, table: &str, column: &str) -> rusqlite::Resu
 }
 
 /// The columns of [`EventRow`], in its order.
-const EVENT_COLUMNS: &str = "id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json";
+const EVENT_COLUMNS: &str = "id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json, user_data";
 
 fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
@@ -409,13 +409,18 @@ fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
         client_id: r.get(7)?,
         visit_id: r.get(8)?,
         json: r.get(9)?,
+        user_data: r.get(10)?,
     })
 }
 
 fn report_rows(conn: &Connection, site: &str, start: i64, end: i64) -> rusqlite::Result<Rows> {
+    // A file a collector before version 7 last opened (reports change
+    // nothing) has no user_data column: no hashes kept, none read.
+    let columns =
+        if column_exists(conn, "events", "user_data")? { EVENT_COLUMNS.to_string() } else { EVENT_COLUMNS.replace("user_data", "NULL") };
     let events = |kind: &str| -> rusqlite::Result<Vec<EventRow>> {
         let mut st =
-            conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE site = ?1 AND kind = ?2 AND ts >= ?3 AND ts < ?4"))?;
+            conn.prepare_cached(&format!("SELECT {columns} FROM events WHERE site = ?1 AND kind = ?2 AND ts >= ?3 AND ts < ?4"))?;
         let rows = st.query_map(params![site, kind, start, end], event_row)?;
         rows.collect()
     };

@@ -258,6 +258,7 @@ fn event_rows(rows: Vec<tokio_postgres::Row>) -> Vec<EventRow> {
             client_id: r.get(7),
             visit_id: r.get(8),
             json: r.get(9),
+            user_data: r.get(10),
         })
         .collect()
 }
@@ -376,7 +377,7 @@ impl Store for PgStore {
         let mut client = self.pool.get().await?;
         // One consistent snapshot even while collectors write.
         let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
-        let events = "SELECT id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json
+        let events = "SELECT id, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json, user_data
                       FROM events WHERE site = $1 AND kind = $2 AND ts >= $3 AND ts < $4";
         let page_views = event_rows(tx.query(events, &[&site, &"page_view", &start, &end]).await?);
         let conversions = event_rows(tx.query(events, &[&site, &"conversion", &start, &end]).await?);
