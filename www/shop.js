@@ -71,6 +71,9 @@
     if (order && isFinite(sum)) {
       $('order-id').textContent = order;
       $('order-total').textContent = money(sum);
+      // Enhanced conversions: the buyer's email, hashed in the browser (only
+      // while ad_user_data is granted), for the purchase recorded next.
+      goaltag('user_data', { email: $('order-email').textContent });
       goaltag('event', 'purchase', { category: 'shop', value: sum, currency: 'USD', transaction_id: order });
     } else {
       $('order-id').textContent = '(none)';

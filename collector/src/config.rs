@@ -49,6 +49,10 @@ pub struct Config {
     /// `ad_user_data`, for the Meta export's `client_ip_address`. Off by
     /// default: an IP address is personal data.
     pub keep_client_ip: bool,
+    /// Days a conversion's hashed match keys (enhanced conversions'
+    /// `user_data`) are kept after receipt; `serve` erases older ones at
+    /// start and every hour ([`crate::store::spawn_user_data_eraser`]).
+    pub user_data_days: u32,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             admin_token: None,
             goals: None,
             keep_client_ip: false,
+            user_data_days: crate::store::DEFAULT_USER_DATA_DAYS,
         }
     }
 }

@@ -7,7 +7,9 @@
 //!   imported CRM stages (`--goal ID:STAGE`), joined to their online
 //!   conversion by transaction ID, with the stage's own time and value;
 //! - whose attribution holds the platform's click ID (`msclkid`; `gclid`,
-//!   else `wbraid`, else `gbraid`; `fbclid`);
+//!   else `wbraid`, else `gbraid`; `fbclid`), or, for Microsoft and Meta,
+//!   whose hashed email or phone the collector keeps (enhanced conversions:
+//!   no window applies then);
 //! - whose consent snapshot (the online conversion's) has `ad_user_data` and
 //!   `ad_storage` granted;
 //! - within the attribution window counted from the click: the first time
@@ -22,7 +24,8 @@
 //! so exports work alike on SQLite and PostgreSQL; what goes is decided here,
 //! once, from what they read ([`rows`]). What
 //! is left out is counted by reason in the [`Summary`]. Nothing personal
-//! beyond the click ID, time, value and currency leaves: no client or visit
+//! beyond the click ID, the hashed match keys sent under `ad_user_data`,
+//! time, value and currency leaves: no client or visit
 //! ID, no transaction ID, and for Meta the page URL without its query.
 //! Times are the stored ones, to the second (UTC), so the same range
 //! exported twice gives the same rows and the platforms de-duplicate them.

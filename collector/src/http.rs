@@ -58,6 +58,15 @@ pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<R
     })
 }
 
+/// Stops the task it holds when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Serves until the process is stopped.
 pub async fn serve(listener: tokio::net::TcpListener, cfg: Config) -> anyhow::Result<()> {
     serve_with_shutdown(listener, cfg, std::future::pending()).await
@@ -74,7 +83,11 @@ pub async fn serve_with_shutdown(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     warn_if_exposed(listener.local_addr()?, &cfg);
-    let app = router(cfg)?;
+    cfg.validate()?;
+    let store = cfg.open_store()?;
+    let eraser = crate::store::spawn_user_data_eraser(store.clone(), cfg.user_data_days);
+    let app = router_with_store(cfg, store)?;
+    let _stop_eraser = AbortOnDrop(eraser);
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     Ok(())

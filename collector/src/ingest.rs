@@ -134,16 +134,35 @@ fn validate(batch: &mut Batch, limits: &Limits, now: u64) -> Result<(), Rejectio
             .and_then(|()| in_window(clock.judged(e.ts), now, window, limits))
             .map_err(|(field, why)| Rejection::bad(format!("events[{i}].{field}: {why}")))?;
         e.id.make_ascii_lowercase();
-        // Enhanced conversions' hashed match keys are checked (above) but not
-        // kept yet: nothing erases them after a retention period so far, so
-        // they go before storage (docs/delivery.md, "The wire format").
-        e.user_data = None;
+        // Enhanced conversions' hashed match keys, checked above, go on to the
+        // store, which keeps them apart from the event and only for a
+        // conversion granting ad_user_data (`Accepted::event_columns`), until
+        // `serve --user-data-days` erases them.
+        if let Some(u) = &mut e.user_data {
+            lower_hashes(u);
+        }
     }
     // Only once the whole batch is accepted: the stored time.
     for e in &mut batch.events {
         e.ts = clock.stored(e.ts);
     }
     Ok(())
+}
+
+/// The hashes of `u` in lower case (the wire takes either; the ad
+/// platforms' files want lower-case hex); Google's plain address parts as sent.
+fn lower_hashes(u: &mut goaltag_wire::UserData) {
+    let lower = |platform: &str, m: &goaltag_wire::Map| -> goaltag_wire::Map {
+        m.iter()
+            .map(|(k, v)| {
+                let plain = platform == "google" && goaltag_wire::user_data::GOOGLE_PLAIN.contains(&k.as_str());
+                (k.clone(), if plain { v.clone() } else { v.to_ascii_lowercase() })
+            })
+            .collect()
+    };
+    u.google = lower("google", &u.google);
+    u.microsoft = lower("microsoft", &u.microsoft);
+    u.meta = lower("meta", &u.meta);
 }
 
 /// Offsets between a browser's clock and the collector's (receipt −
@@ -390,17 +409,19 @@ mod tests {
         assert!(reason(&format!(r#","title":"{title}é""#)).starts_with("events[0].title"));
     }
 
-    /// Enhanced conversions' `user_data` (issue 27): checked, then not kept
-    /// (nothing erases it yet); a bad one is a 400 naming the field, never a 500.
+    /// Enhanced conversions' `user_data` (issue 27): checked, its hashes in
+    /// lower case; a bad one is a 400 naming the field, never a 500.
     #[test]
-    fn user_data_is_checked_and_not_kept() {
+    fn user_data_is_checked_and_kept_in_lower_case() {
         let h = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
         let good = format!(
             r#","user_data":{{"google":{{"em":"{h}","city":"Menlo Park"}},"microsoft":{{"em":"{}"}},"meta":{{"ph":"{h}"}},"tiktok":{{"x":1}}}}"#,
             h.to_ascii_uppercase()
         );
         let b = parse(body(&good).as_bytes(), &LIMITS).unwrap();
-        assert_eq!(b.events[0].user_data, None, "checked, not stored");
+        let u = b.events[0].user_data.as_ref().expect("checked and kept for the store");
+        assert_eq!(u.microsoft["em"], h, "hashes in lower case");
+        assert_eq!((u.google["em"].as_str(), u.google["city"].as_str(), u.meta["ph"].as_str()), (h, "Menlo Park", h));
         assert!(parse(body(r#","user_data":{}"#).as_bytes(), &LIMITS).is_ok());
         for (fields, field) in [
             (r#","user_data":{"meta":{"em":"john@example.com"}}"#, "events[0].user_data.meta.em: expected a SHA-256"),

@@ -196,6 +196,11 @@ enum Cmd {
         /// Off by default: an IP address is personal data (see docs/collector.md).
         #[arg(long, env = "GOALTAG_KEEP_CLIENT_IP")]
         keep_client_ip: bool,
+        /// Days a conversion's hashed email and phone (enhanced conversions'
+        /// user_data) are kept after receipt, for the exports; older ones are
+        /// erased at start and every hour (see docs/enhanced-conversions.md).
+        #[arg(long, env = "GOALTAG_USER_DATA_DAYS", value_name = "DAYS", default_value_t = goaltag_collector::store::DEFAULT_USER_DATA_DAYS)]
+        user_data_days: u32,
         #[command(flatten)]
         guard: GuardArgs,
     },
@@ -366,65 +371,79 @@ fn init_logs(format: LogFormat) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
-    let (listen, db, db_connections, www, allowed_origins, limits, queue_capacity, admin_token, goals, keep_client_ip, guard) =
-        match cli.cmd {
-            Cmd::Serve {
-                listen,
-                db,
-                db_connections,
-                www,
-                allowed_origins,
-                max_body_bytes,
-                max_decoded_bytes,
-                max_events,
-                queue_capacity,
-                admin_token,
-                goals,
-                keep_client_ip,
-                guard,
-            } => (
-                listen,
-                db,
-                db_connections,
-                www,
-                allowed_origins,
-                (max_body_bytes, max_decoded_bytes, max_events),
-                queue_capacity,
-                admin_token,
-                goals,
-                keep_client_ip,
-                guard,
-            ),
-            Cmd::Report { db, site, from, to, funnel, model, by, lookback_days, ad_group_param, json } => {
-                let params = goaltag_collector::report::Params { site, from, to, funnel, model, by, lookback_days, ad_group_param };
-                print!("{}", goaltag_collector::report::cli(&db, params, json).await?);
-                return Ok(());
-            }
-            Cmd::Import { db, site, file } => {
-                println!("{}", goaltag_collector::import::cli(&db, &site, &file).await?);
-                return Ok(());
-            }
-            Cmd::Spend { db, site, files } => {
-                // Each stored file's line is printed before a later file's refusal ends the command.
-                goaltag_collector::spend::cli::cli(&db, &site, &files, |line| println!("{line}")).await?;
-                return Ok(());
-            }
-            Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {
-                let params = goaltag_collector::export::Params {
-                    site: Some(site),
-                    platform: Some(platform),
-                    goal: goals,
-                    from,
-                    to,
-                    name: names,
-                    window_days,
-                    since_last: since_last.then(|| "true".into()),
-                };
-                let summary = goaltag_collector::export::cli(&db, params, goals_file.as_deref(), out.as_deref()).await?;
-                eprintln!("{summary}");
-                return Ok(());
-            }
-        };
+    let (
+        listen,
+        db,
+        db_connections,
+        www,
+        allowed_origins,
+        limits,
+        queue_capacity,
+        admin_token,
+        goals,
+        keep_client_ip,
+        user_data_days,
+        guard,
+    ) = match cli.cmd {
+        Cmd::Serve {
+            listen,
+            db,
+            db_connections,
+            www,
+            allowed_origins,
+            max_body_bytes,
+            max_decoded_bytes,
+            max_events,
+            queue_capacity,
+            admin_token,
+            goals,
+            keep_client_ip,
+            user_data_days,
+            guard,
+        } => (
+            listen,
+            db,
+            db_connections,
+            www,
+            allowed_origins,
+            (max_body_bytes, max_decoded_bytes, max_events),
+            queue_capacity,
+            admin_token,
+            goals,
+            keep_client_ip,
+            user_data_days,
+            guard,
+        ),
+        Cmd::Report { db, site, from, to, funnel, model, by, lookback_days, ad_group_param, json } => {
+            let params = goaltag_collector::report::Params { site, from, to, funnel, model, by, lookback_days, ad_group_param };
+            print!("{}", goaltag_collector::report::cli(&db, params, json).await?);
+            return Ok(());
+        }
+        Cmd::Import { db, site, file } => {
+            println!("{}", goaltag_collector::import::cli(&db, &site, &file).await?);
+            return Ok(());
+        }
+        Cmd::Spend { db, site, files } => {
+            // Each stored file's line is printed before a later file's refusal ends the command.
+            goaltag_collector::spend::cli::cli(&db, &site, &files, |line| println!("{line}")).await?;
+            return Ok(());
+        }
+        Cmd::Export { db, site, platform, goals, from, to, names, window_days, goals_file, since_last, out } => {
+            let params = goaltag_collector::export::Params {
+                site: Some(site),
+                platform: Some(platform),
+                goal: goals,
+                from,
+                to,
+                name: names,
+                window_days,
+                since_last: since_last.then(|| "true".into()),
+            };
+            let summary = goaltag_collector::export::cli(&db, params, goals_file.as_deref(), out.as_deref()).await?;
+            eprintln!("{summary}");
+            return Ok(());
+        }
+    };
     let mut cfg = goaltag_collector::Config {
         db,
         db_connections,
@@ -437,12 +456,16 @@ async fn main() -> anyhow::Result<()> {
         admin_token: admin_token.filter(|t| !t.is_empty()),
         goals,
         keep_client_ip,
+        user_data_days,
         ..Default::default()
     };
     guard.apply(&mut cfg);
     tracing::info!(db = %cfg.db, www = ?cfg.www, origins = ?cfg.allowed_origins, "starting");
     // Database and folders first, so the "listening" line means ready.
-    let app = goaltag_collector::router(cfg.clone())?;
+    cfg.validate()?;
+    let store = cfg.open_store()?;
+    let app = goaltag_collector::http::router_with_store(cfg.clone(), store.clone())?;
+    goaltag_collector::store::spawn_user_data_eraser(store, cfg.user_data_days);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     goaltag_collector::http::warn_if_exposed(listener.local_addr()?, &cfg);
     println!("goaltag collector listening on http://{}/", listener.local_addr()?);

@@ -38,6 +38,41 @@ const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
 /// The `User-Agent` the fixture's batch was sent with.
 const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
+/// SHA-256 of `johnsmith@gmail.com` (Microsoft's and Google's email for `John.Smith+shop@gmail.com`).
+const EM: &str = "3586de92bb3636d0885a12eff961429a32e4ebd764b96f50d85d016f9338d586";
+/// SHA-256 of `+16505551212` (Microsoft's and Google's phone).
+const PH: &str = "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8";
+/// Meta's published vectors: `John_Smith@gmail.com` and `(650)555-1212` in the US.
+const META_EM: &str = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+const META_PH: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
+/// SHA-256 of `menlopark`, Meta's `ct` for Menlo Park.
+const CT: &str = "0007a3d64c01e23d5075203c5977c14e4f7e01a3fc570686fcc50b5e1dd42685";
+/// SHA-256 of `jane@example.com`, every platform's email for it.
+const JANE: &str = "8c87b489ce35cf2e2f39f80e282cb2e804932a56a213983eeeb428407d43b52d";
+
+fn map(pairs: &[(&str, &str)]) -> goaltag_wire::Map {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// John's email and phone for every platform, with his city for Google and Meta.
+fn john() -> goaltag_wire::UserData {
+    goaltag_wire::UserData {
+        google: map(&[("em", EM), ("ph", PH), ("city", "Menlo Park")]),
+        microsoft: map(&[("em", EM), ("ph", PH)]),
+        meta: map(&[("em", META_EM), ("ph", META_PH), ("ct", CT)]),
+    }
+}
+
+/// Jane's email alone.
+fn jane() -> goaltag_wire::UserData {
+    goaltag_wire::UserData { google: map(&[("em", JANE)]), microsoft: map(&[("em", JANE)]), meta: map(&[("em", JANE)]) }
+}
+
+/// John's phone alone.
+fn phone() -> goaltag_wire::UserData {
+    goaltag_wire::UserData { google: map(&[("ph", PH)]), microsoft: map(&[("ph", PH)]), meta: map(&[("ph", META_PH)]) }
+}
+
 fn granted() -> Consent {
     Consent {
         analytics_storage: Signal::Granted,
@@ -182,9 +217,12 @@ fn fixture(db: Db) -> Db {
     let ms = click("msclkid", "ms-click-1");
     f.landing(D + 9 * H, ms.clone());
     f.conversion(D + 10 * H, "purchase", true, Some((49.9, "EUR")), Some("T-1"), Some(ms), granted());
+    f.events.last_mut().unwrap().user_data = Some(john());
     let g = click("gclid", "gclid-A");
     f.landing(D + 9 * H + 600_000, g.clone());
     f.conversion(D + 11 * H, "purchase", true, Some((30.0, "USD")), Some("T-2"), Some(g.clone()), granted());
+    // A gclid and Jane's hashed email: Google gets both, Microsoft and Meta the email.
+    f.events.last_mut().unwrap().user_data = Some(jane());
     f.conversion(D + 11 * H + 60_000, "add_to_cart", false, Some((30.0, "USD")), None, Some(g), granted());
     let wb = click("wbraid", "wb-1");
     f.landing(D + 9 * H + 1_200_000, wb.clone());
@@ -198,10 +236,14 @@ fn fixture(db: Db) -> Db {
     f.conversion(D - 9 * DAY + H, "purchase", true, Some((15.0, "EUR")), Some("T-5"), Some(old), granted());
     let no_data = Consent { ad_user_data: Signal::Denied, ..granted() };
     f.conversion(D + 13 * H, "purchase", true, Some((5.0, "EUR")), Some("T-6"), Some(click("gclid", "gclid-C")), no_data);
+    // Sent without ad_user_data granted (a tag that should not have): not kept, not exported.
+    f.events.last_mut().unwrap().user_data = Some(john());
     let stale = click("msclkid", "ms-old");
     f.landing(D - 40 * DAY, stale.clone());
     f.conversion(D + 14 * H, "purchase", true, Some((12.0, "EUR")), Some("T-7"), Some(stale), granted());
     f.conversion(D + 15 * H, "purchase", true, Some((8.0, "EUR")), Some("T-8"), None, granted());
+    // No click ID at all, but a hashed phone: an enhanced conversion for Microsoft and Meta.
+    f.events.last_mut().unwrap().user_data = Some(phone());
 
     db.store_events(f.events);
     let rows = goaltag_collector::import::parse(
@@ -280,16 +322,30 @@ fn microsoft(db: Db) {
     golden("microsoft-ads.csv", &file);
     let rows = csv_rows(&file);
     assert_eq!(rows[0], goaltag_collector::export::microsoft::HEADER, "the documented header");
-    assert_eq!(rows[1], ["Format Version", "", "", "", "", "6.0", "", "", "", "", ""]);
-    assert_eq!(rows[2], ["Offline Conversion", "", "", "", "", "", "EUR", "Purchase", "03/02/2026 10:00:00", "49.9", "ms-click-1"]);
-    assert_eq!(rows.len(), 3);
-    // The primary goals' eight conversions: one exported, one outside the window, six without an msclkid.
-    assert_eq!((summary.considered, summary.exported), (8, 1));
-    assert_eq!(summary.left_out, left(&[(Reason::NoClickId, 6), (Reason::OutsideWindow, 1)]));
+    assert_eq!(rows[1], ["Format Version", "", "", "", "", "6.0", "", "", "", "", "", "", ""]);
+    assert_eq!(&rows[0][11..], ["Hashed Email Address", "Hashed Phone Number"]);
+    let ms = |time: &str, value: &str, click: &str, em: &str, ph: &str| {
+        ["Offline Conversion", "", "", "", "", "", "EUR", "Purchase", time, value, click, em, ph].map(String::from).to_vec()
+    };
+    let usd = |mut r: Vec<String>| {
+        r[6] = "USD".into();
+        r
+    };
+    // The msclkid with John's email and phone; then two enhanced conversions
+    // without an msclkid: T-2 (a gclid, Jane's email) and T-8 (a phone alone).
+    assert_eq!(rows[2], ms("03/02/2026 10:00:00", "49.9", "ms-click-1", EM, PH));
+    assert_eq!(rows[3], usd(ms("03/02/2026 11:00:00", "30", "", JANE, "")));
+    assert_eq!(rows[4], ms("03/02/2026 15:00:00", "8", "", "", PH));
+    assert_eq!(rows.len(), 5);
+    // The primary goals' eight conversions: three exported, one outside the
+    // window, four with neither an msclkid nor a hash (T-6's hashes came
+    // without ad_user_data and were not kept).
+    assert_eq!((summary.considered, summary.exported), (8, 3));
+    assert_eq!(summary.left_out, left(&[(Reason::NoClickId, 4), (Reason::OutsideWindow, 1)]));
     assert_eq!(
         summary.to_string(),
-        "microsoft-ads: 1 of 8 conversions exported; 7 left out: 6 without a Microsoft Advertising click ID (msclkid), \
-         1 outside the 30-day attribution window after the click"
+        "microsoft-ads: 3 of 8 conversions exported; 5 left out: 4 without a Microsoft Advertising click ID (msclkid) \
+         or a hashed email or phone, 1 outside the 30-day attribution window after the click"
     );
 }
 
@@ -300,14 +356,17 @@ fn google(db: Db) {
     golden("google-ads.csv", &file);
     let rows = csv_rows(&file);
     assert_eq!(rows[0][0], "Parameters:TimeZone=+0000");
-    assert_eq!(rows[1], goaltag_collector::export::google::HEADER_BRAID);
+    assert_eq!(rows[1][..7], goaltag_collector::export::google::HEADER_BRAID);
+    assert_eq!(rows[1][7..], goaltag_collector::export::google::USER_COLUMNS);
+    assert_eq!(rows[1][7..], ["Email", "Phone Number"]);
     let body: Vec<Vec<&str>> = rows[2..].iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+    // T-2's hashed email goes with its gclid, and with its shipped stage.
     assert_eq!(
         body,
         [
-            vec!["", "", "wb-1", "Newsletter sign-up", "2026-03-02 09:25:00", "", ""],
-            vec!["gclid-A", "", "", "Purchase", "2026-03-02 11:00:00", "30", "USD"],
-            vec!["gclid-A", "", "", "Shipped order", "2026-03-04 08:00:00", "28.5", "USD"],
+            vec!["", "", "wb-1", "Newsletter sign-up", "2026-03-02 09:25:00", "", "", "", ""],
+            vec!["gclid-A", "", "", "Purchase", "2026-03-02 11:00:00", "30", "USD", JANE, ""],
+            vec!["gclid-A", "", "", "Shipped order", "2026-03-04 08:00:00", "28.5", "USD", JANE, ""],
         ]
     );
     // The denied ad_user_data is left out for consent; T-9 has no online conversion.
@@ -315,8 +374,13 @@ fn google(db: Db) {
     assert_eq!(summary.left_out[&Reason::Consent], 1);
     assert_eq!(summary.left_out[&Reason::NoOnlineConversion], 1);
 
-    // Clicks with a gclid only: exactly the template's five columns.
-    let (plain, _) = db.export(&request(Platform::GoogleAds, &["purchase"], &[]));
+    // The primary goals: T-8's hash without a gclid is not enough for Google.
+    let (_, primary) = db.export(&request(Platform::GoogleAds, &[], &[]));
+    assert_eq!((primary.exported, primary.left_out[&Reason::NoClickId]), (2, 5));
+    assert!(primary.to_string().contains("5 without a Google Ads click ID (gclid, wbraid, gbraid), 1 without"), "{primary}");
+
+    // Clicks with a gclid only and no hash: exactly the template's five columns.
+    let (plain, _) = db.export(&request(Platform::GoogleAds, &["add_to_cart"], &[]));
     let rows = csv_rows(&plain);
     assert_eq!(rows[0], ["Parameters:TimeZone=+0000", "", "", "", ""]);
     assert_eq!(rows[1], goaltag_collector::export::google::HEADER);
@@ -330,8 +394,26 @@ fn meta(db: Db) {
     golden("meta.json", &file);
     let v: serde_json::Value = serde_json::from_str(&file).unwrap();
     let data = v["data"].as_array().unwrap();
-    assert_eq!(data.len(), 1);
-    let e = data[0].as_object().unwrap();
+    assert_eq!(data.len(), 4, "T-1 (John's hashes), T-2 (Jane's email), T-4 (an fbclid), T-8 (a phone)");
+    let ids: Vec<&str> = data.iter().map(|e| e["event_id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "00000000-0000-4000-8000-000000000002",
+            "00000000-0000-4000-8000-000000000004",
+            "00000000-0000-4000-8000-000000000009",
+            "00000000-0000-4000-8000-00000000000f"
+        ]
+    );
+    let arr = |h: &str| serde_json::json!([h]);
+    assert_eq!(
+        data[0]["user_data"],
+        serde_json::json!({"client_user_agent": UA, "em": arr(META_EM), "ph": arr(META_PH), "ct": arr(CT)}),
+        "advanced matching without an fbclid: no fbc"
+    );
+    assert_eq!(data[1]["user_data"], serde_json::json!({"client_user_agent": UA, "em": arr(JANE)}));
+    assert_eq!(data[3]["user_data"], serde_json::json!({"client_user_agent": UA, "ph": arr(META_PH)}));
+    let e = data[2].as_object().unwrap();
     // Only documented fields, and nothing personal beyond the click ID and the
     // browser's user agent (ad_user_data granted), which Meta requires.
     let keys: Vec<&str> = e.keys().map(String::as_str).collect();
@@ -398,7 +480,7 @@ fn since_last(db: Db) {
     assert_eq!(db.recorded("microsoft-ads"), []);
     // Nor does a preview (what the dashboard's panel reads).
     let (_, summary) = db.export(&ms);
-    assert_eq!(summary.exported, 1);
+    assert_eq!(summary.exported, 3);
     assert_eq!(db.recorded("microsoft-ads"), []);
     // An imported stage is recorded under its own key: since_last sends it once too.
     let stage = Request { since_last: true, ..request(Platform::GoogleAds, &["purchase:shipped"], &[]) };
@@ -431,7 +513,7 @@ fn window_and_range(db: Db) {
     wide.window_days = Some(60);
     let (file, summary) = db.export(&wide);
     assert!(file.contains("ms-old"), "a 60-day window takes the 40-day-old click");
-    assert_eq!(summary.exported, 2);
+    assert_eq!(summary.exported, 4);
     let mut day = request(Platform::MicrosoftAds, &[], &[]);
     day.from = Some(D / DAY + 1);
     let (_, summary) = db.export(&day);
@@ -454,12 +536,17 @@ fn command(db: Db) {
     };
     let (ok, stderr) = run(&["--name", "purchase=Online purchase"]);
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("1 of 8 conversions exported; 7 left out: 6 without a Microsoft Advertising click ID (msclkid)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "3 of 8 conversions exported; 5 left out: 4 without a Microsoft Advertising click ID (msclkid) or a hashed email or phone"
+        ),
+        "{stderr}"
+    );
     let file = std::fs::read_to_string(&out).unwrap();
-    assert!(file.contains(",Online purchase,03/02/2026 10:00:00,49.9,ms-click-1\r\n"), "{file}");
+    assert!(file.contains(&format!(",Online purchase,03/02/2026 10:00:00,49.9,ms-click-1,{EM},{PH}\r\n")), "{file}");
     let (ok, stderr) = run(&["--since-last"]);
     assert!(ok);
-    assert!(stderr.contains("0 of 8 conversions exported") && stderr.contains("1 exported before"), "{stderr}");
+    assert!(stderr.contains("0 of 8 conversions exported") && stderr.contains("3 exported before"), "{stderr}");
     let (ok, stderr) = run(&["--goal", "no such goal"]);
     assert!(!ok);
     assert!(stderr.contains("goal: \"no such goal\" is not a goal ID"), "{stderr}");
@@ -476,7 +563,7 @@ fn get_export(db: Db) {
     let r = common::agent().get(&format!("{}/export?site=shop&platform=microsoft-ads", s.base)).call().unwrap();
     assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
     assert_eq!(r.header("content-disposition"), Some("attachment; filename=\"goaltag-shop-microsoft-ads.csv\""));
-    assert!(r.header("goaltag-export-summary").unwrap().starts_with("microsoft-ads: 1 of 8 conversions exported"));
+    assert!(r.header("goaltag-export-summary").unwrap().starts_with("microsoft-ads: 3 of 8 conversions exported"));
     assert!(r.into_string().unwrap().contains("ms-click-1"));
     match common::agent().get(&format!("{}/export?site=shop&platform=bing", s.base)).call() {
         Err(ureq::Error::Status(400, r)) => assert!(r.into_string().unwrap().contains("platform: expected microsoft-ads")),
@@ -501,7 +588,8 @@ fn get_export(db: Db) {
         })
         .collect();
     // Meta's exportable count depends on today's date (7 days), so only its click count is fixed.
-    assert_eq!(counts[0], ("microsoft-ads".into(), 2, 1, 1));
+    // Microsoft: T-1 and T-7 have an msclkid; T-1, T-2 and T-8 go (the last two by their hashes).
+    assert_eq!(counts[0], ("microsoft-ads".into(), 2, 3, 3));
     assert_eq!(counts[1], ("google-ads".into(), 3, 2, 0));
     assert_eq!((counts[2].0.as_str(), counts[2].1), ("meta", 2));
 }

@@ -51,6 +51,61 @@ on_both_stores!(the_report_adds_up_figure_by_figure, the_report_adds_up_figure_b
 on_both_stores!(imports_join_by_transaction_id_and_never_double_count, imports_join_on_postgres, imports_join);
 on_both_stores!(bad_questions_get_a_reason, bad_questions_get_a_reason_on_postgres, bad_questions);
 on_both_stores!(the_return_counts_primary_conversions_once, the_return_counts_primary_conversions_once_on_postgres, primary_value);
+on_both_stores!(match_keys_per_network_count_each_primary_conversion_once, match_keys_on_postgres, match_keys);
+
+/// The exports' expected match coverage (issue 27): per ad network, the
+/// primary conversions with its click ID, else its hashed email or phone,
+/// else neither; hashes sent without `ad_user_data` are not kept, so count
+/// as none; a name alone is no email or phone.
+fn match_keys(s: Server) {
+    let (day0, from, to) = days();
+    let mut e = seed::Seed::new(day0);
+    let h = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+    let consent = |ad_user_data: &str| json!({"analytics_storage": "granted", "ad_storage": "granted", "ad_user_data": ad_user_data, "ad_personalization": "granted"});
+    let click = |param: &str| json!({"click_ids": {param: "x1"}});
+    let mut purchase = |attribution: Option<Value>, user_data: Option<Value>, ad_user_data: &str, primary: bool| {
+        let mut c = e.conversion(1, Some("v"), Some("c"), "purchase", primary, Some((10.0, "EUR")), None, attribution);
+        c["consent"] = consent(ad_user_data);
+        if let Some(u) = user_data {
+            c["user_data"] = u;
+        }
+        c
+    };
+    let events = vec![
+        // P1: an msclkid, hashed emails for Microsoft and Meta.
+        purchase(Some(click("msclkid")), Some(json!({"microsoft": {"em": h}, "meta": {"em": h}})), "granted", true),
+        // P2: a gclid alone.
+        purchase(Some(click("gclid")), None, "granted", true),
+        // P3: no click, email and phone for every network.
+        purchase(None, Some(json!({"google": {"em": h}, "microsoft": {"ph": h}, "meta": {"em": h, "ph": h}})), "granted", true),
+        // P4: no click, hashes under ad_user_data denied: not kept.
+        purchase(None, Some(json!({"google": {"em": h}, "microsoft": {"em": h}, "meta": {"em": h}})), "denied", true),
+        // P5: an fbclid and Google's hashed phone.
+        purchase(Some(click("fbclid")), Some(json!({"google": {"ph": h, "city": "Menlo Park"}})), "granted", true),
+        // P6: no click, Meta's hashed first name only.
+        purchase(None, Some(json!({"meta": {"fn": h}})), "granted", true),
+        // A secondary conversion with everything: not counted.
+        purchase(Some(click("msclkid")), Some(json!({"microsoft": {"em": h}})), "granted", false),
+    ];
+    seed::send(&s.base, &seed::batch(seed::SITE, &events, 1, json!({})), r#"{"duplicates":0,"stored":7}"#);
+    let r = s.json(&format!("/report?site=shop&from={from}&to={to}"));
+    assert_eq!(r["totals"]["primary_conversions"], 6);
+    assert_eq!(
+        r["match_keys"],
+        json!([
+            {"platform": "microsoft-ads", "network": "Microsoft Advertising", "click_id": 1, "hashed_email_or_phone": 1, "neither": 4},
+            {"platform": "google-ads", "network": "Google Ads", "click_id": 1, "hashed_email_or_phone": 2, "neither": 3},
+            {"platform": "meta", "network": "Meta", "click_id": 1, "hashed_email_or_phone": 2, "neither": 3},
+        ])
+    );
+    let out = Command::new(BIN)
+        .args(["report", "--db", s.db.to_str().unwrap(), "--site", "shop", "--from", &from, "--to", &to])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("Match keys (primary conversions, per ad network) network click ID hashed email/phone neither"), "{text}");
+    assert!(text.contains("Microsoft Advertising 1 1 4") && text.contains("Google Ads 1 2 3") && text.contains("Meta 1 2 3"), "{text}");
+}
 
 /// The return to weigh against spend counts primary conversions only: an
 /// add-to-cart (secondary) worth what the purchase after it is worth must
@@ -460,9 +515,11 @@ fn an_older_database_keeps_working() {
     let consent: i64 =
         conn.query_row("SELECT count(*) FROM pragma_table_info('batches') WHERE name = 'dropped_consent'", [], |r| r.get(0)).unwrap();
     let ad_data: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_table_info('events') WHERE name IN ('user_agent', 'client_ip')", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM pragma_table_info('events') WHERE name IN ('user_agent', 'client_ip', 'user_data')", [], |r| {
+            r.get(0)
+        })
         .unwrap();
-    assert_eq!((v, tables, consent, ad_data), (7, 3, 1, 2));
+    assert_eq!((v, tables, consent, ad_data), (8, 3, 1, 3));
     // Version 7's columns, filled from the JSON of the rows already there.
     let parts: Vec<(Option<String>, Option<i64>)> = conn
         .prepare("SELECT attribution, is_primary FROM events ORDER BY id")

@@ -372,5 +372,5 @@ fn an_older_sqlite_file_gains_the_spend_table() {
         assert_eq!(store.import_spend("shop", rows, 1).await.unwrap().new, 3);
     });
     let v: i64 = rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 7);
+    assert_eq!(v, 8);
 }

@@ -81,6 +81,94 @@ fn postgres_keeps_the_store_contract() {
     });
 }
 
+const DAY: i64 = 86_400_000;
+const T0: i64 = 1_700_000_000_000;
+const HASH: &str = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+
+/// One event of `kind` with a hashed email for Microsoft, under a consent
+/// snapshot whose `ad_user_data` is `ad_user_data`.
+fn with_user_data(n: u32, kind: Kind, ad_user_data: goaltag_wire::Signal) -> Event {
+    use goaltag_wire::{Consent, Signal, UserData};
+    let mut e = Event::new(id(n), kind, T0 as u64);
+    e.goal = Some("purchase".into());
+    e.consent = Some(Consent {
+        analytics_storage: Signal::Granted,
+        ad_storage: Signal::Granted,
+        ad_user_data,
+        ad_personalization: Signal::Granted,
+    });
+    e.user_data = Some(UserData { microsoft: [("em".to_string(), HASH.to_string())].into(), ..Default::default() });
+    e
+}
+
+/// Enhanced conversions' hashed match keys (issue 27): kept in
+/// `events.user_data` for conversions granting `ad_user_data` only, never in
+/// the event's JSON, and erased once received before the time
+/// `erase_user_data` is given (`serve --user-data-days` gives now − N days).
+/// `count` runs an SQL count on the store's database.
+async fn user_data_is_kept_then_erased(store: Arc<dyn Store>, count: impl AsyncFn(&'static str) -> i64) {
+    use goaltag_wire::Signal;
+    let events = vec![
+        with_user_data(1, Kind::Conversion, Signal::Granted),
+        with_user_data(2, Kind::Conversion, Signal::Denied),
+        with_user_data(3, Kind::Event, Signal::Granted),
+    ];
+    let old = Batch { v: 1, site: "s".into(), sent_at: 1, attempt: 1, dropped: Default::default(), events };
+    store.store(Accepted::new(old, T0)).await.unwrap();
+    let young = Batch {
+        v: 1,
+        site: "s".into(),
+        sent_at: 1,
+        attempt: 1,
+        dropped: Default::default(),
+        events: vec![with_user_data(4, Kind::Conversion, Signal::Granted)],
+    };
+    store.store(Accepted::new(young, T0 + 10 * DAY)).await.unwrap();
+    assert_eq!(count("SELECT count(*) FROM events").await, 4);
+    assert_eq!(
+        count("SELECT count(*) FROM events WHERE json LIKE '%\"user_data\"%' OR json LIKE '%62a14e44%'").await,
+        0,
+        "not in the event"
+    );
+    let granted = "SELECT count(*) FROM events WHERE user_data IS NOT NULL AND id IN \
+                   ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000004')";
+    assert_eq!(count(granted).await, 2, "the granted conversions'");
+    assert_eq!(count("SELECT count(*) FROM events WHERE user_data IS NOT NULL").await, 2, "no one else's");
+    assert_eq!(count("SELECT count(*) FROM events WHERE user_data LIKE '%\"microsoft\":{\"em\":\"62a14e44%'").await, 2);
+
+    // --user-data-days 30, 31 days after the first batch (21 after the
+    // second): what arrived before now - 30 days, the first batch's, goes.
+    let days = 30;
+    assert_eq!(store.erase_user_data(T0 + 31 * DAY - days * DAY).await.unwrap(), 1);
+    assert_eq!(count("SELECT count(*) FROM events WHERE user_data IS NOT NULL AND id LIKE '%4'").await, 1, "received later: kept");
+    assert_eq!(count("SELECT count(*) FROM events WHERE user_data IS NOT NULL").await, 1);
+    assert_eq!(count("SELECT count(*) FROM events").await, 4, "the events themselves stay");
+    assert_eq!(store.erase_user_data(T0 + 1).await.unwrap(), 0, "nothing left that old");
+    assert_eq!(store.erase_user_data(T0 + 41 * DAY - days * DAY).await.unwrap(), 1, "41 days on: the second's too");
+    assert_eq!(count("SELECT count(*) FROM events WHERE user_data IS NOT NULL").await, 0);
+}
+
+#[tokio::test]
+async fn sqlite_keeps_user_data_then_erases_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.db");
+    let store = SqliteStore::open(&path, 8).unwrap();
+    let count = async |sql: &'static str| -> i64 { rusqlite::Connection::open(&path).unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
+    user_data_is_kept_then_erased(Arc::new(store), count).await;
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run by ./build.sh test or ./build.sh test-pg (GOALTAG_TEST_PG)"]
+fn postgres_keeps_user_data_then_erases_it() {
+    let url = pg::fresh("user_data");
+    pg::block_on(async {
+        let store = PgStore::connect(&url, 4, 8, Schema::Migrate).await.unwrap();
+        let count =
+            async |sql: &'static str| -> i64 { pg::with_client_async(&url, async |c| c.query_one(sql, &[]).await.unwrap().get(0)).await };
+        user_data_is_kept_then_erased(Arc::new(store), count).await;
+    });
+}
+
 /// Two collectors (two pools) on one database take the same batches at the
 /// same moment: each event is stored once, and of each pair of answers one
 /// says stored and the other duplicates, event for event.
@@ -159,8 +247,9 @@ fn the_schema_is_created_migrated_and_checked() {
     assert_eq!(
         pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old' AND user_agent IS NULL AND client_ip IS NULL"),
         1,
-        "version 7's columns"
+        "version 6's columns"
     );
+    assert_eq!(pg::count(&url, "SELECT count(*) FROM events WHERE id = 'old' AND user_data IS NULL"), 1, "version 8's column");
     pg::block_on(PgStore::connect(&url, 1, 1, Schema::Check)).unwrap();
 
     pg::with_client(&url, async |c| c.batch_execute("UPDATE goaltag_schema SET version = 99").await.unwrap());

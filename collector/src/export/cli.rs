@@ -38,8 +38,9 @@ WHICH CONVERSIONS
   Those of the goals named with --goal (the primary goals when none is),
   and imported CRM stages named --goal GOAL:STAGE (see 'import --help'),
   joined to their online conversion by transaction ID, whose attribution
-  holds the platform's click ID (msclkid; gclid, wbraid or gbraid; fbclid),
-  whose consent snapshot had ad_user_data and ad_storage granted, and whose
+  holds the platform's click ID (msclkid; gclid, wbraid or gbraid; fbclid)
+  or, for microsoft-ads and meta, whose hashed email or phone the collector
+  keeps (enhanced conversions, no window then), whose consent snapshot had ad_user_data and ad_storage granted, and whose
   time falls inside the attribution window after the click (the first time
   the collector saw that click ID). Meta refuses events older than 7 days:
   those are left out. What is left out is counted on stderr, by reason.

@@ -14,7 +14,16 @@
 //! documents it without a `_fbc` cookie: `fb.1.<creation time>.<fbclid>`,
 //! subdomain index 1, the creation time in Unix milliseconds when the fbclid
 //! was first observed (here: the first page view or conversion carrying it),
-//! the fbclid unchanged (it is case-sensitive).
+//! the fbclid unchanged (it is case-sensitive). It is sent only for a
+//! conversion with an fbclid.
+//!
+//! Advanced matching (customer information parameters,
+//! <https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/customer-information-parameters>):
+//! `em`, `ph`, `fn`, `ln`, `ct`, `st`, `zp` and `country`, each a
+//! one-element array of the SHA-256 the tag made with Meta's rules, for the
+//! conversions whose hashes the collector keeps. A conversion without an
+//! fbclid but with a hashed email or phone is sent too: Meta matches it by
+//! them.
 //!
 //! Meta lists `client_user_agent` as required for website events: it is the
 //! `User-Agent` of the conversion's `/collect` request, which the collector
@@ -44,6 +53,10 @@ fn page(url: &str) -> &str {
     &url[..end]
 }
 
+/// The customer information parameters sent, hashed by the tag with Meta's
+/// rules (docs/enhanced-conversions.md).
+pub const MATCH_KEYS: [&str; 8] = ["em", "ph", "fn", "ln", "ct", "st", "zp", "country"];
+
 /// One server event.
 pub fn event(r: &Row) -> Value {
     let mut e = Map::new();
@@ -55,7 +68,15 @@ pub fn event(r: &Row) -> Value {
         e.insert("event_source_url".into(), json!(page(url)));
     }
     let mut user = Map::new();
-    user.insert("fbc".into(), json!(fbc(r.click_ts, &r.click_id)));
+    if r.click_param == "fbclid" && !r.click_id.is_empty() {
+        user.insert("fbc".into(), json!(fbc(r.click_ts, &r.click_id)));
+    }
+    // Advanced matching: each hash as a one-element array, as Meta documents them.
+    for k in MATCH_KEYS {
+        if let Some(h) = r.user_data.get(k) {
+            user.insert(k.into(), json!([h]));
+        }
+    }
     if let Some(ua) = &r.user_agent {
         user.insert("client_user_agent".into(), json!(ua));
     }
@@ -97,6 +118,7 @@ mod tests {
             url: None,
             user_agent: user_agent.map(String::from),
             client_ip: client_ip.map(String::from),
+            user_data: Default::default(),
         }
     }
 

@@ -12,12 +12,19 @@
 //! documentation page's example `4/1/2020 6:50:54 PM` is refused by the
 //! SDK's own `BulkFileReader`. Microsoft ignores a second upload
 //! with the same click ID and conversion time, so re-runs are harmless.
+//!
+//! Enhanced conversions: the record's `Hashed Email Address` and `Hashed
+//! Phone Number` columns carry the conversion's SHA-256 hashes (Microsoft's
+//! normalisation, made by the tag; see docs/enhanced-conversions.md). A
+//! conversion without an msclkid but with one of them is a row too, its
+//! `Microsoft Click Id` empty: Microsoft matches it by the hash when the
+//! conversion goal is an enhanced one.
 
 use super::{csv_writer, Row};
 use crate::dates;
 
 /// The header row, in the documented order.
-pub const HEADER: [&str; 11] = [
+pub const HEADER: [&str; 13] = [
     "Type",
     "Status",
     "Id",
@@ -29,6 +36,8 @@ pub const HEADER: [&str; 11] = [
     "Conversion Time",
     "Conversion Value",
     "Microsoft Click Id",
+    "Hashed Email Address",
+    "Hashed Phone Number",
 ];
 
 /// The bulk file format version the record belongs to.
@@ -43,12 +52,13 @@ pub fn time(ms: i64) -> String {
 pub fn render(rows: &[Row]) -> anyhow::Result<String> {
     let mut w = csv_writer(false);
     w.write_record(HEADER)?;
-    w.write_record(["Format Version", "", "", "", "", FORMAT_VERSION, "", "", "", "", ""])?;
+    w.write_record(["Format Version", "", "", "", "", FORMAT_VERSION, "", "", "", "", "", "", ""])?;
     for r in rows {
         let value = r.value.map(super::number).unwrap_or_default();
         let currency = r.currency.clone().unwrap_or_default();
         let t = time(r.ts);
-        w.write_record(["Offline Conversion", "", "", "", "", "", &currency, &r.name, &t, &value, &r.click_id])?;
+        let hash = |k: &str| r.user_data.get(k).map_or("", String::as_str);
+        w.write_record(["Offline Conversion", "", "", "", "", "", &currency, &r.name, &t, &value, &r.click_id, hash("em"), hash("ph")])?;
     }
     super::finish(w)
 }

@@ -1,8 +1,8 @@
 //! The dashboard's "Ad platforms" panel ([`panel`]): per platform, what an
 //! export would send now, by the same [`select`] an export uses.
 
-use super::select::{candidates, select, want};
-use super::{Goals, Platform, Reason, Request};
+use super::select::{candidates, click, select, want};
+use super::{Goals, Platform, Request};
 use crate::store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -45,13 +45,11 @@ pub async fn panel(store: &dyn Store, site: &str, from: i64, to: i64, goals: &Go
         .into_iter()
         .map(|platform| {
             let req = request(platform);
-            let (rows, summary) = select(&read, &req, goals, now);
-            let with_click_id = summary.considered - summary.left_out.get(&Reason::NoClickId).copied().unwrap_or(0);
+            let (rows, _) = select(&read, &req, goals, now);
+            let (cands, _) = candidates(&read, &req, goals);
+            let with_click_id = cands.iter().filter(|c| click(platform, &c.conversion).is_some()).count();
             let exported = match read.exported.get(platform.name()) {
-                Some(before) if !before.is_empty() => {
-                    let (cands, _) = candidates(&read, &req, goals);
-                    cands.iter().filter(|c| before.contains(&c.key)).count()
-                }
+                Some(before) if !before.is_empty() => cands.iter().filter(|c| before.contains(&c.key)).count(),
                 _ => 0,
             };
             PanelRow { platform, label: platform.label(), with_click_id, exportable: rows.len(), exported }

@@ -55,6 +55,23 @@ impl Platform {
         }
     }
 
+    /// Its part of a conversion's hashed match keys (enhanced conversions).
+    pub fn user_data(self, u: &goaltag_wire::UserData) -> &goaltag_wire::Map {
+        match self {
+            Platform::MicrosoftAds => &u.microsoft,
+            Platform::GoogleAds => &u.google,
+            Platform::Meta => &u.meta,
+        }
+    }
+
+    /// Whether a conversion without the platform's click ID but with a
+    /// hashed email or phone is sent: Microsoft (an enhanced conversion
+    /// goal) and Meta (advanced matching) match by those alone; Google's
+    /// click-conversion file needs its click ID.
+    pub fn matches_without_click(self) -> bool {
+        matches!(self, Platform::MicrosoftAds | Platform::Meta)
+    }
+
     /// The upload file's content type.
     pub fn content_type(self) -> &'static str {
         match self {

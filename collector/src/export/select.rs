@@ -25,11 +25,13 @@ pub struct Row {
     pub name: String,
     /// Conversion time, ms since 1970.
     pub ts: i64,
-    /// Which click-ID parameter keys it (`gclid`, `msclkid`, …).
+    /// Which click-ID parameter keys it (`gclid`, `msclkid`, …); empty for
+    /// a conversion sent by its hashed email or phone alone (Microsoft, Meta).
     pub click_param: &'static str,
-    /// The click ID, as captured.
+    /// The click ID, as captured (empty when there is none).
     pub click_id: String,
-    /// When the collector first saw the click ID, ms since 1970.
+    /// When the collector first saw the click ID, ms since 1970 (the
+    /// conversion's time when there is none).
     pub click_ts: i64,
     /// Value and currency, when the conversion has them.
     pub value: Option<f64>,
@@ -43,6 +45,9 @@ pub struct Row {
     /// The client's IP address, kept likewise and only with `serve
     /// --keep-client-ip` (Meta's `client_ip_address`).
     pub client_ip: Option<String>,
+    /// The platform's hashed match keys kept with the conversion (enhanced
+    /// conversions: `em`, `ph`, …), until `serve --user-data-days` erases them.
+    pub user_data: goaltag_wire::Map,
 }
 
 /// Why a conversion was left out.
@@ -51,7 +56,8 @@ pub struct Row {
 pub enum Reason {
     /// An imported stage whose transaction ID no online conversion carries.
     NoOnlineConversion,
-    /// The attribution holds no click ID of this platform.
+    /// The attribution holds no click ID of this platform (and, for a
+    /// platform that matches without one, no hashed email or phone is kept).
     NoClickId,
     /// `ad_user_data` or `ad_storage` was not granted in its consent snapshot.
     Consent,
@@ -67,6 +73,9 @@ impl Reason {
     fn text(self, platform: Platform, window_days: u32) -> String {
         match self {
             Reason::NoOnlineConversion => "imported stages with no online conversion of their transaction ID".into(),
+            Reason::NoClickId if platform.matches_without_click() => {
+                format!("without a {} click ID ({}) or a hashed email or phone", platform.label(), platform.click_params().join(", "))
+            }
             Reason::NoClickId => format!("without a {} click ID ({})", platform.label(), platform.click_params().join(", ")),
             Reason::Consent => "without ad_user_data and ad_storage granted (consent)".into(),
             Reason::OutsideWindow => format!("outside the {window_days}-day attribution window after the click"),
@@ -114,7 +123,7 @@ pub(super) struct Candidate {
     value: Option<f64>,
     currency: Option<String>,
     /// The online conversion: attribution, consent and page come from it.
-    conversion: Event,
+    pub(super) conversion: Event,
 }
 
 fn granted(e: &Event) -> bool {
@@ -208,6 +217,7 @@ pub fn select(read: &Read, req: &Request, goals: &Goals, now: i64) -> (Vec<Row>,
             Err(reason) => *summary.left_out.entry(reason).or_default() += 1,
             Ok((click_param, click_id, click_ts)) => {
                 let ad = read.ad_data.get(&c.conversion.id).cloned().unwrap_or_default();
+                let user_data = ad.user_data.as_ref().map(|u| req.platform.user_data(u).clone()).unwrap_or_default();
                 rows.push(Row {
                     name: req.names.get(&c.name_key).cloned().unwrap_or_else(|| goals.name(&c.name_key)),
                     key: c.key,
@@ -221,6 +231,7 @@ pub fn select(read: &Read, req: &Request, goals: &Goals, now: i64) -> (Vec<Row>,
                     url: c.conversion.url,
                     user_agent: ad.user_agent,
                     client_ip: ad.client_ip,
+                    user_data,
                 })
             }
         }
@@ -229,22 +240,45 @@ pub fn select(read: &Read, req: &Request, goals: &Goals, now: i64) -> (Vec<Row>,
     (rows, summary)
 }
 
+/// The platform's click ID in the conversion's attribution, the first of
+/// its parameters found: (parameter, ID).
+pub(super) fn click(platform: Platform, e: &Event) -> Option<(&'static str, String)> {
+    let a = e.attribution.as_ref()?;
+    platform.click_params().iter().find_map(|p| a.click_ids.get(p).filter(|v| !v.is_empty()).map(|v| (*p, v.clone())))
+}
+
+/// Whether the collector keeps a hashed email or phone of the platform for
+/// the conversion (enhanced conversions).
+fn has_hash(read: &Read, platform: Platform, e: &Event) -> bool {
+    let u = read.ad_data.get(&e.id).and_then(|d| d.user_data.as_ref());
+    u.is_some_and(|u| platform.user_data(u).contains_key("em") || platform.user_data(u).contains_key("ph"))
+}
+
 type Verdict = Result<(&'static str, String, i64), Reason>;
 
 fn check(read: &Read, req: &Request, c: &Candidate, window_days: u32, now: i64, before: &HashSet<String>) -> Verdict {
-    let click = c.conversion.attribution.as_ref().and_then(|a| {
-        req.platform.click_params().iter().find_map(|p| a.click_ids.get(p).filter(|v| !v.is_empty()).map(|v| (*p, v.clone())))
-    });
-    let Some((param, id)) = click else { return Err(Reason::NoClickId) };
-    if !granted(&c.conversion) {
-        return Err(Reason::Consent);
-    }
     let conversion_ts = i64::try_from(c.conversion.ts).unwrap_or(i64::MAX);
-    let first_seen = read.first_seen.get(param).and_then(|seen| seen.get(&id)).copied();
-    let click_ts = first_seen.unwrap_or(conversion_ts).min(conversion_ts);
-    if c.ts < click_ts || c.ts - click_ts >= i64::from(window_days) * DAY_MS {
-        return Err(Reason::OutsideWindow);
-    }
+    let (param, id, click_ts) = match click(req.platform, &c.conversion) {
+        Some((param, id)) => {
+            if !granted(&c.conversion) {
+                return Err(Reason::Consent);
+            }
+            let first_seen = read.first_seen.get(param).and_then(|seen| seen.get(&id)).copied();
+            let click_ts = first_seen.unwrap_or(conversion_ts).min(conversion_ts);
+            if c.ts < click_ts || c.ts - click_ts >= i64::from(window_days) * DAY_MS {
+                return Err(Reason::OutsideWindow);
+            }
+            (param, id, click_ts)
+        }
+        // An enhanced conversion: no click, so no window to judge it by.
+        None if req.platform.matches_without_click() && has_hash(read, req.platform, &c.conversion) => {
+            if !granted(&c.conversion) {
+                return Err(Reason::Consent);
+            }
+            ("", String::new(), conversion_ts)
+        }
+        None => return Err(Reason::NoClickId),
+    };
     if req.platform == Platform::Meta && now - c.ts > meta::MAX_AGE_MS {
         return Err(Reason::TooOld);
     }

@@ -76,6 +76,17 @@ pub struct AdData {
     pub user_agent: Option<String>,
     /// The client's IP address (`serve --keep-client-ip` only).
     pub client_ip: Option<String>,
+    /// Enhanced conversions' hashed match keys, until `serve
+    /// --user-data-days` erases them.
+    pub user_data: Option<goaltag_wire::UserData>,
+}
+
+impl AdData {
+    /// Reads the stored columns; a `user_data` that is not the wire's shape
+    /// (it always is: the collector wrote it) counts as none.
+    pub fn from_columns(user_agent: Option<String>, client_ip: Option<String>, user_data: Option<&str>) -> AdData {
+        AdData { user_agent, client_ip, user_data: user_data.and_then(|u| serde_json::from_str(u).ok()) }
+    }
 }
 
 impl Read {

@@ -109,6 +109,10 @@ pub struct Event {
     pub currency: u32,
     /// The touch the tag attached ([`NONE`]: none, or unreadable).
     pub attribution: u32,
+    /// Its hashed match keys (enhanced conversions' `user_data`), while the
+    /// collector keeps them ([`NONE`]: none, or unreadable): see
+    /// `store::Accepted::event_columns`.
+    pub user_data: u32,
 }
 
 /// One event as a store hands it to [`Events::push`], borrowed from the
@@ -135,6 +139,8 @@ pub struct EventRef<'a> {
     pub currency: Option<&'a str>,
     /// The event's `attribution` member as JSON text.
     pub attribution: Option<&'a str>,
+    /// The event's stored `user_data` column (JSON text).
+    pub user_data: Option<&'a str>,
 }
 
 /// A site's page views and conversions in time order, compact: the rows are
@@ -150,6 +156,7 @@ pub struct Events {
     string_index: FastMap<Box<str>, u32>,
     attributions: Vec<Attribution>,
     attribution_index: FastMap<Box<str>, u32>,
+    user_data: Vec<goaltag_wire::UserData>,
     /// (ts, ID as a number, row) of rows pushed out of order, for [`Events::finish`].
     unordered: Vec<(i64, u128, u32)>,
 }
@@ -203,6 +210,23 @@ impl Events {
         self.attributions.get(i as usize)
     }
 
+    /// The index of the match keys `json` holds ([`NONE`] when none or
+    /// unreadable). Only conversions carry them, each its own: not shared.
+    pub fn add_user_data(&mut self, json: Option<&str>) -> u32 {
+        match json.map(serde_json::from_str::<goaltag_wire::UserData>) {
+            Some(Ok(u)) => {
+                self.user_data.push(u);
+                (self.user_data.len() - 1) as u32
+            }
+            _ => NONE,
+        }
+    }
+
+    /// The match keys at `i` ([`NONE`]: `None`).
+    pub fn user_data(&self, i: u32) -> Option<&goaltag_wire::UserData> {
+        self.user_data.get(i as usize)
+    }
+
     /// How many distinct attributions the events carry.
     pub fn attributions(&self) -> usize {
         self.attributions.len()
@@ -222,6 +246,7 @@ impl Events {
             value: e.value,
             currency: self.intern(currency.as_deref()),
             attribution: self.intern_attribution(e.attribution),
+            user_data: self.add_user_data(e.user_data),
         };
         self.rows.push(row);
     }

@@ -166,6 +166,9 @@ pub struct Report {
     pub imports: Vec<ImportGoal>,
     /// What the collector absorbed, refused, or could not follow.
     pub data_quality: DataQuality,
+    /// Per ad network, how many primary conversions carry a key it can
+    /// match them by: the exports' expected match coverage.
+    pub match_keys: Vec<MatchKeys>,
     /// Primary conversions credited to network, campaign, ad group or
     /// keyword under the model asked for, against their cost (see
     /// [`attribution`]). Always set by [`build`].
@@ -194,6 +197,24 @@ pub struct Totals {
     /// spend (a secondary goal such as add-to-cart often repeats the value
     /// of the purchase that follows it).
     pub primary_values: Vec<Money>,
+}
+
+/// One ad network's match keys on the range's primary conversions: each
+/// conversion counts once, under the best key it carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchKeys {
+    /// The export platform (`microsoft-ads`, `google-ads`, `meta`).
+    pub platform: &'static str,
+    /// Its name for people.
+    pub network: &'static str,
+    /// With the network's click ID in their attribution (`msclkid`;
+    /// `gclid`, `wbraid` or `gbraid`; `fbclid`).
+    pub click_id: u64,
+    /// Without it, but with the network's hashed email or phone (enhanced
+    /// conversions), still kept (`serve --user-data-days`).
+    pub hashed_email_or_phone: u64,
+    /// With neither: no export can match them to an ad.
+    pub neither: u64,
 }
 
 /// One goal's conversions in the range.

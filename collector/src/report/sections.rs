@@ -333,6 +333,40 @@ fn currency(events: &Events, c: &Event) -> Option<String> {
     events.string(c.currency).map(String::from)
 }
 
+/// The ad networks the exports go to: platform, name, click-ID parameters,
+/// and its part of a conversion's hashed match keys.
+type Network = (&'static str, &'static str, &'static [&'static str], fn(&goaltag_wire::UserData) -> &goaltag_wire::Map);
+const NETWORKS: [Network; 3] = [
+    ("microsoft-ads", "Microsoft Advertising", &["msclkid"], |u| &u.microsoft),
+    ("google-ads", "Google Ads", &["gclid", "wbraid", "gbraid"], |u| &u.google),
+    ("meta", "Meta", &["fbclid"], |u| &u.meta),
+];
+
+/// Per network, the primary conversions by the best match key they carry:
+/// its click ID, else its hashed email or phone, else neither.
+fn match_keys(events: &Events, conversions: &[&Event]) -> Vec<MatchKeys> {
+    NETWORKS
+        .iter()
+        .map(|(platform, network, params, part)| {
+            let mut row = MatchKeys { platform, network, click_id: 0, hashed_email_or_phone: 0, neither: 0 };
+            for c in conversions.iter().filter(|c| c.primary) {
+                let click = events
+                    .attribution(c.attribution)
+                    .is_some_and(|a| params.iter().any(|p| a.click_ids.get(p).is_some_and(|v| !v.is_empty())));
+                let hashed = events.user_data(c.user_data).is_some_and(|u| part(u).contains_key("em") || part(u).contains_key("ph"));
+                if click {
+                    row.click_id += 1;
+                } else if hashed {
+                    row.hashed_email_or_phone += 1;
+                } else {
+                    row.neither += 1;
+                }
+            }
+            row
+        })
+        .collect()
+}
+
 /// The report on `site` for `q` from what a store read: every number is
 /// defined here, once, whichever store the rows came from. Only the events
 /// of the range count (the rows may reach back further, for attribution).
@@ -352,6 +386,7 @@ pub fn from_rows(q: &Query, site: &str, rows: &Rows) -> Report {
         funnel: funnel(&q.funnel, &visits),
         daily: daily(q, events, &page_views, &conversions),
         data_quality: data_quality(rows, &visits, &conversions),
+        match_keys: match_keys(events, &conversions),
         imports: imports(&rows.imports),
         attribution: None,
     }

@@ -138,6 +138,12 @@ pub fn text(r: &Report) -> String {
         vec!["conversions without client ID".into(), q.conversions_without_client_id.to_string()],
     ];
     table(&mut out, "Data quality", &["figure", "count"], &quality);
+    let keys: Vec<Vec<String>> = r
+        .match_keys
+        .iter()
+        .map(|m| vec![m.network.to_string(), m.click_id.to_string(), m.hashed_email_or_phone.to_string(), m.neither.to_string()])
+        .collect();
+    table(&mut out, "Match keys (primary conversions, per ad network)", &["network", "click ID", "hashed email/phone", "neither"], &keys);
     out
 }
 

@@ -61,6 +61,43 @@ impl Accepted {
             (None, None)
         }
     }
+
+    /// What the store keeps of `e`: the event as JSON **without** its
+    /// `user_data`, and that `user_data` as JSON in a column of its own
+    /// (`events.user_data`, which [`Store::erase_user_data`] empties after
+    /// `serve --user-data-days`), only for a conversion whose consent
+    /// snapshot granted `ad_user_data` (the rule of [`Accepted::ad_data`]);
+    /// any other event's `user_data` is not kept at all.
+    pub fn event_columns(&self, e: &Event) -> serde_json::Result<(String, Option<String>)> {
+        let Some(u) = e.user_data.as_ref() else { return Ok((serde_json::to_string(e)?, None)) };
+        let granted = e.kind == Kind::Conversion && e.consent.is_some_and(|c| c.ad_user_data == Signal::Granted);
+        let user_data = if granted && !u.is_empty() { Some(serde_json::to_string(u)?) } else { None };
+        let mut bare = e.clone();
+        bare.user_data = None;
+        Ok((serde_json::to_string(&bare)?, user_data))
+    }
+}
+
+/// `serve --user-data-days`'s default: a conversion's hashed match keys are
+/// erased 30 days after the collector received them.
+pub const DEFAULT_USER_DATA_DAYS: u32 = 30;
+
+/// Erases the hashed match keys received more than `days` days before now,
+/// at once and then every hour, for as long as the runtime runs (the
+/// `serve` command's task). A failure is logged and tried again next hour.
+pub fn spawn_user_data_eraser(store: Arc<dyn Store>, days: u32) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let before = crate::model::now_ms() - i64::from(days) * crate::dates::DAY_MS;
+            match store.erase_user_data(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(erased = n, days, "erased conversions' hashed user data past the retention"),
+                Err(e) => tracing::warn!(error = %e, "erasing old user data failed; trying again in an hour"),
+            }
+        }
+    })
 }
 
 /// A refused body, kept so that data-quality reports can count rejections.
@@ -168,6 +205,14 @@ pub trait Store: Send + Sync + 'static {
     /// `decide` fails, nothing is recorded.
     async fn export(&self, _want: Want, _platform: &str, _exported_at: i64, _decide: Decide) -> anyhow::Result<()> {
         anyhow::bail!("this store keeps no exports")
+    }
+
+    /// Erases the `user_data` (enhanced conversions' hashed match keys) of
+    /// every event received before `before` (ms since the Unix epoch) and
+    /// says how many events had some. The caller picks `before`
+    /// (`serve --user-data-days`; tests pass their own time).
+    async fn erase_user_data(&self, _before: i64) -> anyhow::Result<u64> {
+        Ok(0)
     }
 }
 

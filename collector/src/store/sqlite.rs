@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS events(
   id TEXT PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL,
   received_at INTEGER NOT NULL, url TEXT, goal TEXT, value REAL, currency TEXT,
   transaction_id TEXT, client_id TEXT, visit_id TEXT, json TEXT NOT NULL,
-  user_agent TEXT, client_ip TEXT);
+  user_agent TEXT, client_ip TEXT, user_data TEXT);
 CREATE INDEX IF NOT EXISTS events_site_ts ON events(site, ts);
 CREATE INDEX IF NOT EXISTS events_site_kind ON events(site, kind);
 CREATE TABLE IF NOT EXISTS batches(
@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS spend(
   ad_group TEXT NOT NULL, ad TEXT NOT NULL, keyword TEXT NOT NULL, currency TEXT NOT NULL,
   cost REAL NOT NULL, clicks INTEGER, impressions INTEGER, imported_at INTEGER NOT NULL,
   PRIMARY KEY(site, date, network, campaign, ad_group, ad, keyword, currency));
-PRAGMA user_version = 7;
+CREATE INDEX IF NOT EXISTS events_user_data ON events(received_at) WHERE user_data IS NOT NULL;
+PRAGMA user_version = 8;
 ";
 
 /// Version 7: what a report reads of an event beside its columns, kept in
@@ -85,6 +86,14 @@ const ADD_DROPPED_CONSENT: &str = "ALTER TABLE batches ADD COLUMN dropped_consen
 /// file's table when missing, as version 4's column.
 const ADD_AD_DATA: &str = "ALTER TABLE events ADD COLUMN user_agent TEXT; ALTER TABLE events ADD COLUMN client_ip TEXT;";
 
+/// Version 8: `events.user_data`, a conversion's enhanced-conversions match
+/// keys (hashed email, phone, …) as JSON, kept only when its consent granted
+/// `ad_user_data` ([`Accepted::event_columns`]) and erased after
+/// `serve --user-data-days` ([`crate::store::Store::erase_user_data`]); added to an older file's
+/// table when missing, as version 4's column, with the index the erasure reads.
+const ADD_USER_DATA: &str = "ALTER TABLE events ADD COLUMN user_data TEXT;
+  CREATE INDEX IF NOT EXISTS events_user_data ON events(received_at) WHERE user_data IS NOT NULL;";
+
 /// SQLite in WAL mode with `synchronous=FULL`: a committed batch survives a
 /// crash or power loss, and readers (reports, `sqlite3`) never block the writer.
 pub struct SqliteWriter {
@@ -105,6 +114,13 @@ impl SqliteWriter {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let tx = conn.unchecked_transaction()?;
+        // An older file's events table lacks the columns SCHEMA's index names.
+        if table_exists(&tx, "events")? && !column_exists(&tx, "events", "user_data")? {
+            if !column_exists(&tx, "events", "user_agent")? {
+                tx.execute_batch(ADD_AD_DATA)?;
+            }
+            tx.execute_batch(ADD_USER_DATA)?;
+        }
         tx.execute_batch(SCHEMA)?;
         if !column_exists(&tx, "batches", "dropped_consent")? {
             tx.execute_batch(ADD_DROPPED_CONSENT)?;
@@ -147,12 +163,12 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
     let mut ins = tx.prepare_cached(
         "INSERT OR IGNORE INTO events(id, site, kind, ts, received_at, url, goal, value, currency,
                                       transaction_id, client_id, visit_id, json, user_agent, client_ip,
-                                      attribution, is_primary)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                                      attribution, is_primary, user_data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?;
     for e in &b.events {
         let (user_agent, client_ip) = a.ad_data(e);
-        let json = serde_json::to_string(e)?;
+        let (json, user_data) = a.event_columns(e)?;
         let attribution = e.attribution.as_ref().map(serde_json::to_string).transpose()?;
         // ts is at most u64::MAX; SQLite integers are i64, so clamp rather than wrap.
         let ts = i64::try_from(e.ts).unwrap_or(i64::MAX);
@@ -173,7 +189,8 @@ fn insert(tx: &Transaction, a: &Accepted) -> anyhow::Result<Stored> {
             user_agent,
             client_ip,
             attribution,
-            e.primary
+            e.primary,
+            user_data
         ])?;
     }
     let duplicates = b.events.len() - stored;
@@ -245,6 +262,9 @@ impl Store for SqliteStore {
     async fn export(&self, want: Want, platform: &str, exported_at: i64, decide: Decide) -> anyhow::Result<()> {
         self.reader.export(want, platform, exported_at, decide).await
     }
+    async fn erase_user_data(&self, before: i64) -> anyhow::Result<u64> {
+        self.reader.erase_user_data(before).await
+    }
 }
 
 /// Reports, imports and exports on a SQLite file, without the writer: what
@@ -289,6 +309,17 @@ impl Store for SqliteReader {
             let rows = report_rows(&conn, &site, since, start, end);
             let _ = conn.execute_batch("COMMIT");
             Ok(rows?)
+        })
+        .await
+    }
+    /// Its own connection, like [`Store::import`]; one UPDATE through the
+    /// partial index `events_user_data`.
+    async fn erase_user_data(&self, before: i64) -> anyhow::Result<u64> {
+        self.blocking(move |p| {
+            let conn = Connection::open(p)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            let n = conn.execute("UPDATE events SET user_data = NULL WHERE user_data IS NOT NULL AND received_at < ?1", [before])?;
+            Ok(n as u64)
         })
         .await
     }
@@ -385,13 +416,15 @@ fn events(conn: &Connection, site: &str, since: i64, end: i64) -> rusqlite::Resu
     } else {
         "CASE WHEN instr(json, '\"attribution\"') > 0 THEN json_extract(json, '$.attribution') END, json_extract(json, '$.primary')"
     };
+    // Nor, before version 8, the hashed match keys: none kept, none read.
+    let user_data = if column_exists(conn, "events", "user_data")? { "user_data" } else { "NULL" };
     let in_range: i64 =
         conn.query_row("SELECT count(*) FROM events WHERE site = ?1 AND ts >= ?2 AND ts < ?3", params![site, since, end], |r| r.get(0))?;
     let table: i64 = conn.query_row("SELECT coalesce(max(rowid), 0) FROM events", [], |r| r.get(0))?;
     let through = in_range.saturating_mul(5) >= table;
     let (from, order) = if through { ("events NOT INDEXED", "") } else { ("events", "ORDER BY ts, id") };
     let mut st = conn.prepare_cached(&format!(
-        "SELECT ts, kind = 'conversion', client_id, visit_id, url, goal, value, currency, {parts}, id
+        "SELECT ts, kind = 'conversion', client_id, visit_id, url, goal, value, currency, {parts}, id, {user_data}
          FROM {from} WHERE site = ?1 AND ts >= ?2 AND ts < ?3 AND kind IN ('page_view', 'conversion')
          {order}"
     ))?;
@@ -409,6 +442,7 @@ fn events(conn: &Connection, site: &str, since: i64, end: i64) -> rusqlite::Resu
             value: r.get(6)?,
             currency: r.get_ref(7)?.as_str_or_null()?,
             attribution: r.get_ref(8)?.as_str_or_null()?,
+            user_data: r.get_ref(11)?.as_str_or_null()?,
         };
         if through {
             events.push_unordered(e, r.get_ref(10)?.as_str()?);
@@ -515,7 +549,7 @@ mod tests {
         assert_eq!(s.store(&[batch(&["x"])]).unwrap(), [Stored { stored: 0, duplicates: 1 }]);
         let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        assert_eq!((v, mode.as_str()), (7, "wal"));
+        assert_eq!((v, mode.as_str()), (8, "wal"));
         let n: i64 = s.conn.query_row("select count(*) from batches", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 3);
     }

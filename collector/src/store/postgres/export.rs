@@ -56,12 +56,13 @@ pub(super) async fn read(c: &Transaction<'_>, want: &Want) -> anyhow::Result<Rea
     let ids = read.conversion_ids();
     let ad_data = c
         .query(
-            "SELECT id, user_agent, client_ip FROM events WHERE id = ANY($1) AND (user_agent IS NOT NULL OR client_ip IS NOT NULL)",
+            "SELECT id, user_agent, client_ip, user_data FROM events
+             WHERE id = ANY($1) AND (user_agent IS NOT NULL OR client_ip IS NOT NULL OR user_data IS NOT NULL)",
             &[&ids],
         )
         .await?;
     for r in ad_data {
-        read.ad_data.insert(r.get(0), AdData { user_agent: r.get(1), client_ip: r.get(2) });
+        read.ad_data.insert(r.get(0), AdData::from_columns(r.get(1), r.get(2), r.get(3)));
     }
     // jsonb cannot hold NUL (the wire format allows it in text, and `json`
     // keeps it as \u0000): such an event is not parsed, so the CASE keeps one

@@ -122,8 +122,9 @@ impl PgStore {
         let (urls, goals, currencies) = (text(|e| e.url.as_deref()), text(|e| e.goal.as_deref()), text(|e| e.currency.as_deref()));
         let transactions = text(|e| e.transaction_id.as_deref());
         let (clients, visits) = (text(|e| e.client_id.as_deref()), text(|e| e.visit_id.as_deref()));
-        let json =
-            events.iter().map(serde_json::to_string).collect::<Result<Vec<String>, _>>().map_err(|e| Failure::Other(e.to_string()))?;
+        let columns: Vec<(String, Option<String>)> =
+            events.iter().map(|e| a.event_columns(e)).collect::<Result<_, _>>().map_err(|e| Failure::Other(e.to_string()))?;
+        let (json, user_data): (Vec<String>, Vec<Option<String>>) = columns.into_iter().unzip();
         let ad_data: Vec<(Option<&str>, Option<&str>)> = events.iter().map(|e| a.ad_data(e)).collect();
         let user_agents: Vec<Option<String>> = ad_data.iter().map(|d| d.0.map(|s| pg_text(s).into_owned())).collect();
         let client_ips: Vec<Option<&str>> = ad_data.iter().map(|d| d.1).collect();
@@ -139,15 +140,15 @@ impl PgStore {
             .prepare_cached(
                 "INSERT INTO events(id, site, kind, ts, received_at, url, goal, value, currency,
                                     transaction_id, client_id, visit_id, json, user_agent, client_ip,
-                                    attribution, is_primary)
+                                    attribution, is_primary, user_data)
                  SELECT u.id, $1, u.kind, u.ts, $2, u.url, u.goal, u.value, u.currency,
                         u.transaction_id, u.client_id, u.visit_id, u.json, u.user_agent, u.client_ip,
-                        u.attribution, u.is_primary
+                        u.attribution, u.is_primary, u.user_data
                  FROM unnest($3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::float8[],
                              $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-                             $16::text[], $17::bool[])
+                             $16::text[], $17::bool[], $18::text[])
                       AS u(id, kind, ts, url, goal, value, currency, transaction_id, client_id, visit_id, json,
-                           user_agent, client_ip, attribution, is_primary)
+                           user_agent, client_ip, attribution, is_primary, user_data)
                  ON CONFLICT (id) DO NOTHING",
             )
             .await?;
@@ -172,6 +173,7 @@ impl PgStore {
                     &client_ips,
                     &attributions,
                     &primary,
+                    &user_data,
                 ],
             )
             .await? as usize;
@@ -265,7 +267,7 @@ const EVENTS_PER_FETCH: i32 = 20_000;
 async fn events(tx: &tokio_postgres::Transaction<'_>, site: &str, since: i64, end: i64) -> anyhow::Result<Events> {
     let st = tx
         .prepare(
-            "SELECT ts, kind = 'conversion', client_id, visit_id, url, goal, value, currency, attribution, is_primary, id
+            "SELECT ts, kind = 'conversion', client_id, visit_id, url, goal, value, currency, attribution, is_primary, id, user_data
              FROM events WHERE site = $1 AND kind IN ('page_view', 'conversion') AND ts >= $2 AND ts < $3",
         )
         .await?;
@@ -286,6 +288,7 @@ async fn events(tx: &tokio_postgres::Transaction<'_>, site: &str, since: i64, en
                     value: r.get(6),
                     currency: r.get(7),
                     attribution: r.get(8),
+                    user_data: r.get(11),
                 },
                 r.get(10),
             );
@@ -404,6 +407,10 @@ impl Store for PgStore {
         Ok(Rows { events, batches, rejected_bodies: rejected as u64, imports })
     }
 
+    async fn erase_user_data(&self, before: i64) -> anyhow::Result<u64> {
+        let client = self.pool.get().await?;
+        Ok(client.execute("UPDATE events SET user_data = NULL WHERE user_data IS NOT NULL AND received_at < $1", &[&before]).await?)
+    }
     async fn import(&self, site: &str, rows: Vec<Row>, imported_at: i64) -> anyhow::Result<Imported> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;

@@ -10,7 +10,7 @@ use tokio_postgres::{Client, NoTls};
 /// from version `i` to `i + 1`. The same tables and columns as SQLite's
 /// ([`crate::store::SCHEMA`]), with PostgreSQL's types; `json` is the event as text,
 /// exactly as stored in SQLite (`json::jsonb` reads it as JSON).
-pub const MIGRATIONS: [&str; 7] = [
+pub const MIGRATIONS: [&str; 8] = [
     // 1: events, batches, rejections.
     "CREATE TABLE events(
        id TEXT PRIMARY KEY, site TEXT NOT NULL, kind TEXT NOT NULL, ts BIGINT NOT NULL,
@@ -62,6 +62,12 @@ pub const MIGRATIONS: [&str; 7] = [
                      THEN NULLIF((replace(json, '\\u0000', '\\ufffd')::jsonb -> 'attribution')::text, 'null') END,
        is_primary = (replace(json, '\\u0000', '\\ufffd')::jsonb ->> 'primary') = 'true'
      WHERE strpos(json, '\"attribution\"') > 0 OR strpos(json, '\"primary\"') > 0;",
+    // 8: a conversion's enhanced-conversions match keys (hashed email,
+    // phone, …) as JSON, kept for conversions with ad_user_data granted only
+    // (`Accepted::event_columns`), erased after serve --user-data-days
+    // (`Store::erase_user_data`, through the partial index).
+    "ALTER TABLE events ADD COLUMN user_data TEXT;
+     CREATE INDEX events_user_data ON events(received_at) WHERE user_data IS NOT NULL;",
 ];
 
 /// The schema version this collector writes.

@@ -37,10 +37,14 @@ pub(super) fn read(conn: &Connection, want: &Want) -> rusqlite::Result<Read> {
             read.stages.push(StageRow { goal: goal.clone(), stage: stage.clone(), transaction_id, value, currency, ts, conversion });
         }
     }
-    let mut st = conn
-        .prepare_cached("SELECT user_agent, client_ip FROM events WHERE id = ?1 AND (user_agent IS NOT NULL OR client_ip IS NOT NULL)")?;
+    let mut st = conn.prepare_cached(
+        "SELECT user_agent, client_ip, user_data FROM events
+             WHERE id = ?1 AND (user_agent IS NOT NULL OR client_ip IS NOT NULL OR user_data IS NOT NULL)",
+    )?;
     for id in read.conversion_ids() {
-        if let Some(d) = st.query_row([&id], |r| Ok(AdData { user_agent: r.get(0)?, client_ip: r.get(1)? })).optional()? {
+        if let Some(d) =
+            st.query_row([&id], |r| Ok(AdData::from_columns(r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.as_deref()))).optional()?
+        {
             read.ad_data.insert(id, d);
         }
     }
