@@ -369,6 +369,44 @@ mod tests {
         assert_eq!(b.attempt, 1);
     }
 
+    /// What the tag writes (`Event::to_json`, wire), the collector accepts:
+    /// every text field one character over its limit is refused as given
+    /// and passes once written, cut to exactly the limit (2048 characters,
+    /// 4096 for URLs), maps' keys and values too.
+    #[test]
+    fn an_event_as_the_tag_writes_it_passes_the_limits() {
+        use goaltag_wire::{Attribution, Element, Form, Kind, Map};
+        let (t, u) = ("é".repeat(MAX_TEXT + 1), "u".repeat(MAX_URL + 1));
+        let map = || Map::from([(t.clone(), t.clone())]);
+        let mut e = Event::new(ID.to_ascii_lowercase(), Kind::Click, (NOW - 1000) as u64);
+        (e.url, e.referrer) = (Some(u.clone()), Some(u.clone()));
+        for f in [&mut e.title, &mut e.action, &mut e.category, &mut e.label, &mut e.goal, &mut e.trigger, &mut e.visit_id] {
+            *f = Some(t.clone());
+        }
+        e.element = Some(Element {
+            tag: t.clone(),
+            id: Some(t.clone()),
+            classes: Some(t.clone()),
+            href: Some(u.clone()),
+            outbound: None,
+            text: Some(t.clone()),
+            data: map(),
+        });
+        e.form = Some(Form { id: Some(t.clone()), name: Some(t.clone()), action: Some(u.clone()), method: Some(t.clone()), fields: 1 });
+        e.attribution = Some(Attribution { click_ids: map(), utm: map(), referrer_host: Some(t.clone()), landing_url: Some(u.clone()) });
+        assert_eq!(event(&e).unwrap_err().0, "url");
+        let mut one = Event::new(ID.to_ascii_lowercase(), Kind::Click, (NOW - 1000) as u64);
+        one.attribution = Some(Attribution { utm: map(), ..Default::default() });
+        assert_eq!(event(&one).unwrap_err().0, "attribution.utm key");
+        let written: Event = serde_json::from_str(&e.to_json()).unwrap();
+        event(&written).unwrap();
+        assert_eq!(written.url.as_ref().unwrap().chars().count(), MAX_URL);
+        assert_eq!(written.form.as_ref().unwrap().action.as_ref().unwrap().chars().count(), MAX_URL);
+        assert_eq!(written.action.as_ref().unwrap().chars().count(), MAX_TEXT);
+        let utm = &written.attribution.as_ref().unwrap().utm;
+        assert_eq!(utm.iter().map(|(k, v)| (k.chars().count(), v.chars().count())).collect::<Vec<_>>(), [(MAX_TEXT, MAX_TEXT)]);
+    }
+
     #[test]
     fn nested_strings_are_limited_and_named() {
         let long = "x".repeat(MAX_TEXT + 1);

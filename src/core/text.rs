@@ -39,12 +39,6 @@ pub fn first_chars(s: &str, n: usize) -> &str {
     }
 }
 
-/// Cuts `s` to its first `n` characters, in place ([`first_chars`]).
-pub fn cut(s: &mut String, n: usize) {
-    let len = first_chars(s, n).len();
-    s.truncate(len);
-}
-
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `bytes` as lower-case hex, two digits a byte.

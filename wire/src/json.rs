@@ -2,6 +2,7 @@
 //! and a batch envelope, with field names spelled exactly as the serde derives
 //! spell them (the tests check that).
 
+use crate::limits::{MAX_TEXT, MAX_URL};
 use crate::{Attribution, Consent, Dropped, Element, Event, Form, Identifier, VERSION};
 use alloc::string::String;
 
@@ -10,12 +11,30 @@ use alloc::string::String;
 /// the collector refuses a batch with it in any string ([`crate::is_wire_text`]),
 /// so a NUL a page put in a label would otherwise cost the whole batch.
 pub fn write_str(out: &mut String, s: &str) {
+    write_cut(out, s, usize::MAX);
+}
+
+/// [`write_str`] of the first `max` characters of `s`. Every string of an
+/// event goes out through this, cut to the contract's limit for its field
+/// ([`MAX_URL`] for URLs, [`MAX_TEXT`] for the rest): page facts (a long
+/// class list, a link, a `utm_*` value) and a site's labels are not checked
+/// before, and one field over its limit would make the collector refuse
+/// the whole batch, which the tag then drops.
+fn write_cut(out: &mut String, s: &str, max: usize) {
     out.reserve(s.len() + 2);
     out.push('"');
     let b = s.as_bytes();
     let (mut start, mut i) = (0, 0);
+    let mut chars = 0;
     while i < b.len() {
         let c = b[i];
+        // A character starts at every byte but a UTF-8 continuation byte.
+        if c & 0xC0 != 0x80 {
+            if chars == max {
+                break;
+            }
+            chars += 1;
+        }
         // U+2028/2029 (E2 80 A8/A9) are legal JSON but break naive JS string handling.
         let line_sep = c == 0xE2 && b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9));
         if c >= 0x20 && c != b'"' && c != b'\\' && !line_sep {
@@ -45,7 +64,7 @@ pub fn write_str(out: &mut String, s: &str) {
         i += 1;
         start = i;
     }
-    out.push_str(s.get(start..).unwrap_or(""));
+    out.push_str(s.get(start..i).unwrap_or(""));
     out.push('"');
 }
 
@@ -120,11 +139,16 @@ impl<'a> Obj<'a> {
         self.out
     }
     fn str(&mut self, k: &str, v: &str) {
-        write_str(self.key(k), v);
+        write_cut(self.key(k), v, MAX_TEXT);
     }
     fn opt_str(&mut self, k: &str, v: &Option<String>) {
         if let Some(v) = v {
             self.str(k, v);
+        }
+    }
+    fn opt_url(&mut self, k: &str, v: &Option<String>) {
+        if let Some(v) = v {
+            write_cut(self.key(k), v, MAX_URL);
         }
     }
     fn raw(&mut self, k: &str, v: &str) {
@@ -150,7 +174,7 @@ impl<'a> Obj<'a> {
         let mut o = Obj::open(self.key(k));
         for (k, v) in m {
             let out = o.key_dynamic(k);
-            write_str(out, v);
+            write_cut(out, v, MAX_TEXT);
         }
         o.close();
     }
@@ -159,7 +183,7 @@ impl<'a> Obj<'a> {
             self.out.push(',');
         }
         self.first = false;
-        write_str(self.out, k);
+        write_cut(self.out, k, MAX_TEXT);
         self.out.push(':');
         self.out
     }
@@ -176,8 +200,8 @@ impl Event {
         o.str("id", &self.id);
         o.str("kind", self.kind.as_str());
         o.uint("ts", self.ts);
-        o.opt_str("url", &self.url);
-        o.opt_str("referrer", &self.referrer);
+        o.opt_url("url", &self.url);
+        o.opt_url("referrer", &self.referrer);
         o.opt_str("title", &self.title);
         o.opt_str("action", &self.action);
         o.opt_str("category", &self.category);
@@ -220,7 +244,7 @@ fn element(out: &mut String, e: &Element) {
     o.str("tag", &e.tag);
     o.opt_str("id", &e.id);
     o.opt_str("classes", &e.classes);
-    o.opt_str("href", &e.href);
+    o.opt_url("href", &e.href);
     o.opt_bool("outbound", e.outbound);
     o.opt_str("text", &e.text);
     o.map("data", &e.data);
@@ -231,7 +255,7 @@ fn form(out: &mut String, f: &Form) {
     let mut o = Obj::open(out);
     o.opt_str("id", &f.id);
     o.opt_str("name", &f.name);
-    o.opt_str("action", &f.action);
+    o.opt_url("action", &f.action);
     o.opt_str("method", &f.method);
     o.uint("fields", f.fields as u64);
     o.close();
@@ -242,7 +266,7 @@ fn attribution(out: &mut String, a: &Attribution) {
     o.map("click_ids", &a.click_ids);
     o.map("utm", &a.utm);
     o.opt_str("referrer_host", &a.referrer_host);
-    o.opt_str("landing_url", &a.landing_url);
+    o.opt_url("landing_url", &a.landing_url);
     o.close();
 }
 

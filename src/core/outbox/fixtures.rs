@@ -15,7 +15,14 @@ pub(super) fn ev(id: &str, conversion: bool, t: u64) -> Item {
 /// An event whose JSON is about `size` bytes.
 pub(super) fn big(id: &str, size: usize, t: u64) -> Item {
     let mut e = Event::new(id.into(), Kind::Event, t);
-    e.label = Some("x".repeat(size.saturating_sub(60)));
+    // About `size` bytes of JSON; no field over the wire's 2048 characters,
+    // which the writer would cut.
+    let mut left = size.saturating_sub(60);
+    for f in [&mut e.label, &mut e.title, &mut e.category] {
+        let n = left.min(2000);
+        *f = Some("x".repeat(n));
+        left -= n;
+    }
     Item { id: id.into(), json: e.to_json(), conversion: false, created_ms: t, beacon_sent: false }
 }
 

@@ -29,12 +29,3 @@ fn first_chars_cuts_at_a_character_boundary() {
     assert_eq!(first_chars("héllo", 9), "héllo");
     assert_eq!(first_chars("", 3), "");
 }
-
-#[test]
-fn cut_keeps_the_first_characters_in_place() {
-    let mut s = "é".repeat(5);
-    cut(&mut s, 3);
-    assert_eq!(s, "ééé");
-    cut(&mut s, 10);
-    assert_eq!(s, "ééé");
-}

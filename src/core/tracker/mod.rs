@@ -31,12 +31,10 @@ use crate::core::error::ConfigError;
 use crate::core::goals::{parse_goals, Fact, Goals, Memory};
 use crate::core::id::uuid_v4;
 use crate::core::outbox::{Item, Outbox, Outcome, Policy, Send, KEEPALIVE_MAX};
-use crate::core::text::cut;
 use crate::core::url;
 use crate::core::val::Val;
 use crate::core::visit::Visits;
 use crate::prelude::*;
-use goaltag_wire::limits::{MAX_TEXT, MAX_URL};
 use goaltag_wire::{Element, Event, Form, Kind};
 
 /// A page view's page: its URL, referrer and title.
@@ -598,23 +596,6 @@ impl Tracker {
         // The identifiers this consent does not allow go (without analytics
         // storage, a cookieless ping: nothing that links it to other events).
         e.withhold(&snapshot);
-        // Page facts are not the site owner's input: a huge URL or title is
-        // cut to what the collector accepts rather than poison the batch.
-        for (field, max) in [(&mut e.url, MAX_URL), (&mut e.referrer, MAX_URL), (&mut e.title, MAX_TEXT)] {
-            if let Some(t) = field {
-                cut(t, max);
-            }
-        }
-        if let Some(el) = &mut e.element {
-            if let Some(h) = &mut el.href {
-                cut(h, MAX_URL);
-            }
-        }
-        if let Some(a) = &mut e.attribution {
-            if let Some(l) = &mut a.landing_url {
-                cut(l, MAX_URL);
-            }
-        }
         e.consent = Some(snapshot);
         if self.consent.gpc() {
             e.gpc = Some(true);
@@ -622,6 +603,8 @@ impl Tracker {
         // Its age is counted from its time stamp (an event held for consent is
         // older than its queueing), as the collector counts it.
         let created_ms = e.ts.min(now);
+        // Every text is cut to the contract's limit as it is written (a huge
+        // URL, class list or label would otherwise poison the whole batch).
         let json = without_click_ids(e.to_json(), ad_data, &self.config.click_ids);
         let item = Item { conversion: e.kind == Kind::Conversion, json, id: e.id, created_ms, beacon_sent: false };
         self.outbox.push(item, now);

@@ -1,6 +1,7 @@
 use super::*;
 use crate::core::test_fixtures::tracker::*;
 use crate::core::val::json;
+use goaltag_wire::limits::{MAX_TEXT, MAX_URL};
 use goaltag_wire::{is_uuid, Batch};
 
 #[test]
@@ -78,6 +79,26 @@ fn huge_page_urls_and_titles_are_cut_to_what_the_collector_accepts() {
     let e = &send_all(&mut t, &mut h)[0].events[0];
     assert_eq!(e.url.as_ref().unwrap().chars().count(), MAX_URL);
     assert_eq!(e.title.as_ref().unwrap().chars().count(), MAX_TEXT);
+}
+
+/// A page's own facts over the wire's limits (a long class list and `id`, a
+/// form's long `action`) are cut too: one over-limit field would have made
+/// the collector refuse the whole batch, and the tag drop it (`Event::fit`).
+#[test]
+fn long_element_and_form_facts_are_cut_to_what_the_collector_accepts() {
+    let (mut t, mut h) = ready();
+    let el = Element { tag: "a".into(), id: Some("i".repeat(3000)), classes: Some("c ".repeat(2000)), ..Default::default() };
+    let a = at(&h);
+    t.click(&mut h, a, el, &[]);
+    let a = at(&h);
+    let action = format!("https://shop.example/s?{}", "a".repeat(5000));
+    t.submit(&mut h, a, Form { name: Some("n".repeat(2049)), action: Some(action), fields: 1, ..Default::default() }, &[]);
+    run(&mut t, &mut h, r#"["flush"]"#);
+    let events: Vec<_> = send_all(&mut t, &mut h).into_iter().flat_map(|b| b.events).collect();
+    let el = events[0].element.as_ref().unwrap();
+    assert_eq!((el.id.as_ref().unwrap().len(), el.classes.as_ref().unwrap().len()), (MAX_TEXT, MAX_TEXT));
+    let f = events[1].form.as_ref().unwrap();
+    assert_eq!((f.name.as_ref().unwrap().len(), f.action.as_ref().unwrap().len()), (MAX_TEXT, MAX_URL));
 }
 
 #[test]
