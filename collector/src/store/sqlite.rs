@@ -125,9 +125,6 @@ impl SqliteWriter {
         if !column_exists(&tx, "batches", "dropped_consent")? {
             tx.execute_batch(ADD_DROPPED_CONSENT)?;
         }
-        if !column_exists(&tx, "events", "user_agent")? {
-            tx.execute_batch(ADD_AD_DATA)?;
-        }
         if !column_exists(&tx, "events", "attribution")? {
             tx.execute_batch(ADD_EVENT_PARTS)?;
         }
