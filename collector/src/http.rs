@@ -12,11 +12,22 @@ use crate::origins::Origins;
 use crate::ratelimit::Limiters;
 use crate::state::{AppState, Collect, GoalsFile};
 use crate::store::Store;
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeader;
+
+/// The caching of the static folder's files: kept, but checked with the
+/// collector on every use (`Last-Modified`, a 304 when unchanged). The tag's
+/// files have no version in their names, and its script and wasm must come
+/// from the same build: a browser that kept one for a while (heuristic
+/// freshness, 10 % of the file's age, without this header) could pair an old
+/// wasm with a new script after an upgrade. A 304 keeps the browser's cached
+/// copy, and with it V8's compiled code for the wasm (docs/startup.md).
+pub const STATIC_CACHE: &str = "no-cache";
 
 /// The routes on the database `cfg.db` names (SQLite or PostgreSQL, opened
 /// and its schema created or migrated first), for [`serve`] and in-process tests.
@@ -50,9 +61,15 @@ pub fn router_with_store(cfg: Config, store: Arc<dyn Store>) -> anyhow::Result<R
     Ok(match cfg.www {
         Some(dir) => {
             anyhow::ensure!(dir.is_dir(), "the static folder {} does not exist", dir.display());
-            // ServeDir answers `index.html` for folders and takes content types from
-            // the extension (`.wasm` → `application/wasm`, as instantiateStreaming needs).
-            api.fallback_service(ServeDir::new(dir))
+            // ServeDir answers `index.html` for folders, takes content types from
+            // the extension (`.wasm` → `application/wasm`, as instantiateStreaming
+            // needs) and answers `If-Modified-Since` with 304. Every file is sent
+            // `Cache-Control: no-cache` (see [`STATIC_CACHE`]).
+            api.fallback_service(SetResponseHeader::overriding(
+                ServeDir::new(dir),
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(STATIC_CACHE),
+            ))
         }
         None => api,
     })

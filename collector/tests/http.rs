@@ -356,6 +356,14 @@ fn health_and_static_files() {
     let w = s.get("/x.wasm");
     assert_eq!((w.status, w.content_type.as_deref()), (200, Some("application/wasm")));
     assert_eq!(w.body.as_bytes(), b"\0asm\x01\0\0\0");
+    // Kept by the browser but checked on every use: the tag's script and
+    // wasm (unversioned names) can never come from two builds, and an
+    // unchanged file costs a 304 that keeps the cached copy.
+    let raw = agent().get(&format!("{}/x.wasm", s.base)).call().unwrap();
+    assert_eq!(raw.header("cache-control"), Some("no-cache"));
+    let since = raw.header("last-modified").expect("a Last-Modified").to_string();
+    let again = answer(agent().get(&format!("{}/x.wasm", s.base)).set("If-Modified-Since", &since).call());
+    assert_eq!((again.status, again.body.as_str()), (304, ""));
     assert_eq!(s.get("/").body, "<h1>landing</h1>");
     assert_eq!(s.get("/shop/").body, "<h1>shop</h1>");
     assert_eq!(s.get("/missing.html").status, 404);
