@@ -7,7 +7,7 @@
 //! `ERRORS` has the short lines, `EXPLAINED` the full ones.
 #![cfg(target_arch = "wasm32")]
 
-use goaltag::browser::{boot, shutdown};
+use goaltag::browser::{begin, boot, listen, prepare, run, shutdown};
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -218,6 +218,44 @@ async fn queued_commands_run_in_order_and_later_calls_go_straight_in() {
     let kinds: Vec<String> =
         events(0).iter().map(|e| get(e, "action").as_string().unwrap_or_else(|| get(e, "kind").as_string().unwrap())).collect();
     assert_eq!(kinds, ["first", "second", "page_view", "third"]);
+}
+
+/// A call made on the stub between two steps of start-up, as a page does
+/// while the loader waits for its next task (`(goaltag.q = goaltag.q || []).push(arguments)`).
+fn push_on_stub(items: &[JsValue]) {
+    let stub = get(&window(), "goaltag");
+    let q = get(&stub, "q");
+    let q: Array = if q.is_undefined() { Array::new() } else { q.unchecked_into() };
+    q.push(&args(items));
+    Reflect::set(&stub, &"q".into(), &q).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn start_up_in_steps_loses_no_call_and_keeps_the_order() {
+    setup(&[], &[args(&[s("event"), s("first")])]);
+    let attrs = obj(&[("site", s("demo-shop")), ("collector", s(COLLECTOR)), ("consent", s("granted"))]);
+    let describe = DESCRIBE.with(JsValue::clone);
+    // Out of turn, a step does nothing: the stub stays and keeps its queue.
+    run();
+    listen();
+    assert!(get(&get(&window(), "goaltag"), "q").is_object(), "the stub is still there");
+    prepare(attrs.clone(), JsValue::UNDEFINED, describe);
+    push_on_stub(&[s("event"), s("second")]);
+    begin(attrs);
+    run();
+    // After the page view, before the listeners: a call still waits on the stub.
+    push_on_stub(&[s("event"), s("third")]);
+    listen();
+    assert!(get(&window(), "goaltag").is_function(), "the stub is replaced once listening");
+    // A second round of steps without a new prepare changes nothing.
+    run();
+    listen();
+    goaltag(&[s("event"), s("fourth")]);
+    goaltag(&[s("flush")]);
+    assert_eq!(requests(1).await, 1);
+    let kinds: Vec<String> =
+        events(0).iter().map(|e| get(e, "action").as_string().unwrap_or_else(|| get(e, "kind").as_string().unwrap())).collect();
+    assert_eq!(kinds, ["first", "second", "page_view", "third", "fourth"]);
 }
 
 #[wasm_bindgen_test]

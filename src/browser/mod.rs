@@ -118,18 +118,46 @@ impl<T> core::ops::Deref for Local<T> {
     }
 }
 
-/// Starts the tag: reads the script tag's `data-*` attributes, drains the
-/// `goaltag.q` command queue in order, records the page view and replaces the
-/// stub so later calls go straight in. The loader calls this once.
+/// Starts the tag in one go: the four steps of start-up ([`prepare`],
+/// [`begin`], [`run`], [`listen`]) in a row. The loader runs each step in a
+/// task of its own instead (src/browser/start.js), so that none holds the
+/// page's main thread for long (issue 28: no task over a frame); tests and
+/// any embedder that wants the tag running at once call this.
+#[wasm_bindgen]
+pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
+    prepare(attrs.clone(), file_config, describe);
+    begin(attrs);
+    run();
+    listen();
+}
+
+/// Which step of start-up ran last: each runs once, after the one before
+/// it ([`prepare`] starts over). A step out of turn does nothing.
+static STEP: Local<Cell<u8>> = Local(Cell::new(0));
+
+/// Whether step `n` may run now (the one before it ran, the tag is on);
+/// if so it counts as run.
+fn step(n: u8) -> bool {
+    if OFF.get() || STEP.get() != n - 1 {
+        return false;
+    }
+    STEP.set(n);
+    true
+}
+
+/// Start-up, step 1: the loader's helpers, the script tag's `data-*`
+/// attributes and the configuration file. Nothing is stored, recorded,
+/// listened for or replaced yet: calls still go to the stub's queue.
 ///
 /// `file_config` is the JSON of the `data-config` file when the script tag
 /// names one: the loader fetches it beside the wasm, so goals are known
 /// before the first page view. `describe` is the loader's click reader
 /// (src/browser/describe.js); without it clicks are not captured.
 #[wasm_bindgen]
-pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
+pub fn prepare(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     install_panic_hook();
-    if OFF.get() {
+    STEP.set(0);
+    if !step(1) {
         return;
     }
     adapters::set_helpers(&describe);
@@ -164,41 +192,82 @@ pub fn boot(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     if !file_config.is_undefined() && !file_config.is_null() {
         report(&shell.tracker.configure(&values::to_val(&file_config), &mut shell.host));
     }
+    SHELL.with(|s| *s.borrow_mut() = Some(shell));
+}
+
+/// Start-up, step 2: consent (the browser's privacy signals, what storage
+/// holds from earlier pages, the `data-consent` attribute of `attrs`). The
+/// first storage access of a page is the slow one, so it has a task of its own.
+#[wasm_bindgen]
+pub fn begin(attrs: JsValue) {
+    if !step(2) {
+        return;
+    }
     // Global Privacy Control and Do Not Track are browser facts the core's consent rules use.
     let nav = web_sys::window().map(|w| w.navigator());
     let signal = |name: &str| nav.as_ref().and_then(|n| js_sys::Reflect::get(n, &name.into()).ok());
     let gpc = signal("globalPrivacyControl").and_then(|v| v.as_bool()) == Some(true);
     let dnt = signal("doNotTrack").and_then(|v| v.as_string()).as_deref() == Some("1");
-    shell.tracker.web_locks(host::has_locks());
-    shell.tracker.begin(&mut shell.host, crate::core::consent::Env { gpc, dnt, ..Default::default() });
-    if let Some(v) = attrs.get("consent") {
-        match crate::core::consent::parse_data_consent(v) {
-            Ok(p) => shell.tracker.consent_default(&mut shell.host, p, None),
-            Err(e) => report(&[e]),
+    let consent = js_sys::Reflect::get(&attrs, &"consent".into()).ok().filter(|v| !v.is_undefined()).map(|v| values::to_val(&v));
+    peek_shell(|shell| {
+        shell.tracker.web_locks(host::has_locks());
+        shell.tracker.begin(&mut shell.host, crate::core::consent::Env { gpc, dnt, ..Default::default() });
+        if let Some(v) = &consent {
+            match crate::core::consent::parse_data_consent(v) {
+                Ok(p) => shell.tracker.consent_default(&mut shell.host, p, None),
+                Err(e) => report(&[e]),
+            }
         }
-    }
-    SHELL.with(|s| *s.borrow_mut() = Some(shell));
+    });
+}
 
-    // The stub queued `arguments` objects; run them in order.
-    let window = web_sys::window().expect("a window");
-    let stub = js_sys::Reflect::get(&window, &"goaltag".into()).unwrap_or(JsValue::UNDEFINED);
+/// Runs the calls the stub `window.goaltag` queued (`arguments` objects),
+/// in order, and empties its queue: calls made after this wait there for
+/// the next drain.
+fn drain(window: &web_sys::Window) {
+    let stub = js_sys::Reflect::get(window, &"goaltag".into()).unwrap_or(JsValue::UNDEFINED);
     let queue = js_sys::Reflect::get(&stub, &"q".into()).unwrap_or(JsValue::UNDEFINED);
-    if !queue.is_undefined() && !queue.is_null() {
-        for args in js_sys::Array::from(&queue).iter() {
-            call(js_sys::Array::from(&args).iter().map(|a| values::to_val(&a)).collect());
-        }
+    if queue.is_undefined() || queue.is_null() {
+        return;
     }
+    // A fresh queue, for a stub that pushes to `q` without making one.
+    let _ = js_sys::Reflect::set(&stub, &"q".into(), &js_sys::Array::new());
+    for args in js_sys::Array::from(&queue).iter() {
+        call(js_sys::Array::from(&args).iter().map(|a| values::to_val(&a)).collect());
+    }
+}
+
+/// Start-up, step 3: the calls queued so far, then the page view.
+#[wasm_bindgen]
+pub fn run() {
+    if !step(3) {
+        return;
+    }
+    drain(&web_sys::window().expect("a window"));
     with_shell(|s| {
         if let Some(missing) = s.tracker.start(&mut s.host) {
             report(&[missing]);
         }
+    });
+}
+
+/// Start-up, step 4: the calls queued since [`run`], then the listeners,
+/// and the stub replaced so later calls go straight in: the last drain and
+/// the replacement share this task, so no call can fall between them.
+#[wasm_bindgen]
+pub fn listen() {
+    if !step(4) {
+        return;
+    }
+    let window = web_sys::window().expect("a window");
+    drain(&window);
+    with_shell(|s| {
         install_capture(s);
         s.tracker.visibility(&mut s.host, visible());
         // Sending, like every send, waits for a task of its own: the page's
         // own start-up work is not held up by the tag's first request.
         pump_soon(s, host::now());
     });
-
     let api = Api::new(|a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
         call([a, b, c, d].iter().map(values::to_val).collect());
     });
@@ -484,6 +553,7 @@ fn on_key(key: String, granted: bool) -> bool {
 #[doc(hidden)]
 pub fn shutdown() {
     SHELL.with(|s| s.borrow_mut().take());
+    STEP.set(0);
     OFF.set(false);
     DROPPED_SAID.set(false);
     DEFERRED.with(|d| d.borrow_mut().clear());
