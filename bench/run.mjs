@@ -52,14 +52,14 @@ function serveFile(url, file) { files[url] = { file }; }
 
 function prepare() {
   const goaltag = path.join(ROOT, 'www/goaltag');
-  serveFile('/t/goaltag/goaltag.js', path.join(goaltag, 'goaltag.js'));
-  serveFile('/t/goaltag/goaltag_bg.wasm', path.join(goaltag, 'goaltag_bg.wasm'));
+  // Every file the tag may fetch (the script, its wasm, any worker script).
+  for (const f of fs.readdirSync(goaltag)) if (/\.(js|wasm)$/.test(f)) serveFile(`/t/goaltag/${f}`, path.join(goaltag, f));
   serveFile('/t/floor.js', path.join(BENCH, 'floor.js'));
   files['/t/none.js'] = { body: Buffer.from('// no tracker: the baseline\n') };
   const available = new Set(['none', 'floor', 'goaltag']);
   if (COMPARE) {
-    serveFile('/t/goaltag-b/goaltag.js', path.join(COMPARE, 'goaltag.js'));
-    serveFile('/t/goaltag-b/goaltag_bg.wasm', path.join(COMPARE, 'goaltag_bg.wasm'));
+    // Every file of the other build (a worker script or a second module too).
+    for (const f of fs.readdirSync(COMPARE)) serveFile(`/t/goaltag-b/${f}`, path.join(COMPARE, f));
     TRACKERS['goaltag-b'] = { ...TRACKERS.goaltag, start: TRACKERS.goaltag.start.replace('/t/goaltag/', '/t/goaltag-b/').replace('/c/goaltag/', '/c/goaltag-b/') };
     available.add('goaltag-b');
     notes.push(`goaltag-b: the build in ${COMPARE}, measured beside this one`);
@@ -449,6 +449,8 @@ async function tracedLoad(browser, page, url) {
     await page.goto(url, { waitUntil: 'load', timeout: 15000 });
     await sleep(Math.max(0, t + WINDOW_MS + 300 - Date.now()));
   } finally { trace = await browser.stopTracing(); }
+  // BENCH_TRACE_DIR=dir keeps each traced load for a closer look (docs/startup.md).
+  if (process.env.BENCH_TRACE_DIR) fs.writeFileSync(path.join(process.env.BENCH_TRACE_DIR, `${url.split('/').pop()}-${Date.now()}.json`), trace);
   return { window: windowFromTrace(trace), startup: startupFromTrace(trace) };
 }
 
