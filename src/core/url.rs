@@ -249,9 +249,10 @@ pub fn redact(url: &str, params: &[String]) -> String {
 /// from the URLs in `json`, an event's wire text: the parameter is removed,
 /// name and value, never replaced by a marker. A parameter is `name=value`
 /// after `?`, `&` or `#`, also percent-encoded (`%3F`, `%26`, `%23`, `%3D`:
-/// a URL nested in another's query, such as a redirect target); its value
-/// ends at the next `&` or `#` of its own level (or a raw one), a quote or
-/// white space. Other parameters stay as they are, in their order. Working
+/// a URL nested in another's query, such as a redirect target), once or
+/// more (`%253F`: a URL nested in the nested one); its value ends at the
+/// next `&` or `#` of its own level or an outer one, a quote or white
+/// space. Other parameters stay as they are, in their order. Working
 /// on the text rather than on named fields, it covers every field, one a
 /// later version adds too. Keys are not touched: a JSON key is never
 /// preceded by a separator.
@@ -275,7 +276,7 @@ pub fn strip_click_ids(json: &str, is_click_id: impl Fn(&str) -> bool) -> String
             let mut k = j + token(b, j).1;
             while k < b.len() {
                 let (v, l) = token(b, k);
-                if matches!(b[k], b'"' | ..=b' ') || matches!(v, b'&' | b'#') && (l == 1 || len > 1) {
+                if matches!(b[k], b'"' | ..=b' ') || matches!(v, b'&' | b'#') && l <= len {
                     break;
                 }
                 k += if b[k] == b'\\' { 2 } else { 1 };
@@ -301,18 +302,30 @@ pub fn strip_click_ids(json: &str, is_click_id: impl Fn(&str) -> bool) -> String
     out
 }
 
-/// The character at `b[i]`, a `%XX` escape decoded, and its length in `b`.
+/// The character at `b[i]` and its length in `b`: one of `#&=?`
+/// percent-encoded once or more (`%26`, `%2526`, `%252526`: a URL nested
+/// in a nested URL's query) is decoded, its length telling its level.
 fn token(b: &[u8], i: usize) -> (u8, usize) {
-    match b.get(i..i + 3) {
-        Some(&[b'%', h, l]) => match [h, l | 0x20] {
-            [b'2', b'3'] => (b'#', 3),
-            [b'2', b'6'] => (b'&', 3),
-            [b'3', b'd'] => (b'=', 3),
-            [b'3', b'f'] => (b'?', 3),
-            _ => (b'%', 1),
-        },
-        _ => (b.get(i).copied().unwrap_or(0), 1),
+    if b.get(i) == Some(&b'%') {
+        let mut at = i + 1;
+        while b.get(at..at + 2) == Some(b"25") {
+            at += 2;
+        }
+        let c = match b.get(at..at + 2) {
+            Some(&[h, l]) => match [h, l | 0x20] {
+                [b'2', b'3'] => b'#',
+                [b'2', b'6'] => b'&',
+                [b'3', b'd'] => b'=',
+                [b'3', b'f'] => b'?',
+                _ => 0,
+            },
+            _ => 0,
+        };
+        if c != 0 {
+            return (c, at + 2 - i);
+        }
     }
+    (b.get(i).copied().unwrap_or(0), 1)
 }
 
 /// Replaces every email address in `s` with `[email]` (see [`redact`]).
@@ -622,6 +635,17 @@ mod tests {
             ("/r?next=%2Fp%3Fgclid%3Dab&z=2", "/r?next=%2Fp&z=2"),
             ("/r?next=%2Fp%3fa%3D1%26gclid%3Dab%23f", "/r?next=%2Fp%3fa%3D1%23f"),
             ("/r?gclid=a%26b&q=1", "/r?q=1"),
+            // Nested twice: a login page's return URL whose own query holds the landing page.
+            (
+                "/login?next=%2Fgo%3Fto%3Dhttps%253A%252F%252Fx.example%252F%253Fgclid%253Dab%2526q%253D1%26k%3D2&z=3",
+                "/login?next=%2Fgo%3Fto%3Dhttps%253A%252F%252Fx.example%252F%253Fq%253D1%26k%3D2&z=3",
+            ),
+            ("/r?n=%2F%3Fa%3D%252Fp%253FGCLID%253Dab%23f&z=1", "/r?n=%2F%3Fa%3D%252Fp%23f&z=1"),
+            ("/r?n=%252Fp%253Fq%253D1%2526gclid%253Dab", "/r?n=%252Fp%253Fq%253D1"),
+            // Three times; and a raw-level value holding an encoded separator keeps it.
+            ("/r?n=%25252Fp%25253Fgclid%25253Dab%252526q%25253D1", "/r?n=%25252Fp%25253Fq%25253D1"),
+            ("/r?gclid=a%2526b&q=1", "/r?q=1"),
+            ("/r?q=50%25&gclid=1", "/r?q=50%25"),
             ("", ""),
         ];
         for (url, want) in cases {
@@ -647,9 +671,9 @@ mod tests {
     /// nothing here may panic (a panic kills the tag).
     #[test]
     fn never_panics() {
-        const PIECES: [&str; 28] = [
+        const PIECES: [&str; 30] = [
             "https", "://", "//", "/", "?", "#", "&", "=", "@", "%40", "%25", "%4", "%", "www.", "w", ".", "é", "ü@", "a", "b.co", ":",
-            "+", "%3F", "%26", "%3D", "\\", "\"", "%2",
+            "+", "%3F", "%26", "%3D", "\\", "\"", "%2", "%2526", "%253F",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = || {

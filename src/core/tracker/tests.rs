@@ -833,6 +833,26 @@ fn ads_denied_no_click_id_in_the_page_url() {
 }
 
 #[test]
+fn ads_denied_no_click_id_in_a_url_nested_twice() {
+    // A login page whose return URL's own query holds the ad's landing URL:
+    // the landing URL percent-encoded twice (`?` is `%253F`, `&` is `%2526`).
+    let twice = |s: &str| {
+        s.replace('%', "%25").replace(':', "%253A").replace('/', "%252F").replace('?', "%253F").replace('=', "%253D").replace('&', "%2526")
+    };
+    let page = format!("https://shop.example/login?next=%2Fgo%3Fto%3D{}%26k%3D2&z=3", twice(&ad_url("https://shop.example/landing")));
+    let (mut t, mut h) = ads_denied(&page, "");
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let e = &sent(&mut t, &mut h)[0];
+    let url = e.url.as_deref().unwrap();
+    assert_no_click_ids(url, "page URL");
+    assert_eq!(
+        url,
+        "https://shop.example/login?next=%2Fgo%3Fto%3Dhttps%253A%252F%252Fshop.example%252Flanding%253Futm_source%253Dgoogle%2526q%253Dshoes%26k%3D2&z=3",
+        "the nested parameters are removed, every other one stays in order at its level"
+    );
+}
+
+#[test]
 fn ads_denied_no_click_id_in_the_referrer() {
     let (mut t, mut h) = ads_denied("https://shop.example/cart", &ad_url("https://shop.example/"));
     t.page_view(&mut h, PageOverrides::default(), false);
