@@ -62,6 +62,11 @@ impl<T> Held<T> {
         core::mem::take(&mut self.items)
     }
 
+    /// Keeps only the items `keep` says; what goes is not counted as overflow.
+    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.items.retain(keep);
+    }
+
     /// For `DiscardHeld`; not counted as overflow.
     pub fn clear(&mut self) {
         self.items.clear();

@@ -16,7 +16,7 @@ mod tests;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memory {
     /// The visit `visit_goals` belong to.
-    visit: String,
+    pub(super) visit: String,
     /// Goals counted once per visit that converted in this visit.
     pub(super) visit_goals: Vec<String>,
     /// Goals counted once per user that converted.
@@ -54,6 +54,26 @@ impl Memory {
             self.visit.clear();
             self.visit.push_str(new);
         }
+    }
+
+    /// Adds what `stored` counted (the memory earlier pages left, read once
+    /// storage may be used) to what this page counted meanwhile: per user
+    /// and per transaction always, per visit when it is the same visit (or
+    /// this page counted in none yet). Stored entries stay the older ones.
+    pub fn merge(&mut self, stored: Memory) {
+        fn join(list: &mut Vec<String>, older: Vec<String>) {
+            for key in core::mem::replace(list, older) {
+                if !list.contains(&key) {
+                    remember(list, &key);
+                }
+            }
+        }
+        if self.visit.is_empty() || self.visit == stored.visit {
+            self.visit = stored.visit;
+            join(&mut self.visit_goals, stored.visit_goals);
+        }
+        join(&mut self.user_goals, stored.user_goals);
+        join(&mut self.transactions, stored.transactions);
     }
 
     /// Short text for storage: `1|<visit id>|<goal>,…|<goal>,…|<txn key>,…`

@@ -186,6 +186,14 @@ struct Goal {
     count: Count,
 }
 
+impl Goal {
+    /// Whether it converts at most once per visit: `once_per_visit`, and
+    /// `duration` and `pages_per_visit` goals whatever their count.
+    fn per_visit(&self) -> bool {
+        self.count == Count::OncePerVisit || (self.count == Count::All && matches!(self.when, When::DurationMs(_) | When::Pages(_)))
+    }
+}
+
 /// The enabled goals of the config.
 #[derive(Default)]
 pub struct Goals {
@@ -236,6 +244,25 @@ impl Goals {
             .min()
     }
 
+    /// Whether conversion `e` repeats one `mem` counted: `e` is a
+    /// transaction `mem` saw, or its goal converts once per user and `mem`
+    /// counted it, or once per visit and `mem` counted it in `e`'s visit.
+    /// Such a conversion, held on a page until consent let the tag read
+    /// what earlier pages counted, is not sent.
+    pub fn counted(&self, e: &Event, mem: &Memory) -> bool {
+        if e.kind != Kind::Conversion {
+            return false;
+        }
+        if e.transaction_id.is_some() && mem.transactions.contains(&txn_key(&e.id)) {
+            return true;
+        }
+        let Some(g) = self.goals.iter().find(|g| e.goal.as_deref() == Some(g.id.as_str())) else {
+            return false;
+        };
+        (g.count == Count::OncePerUser && mem.user_goals.contains(&g.id))
+            || (g.per_visit() && e.visit_id.as_deref() == Some(mem.visit.as_str()) && mem.visit_goals.contains(&g.id))
+    }
+
     /// The conversions `fact` causes. `trigger` is the event the fact belongs
     /// to: each conversion takes its `ts` and `url`, names it in `trigger`,
     /// takes `value`, `currency` and `transaction_id` from it as the goal
@@ -262,8 +289,7 @@ impl Goals {
             if !g.when.matches(fact) {
                 continue;
             }
-            let per_visit =
-                g.count == Count::OncePerVisit || (g.count == Count::All && matches!(g.when, When::DurationMs(_) | When::Pages(_)));
+            let per_visit = g.per_visit();
             if (per_visit && mem.visit_goals.contains(&g.id)) || (g.count == Count::OncePerUser && mem.user_goals.contains(&g.id)) {
                 continue;
             }

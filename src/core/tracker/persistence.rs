@@ -167,10 +167,14 @@ impl Tracker {
                     self.joined_visit(host, &old, now);
                 }
             }
-            if self.memory == Memory::new() {
-                if let Some(s) = host.load(GOALS_KEY) {
-                    self.memory = Memory::restore(&s);
-                }
+            if let Some(s) = host.load(GOALS_KEY) {
+                // Goals may have converted on this page while consent was
+                // unknown: a held conversion that earlier pages counted
+                // already is a repeat and goes; what both counted is kept.
+                let stored = Memory::restore(&s);
+                let goals = &self.goals;
+                self.held.retain(|e| !goals.counted(e, &stored));
+                self.memory.merge(stored);
             }
             if self.stored.outbox_key.is_empty() {
                 let r = host.random();

@@ -9,7 +9,7 @@ use crate::core::consent::{Env, Partial};
 use crate::core::outbox::Outcome;
 use crate::core::test_fixtures::tracker::*;
 use crate::core::val::json;
-use goaltag_wire::{Batch, Signal};
+use goaltag_wire::{Batch, Kind, Signal};
 
 /// A tab of the shop on `h`'s storage, analytics storage granted, told by
 /// its shell whether the browser has Web Locks.
@@ -308,4 +308,60 @@ fn events_held_on_a_later_page_join_the_stored_visit_once_consent_answers() {
     assert_eq!(events[0].trigger.as_deref(), Some(events[1].id.as_str()));
     two.persist(&mut h);
     assert!(h.storage[VISIT_KEY].contains(&visit), "the stored visit goes on: {}", h.storage[VISIT_KEY]);
+}
+
+/// Page 2 of a visit whose banner answers late (its cookie is read after the
+/// page view), so goals convert there before the tag may read what earlier
+/// pages counted. A repeat of what page 1 counted is not sent, a new
+/// conversion is, and what page 1 counted stays stored for page 3.
+#[test]
+fn goals_counted_on_earlier_pages_do_not_convert_again_when_consent_answers_late() {
+    const GOALS: &str = r#"{"site":"demo-shop","collector":"/collect","goals":[
+        {"id":"specials","when":{"type":"url","op":"begins_with","value":"/specials"},"count":"once_per_visit"},
+        {"id":"signup","when":{"type":"event","action":{"op":"equals","value":"signup"}},"count":"once_per_user"},
+        {"id":"buy","when":{"type":"event","action":{"op":"equals","value":"purchase"}}}]}"#;
+    let open = |h: &mut FakeHost, path: &str| {
+        h.page.url = format!("https://shop.example{path}");
+        let mut t = Tracker::new();
+        t.begin(h, Env::default());
+        assert!(t.configure(&json(GOALS), h).is_empty());
+        t
+    };
+    // (goal, transaction) of each conversion sent.
+    let converted = |batches: Vec<Batch>| -> Vec<(String, Option<String>)> {
+        let events = batches.into_iter().flat_map(|b| b.events);
+        events.filter(|e| e.kind == Kind::Conversion).map(|e| (e.goal.unwrap(), e.transaction_id)).collect()
+    };
+    let pair = |g: &str, t: Option<&str>| (g.to_string(), t.map(str::to_string));
+
+    // Page 1, consent known at once: the specials page, a signup, purchase T-1.
+    let mut h = FakeHost::new();
+    let mut one = open(&mut h, "/specials");
+    one.consent_default(&mut h, Partial::all(Signal::Granted), None);
+    one.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    run(&mut one, &mut h, r#"["event","signup"]"#);
+    run(&mut one, &mut h, r#"["event","purchase",{"value":10,"currency":"EUR","transaction_id":"T-1"}]"#);
+    assert_eq!(converted(deliver(&mut one, &mut h)), [pair("specials", None), pair("signup", None), pair("buy", Some("T-1"))]);
+    one.release(&mut h);
+
+    // Page 2, a minute later, consent unknown until the banner answers: the
+    // specials page again (once per visit: a repeat), the thank-you page of
+    // T-1 reloaded (a repeat), and a second purchase, T-2 (new).
+    h.now += 60_000;
+    let mut two = open(&mut h, "/specials/shoes");
+    two.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    run(&mut two, &mut h, r#"["event","purchase",{"value":10,"currency":"EUR","transaction_id":"T-1"}]"#);
+    run(&mut two, &mut h, r#"["event","purchase",{"value":25,"currency":"EUR","transaction_id":"T-2"}]"#);
+    run(&mut two, &mut h, r#"["consent","update",{"analytics_storage":"granted","ad_storage":"granted"}]"#);
+    assert_eq!(converted(deliver(&mut two, &mut h)), [pair("buy", Some("T-2"))], "only the new purchase");
+    two.release(&mut h);
+
+    // Page 3: a signup again (once per user, counted on page 1), and T-1 once more.
+    h.now += 60_000;
+    let mut three = open(&mut h, "/account");
+    three.consent_default(&mut h, Partial::all(Signal::Granted), None);
+    three.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    run(&mut three, &mut h, r#"["event","signup"]"#);
+    run(&mut three, &mut h, r#"["event","purchase",{"value":10,"currency":"EUR","transaction_id":"T-1"}]"#);
+    assert_eq!(converted(deliver(&mut three, &mut h)), [], "page 2 kept what page 1 counted");
 }
