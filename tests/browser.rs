@@ -258,6 +258,53 @@ async fn start_up_in_steps_loses_no_call_and_keeps_the_order() {
     assert_eq!(kinds, ["first", "second", "page_view", "third", "fourth"]);
 }
 
+/// A click and a submit made while the tag was still starting: the loader
+/// keeps each event with its time and the page's address then
+/// (src/browser/start.js), and `listen` records them as if it had been
+/// listening: at that time and address, with their goals.
+#[wasm_bindgen_test]
+async fn clicks_and_submits_before_the_tag_listens_are_recorded_at_their_time() {
+    setup(&[], &[]);
+    let root = mount(
+        r#"<div class="buy-box"><button id="early-cta">Add</button></div>
+        <form class="signup" action="/s"><input name="email" value="typed.by.visitor@example.org"></form>"#,
+    );
+    prevent_default_on(root.as_ref(), "submit");
+    // As the loader's listeners keep them, before the wasm is ready.
+    let (t_click, t_submit) = ((js_sys::Date::now() - 3000.0).floor(), (js_sys::Date::now() - 2000.0).floor());
+    // Bubbling and cancelable, as the browser's own: the page's handler cancels the submit.
+    let event = |js: &str| -> web_sys::Event { js_sys::eval(js).unwrap().unchecked_into() };
+    let click = event("new MouseEvent('click', {bubbles: true, cancelable: true})");
+    by_id("early-cta").dispatch_event(&click).unwrap();
+    let submit = event("new Event('submit', {bubbles: true, cancelable: true})");
+    root.query_selector("form").unwrap().unwrap().dispatch_event(&submit).unwrap();
+    let then = s("https://shop.example/early?step=1");
+    let early = Array::of2(&Array::of3(&click, &t_click.into(), &then), &Array::of3(&submit, &t_submit.into(), &then));
+    let describe = DESCRIBE.with(JsValue::clone);
+    Reflect::set(&describe, &"early".into(), &early).unwrap();
+    let attrs = obj(&[("site", s("demo-shop")), ("collector", s(COLLECTOR)), ("consent", s("granted"))]);
+    prepare(attrs.clone(), obj(&[("goals", JSON::parse(GOALS).unwrap())]), describe.clone());
+    // Taken: no other test's start-up sees them.
+    Reflect::delete_property(describe.unchecked_ref::<Object>(), &"early".into()).unwrap();
+    begin(attrs);
+    run();
+    listen();
+    flush_and_unmount(root).await;
+    let (clicks, submits) = (of_kind("click"), of_kind("form_submit"));
+    assert_eq!((clicks.len(), submits.len()), (1, 1));
+    for (e, t) in [(&clicks[0], t_click), (&submits[0], t_submit)] {
+        assert_eq!(get(e, "ts").as_f64(), Some(t), "recorded at the time it happened");
+        assert_eq!(get(e, "url").as_string().as_deref(), Some("https://shop.example/early?step=1"));
+    }
+    assert_eq!(get(&get(&clicks[0], "element"), "text").as_string().as_deref(), Some("Add"));
+    let (cta, signup) = (conversions_of("cta"), conversions_of("signup"));
+    assert_eq!((cta.len(), signup.len()), (1, 1), "their goals convert");
+    assert_eq!(get(&cta[0], "trigger").as_string(), get(&clicks[0], "id").as_string());
+    for body in body_texts() {
+        assert!(!body.contains("typed.by.visitor"), "a field value leaked: {body}");
+    }
+}
+
 #[wasm_bindgen_test]
 async fn a_page_load_sends_a_page_view_with_the_page_fields() {
     setup(&[], &[]);

@@ -65,6 +65,9 @@ struct Shell {
     locked: String,
     /// Clicks and submits seen but not yet recorded (see [`on_input`]).
     inputs: Vec<Input>,
+    /// The loader's list of clicks and submits made before [`listen`]
+    /// (`goaltagDescribe.early`), read there.
+    early: JsValue,
     /// Keeps the `window.goaltag` closure alive.
     _api: Option<Api>,
 }
@@ -166,6 +169,7 @@ pub fn prepare(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         let _ = EXPLAIN.set(f);
     }
     let gzip = transport::set_gzip(&describe);
+    let early = js_sys::Reflect::get(&describe, &"early".into()).unwrap_or_default();
     capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
     let mut shell = Shell {
@@ -177,6 +181,7 @@ pub fn prepare(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         history: None,
         locked: String::new(),
         inputs: Vec::new(),
+        early,
         _api: None,
     };
     shell.tracker.set_gzip(gzip);
@@ -261,13 +266,28 @@ pub fn listen() {
     }
     let window = web_sys::window().expect("a window");
     drain(&window);
-    with_shell(|s| {
+    let early = with_shell(|s| {
         install_capture(s);
         s.tracker.visibility(&mut s.host, visible());
         // Sending, like every send, waits for a task of its own: the page's
         // own start-up work is not held up by the tag's first request.
         pump_soon(s, host::now());
+        core::mem::take(&mut s.early)
     });
+    // The clicks and submits the loader kept while the tag was starting
+    // (src/browser/start.js: each event, its time and the page's address
+    // then), as if the listeners had seen them then; the elements are
+    // described now. A link such a click followed was not decorated
+    // (`url_passthrough`): the browser had followed it already.
+    if let Some(Ok(list)) = early.map(|l| l.dyn_into::<js_sys::Array>()) {
+        for entry in list.iter() {
+            let entry: js_sys::Array = entry.unchecked_into();
+            let e: web_sys::Event = entry.get(0).unchecked_into();
+            let at = At { ms: entry.get(1).as_f64().unwrap_or_default() as u64, url: entry.get(2).as_string().unwrap_or_default() };
+            let submit = js_sys::Reflect::get(&e, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("submit");
+            clicked(submit, &e, at);
+        }
+    }
     let api = Api::new(|a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
         call([a, b, c, d].iter().map(values::to_val).collect());
     });
@@ -288,8 +308,7 @@ fn on_fact(f: impl FnOnce(&mut Shell)) {
 /// the time and URL) and leaves recording and sending to a task of its own
 /// (see [`pump_soon`]). Every other entry into the shell records pending
 /// inputs first, so order holds and a page hide beacons them.
-fn on_input(what: impl FnOnce(&mut Shell) -> Seen) {
-    let at = At { ms: host::now(), url: host::href() };
+fn on_input(at: At, what: impl FnOnce(&mut Shell) -> Seen) {
     peek_shell(|s| {
         let now = at.ms;
         let what = what(s);
@@ -358,23 +377,14 @@ const STORAGE: u32 = 9;
 /// Every page event the tag listens for.
 fn on_event(kind: u32, e: web_sys::Event) {
     match kind {
-        CLICK => {
-            // Described before any decoration: the event keeps the link as the page had it.
-            let described = capture::describe_click(&e);
-            passthrough(&e, false);
-            if let Some((target, info)) = described {
-                on_input(|s| Seen::Click(info, capture::matching(&target, s.tracker.click_selectors())));
-            }
+        // Described before any decoration: the event keeps the link as the page had it.
+        CLICK | SUBMIT => {
+            let submit = kind == SUBMIT;
+            clicked(submit, &e, here());
+            passthrough(&e, submit);
         }
         // A middle click opens the link too; it is no click event of the tag's.
         AUXCLICK => passthrough(&e, false),
-        SUBMIT => {
-            let described = capture::describe_form(&e);
-            passthrough(&e, true);
-            if let Some((form, info)) = described {
-                on_input(|s| Seen::Submit(info, capture::matching(&form, s.tracker.form_selectors())));
-            }
-        }
         NAVIGATE => navigated(),
         // A page restored from the back/forward cache is a new page view even
         // though no script runs again.
@@ -454,11 +464,28 @@ fn passthrough(e: &web_sys::Event, submit: bool) {
     });
 }
 
+/// Now, and the page's address now.
+fn here() -> At {
+    At { ms: host::now(), url: host::href() }
+}
+
+/// A click, or a form's submit, the visitor made at `at`: the element is
+/// described and the goal selectors it matches are read now (see [`on_input`]).
+fn clicked(submit: bool, e: &web_sys::Event, at: At) {
+    if submit {
+        if let Some((form, info)) = capture::describe_form(e) {
+            on_input(at, |s| Seen::Submit(info, capture::matching(&form, s.tracker.form_selectors())));
+        }
+    } else if let Some((target, info)) = capture::describe_click(e) {
+        on_input(at, |s| Seen::Click(info, capture::matching(&target, s.tracker.click_selectors())));
+    }
+}
+
 /// An SPA navigation (History API, popstate, hashchange): a page view. It
 /// runs inside the router's own `pushState` call, often in a click's
 /// handler, so it is only noted here (see [`on_input`]).
 fn navigated() {
-    on_input(|s| {
+    on_input(here(), |s| {
         // The page being left is whatever the router made of it by now.
         for input in &mut s.inputs {
             if let Seen::Navigate(t @ None) = &mut input.what {

@@ -10,6 +10,22 @@
 // runs in a task of its own, so that none holds the page's main thread for
 // long; calls made meanwhile wait on the stub, as before the wasm arrived.
 function goaltagStart(wasmUrl, attrs, config) {
+  // Clicks and submits made before the tag listens are kept as they came,
+  // with the time and the page's address then: the last step records them
+  // as if it had been listening, in the task that stops these listeners.
+  var early = (goaltagDescribe.early = []);
+  var keep = function (e) {
+    early.push([e, Date.now(), document.URL]);
+  };
+  var kinds = ['click', 'submit'];
+  var stop = function () {
+    kinds.forEach(function (kind) {
+      document.removeEventListener(kind, keep, true);
+    });
+  };
+  kinds.forEach(function (kind) {
+    document.addEventListener(kind, keep, { capture: true, passive: true });
+  });
   return Promise.all([wasm_bindgen({ module_or_path: wasmUrl }), config]).then(function (loaded) {
     // The texts of the tag's console messages sit beside the wasm too.
     goaltagDescribe.messages = new URL('goaltag.messages.json', wasmUrl);
@@ -17,10 +33,13 @@ function goaltagStart(wasmUrl, attrs, config) {
     return new Promise(function (done) {
       (function next() {
         setTimeout(function () {
+          var step = steps.shift();
+          if (!steps.length) stop();
           try {
             // Each step takes what it needs of these.
-            wasm_bindgen[steps.shift()](attrs, loaded[1], goaltagDescribe);
+            wasm_bindgen[step](attrs, loaded[1], goaltagDescribe);
           } catch (e) {
+            stop();
             return done();
           }
           if (steps.length) return next();
@@ -36,6 +55,7 @@ function goaltagStart(wasmUrl, attrs, config) {
       })();
     });
   }, function (e) {
+    stop();
     console.error('goaltag: could not load ' + wasmUrl + ': ' + e);
   });
 }

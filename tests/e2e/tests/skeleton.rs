@@ -2,6 +2,7 @@
 //! real collector: what a visitor does lands in the database.
 #![cfg(feature = "browsers")]
 
+use goaltag_e2e::faults::{site, write_page};
 use goaltag_e2e::{banner, is_uuid_v4, Browser, Harness, WAIT};
 use serde_json::Value;
 
@@ -14,7 +15,8 @@ fn accept_the_banner(h: &Harness) {
 }
 
 /// Opens `path` and waits for its tag to be running: a tag cannot see what
-/// happened on the page before it loaded, so a test must not click earlier.
+/// happened on the page before its script ran, and these tests click when a
+/// visitor would.
 fn open(h: &Harness, path: &str) {
     h.goto(path);
     h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
@@ -142,6 +144,51 @@ fn newsletter_submit_lands_without_the_address(browser: Browser) {
     h.wait_for_rows("select id from events where kind = 'conversion' and goal = 'newsletter'", 1, WAIT);
     let leaks = h.query(&format!("select json from events where json like '%{email}%' or url like '%{email}%'"));
     assert!(leaks.is_empty(), "{browser:?}: the typed address reached the collector: {leaks:?}");
+}
+
+/// A click and a submit in the moment after the tag's script ran, long
+/// before its wasm is ready: the page loads the tag without `async` and its
+/// own script clicks at once. Both land, at the time they happened, with
+/// their goals.
+fn clicks_before_the_tag_is_ready_land(browser: Browser) {
+    let page = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>early</title></head><body>
+<div class="buy-box"><button id="add">Add to cart</button></div>
+<form class="signup" action="/nowhere" onsubmit="return false"><button id="join">Join</button></form>
+<script>window.goaltag=window.goaltag||function(){(goaltag.q=goaltag.q||[]).push(arguments)};
+goaltag('config', {goals: [{id: 'cta', when: {type: 'click', selector: '.buy-box'}},
+  {id: 'signup', when: {type: 'form_submit', selector: 'form.signup'}}]});</script>
+<script src="/goaltag/goaltag.js" data-site="early" data-collector="/collect" data-consent="granted"></script>
+<script>window.clickedAt = Date.now(); window.stubThen = !!goaltag.q;
+document.getElementById('add').click(); document.getElementById('join').click();</script>
+</body></html>"#;
+    let www = site(&[]);
+    write_page(www.path(), "/early.html", page);
+    let h = Harness::start_with_www(browser, www.path());
+    h.goto("/early.html");
+    h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
+    assert_eq!(h.exec("return stubThen;"), true, "{browser:?}: the tag was already running when the page clicked");
+    let clicked_at = h.exec("return clickedAt;").as_i64().unwrap();
+    let rows =
+        h.wait_for_rows("select kind, ts from events where site = 'early' and kind in ('click', 'form_submit') order by ts, kind", 3, WAIT);
+    let kinds: Vec<&str> = rows.iter().map(|r| r[0].as_str().unwrap()).collect();
+    // The submit button's click, then the submit it caused.
+    assert_eq!(kinds, ["click", "click", "form_submit"], "{browser:?}: {rows:?}");
+    for r in &rows {
+        let ts = r[1].as_i64().unwrap();
+        assert!((clicked_at..clicked_at + 1000).contains(&ts), "{browser:?}: recorded at {ts}, clicked at {clicked_at}");
+    }
+    h.wait_for_rows("select id from events where site = 'early' and kind = 'conversion' and goal = 'cta'", 1, WAIT);
+    h.wait_for_rows("select id from events where site = 'early' and kind = 'conversion' and goal = 'signup'", 1, WAIT);
+}
+
+#[test]
+fn chromium_clicks_before_the_tag_is_ready_land() {
+    clicks_before_the_tag_is_ready_land(Browser::Chromium);
+}
+
+#[test]
+fn firefox_clicks_before_the_tag_is_ready_land() {
+    clicks_before_the_tag_is_ready_land(Browser::Firefox);
 }
 
 /// Reject all, walk the shop: the collector gets nothing. Then accept in the
