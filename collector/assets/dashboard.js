@@ -196,6 +196,10 @@ document.addEventListener('securitypolicyviolation', function (e) {
       });
     });
     table('table-imports', ['Goal', 'Stage', 'Rows', 'Matched online', 'Not matched', 'Value'], imp, [false, false, true, true, true, true]);
+    table('table-match-keys', ['Network', 'Click ID', 'Hashed email or phone, no click ID', 'Neither'], r.match_keys.map(function (m, i) {
+      var p = 'match_keys.' + i;
+      return [m.network, num(m.click_id, p + '.click_id'), num(m.hashed_email_or_phone, p + '.hashed_email_or_phone'), num(m.neither, p + '.neither')];
+    }), [false, true, true, true]);
   }
 
   // ---- Return on ad spend: the report's `attribution` object ----------------

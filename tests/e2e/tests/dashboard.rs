@@ -101,6 +101,13 @@ fn the_dashboard_draws_the_report() {
     let imports = h.text("#table-imports");
     assert!(imports.contains("shipped") && imports.contains("refunded"), "{imports}");
     assert!(h.text("#funnel-note").contains("2 page views had no visit or client ID"));
+    // Match keys: a row per network, its figures among those checked above.
+    let keys = h.text("#table-match-keys");
+    for name in ["Microsoft Advertising", "Google Ads", "Meta"] {
+        assert!(keys.contains(name), "{name} not in {keys:?}");
+    }
+    let shown = h.exec("return document.querySelectorAll('#table-match-keys [data-figure^=\"match_keys.\"]').length;");
+    assert_eq!(shown, 9, "three figures for each of three networks");
     // The "Ad platforms" panel shows what GET /export/platforms answers.
     let panel: Value =
         serde_json::from_str(&http().get(&h.url(&format!("/export/platforms?{query}"))).call().unwrap().into_string().unwrap()).unwrap();
