@@ -74,8 +74,10 @@ goaltagDescribe.gzip = function (bytes) {
 };
 
 // The transport, one call from the wasm per request (src/browser/transport.rs
-// decides what is sent where): POSTs `body` to `url`, credentials omitted,
-// as a CORS-simple text/plain body (no preflight), aborted after `ms` where
+// decides what is sent where): POSTs `body` to `url`, credentials and the
+// Referer header omitted (the page's address may hold click IDs that
+// consent keeps off the wire; a beacon cannot omit it), as a CORS-simple
+// text/plain body (no preflight), aborted after `ms` where
 // AbortSignal.timeout exists. `body` is the batch's text, or with `gzUrl`
 // (the outbox compresses this batch) its UTF-8 bytes, compressed first and
 // sent there; if the browser could not compress, they go plain to `url`.
@@ -84,7 +86,7 @@ goaltagDescribe.gzip = function (bytes) {
 // budget); rejects on a network error.
 goaltagDescribe.send = function (url, gzUrl, body, ms) {
   var go = function (r) {
-    var init = { method: 'POST', credentials: 'omit', body: r[0] };
+    var init = { method: 'POST', credentials: 'omit', referrerPolicy: 'no-referrer', body: r[0] };
     // Bytes carry no type of their own; text gets this one from fetch.
     if (typeof r[0] != 'string') init.headers = { 'content-type': 'text/plain;charset=UTF-8' };
     try { init.signal = AbortSignal.timeout(ms); } catch (e) {}
@@ -105,7 +107,7 @@ goaltagDescribe.beacon = function (url, body, fits) {
     if (navigator.sendBeacon(url, body)) return true;
   } catch (e) {}
   if (!fits) return false;
-  fetch(url, { method: 'POST', credentials: 'omit', keepalive: true, body: body });
+  fetch(url, { method: 'POST', credentials: 'omit', referrerPolicy: 'no-referrer', keepalive: true, body: body });
   return true;
 };
 

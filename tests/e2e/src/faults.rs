@@ -111,8 +111,8 @@ impl Request {
         self.header("sec-fetch-mode").unwrap_or("?")
     }
 
-    /// `Referer`: the sending page's origin, or its whole URL when the page
-    /// asks for it (`<meta name="referrer" content="unsafe-url">`).
+    /// `Referer`: none for the tag's fetches (`referrerPolicy: 'no-referrer'`);
+    /// for a beacon, what the page's referrer policy gives.
     pub fn referer(&self) -> &str {
         self.header("referer").unwrap_or("")
     }
@@ -124,8 +124,10 @@ pub struct Record {
     pub events: usize,
     pub attempt: u64,
     pub mode: String,
-    /// The [`Request::referer`]: which page sent it, when pages give their URL.
+    /// The [`Request::referer`] (empty for the tag's fetches, which send none).
     pub referer: String,
+    /// The request's path and query, as the tag's `collector` URL made it.
+    pub path: String,
     /// `None`: forwarded and answered.
     pub fault: Option<Fault>,
     /// The collector's status when the body was forwarded.
@@ -433,6 +435,7 @@ fn serve(s: &Shared, mut conn: TcpStream) {
         attempt: req.attempt(),
         mode: req.mode().to_string(),
         referer: req.referer().to_string(),
+        path: req.path.clone(),
         fault,
         upstream: None,
         body: req.body.clone(),

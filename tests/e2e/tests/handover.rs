@@ -27,14 +27,15 @@ const RUNNING: &str = "typeof goaltag == 'function' && !goaltag.q";
 const N: usize = 12;
 
 /// A page with the tag sending to `collector` (the proxy), analytics storage
-/// granted (so its queue is persisted), fast retries, and its whole URL as
-/// the `Referer` of its requests, so the proxy can tell which page sent what.
+/// granted (so its queue is persisted), fast retries, and its tab's name
+/// (`?tab=` of its own URL) in the collector URL, so the proxy can tell
+/// which page sent what (the tag's requests carry no `Referer`).
 fn page(collector: &str) -> String {
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>handover</title>
-<meta name="referrer" content="unsafe-url">
 <script>window.goaltag=window.goaltag||function(){{(goaltag.q=goaltag.q||[]).push(arguments)}};
-goaltag('config', {{collector: '{collector}', delivery: {{base_ms: 100, max_backoff_ms: 1000}}}});</script>
+goaltag('config', {{collector: '{collector}?tab=' + new URLSearchParams(location.search).get('tab'),
+  delivery: {{base_ms: 100, max_backoff_ms: 1000}}}});</script>
 <script async src="/goaltag/goaltag.js" data-site="handover" data-consent="granted"></script>
 </head><body><p>a page</p></body></html>"#
     )
@@ -184,7 +185,7 @@ fn closed_tab_taken_over(browser: Browser) {
     let carried_by = |tab: &str| {
         after
             .iter()
-            .filter(|r| r.upstream.is_some() && r.referer.contains(&format!("tab={tab}")))
+            .filter(|r| r.upstream.is_some() && r.path.contains(&format!("tab={tab}")))
             .flat_map(|r| sent_events_of(&r.body))
             .filter(|(l, _)| l.starts_with("a-"))
             .count()
@@ -196,7 +197,7 @@ fn closed_tab_taken_over(browser: Browser) {
         .enumerate()
         .filter(|(_, r)| r.body.contains("\"label\":\"a-"))
         .map(|(i, r)| {
-            let tab = r.referer.rsplit("tab=").next().unwrap_or("?");
+            let tab = r.path.split("tab=").nth(1).and_then(|t| t.get(..1)).unwrap_or("?");
             let n = sent_events_of(&r.body).iter().filter(|(l, _)| l.starts_with("a-")).count();
             let after = if i >= requests_before { "after" } else { "before" };
             format!("#{i} {after} tab {tab} {} attempt {} {n} events: {:?} {:?}", r.mode, r.attempt, r.fault, r.upstream)
@@ -206,7 +207,7 @@ fn closed_tab_taken_over(browser: Browser) {
     let dups = h.query("select coalesce(sum(duplicates), 0) from batches where site = 'handover'")[0][0].as_i64().unwrap_or(-1);
     assert_eq!(dups, 0, "{browser:?}: no page sent A's events twice");
     // A's events left B as a new batch: no `attempt`, though A had sent them before.
-    let first_from_b = log.iter().find(|r| r.referer.contains("tab=b") && r.body.contains("\"label\":\"a-")).unwrap();
+    let first_from_b = log.iter().find(|r| r.path.contains("tab=b") && r.body.contains("\"label\":\"a-")).unwrap();
     assert_eq!(first_from_b.attempt, 1, "{browser:?}: {}", first_from_b.body);
     // Nothing is left waiting anywhere.
     let deadline = Instant::now() + WAIT;
