@@ -192,6 +192,12 @@ impl Goal {
     fn per_visit(&self) -> bool {
         self.count == Count::OncePerVisit || (self.count == Count::All && matches!(self.when, When::DurationMs(_) | When::Pages(_)))
     }
+
+    /// Whether `mem` says it may not convert again: counted in `mem`'s
+    /// visit when it converts once per visit, or at all when once per user.
+    fn spent(&self, mem: &Memory) -> bool {
+        (self.per_visit() && mem.visit_goals.contains(&self.id)) || (self.count == Count::OncePerUser && mem.user_goals.contains(&self.id))
+    }
 }
 
 /// The enabled goals of the config.
@@ -259,8 +265,8 @@ impl Goals {
         let Some(g) = self.goals.iter().find(|g| e.goal.as_deref() == Some(g.id.as_str())) else {
             return false;
         };
-        (g.count == Count::OncePerUser && mem.user_goals.contains(&g.id))
-            || (g.per_visit() && e.visit_id.as_deref() == Some(mem.visit.as_str()) && mem.visit_goals.contains(&g.id))
+        // `mem`'s visit goals are its own visit's: they say nothing of another.
+        g.spent(mem) && (!g.per_visit() || e.visit_id.as_deref() == Some(mem.visit.as_str()))
     }
 
     /// The conversions `fact` causes. `trigger` is the event the fact belongs
@@ -289,8 +295,7 @@ impl Goals {
             if !g.when.matches(fact) {
                 continue;
             }
-            let per_visit = g.per_visit();
-            if (per_visit && mem.visit_goals.contains(&g.id)) || (g.count == Count::OncePerUser && mem.user_goals.contains(&g.id)) {
+            if g.spent(mem) {
                 continue;
             }
             let txn_id = txn.map(|t| transaction_event_id(site, &g.id, t));
@@ -301,7 +306,7 @@ impl Goals {
                 }
                 remember(&mut mem.transactions, &key);
             }
-            if per_visit {
+            if g.per_visit() {
                 remember(&mut mem.visit_goals, &g.id);
             }
             if g.count == Count::OncePerUser {
