@@ -27,7 +27,7 @@ const { chromium } = require('playwright-core');
 const args = process.argv.slice(2);
 const pairsAt = args.indexOf('--pairs');
 const PAIRS = pairsAt >= 0 ? Number(args[pairsAt + 1]) : 12;
-const [A, B] = args.filter((a, i) => !a.startsWith('--') && i !== pairsAt + 1);
+const [A, B] = args.filter((a, i) => !a.startsWith('--') && !(pairsAt >= 0 && i === pairsAt + 1));
 if (!A || !B || !(PAIRS > 0)) {
   console.error('usage: node bench/startup-ab.mjs DIR_A DIR_B [--pairs N]   (a DIR is a build of goaltag.js + goaltag_bg.wasm, or none)');
   process.exit(2);
