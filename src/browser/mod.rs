@@ -269,9 +269,12 @@ pub fn listen() {
     let early = with_shell(|s| {
         install_capture(s);
         s.tracker.visibility(&mut s.host, visible());
-        // Sending, like every send, waits for a task of its own: the page's
-        // own start-up work is not held up by the tag's first request.
-        pump_soon(s, host::now());
+        // This page's Web Lock at once; sending, like every send, waits for
+        // a task of its own: the page's own start-up work is not held up by
+        // the tag's first request. The timer is set for when the core says
+        // something is due (the page view's batch: the outbox's delay), not
+        // for a task now that would only set it.
+        next(s, host::now());
         core::mem::take(&mut s.early)
     });
     // The clicks and submits the loader kept while the tag was starting
@@ -662,11 +665,17 @@ fn pump(s: &mut Shell) {
     for w in s.tracker.tick(&mut s.host) {
         web_sys::console::warn_1(&JsValue::from_str(&w));
     }
-    locks(s);
     while let Some(send) = s.tracker.poll(now) {
         let url = s.tracker.config.collector.clone().unwrap_or_default();
         transport::post(&url, send, GENERATION.get());
     }
+    next(s, now);
+}
+
+/// The Web Locks the core asks for, and the one wake-up timer set for the
+/// next time something will be due (none when nothing will).
+fn next(s: &mut Shell, now: u64) {
+    locks(s);
     match s.tracker.wake_at() {
         None => {
             s.timer = None;

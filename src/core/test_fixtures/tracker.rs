@@ -21,6 +21,9 @@ pub(crate) struct FakeHost {
     pub page: Page,
     /// Stands in for localStorage.
     pub storage: std::collections::BTreeMap<String, String>,
+    /// Every write to `storage`, in order: the key written, or `-` and the
+    /// key removed.
+    pub writes: Vec<String>,
 }
 
 impl FakeHost {
@@ -30,6 +33,7 @@ impl FakeHost {
             counter: 0,
             page: Page { url: "https://shop.example/".into(), referrer: "https://news.example/a".into(), title: "Home".into() },
             storage: Default::default(),
+            writes: Vec::new(),
         }
     }
 }
@@ -55,9 +59,11 @@ impl Host for FakeHost {
         self.storage.get(key).cloned()
     }
     fn save(&mut self, key: &str, value: &str) {
+        self.writes.push(key.into());
         self.storage.insert(key.into(), value.into());
     }
     fn remove(&mut self, key: &str) {
+        self.writes.push(["-", key].concat());
         self.storage.remove(key);
     }
     fn keys(&self, prefix: &str) -> Vec<String> {

@@ -259,6 +259,7 @@ impl Tracker {
                 },
                 Effect::PurgeStorage { analytics, ads } => {
                     remove_keys(host, |p| (analytics && p == Purpose::Analytics) || (ads && p == Purpose::Ads));
+                    self.stored.written = Default::default();
                     if analytics {
                         self.stored.client_id = None;
                         self.stored.loaded.0 = false;

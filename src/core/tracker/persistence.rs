@@ -96,6 +96,39 @@ pub(super) struct Stored {
     /// Keys of `watched` whose lock the shell is yet to wait for (see
     /// [`Tracker::take_probes`]).
     pub(super) probes: Vec<String>,
+    /// What storage holds under the keys a round writes, as far as this
+    /// page knows: a round writes only what changed.
+    pub(super) written: Written,
+}
+
+/// The text this page last read or wrote under each key a round writes
+/// (`None`: not known, so the next round writes it; `""` under the campaign
+/// and outbox keys: removed). A round that would write the same text again
+/// writes nothing: on a page that records nothing more, the rounds after
+/// its page view was acknowledged, and its page hide, touch no storage (each
+/// write is a call out of the wasm and a message to the browser's storage).
+/// A key another tab wrote since is then left with that tab's text, the
+/// newer one (with the same visit, it knows more).
+#[derive(Debug, Default)]
+pub(super) struct Written {
+    visit: Option<String>,
+    goals: Option<String>,
+    campaign: Option<String>,
+    outbox: Option<String>,
+}
+
+/// Writes `text` under `key` (with `remove_empty`, an empty text removes the
+/// key) unless `last` says storage holds it already.
+fn put(host: &mut dyn Host, last: &mut Option<String>, key: &str, text: String, remove_empty: bool) {
+    if last.as_deref() == Some(text.as_str()) {
+        return;
+    }
+    if remove_empty && text.is_empty() {
+        host.remove(key);
+    } else {
+        host.save(key, &text);
+    }
+    *last = Some(text);
 }
 
 /// In [`Stored::watched`]: this page holds that gone page's lock (it was
@@ -141,6 +174,7 @@ impl Tracker {
         self.stored.client_id = None;
         self.stored.loaded = (false, false);
         self.stored.save_at = None;
+        self.stored.written = Written::default();
     }
 
     /// Reads stored state once storage is allowed, and forgets the client ID
@@ -166,6 +200,7 @@ impl Tracker {
                 if let Some(old) = self.visits.join_stored(&s, now) {
                     self.joined_visit(host, &old, now);
                 }
+                self.stored.written.visit = Some(s);
             }
             if let Some(s) = host.load(GOALS_KEY) {
                 // Goals may have converted on this page while consent was
@@ -175,6 +210,7 @@ impl Tracker {
                 let goals = &self.goals;
                 self.held.retain(|e| !goals.counted(e, &stored));
                 self.memory.merge(stored);
+                self.stored.written.goals = Some(s);
             }
             if self.stored.outbox_key.is_empty() {
                 let r = host.random();
@@ -193,9 +229,9 @@ impl Tracker {
         } else if !self.stored.loaded.1 {
             self.stored.loaded.1 = true;
             if self.campaign.current(now).is_none() {
-                if let Some(s) = host.load(CAMPAIGN_KEY) {
-                    self.campaign.restore(&s, now);
-                }
+                let s = host.load(CAMPAIGN_KEY).unwrap_or_default();
+                self.campaign.restore(&s, now);
+                self.stored.written.campaign = Some(s);
             }
             self.changed(now);
         }
@@ -233,8 +269,16 @@ impl Tracker {
     /// The shell's fact: another page of the site wrote or removed `key` in
     /// storage (a `storage` event). Another page's outbox is waited for
     /// (with Web Locks) or, without, adopted if its lease says it is gone.
+    /// The goal memory another open tab stored is merged at once, so a goal
+    /// that tab counted is a repeat here too.
     pub fn storage_changed(&mut self, host: &mut dyn Host, key: &str) {
         let now = host.now();
+        if key == GOALS_KEY && self.stored.loaded.0 {
+            if let Some(s) = host.load(GOALS_KEY) {
+                self.memory.merge(Memory::restore(&s));
+                self.stored.written.goals = Some(s);
+            }
+        }
         self.consider(host, key, now, false);
     }
 
@@ -358,16 +402,23 @@ impl Tracker {
     fn save(&mut self, host: &mut dyn Host, lease: u64) {
         self.stored.save_at = None;
         self.sync(host);
+        let w = &mut self.stored.written;
         if self.stored.loaded.0 {
-            host.save(VISIT_KEY, &self.visits.serialise());
-            host.save(GOALS_KEY, &self.memory.serialise());
+            put(host, &mut w.visit, VISIT_KEY, self.visits.serialise(), false);
+            let mut goals = self.memory.serialise();
+            if w.goals.as_ref() != Some(&goals) {
+                // Another tab may have counted goals since this page read
+                // the memory: what it stored is merged in, not overwritten.
+                if let Some(s) = host.load(GOALS_KEY).filter(|s| w.goals.as_ref() != Some(s)) {
+                    self.memory.merge(Memory::restore(&s));
+                    goals = self.memory.serialise();
+                }
+            }
+            put(host, &mut w.goals, GOALS_KEY, goals, false);
             self.write_outbox(host, lease);
         }
         if self.stored.loaded.1 {
-            match self.campaign.serialise() {
-                c if c.is_empty() => host.remove(CAMPAIGN_KEY),
-                c => host.save(CAMPAIGN_KEY, &c),
-            }
+            put(host, &mut self.stored.written.campaign, CAMPAIGN_KEY, self.campaign.serialise(), true);
         }
     }
 
@@ -375,15 +426,14 @@ impl Tracker {
     /// page is going away), or no key when nothing is unacknowledged.
     fn write_outbox(&mut self, host: &mut dyn Host, lease: u64) {
         self.stored.lease_at = lease;
-        if self.outbox.is_empty() {
-            host.remove(&self.stored.outbox_key);
-        } else {
-            let mut text = String::new();
+        let mut text = String::new();
+        if !self.outbox.is_empty() {
             crate::core::text::push_u64(&mut text, lease);
             text.push('\n');
             text.push_str(&self.outbox.persist());
-            host.save(&self.stored.outbox_key, &text);
         }
+        let s = &mut self.stored;
+        put(host, &mut s.written.outbox, &s.outbox_key, text, true);
         self.outbox.mark_clean();
     }
 

@@ -365,3 +365,96 @@ fn goals_counted_on_earlier_pages_do_not_convert_again_when_consent_answers_late
     run(&mut three, &mut h, r#"["event","purchase",{"value":10,"currency":"EUR","transaction_id":"T-1"}]"#);
     assert_eq!(converted(deliver(&mut three, &mut h)), [], "page 2 kept what page 1 counted");
 }
+
+#[test]
+fn a_round_writes_only_what_changed_so_a_page_that_records_nothing_more_touches_no_storage() {
+    // Page 1 of a visit, from a referring site (a campaign touch): its page
+    // view delivered, then the page is left for another page of the shop.
+    let mut h = FakeHost::new();
+    let mut one = tab(&mut h, true);
+    one.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    deliver(&mut one, &mut h);
+    one.release(&mut h);
+    let stored = [CAMPAIGN_KEY, CLIENT_KEY, GOALS_KEY, VISIT_KEY];
+    assert_eq!(keys(&h), stored);
+
+    // Page 2, a repeat view: its page view.
+    h.now += 10_000;
+    h.page.referrer = "https://shop.example/".into();
+    let mut two = tab(&mut h, true);
+    two.page_view(&mut h, crate::core::command::PageOverrides::default(), false);
+    let outbox = two.outbox_key().to_string();
+    h.writes.clear();
+    h.now += SAVE_DELAY_MS;
+    two.tick(&mut h);
+    // The visit has a new page and a new last activity; the goal memory and
+    // the campaign are what page 1 left: neither is written.
+    assert_eq!(h.writes, [VISIT_KEY, outbox.as_str()]);
+
+    // The page view is acknowledged: the queue's key goes, and nothing else.
+    h.writes.clear();
+    send_all(&mut two, &mut h);
+    h.now += SAVE_DELAY_MS;
+    two.tick(&mut h);
+    assert_eq!(h.writes, [format!("-{outbox}")]);
+
+    // Hidden, then left (pagehide, then visibilitychange): nothing changed,
+    // nothing is written, and storage still holds the visit for page 3.
+    h.writes.clear();
+    two.hide(&mut h, true, &mut |_, _| panic!("nothing is unsent"));
+    two.hide(&mut h, true, &mut |_, _| panic!("nothing is unsent"));
+    assert_eq!(h.writes, Vec::<String>::new());
+    assert_eq!(keys(&h), stored);
+    assert!(h.storage[VISIT_KEY].contains(".2."), "two pages in the stored visit: {}", h.storage[VISIT_KEY]);
+}
+
+#[test]
+fn a_tab_that_writes_its_goal_memory_keeps_what_another_tab_counted_meanwhile() {
+    const SIGNUP: &str = r#"{"goals":[
+        {"id":"signup","when":{"type":"event","action":{"op":"equals","value":"signup"}},"count":"once_per_user"},
+        {"id":"newsletter","when":{"type":"event","action":{"op":"equals","value":"newsletter"}},"count":"once_per_user"}]}"#;
+    let open = |h: &mut FakeHost| {
+        let mut t = tab(h, true);
+        assert!(t.configure(&json(SIGNUP), h).is_empty());
+        t.page_view(h, crate::core::command::PageOverrides::default(), false);
+        deliver(&mut t, h);
+        h.now += SAVE_DELAY_MS;
+        t.tick(h);
+        t
+    };
+    let signups = |batches: Vec<Batch>| batches.iter().flat_map(|b| &b.events).filter(|e| e.kind == Kind::Conversion).count();
+    let mut h = FakeHost::new();
+    // Two tabs of the shop open; the visitor signs up in tab A.
+    let mut a = open(&mut h);
+    let mut b = open(&mut h);
+    run(&mut a, &mut h, r#"["event","signup"]"#);
+    assert_eq!(signups(deliver(&mut a, &mut h)), 1);
+    h.now += SAVE_DELAY_MS;
+    a.tick(&mut h);
+    // Tab B goes on (an event, its round) before the browser tells it of
+    // tab A's write. Its goal memory is still what it read when it opened,
+    // from before the signup: it is not written.
+    run(&mut b, &mut h, r#"["event","scroll"]"#);
+    deliver(&mut b, &mut h);
+    h.now += SAVE_DELAY_MS;
+    b.tick(&mut h);
+    assert!(h.storage[GOALS_KEY].contains("signup"), "{}", h.storage[GOALS_KEY]);
+    // The storage event of tab A's write reaches tab B: a signup there is a
+    // repeat too.
+    b.storage_changed(&mut h, GOALS_KEY);
+    run(&mut b, &mut h, r#"["event","signup"]"#);
+    assert_eq!(signups(deliver(&mut b, &mut h)), 0, "counted in tab A");
+    // Then the visitor subscribes in tab B: its memory changed, and the
+    // write keeps tab A's signup. Tab B is closed.
+    run(&mut b, &mut h, r#"["event","newsletter"]"#);
+    assert_eq!(signups(deliver(&mut b, &mut h)), 1);
+    h.now += SAVE_DELAY_MS;
+    b.tick(&mut h);
+    b.release(&mut h);
+    // A later page: each again is a repeat, not a second conversion.
+    h.now += 60_000;
+    let mut c = open(&mut h);
+    run(&mut c, &mut h, r#"["event","signup"]"#);
+    run(&mut c, &mut h, r#"["event","newsletter"]"#);
+    assert_eq!(signups(deliver(&mut c, &mut h)), 0, "neither tab wrote over what the other counted");
+}
