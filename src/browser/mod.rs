@@ -65,9 +65,12 @@ struct Shell {
     locked: String,
     /// Clicks and submits seen but not yet recorded (see [`on_input`]).
     inputs: Vec<Input>,
-    /// The loader's list of clicks and submits made before [`listen`]
-    /// (`goaltagDescribe.early`), read there.
+    /// The loader's list of clicks, submits and navigations made before
+    /// [`listen`] (`goaltagDescribe.early`), read there.
     early: JsValue,
+    /// When the loader script ran and the page's URL then
+    /// (`goaltagDescribe.loaded`, `[ms, url]`), for the page view [`run`] records.
+    loaded: JsValue,
     /// Keeps the `window.goaltag` closure alive.
     _api: Option<Api>,
 }
@@ -170,6 +173,7 @@ pub fn prepare(attrs: JsValue, file_config: JsValue, describe: JsValue) {
     }
     let gzip = transport::set_gzip(&describe);
     let early = js_sys::Reflect::get(&describe, &"early".into()).unwrap_or_default();
+    let loaded = js_sys::Reflect::get(&describe, &"loaded".into()).unwrap_or_default();
     capture::set_describe(describe);
     GENERATION.set(GENERATION.get() + 1);
     let mut shell = Shell {
@@ -182,6 +186,7 @@ pub fn prepare(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         locked: String::new(),
         inputs: Vec::new(),
         early,
+        loaded,
         _api: None,
     };
     shell.tracker.set_gzip(gzip);
@@ -250,7 +255,10 @@ pub fn run() {
     }
     drain(&web_sys::window().expect("a window"));
     with_shell(|s| {
-        if let Some(missing) = s.tracker.start(&mut s.host) {
+        // When the loader script ran, and the page's URL then (start.js).
+        let loaded: Option<js_sys::Array> = core::mem::take(&mut s.loaded).dyn_into().ok();
+        let loaded = loaded.map(|l| At { ms: l.get(0).as_f64().unwrap_or_default() as u64, url: l.get(1).as_string().unwrap_or_default() });
+        if let Some(missing) = s.tracker.start(&mut s.host, loaded) {
             report(&[missing]);
         }
     });
@@ -277,25 +285,37 @@ pub fn listen() {
         next(s, host::now());
         core::mem::take(&mut s.early)
     });
-    // The clicks and submits the loader kept while the tag was starting
-    // (src/browser/start.js: each event, its time and the page's address
-    // then), as if the listeners had seen them then; the elements are
-    // described now. A link such a click followed was not decorated
-    // (`url_passthrough`): the browser had followed it already.
-    if let Some(Ok(list)) = early.map(|l| l.dyn_into::<js_sys::Array>()) {
-        for entry in list.iter() {
-            let entry: js_sys::Array = entry.unchecked_into();
-            let e: web_sys::Event = entry.get(0).unchecked_into();
-            let at = At { ms: entry.get(1).as_f64().unwrap_or_default() as u64, url: entry.get(2).as_string().unwrap_or_default() };
-            let submit = js_sys::Reflect::get(&e, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("submit");
-            clicked(submit, &e, at);
-        }
+    // The clicks, submits and navigations the loader kept while the tag was
+    // starting (src/browser/start.js: each event, or null for a History API
+    // call, its time and the page's address then), as if the listeners just
+    // installed had seen them then; the elements are described now. A link
+    // such a click followed was not decorated (`url_passthrough`): the
+    // browser had followed it already. A navigation's page view takes the
+    // page's title now.
+    if let Some(early) = early {
+        replay(early);
     }
     let api = Api::new(|a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
         call([a, b, c, d].iter().map(values::to_val).collect());
     });
     let _ = js_sys::Reflect::set(&window, &"goaltag".into(), api.as_ref());
     with_shell(|s| s._api = Some(api));
+}
+
+/// See [`listen`]: the loader's `early` list, replayed (whether a
+/// navigation is a page view is the core's to say: [`Tracker::navigated`]).
+fn replay(early: JsValue) {
+    let Ok(list) = early.dyn_into::<js_sys::Array>() else { return };
+    for entry in list.iter() {
+        let entry: js_sys::Array = entry.unchecked_into();
+        let e = entry.get(0);
+        let at = At { ms: entry.get(1).as_f64().unwrap_or_default() as u64, url: entry.get(2).as_string().unwrap_or_default() };
+        let kind = js_sys::Reflect::get(&e, &"type".into()).ok().and_then(|t| t.as_string()).unwrap_or_default();
+        match kind.as_str() {
+            "click" | "submit" => clicked(kind == "submit", e.unchecked_ref(), at),
+            _ => navigated(at),
+        }
+    }
 }
 
 /// Runs `f` on the shell from a browser callback, then sends what is due.
@@ -346,7 +366,7 @@ fn install_capture(s: &mut Shell) {
         on.add(doc, "auxclick", AUXCLICK);
     }
     if s.tracker.config.spa {
-        s.history = capture::HistoryHook::install(navigated);
+        s.history = capture::HistoryHook::install(|| navigated(here()));
         on.add(win, "popstate", NAVIGATE);
         if s.tracker.config.hash_routing {
             on.add(win, "hashchange", NAVIGATE);
@@ -388,7 +408,7 @@ fn on_event(kind: u32, e: web_sys::Event) {
         }
         // A middle click opens the link too; it is no click event of the tag's.
         AUXCLICK => passthrough(&e, false),
-        NAVIGATE => navigated(),
+        NAVIGATE => navigated(here()),
         // A page restored from the back/forward cache is a new page view even
         // though no script runs again.
         PAGESHOW if js_sys::Reflect::get(&e, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) => {
@@ -486,9 +506,10 @@ fn clicked(submit: bool, e: &web_sys::Event, at: At) {
 
 /// An SPA navigation (History API, popstate, hashchange): a page view. It
 /// runs inside the router's own `pushState` call, often in a click's
-/// handler, so it is only noted here (see [`on_input`]).
-fn navigated() {
-    on_input(here(), |s| {
+/// handler, so it is only noted here (see [`on_input`]). `at` is when it
+/// happened (now, or when the loader kept it: [`replay`]).
+fn navigated(at: At) {
+    on_input(at, |s| {
         // The page being left is whatever the router made of it by now.
         for input in &mut s.inputs {
             if let Seen::Navigate(t @ None) = &mut input.what {

@@ -10,22 +10,45 @@
 // runs in a task of its own, so that none holds the page's main thread for
 // long; calls made meanwhile wait on the stub, as before the wasm arrived.
 function goaltagStart(wasmUrl, attrs, config) {
-  // Clicks and submits made before the tag listens are kept as they came,
-  // with the time and the page's address then: the last step records them
-  // as if it had been listening, in the task that stops these listeners.
-  var early = (goaltagDescribe.early = []);
+  // Clicks, submits and navigations (History API calls, popstate,
+  // hashchange) made before the tag listens are kept as they came, with the
+  // time and the page's address then: the last step records them as if it
+  // had been listening, in the task that stops this keeping. The page view
+  // takes the time and address at which this script ran (a router may
+  // rewrite the address before the wasm is ready).
+  var d = goaltagDescribe, early = (d.early = []), on = true, h = history;
+  d.loaded = [Date.now(), document.URL];
   var keep = function (e) {
-    early.push([e, Date.now(), document.URL]);
+    if (on) early.push([e, Date.now(), document.URL]);
   };
-  var kinds = ['click', 'submit'];
-  var stop = function () {
-    kinds.forEach(function (kind) {
-      document.removeEventListener(kind, keep, true);
+  var kinds = ['click', 'submit', 'popstate', 'hashchange'];
+  var each = function (add) {
+    kinds.forEach(function (kind, i) {
+      (i < 2 ? document : window)[add ? 'addEventListener' : 'removeEventListener'](kind, keep, add ? { capture: true, passive: true } : true);
     });
   };
-  kinds.forEach(function (kind) {
-    document.addEventListener(kind, keep, { capture: true, passive: true });
+  // A History API call is kept after the router's own call, as null for the
+  // event. A wrapper another script put over this one stays in place, and
+  // this one stops keeping.
+  var calls = ['pushState', 'replaceState'].map(function (name) {
+    var f = h[name], w = function () {
+      var r = f.apply(this, arguments);
+      keep(null);
+      return r;
+    };
+    h[name] = w;
+    return function () {
+      if (h[name] === w) h[name] = f;
+    };
   });
+  var stop = function () {
+    on = false;
+    each();
+    calls.forEach(function (restore) {
+      restore();
+    });
+  };
+  each(1);
   return Promise.all([wasm_bindgen({ module_or_path: wasmUrl }), config]).then(function (loaded) {
     // The texts of the tag's console messages sit beside the wasm too.
     goaltagDescribe.messages = new URL('goaltag.messages.json', wasmUrl);

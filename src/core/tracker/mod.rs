@@ -157,15 +157,20 @@ impl Tracker {
     }
 
     /// The tag has started (configuration and the queued calls applied):
-    /// records the page load's view unless `auto_page_view` is off. Returns
-    /// what keeps the tag from working at all, if anything (then nothing is
-    /// recorded), for the console.
-    pub fn start(&mut self, host: &mut dyn Host) -> Option<ConfigError> {
+    /// records the page load's view unless `auto_page_view` is off, at
+    /// `loaded` when given (when the tag's script ran, and the page's URL
+    /// then: a router may have rewritten the URL, click IDs and all, before
+    /// the wasm was ready), else now. Returns what keeps the tag from working
+    /// at all, if anything (then nothing is recorded), for the console.
+    pub fn start(&mut self, host: &mut dyn Host, loaded: Option<At>) -> Option<ConfigError> {
         if let Some(missing) = self.config.missing() {
             return Some(missing);
         }
         if self.config.auto_page_view {
-            self.page_view(host, PageOverrides::default(), false);
+            match loaded {
+                Some(at) => self.view(host, at.ms, PageOverrides { url: Some(at.url), title: None }, false),
+                None => self.page_view(host, PageOverrides::default(), false),
+            }
         }
         None
     }
@@ -407,9 +412,13 @@ impl Tracker {
 
     /// An SPA navigation to `at.url`, recorded after the fact: its time and
     /// URL are those of the navigation; the title is `title` (what the page
-    /// had when it was left again) or else the page's by now.
+    /// had when it was left again) or else the page's by now. A page view
+    /// only in SPA mode (`spa`), and only when the URL changed (with
+    /// `hash_routing`, the fragment counts).
     pub fn navigated(&mut self, host: &mut dyn Host, at: At, title: Option<String>) {
-        self.view(host, at.ms, PageOverrides { url: Some(at.url), title }, true);
+        if self.config.spa {
+            self.view(host, at.ms, PageOverrides { url: Some(at.url), title }, true);
+        }
     }
 
     fn view(&mut self, host: &mut dyn Host, ms: u64, o: PageOverrides, navigation: bool) {

@@ -705,15 +705,34 @@ fn held_events_spare_conversions_and_never_lose_the_count() {
 fn start_records_the_page_view_unless_off_or_unconfigured() {
     let (mut t, mut h) = unset();
     run(&mut t, &mut h, ACCEPT_ALL);
-    assert_eq!(t.start(&mut h), None);
+    assert_eq!(t.start(&mut h, None), None);
     assert_eq!(sent(&mut t, &mut h).iter().map(|e| e.kind).collect::<Vec<_>>(), [Kind::PageView]);
     let (mut t, mut h) = ready();
     assert!(t.configure(&json(r#"{"auto_page_view":false}"#), &mut h).is_empty());
-    assert_eq!(t.start(&mut h), None);
+    assert_eq!(t.start(&mut h, None), None);
     assert!(sent(&mut t, &mut h).is_empty());
     let mut t = Tracker::new();
     let mut h = FakeHost::new();
-    assert!(t.start(&mut h).is_some_and(|e| e.message().contains("config.collector")));
+    assert!(t.start(&mut h, None).is_some_and(|e| e.message().contains("config.collector")));
+}
+
+#[test]
+fn the_page_view_of_a_load_takes_the_time_and_url_of_when_the_tags_script_ran() {
+    // The tag's script ran on the ad's landing URL; by the time the wasm was
+    // ready, the site's router had replaced the URL with a clean one.
+    let (mut t, mut h) = ready();
+    let loaded = At { ms: h.now, url: AD_URL.into() };
+    h.now += 400;
+    h.page.url = "https://shop.example/".into();
+    assert_eq!(t.start(&mut h, Some(loaded)), None);
+    let events = sent(&mut t, &mut h);
+    assert_eq!(events.len(), 1);
+    let view = &events[0];
+    assert_eq!((view.kind, view.ts, view.url.as_deref()), (Kind::PageView, h.now - 400, Some(AD_URL)));
+    // The visit's source is the ad: its click ID and campaign tags.
+    let a = view.attribution.as_ref().expect("the landing's attribution");
+    assert_eq!(click_id(Some(a)), Some("abc123"));
+    assert_eq!(a.utm.get("utm_source").map(String::as_str), Some("bing"));
 }
 
 #[test]

@@ -191,6 +191,52 @@ fn firefox_clicks_before_the_tag_is_ready_land() {
     clicks_before_the_tag_is_ready_land(Browser::Firefox);
 }
 
+/// An SPA whose router rewrites the address before the tag's wasm is ready:
+/// it drops the landing URL's campaign tags (`replaceState`), then goes to
+/// its cart (`pushState`), in the moment after the tag's script ran. The
+/// page view keeps the landing URL, the ad's click ID and the time the
+/// script ran; each navigation is a page view at its own time and address,
+/// as if the tag had been listening.
+fn navigations_before_the_tag_is_ready_land(browser: Browser) {
+    let page = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>spa</title></head><body>
+<script>window.goaltag=window.goaltag||function(){(goaltag.q=goaltag.q||[]).push(arguments)};
+window.stub = goaltag; window.before = Date.now();</script>
+<script src="/goaltag/goaltag.js" data-site="spa" data-collector="/collect" data-consent="granted"></script>
+<script>window.stubThen = goaltag === stub;
+history.replaceState(null, '', location.pathname); window.cleanAt = Date.now();
+history.pushState(null, '', '/app/cart'); window.cartAt = Date.now();</script>
+</body></html>"#;
+    let www = site(&[]);
+    write_page(www.path(), "/spa.html", page);
+    let h = Harness::start_with_www(browser, www.path());
+    h.goto("/spa.html?utm_source=bing&utm_medium=cpc&msclkid=ad-click-1");
+    h.wait_for_js("goaltag !== stub", WAIT);
+    assert_eq!(h.exec("return stubThen;"), true, "{browser:?}: the tag was already running when the router ran");
+    let at = |name: &str| h.exec(&format!("return {name};")).as_i64().unwrap();
+    let (before, clean_at, cart_at) = (at("before"), at("cleanAt"), at("cartAt"));
+    let rows = h.wait_for_rows("select url, ts, json from events where site = 'spa' and kind = 'page_view' order by ts, rowid", 3, WAIT);
+    let urls: Vec<&str> = rows.iter().map(|r| r[0].as_str().unwrap()).collect();
+    let landing = h.url("/spa.html?utm_source=bing&utm_medium=cpc&msclkid=ad-click-1");
+    assert_eq!(urls, [landing.as_str(), h.url("/spa.html").as_str(), h.url("/app/cart").as_str()], "{browser:?}");
+    let ts: Vec<i64> = rows.iter().map(|r| r[1].as_i64().unwrap()).collect();
+    assert!((before..=clean_at).contains(&ts[0]), "{browser:?}: the landing's view at {}, the script ran in {before}..{clean_at}", ts[0]);
+    assert!((before..=clean_at).contains(&ts[1]) && (clean_at..=cart_at).contains(&ts[2]), "{browser:?}: {ts:?}, {clean_at}, {cart_at}");
+    let first: serde_json::Value = serde_json::from_str(rows[0][2].as_str().unwrap()).unwrap();
+    assert_eq!(first["attribution"]["click_ids"]["msclkid"], "ad-click-1", "{browser:?}: {first}");
+    assert_eq!(first["attribution"]["utm"]["utm_source"], "bing", "{browser:?}: {first}");
+    h.expect_rows_stay("select id from events where site = 'spa' and kind = 'page_view'", 3, std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn chromium_navigations_before_the_tag_is_ready_land() {
+    navigations_before_the_tag_is_ready_land(Browser::Chromium);
+}
+
+#[test]
+fn firefox_navigations_before_the_tag_is_ready_land() {
+    navigations_before_the_tag_is_ready_land(Browser::Firefox);
+}
+
 /// Reject all, walk the shop: the collector gets nothing. Then accept in the
 /// privacy settings: what happens from then on arrives, and nothing from
 /// before (the outbox is first in, first out, so anything queued while
