@@ -63,7 +63,7 @@ struct Shell {
     history: Option<capture::HistoryHook>,
     /// The outbox key this page holds a Web Lock for, once it has one.
     locked: String,
-    /// Clicks and submits seen but not yet recorded (see [`on_input`]).
+    /// Clicks, submits and SPA navigations seen but not yet recorded (see [`on_input`]).
     inputs: Vec<Input>,
     /// The loader's list of clicks, submits and navigations made before
     /// [`listen`] (`goaltagDescribe.early`), read there.
