@@ -256,8 +256,7 @@ pub fn run() {
     drain(&web_sys::window().expect("a window"));
     with_shell(|s| {
         // When the loader script ran, and the page's URL then (start.js).
-        let loaded: Option<js_sys::Array> = core::mem::take(&mut s.loaded).dyn_into().ok();
-        let loaded = loaded.map(|l| At { ms: l.get(0).as_f64().unwrap_or_default() as u64, url: l.get(1).as_string().unwrap_or_default() });
+        let loaded = core::mem::take(&mut s.loaded).dyn_into::<js_sys::Array>().ok().map(|l| kept_at(&l, 0));
         if let Some(missing) = s.tracker.start(&mut s.host, loaded) {
             report(&[missing]);
         }
@@ -309,13 +308,18 @@ fn replay(early: JsValue) {
     for entry in list.iter() {
         let entry: js_sys::Array = entry.unchecked_into();
         let e = entry.get(0);
-        let at = At { ms: entry.get(1).as_f64().unwrap_or_default() as u64, url: entry.get(2).as_string().unwrap_or_default() };
+        let at = kept_at(&entry, 1);
         let kind = js_sys::Reflect::get(&e, &"type".into()).ok().and_then(|t| t.as_string()).unwrap_or_default();
         match kind.as_str() {
             "click" | "submit" => clicked(kind == "submit", e.unchecked_ref(), at),
             _ => navigated(at),
         }
     }
+}
+
+/// The time and address start.js kept at `list[i]` and `list[i + 1]`.
+fn kept_at(list: &js_sys::Array, i: u32) -> At {
+    At { ms: list.get(i).as_f64().unwrap_or_default() as u64, url: list.get(i + 1).as_string().unwrap_or_default() }
 }
 
 /// Runs `f` on the shell from a browser callback, then sends what is due.

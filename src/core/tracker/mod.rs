@@ -167,10 +167,8 @@ impl Tracker {
             return Some(missing);
         }
         if self.config.auto_page_view {
-            match loaded {
-                Some(at) => self.view(host, at.ms, PageOverrides { url: Some(at.url), title: None }, false),
-                None => self.page_view(host, PageOverrides::default(), false),
-            }
+            let (ms, url) = loaded.map_or_else(|| (host.now(), None), |at| (at.ms, Some(at.url)));
+            self.view(host, ms, PageOverrides { url, title: None }, false);
         }
         None
     }
