@@ -93,12 +93,61 @@ impl World {
     /// are stored, checks the number stays, and that they are `want`, each once.
     fn expect_labels(&self, prefix: &str, mut want: Vec<String>) {
         let sql = World::labels_sql(prefix);
-        self.h.wait_for_rows(&sql, want.len(), SETTLE);
+        self.wait_for_labels(prefix, &want);
         let rows = self.h.expect_rows_stay(&sql, want.len(), Duration::from_secs(2));
         let mut got: Vec<String> = rows.iter().map(|r| r[0].as_str().unwrap_or_default().to_string()).collect();
         got.sort();
         want.sort();
         assert_eq!(got, want, "{:?}: stored labels", self.h.browser);
+    }
+
+    /// Waits (bounded, [`SETTLE`]) until every label of `want` is stored.
+    /// If some never arrive, the panic says which, and for each request
+    /// that carried one of them what became of it (or that none did: the
+    /// tag never sent it), and the outbox keys left in the current window;
+    /// the proxy's whole log goes to target/test-artefacts.
+    fn wait_for_labels(&self, prefix: &str, want: &[String]) {
+        let sql = World::labels_sql(prefix);
+        let deadline = Instant::now() + SETTLE;
+        let missing = loop {
+            let got: std::collections::HashSet<String> =
+                self.h.query(&sql).iter().map(|r| r[0].as_str().unwrap_or_default().to_string()).collect();
+            let missing: Vec<&String> = want.iter().filter(|l| !got.contains(*l)).collect();
+            if missing.is_empty() {
+                return;
+            }
+            if Instant::now() > deadline {
+                break missing;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let stats = self.proxy.stats();
+        let file = format!("faults-{:?}-missing-labels.log", self.h.browser).to_lowercase();
+        stats.write_log(&goaltag_e2e::repo().join("target/test-artefacts").join(&file));
+        let quoted: Vec<String> = missing.iter().map(|l| format!("\"label\":\"{l}\"")).collect();
+        let carried: Vec<String> = stats
+            .log
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let n = quoted.iter().filter(|q| r.body.contains(q.as_str())).count();
+                let fate = match (r.fault, r.upstream) {
+                    (Some(f), _) => format!("{f:?}"),
+                    (None, Some(code)) => format!("collector {code}"),
+                    (None, None) => "no answer".into(),
+                };
+                (n > 0).then(|| format!("request {i} ({} attempt {}, {} events) carried {n} → {fate}", r.mode, r.attempt, r.events))
+            })
+            .collect();
+        panic!(
+            "{:?}: after {SETTLE:?}, {} of {} labels `{prefix}…` not stored: {missing:?}\nrequests carrying them: {carried:?}\n\
+             outbox keys in this window: {}\nproxy: {} (log in target/test-artefacts/{file})",
+            self.h.browser,
+            missing.len(),
+            want.len(),
+            self.outbox_keys(),
+            stats.summary()
+        );
     }
 
     /// Polls `cond` every 50 ms; panics after `timeout` naming `what`.
@@ -404,8 +453,7 @@ fn two_tabs_flapping(browser: Browser) {
             want.extend((0..EACH).map(|i| format!("{tab}-{round}-{i}")));
         }
     }
-    let sql = World::labels_sql("");
-    w.h.wait_for_rows(&sql, want.len(), SETTLE);
+    w.wait_for_labels("", &want);
     let flips = flapping.stop();
     w.proxy.calm();
     w.expect_labels("", want);
