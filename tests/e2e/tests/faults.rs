@@ -14,7 +14,7 @@
 //! ```
 #![cfg(feature = "browsers")]
 
-use goaltag_e2e::faults::{site, write_page, Fault, Proxy, Request, FLAKY};
+use goaltag_e2e::faults::{site, write_page, Fault, Proxy, Record, Request, FLAKY};
 use goaltag_e2e::{Browser, Harness, WAIT};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -131,12 +131,7 @@ impl World {
             .enumerate()
             .filter_map(|(i, r)| {
                 let n = quoted.iter().filter(|q| r.body.contains(q.as_str())).count();
-                let fate = match (r.fault, r.upstream) {
-                    (Some(f), _) => format!("{f:?}"),
-                    (None, Some(code)) => format!("collector {code}"),
-                    (None, None) => "no answer".into(),
-                };
-                (n > 0).then(|| format!("request {i} ({} attempt {}, {} events) carried {n} → {fate}", r.mode, r.attempt, r.events))
+                (n > 0).then(|| format!("request {i} ({} attempt {}, {} events) carried {n} → {}", r.mode, r.attempt, r.events, fate(r)))
             })
             .collect();
         panic!(
@@ -341,20 +336,20 @@ fn buy(w: &World, shop: &str, landing: &str) -> String {
     rows[0][0].as_str().unwrap().to_string()
 }
 
+/// What became of a request, for the output: its injected fault, the
+/// collector's status, or "lost" (forwarded, no answer).
+fn fate(r: &Record) -> String {
+    match (r.fault, r.upstream) {
+        (Some(f), _) => format!("{f:?}"),
+        (None, Some(code)) => format!("collector {code}"),
+        (None, None) => "lost".into(),
+    }
+}
+
 /// The requests that carried event `id`, for the output.
 fn carriers(w: &World, id: &str) -> Vec<String> {
     let log = w.proxy.stats().log;
-    log.iter()
-        .filter(|r| r.body.contains(id))
-        .map(|r| {
-            let fate = match (r.fault, r.upstream) {
-                (Some(f), _) => format!("{f:?}"),
-                (None, Some(code)) => format!("collector {code}"),
-                (None, None) => "lost".into(),
-            };
-            format!("{} attempt {} → {fate}", r.mode, r.attempt)
-        })
-        .collect()
+    log.iter().filter(|r| r.body.contains(id)).map(|r| format!("{} attempt {} → {}", r.mode, r.attempt, fate(r))).collect()
 }
 
 /// The fetch fails; the next page has no tag: only the unload beacon can
