@@ -34,6 +34,7 @@ pub fn read(text: &str, delimiter: u8) -> Result<Parsed, Refused> {
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(text.as_bytes());
     let mut state = State::Preamble { seen: 0, first: None, aggregation: None };
+    let mut points = Points::default();
     let mut rows: Vec<SpendRow> = Vec::new();
     let mut index: HashMap<Key, usize> = HashMap::new();
     let mut read = 0usize;
@@ -88,6 +89,7 @@ pub fn read(text: &str, delimiter: u8) -> Result<Parsed, Refused> {
                     return Err(Refused::at(line, format!("{} fields, but the header has {}", cells.len(), cols.names.len())));
                 }
                 let row = row(cols, &cells).map_err(|(col, why)| Refused::at(line, format!("column {:?}: {why}", cols.names[col])))?;
+                points.see(line, cells[cols.cost]);
                 read += 1;
                 if read > MAX_ROWS {
                     return Err(Refused::at(line, format!("more than {MAX_ROWS} rows; split the file (by date range)")));
@@ -98,6 +100,9 @@ pub fn read(text: &str, delimiter: u8) -> Result<Parsed, Refused> {
                 return Err(Refused::at(line, format!("a row after the Microsoft Corporation footer on line {at}")));
             }
         }
+    }
+    if matches!(state, State::Rows(..) | State::Footer(_)) && !rows.is_empty() {
+        points.check()?;
     }
     match state {
         State::Preamble { first: None, .. } => Err(Refused::file("the file is empty")),
@@ -117,6 +122,50 @@ pub fn read(text: &str, delimiter: u8) -> Result<Parsed, Refused> {
         }
         State::Footer(_) if rows.is_empty() => Err(Refused::file("the report has no rows; nothing to import")),
         State::Footer(_) => Ok(Parsed { format: Format::Microsoft, rows, read }),
+    }
+}
+
+/// How a file's costs use the point, to catch a file written with points
+/// as thousands separators (German, French, … number formatting): there
+/// `1.234` is 1234, which the US reading takes for 1.234, a cost a thousand
+/// times too small with no error. A point followed by exactly three digits
+/// (`1.234`, `12.500`) could be either; a cost with another number of
+/// decimals (`12.50`) or a comma thousands separator (`1,234`) shows the
+/// US reading, and the file is read so. A file whose every pointed cost has
+/// three decimals is refused instead of guessed.
+#[derive(Default)]
+struct Points {
+    /// The first cost with a point and exactly three digits after it, and its line.
+    three: Option<(u64, String)>,
+    /// A cost written the US way beyond doubt.
+    us: bool,
+}
+
+impl Points {
+    fn see(&mut self, line: u64, cost: &str) {
+        if cost.contains(',') {
+            self.us = true;
+        } else if let Some((_, decimals)) = cost.split_once('.') {
+            if decimals.len() == 3 {
+                self.three.get_or_insert((line, cost.to_string()));
+            } else {
+                self.us = true;
+            }
+        }
+    }
+
+    fn check(self) -> Result<(), Refused> {
+        match self.three {
+            Some((line, cost)) if !self.us => Err(Refused::at(
+                line,
+                format!(
+                    "cost {cost:?} could be {cost} or {} (a point as thousands separator), and no cost in the file \
+                     tells which: download reports with English (US) number formatting (1,234.00)",
+                    cost.replace('.', "")
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

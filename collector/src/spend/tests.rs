@@ -174,3 +174,28 @@ fn meta_currency_from_the_header_and_one_day_per_row() {
     let with_column = parse(b"Day,Campaign name,Currency,Amount spent\n2026-11-01,C,GBP,3\n").unwrap();
     assert_eq!((with_column.rows[0].currency.as_str(), with_column.rows[0].cost), ("GBP", 3.0));
 }
+
+#[test]
+fn a_point_that_may_be_a_thousands_separator_is_not_guessed() {
+    let head = "date,network,campaign,cost,currency\n";
+    // German number formatting: 1.234 is one thousand two hundred and
+    // thirty-four euros. Read the US way it would be 1.234 €, a thousand
+    // times too small, so the file is refused at its first such cost.
+    assert_eq!(
+        refused(&format!("{head}2026-03-01,Google,A,950,EUR\n2026-03-02,Google,A,1.234,EUR\n2026-03-03,Google,A,12.500,EUR\n")),
+        "line 3: cost \"1.234\" could be 1.234 or 1234 (a point as thousands separator), and no cost in the file tells \
+         which: download reports with English (US) number formatting (1,234.00)"
+    );
+    // One cost with two decimals, or with a comma thousands separator, shows
+    // the US formatting: 1.234 + 12.50 = 13.734, and 1.234 + 1,234 = 1235.234.
+    let p = parse(format!("{head}2026-03-02,Google,A,1.234,EUR\n2026-03-02,Google,A,12.50,EUR\n").as_bytes()).unwrap();
+    assert!((p.rows[0].cost - 13.734).abs() < 1e-9, "{}", p.rows[0].cost);
+    let p = parse(format!("{head}2026-03-02,Google,A,1.234,EUR\n2026-03-02,Google,A,\"1,234\",EUR\n").as_bytes()).unwrap();
+    assert!((p.rows[0].cost - 1235.234).abs() < 1e-9, "{}", p.rows[0].cost);
+    // No point at all is no question: 950 + 1234 = 2184.
+    let p = parse(format!("{head}2026-03-02,Google,A,950,EUR\n2026-03-02,Google,A,1234,EUR\n").as_bytes()).unwrap();
+    assert_eq!(p.rows[0].cost, 2184.0);
+    // A vendor report too: a Google Ads download whose costs all have three decimals.
+    let google = "Day,Campaign,Currency code,Cost\n2026-03-02,A,EUR,2.000\n";
+    assert!(refused(google).starts_with("line 2: cost \"2.000\" could be 2.000 or 2000"), "{}", refused(google));
+}
