@@ -25,9 +25,16 @@ const MAX_UTM: usize = 10;
 /// such as `utm_source` as keys), and the referrer's host when it is another
 /// site. `landing_url` is set when anything was found.
 ///
+/// `new_visit`: the page is the first of a visit the tag knows to be new. When such a
+/// page's URL names no source and its referrer is a page of the same site,
+/// the source is the referrer's own click IDs and `utm_*` parameters, with
+/// the referrer as `landing_url`: that page is where the visit landed, and it
+/// went unrecorded (left before the tag recorded it, or consent came only on
+/// this page).
+///
 /// Give it the URL and referrer after [`url::redact`]; values are also cleared
 /// of email addresses here, as a `utm_term` may carry one.
-pub fn capture(page_url: &str, referrer: &str, extra_click_ids: &[String]) -> Attribution {
+pub fn capture(page_url: &str, referrer: &str, extra_click_ids: &[String], new_visit: bool) -> Attribution {
     let mut a = Attribution::default();
     for (name, raw) in url::query_pairs(page_url) {
         if raw.is_empty() || raw.len() > MAX_VALUE {
@@ -47,6 +54,8 @@ pub fn capture(page_url: &str, referrer: &str, extra_click_ids: &[String]) -> At
     if let Some(from) = url::host(referrer) {
         if url::host(page_url).as_deref() != Some(&from) {
             a.referrer_host = Some(from);
+        } else if new_visit && is_empty(&a) {
+            return capture(referrer, "", extra_click_ids, false);
         }
     }
     if !is_empty(&a) {
@@ -234,7 +243,7 @@ mod tests {
 
     #[test]
     fn captures_click_ids_utm_and_external_referrer() {
-        let a = capture(LANDING, "https://www.google.com/search?q=x", &[]);
+        let a = capture(LANDING, "https://www.google.com/search?q=x", &[], false);
         assert_eq!(a.click_ids.len(), 1);
         assert_eq!(a.click_ids["gclid"], "Cj0KCQ-abc_1");
         assert_eq!(a.utm["utm_source"], "google");
@@ -254,7 +263,7 @@ mod tests {
             url.push('&');
         }
         url.push_str("sccid=S1&yclid=Y1");
-        let a = capture(&url, "", &["sccid".to_string()]);
+        let a = capture(&url, "", &["sccid".to_string()], false);
         assert_eq!(a.click_ids.len(), CLICK_IDS.len() + 1);
         for id in CLICK_IDS {
             assert_eq!(a.click_ids[id], format!("v-{id}"));
@@ -268,42 +277,60 @@ mod tests {
     #[test]
     fn internal_or_missing_referrer_is_not_a_source() {
         for r in ["https://shop.example/cart", "https://www.SHOP.example/", "", "/relative"] {
-            let a = capture("https://shop.example/p", r, &[]);
+            let a = capture("https://shop.example/p", r, &[], false);
             assert_eq!(a, Attribution::default(), "{r}");
         }
-        let a = capture("https://shop.example/p", "https://blog.shop.example/", &[]);
+        let a = capture("https://shop.example/p", "https://blog.shop.example/", &[], false);
         assert_eq!(a.referrer_host.as_deref(), Some("blog.shop.example"));
+    }
+
+    #[test]
+    fn a_new_visit_from_a_same_site_page_takes_that_pages_source_and_nothing_else_does() {
+        let page = "https://shop.example/cart";
+        let a = capture(page, LANDING, &[], true);
+        assert_eq!((a.click_ids["gclid"].as_str(), a.utm["utm_campaign"].as_str()), ("Cj0KCQ-abc_1", "spring sale!"));
+        assert_eq!((a.landing_url.as_deref(), a.referrer_host.as_deref()), (Some(LANDING), None));
+        let www = capture("https://www.shop.example/cart", "https://shop.example/?utm_source=x", &[], true);
+        assert_eq!(www.utm["utm_source"], "x");
+        for r in ["https://shop.example/specials", "", "/?utm_source=x"] {
+            assert_eq!(capture(page, r, &[], true), Attribution::default(), "{r}");
+        }
+        let other = capture(page, "https://other.example/?utm_source=x", &[], true);
+        assert_eq!((other.referrer_host.as_deref(), other.utm.len()), (Some("other.example"), 0), "another site is a referral");
+        let own = capture("https://shop.example/?utm_source=mail", LANDING, &[], true);
+        assert_eq!((own.utm["utm_source"].as_str(), own.click_ids.len()), ("mail", 0), "the page's own source wins");
+        assert_eq!(capture(page, LANDING, &[], false), Attribution::default(), "not a new visit: nothing");
     }
 
     #[test]
     fn values_are_bounded_and_free_of_emails() {
         let long = "x".repeat(MAX_VALUE + 1);
         let url = format!("https://s.example/?gclid={long}&utm_term=bob%40mail.example&utm_source=&fbclid=F&FBCLID=G");
-        let a = capture(&url, "", &[]);
+        let a = capture(&url, "", &[], false);
         assert!(!a.click_ids.contains_key("gclid"));
         assert_eq!(a.click_ids["fbclid"], "F", "first one wins");
         assert_eq!(a.utm["utm_term"], "[email]");
         assert!(!a.utm.contains_key("utm_source"), "empty values are skipped");
         let many: String = (0..20).map(|i| format!("utm_k{i}=v&")).collect();
-        assert_eq!(capture(&format!("https://s.example/?{many}"), "", &[]).utm.len(), MAX_UTM);
+        assert_eq!(capture(&format!("https://s.example/?{many}"), "", &[], false).utm.len(), MAX_UTM);
     }
 
     #[test]
     fn redacted_landing_url_is_what_is_kept() {
         let raw = "https://s.example/?utm_source=news&email=bob%40x.example";
         let clean = url::redact(raw, &["email".to_string()]);
-        let a = capture(&clean, "", &[]);
+        let a = capture(&clean, "", &[], false);
         assert_eq!(a.landing_url.as_deref(), Some("https://s.example/?utm_source=news"));
     }
 
     #[test]
     fn window_expiry() {
         let mut c = Campaign::default();
-        c.land(capture(LANDING, "", &[]), T0);
+        c.land(capture(LANDING, "", &[], false), T0);
         assert!(c.current(T0 + 30 * DAY_MS - 1).is_some());
         assert!(c.current(T0 + 30 * DAY_MS).is_none());
         let mut short = Campaign::new(1);
-        short.land(capture(LANDING, "", &[]), T0);
+        short.land(capture(LANDING, "", &[], false), T0);
         assert!(short.current(T0 + DAY_MS - 1).is_some());
         assert!(short.current(T0 + DAY_MS).is_none());
         assert!(Campaign::default().current(T0).is_none());
@@ -312,21 +339,21 @@ mod tests {
     #[test]
     fn last_click_wins_but_a_bare_referrer_does_not_overwrite() {
         let mut c = Campaign::default();
-        c.land(capture("https://s.example/?gclid=A", "", &[]), T0);
-        c.land(capture("https://s.example/done", "https://paypal.example/checkout", &[]), T0 + 1000);
+        c.land(capture("https://s.example/?gclid=A", "", &[], false), T0);
+        c.land(capture("https://s.example/done", "https://paypal.example/checkout", &[], false), T0 + 1000);
         assert_eq!(c.current(T0 + 2000).unwrap().click_ids["gclid"], "A");
-        c.land(capture("https://s.example/", "", &[]), T0 + 3000);
+        c.land(capture("https://s.example/", "", &[], false), T0 + 3000);
         assert_eq!(c.current(T0 + 4000).unwrap().click_ids["gclid"], "A", "direct keeps the touch");
-        c.land(capture("https://s.example/?fbclid=B", "", &[]), T0 + 5000);
+        c.land(capture("https://s.example/?fbclid=B", "", &[], false), T0 + 5000);
         let now = c.current(T0 + 6000).unwrap();
         assert_eq!((now.click_ids.get("gclid"), now.click_ids["fbclid"].as_str()), (None, "B"));
         // Once the touch has expired, a referral is recorded.
         let later = T0 + 5000 + 30 * DAY_MS;
-        c.land(capture("https://s.example/", "https://news.example/a", &[]), later);
+        c.land(capture("https://s.example/", "https://news.example/a", &[], false), later);
         assert_eq!(c.current(later).unwrap().referrer_host.as_deref(), Some("news.example"));
         // And a referral alone is recorded when there is nothing.
         let mut fresh = Campaign::default();
-        fresh.land(capture("https://s.example/", "https://news.example/a", &[]), T0);
+        fresh.land(capture("https://s.example/", "https://news.example/a", &[], false), T0);
         assert!(fresh.current(T0).is_some());
     }
 
@@ -335,7 +362,7 @@ mod tests {
         let mut c = Campaign::default();
         assert_eq!(c.serialise(), "");
         let url = "https://s.example/p?gclid=a%26b%3Dc%25&utm_source=x%0Ay&utm_content=%C3%A9";
-        c.land(capture(url, "https://news.example/", &[]), T0);
+        c.land(capture(url, "https://news.example/", &[], false), T0);
         let s = c.serialise();
         assert_eq!(
             s,

@@ -694,7 +694,7 @@ mod tests {
             let _ = (equals(a, b), begins_with(a, b), contains(a, b), valid_rule(b), host(a), regex_texts(a));
             let _ = (redact(a, &params), strip_click_ids(a, |n| n == "a"));
             let _ = query_pairs(a).map(|(n, v)| decode_query_value(n).len() + decode_query_value(v).len()).sum::<usize>();
-            let _ = crate::core::attribution::capture(a, b, &params);
+            let _ = crate::core::attribution::capture(a, b, &params, true);
             let mut c = crate::core::attribution::Campaign::default();
             c.restore(a, 0);
             let mut v = crate::core::visit::Visits::default();

@@ -533,8 +533,16 @@ impl Tracker {
         let (visit_id, pages) = (v.id.clone(), v.pages);
         e.visit_id = Some(visit_id.clone());
         if let Seen::Page { landing: Some(landing) } = &seen {
-            let found =
-                attribution::capture(&url::redact(&landing.url, redact), &url::redact(&landing.referrer, redact), &self.config.click_ids);
+            // The first page of a visit known to be new (the stored one was
+            // read: analytics storage allowed) may take its source from a
+            // same-site referrer: the page it landed on went unrecorded.
+            let known_new = pages == 1 && self.consent.may_store(Purpose::Analytics);
+            let found = attribution::capture(
+                &url::redact(&landing.url, redact),
+                &url::redact(&landing.referrer, redact),
+                &self.config.click_ids,
+                known_new,
+            );
             if found.landing_url.is_some() {
                 e.attribution = Some(found.clone());
             }

@@ -3,7 +3,8 @@
 //! against the real collector: the ad's click ID and campaign must reach the
 //! database and the report, whether the visitor accepts the banner on the
 //! landing page or only on the next page (the demo's www/goals.json turns
-//! `url_passthrough` on for that). A visitor who accepts analytics only (the
+//! `url_passthrough` on for that; without it, the next page's referrer
+//! carries the ad's parameters one page further). A visitor who accepts analytics only (the
 //! banner's preferences: analytics on, marketing off) buys too, and no click
 //! identifier reaches the collector.
 //!
@@ -312,23 +313,28 @@ fn demo_without_url_passthrough() -> tempfile::TempDir {
     www
 }
 
-/// The same walk without `url_passthrough`: nothing carries the ad past the
-/// landing page the visitor did not answer on, so the purchase has no click
-/// ID and the report credits no ad network. (This is what the option is for;
-/// it also shows the walk above fails without it.)
+/// The same walk without `url_passthrough`: nothing carries the ad's
+/// parameters to the specials, but their referrer is the landing page's full
+/// URL (browsers send it to a page of the same origin by default) and the
+/// visit is new (nothing stored: the landing page was never granted), so at
+/// the grant the tag takes the campaign from the referrer, with the landing
+/// page as `landing_url`: the purchase is credited to the ad all the same.
 fn accepted_on_the_next_page_without_url_passthrough(browser: Browser) {
     let www = demo_without_url_passthrough();
     let (h, order, specials) = walk(Harness::start_with_www(browser, www.path()), Accept::OnSpecials, LANDING);
     assert_eq!(specials, h.url("/specials.html"), "{browser:?}: parameters carried without url_passthrough");
-    let rows = h.wait_for_rows("select json from events where kind = 'conversion' and goal = 'purchase'", 1, WAIT);
-    let purchase = json(&rows[0][0]);
-    println!("{browser:?}: without url_passthrough, purchase conversion stored: {purchase}");
-    assert_eq!(purchase["transaction_id"], order, "{browser:?}: {purchase}");
-    assert!(purchase["attribution"]["click_ids"].is_null() && purchase["attribution"]["utm"].is_null(), "{browser:?}: {purchase}");
-    let r = report(&h, "");
-    let sources = r["sources"].as_array().unwrap();
-    println!("{browser:?}: without url_passthrough, report sources: {}", r["sources"]);
-    assert!(sources.iter().all(|s| s["network"].is_null() && s["utm_source"].is_null()), "{browser:?}: {sources:#?}");
+    let views = page_views(&h, 4);
+    let paths: Vec<&str> = views.iter().map(|v| v.0.as_str()).collect();
+    let confirmation = format!("/checkout/confirmation.html?order={order}&total=14.00");
+    assert_eq!(paths, ["/specials.html", "/product.html?sku=coffee", "/cart.html", &confirmation], "{browser:?}");
+    let specials_view = &views[0].1;
+    println!("{browser:?}: without url_passthrough, first page view stored: {specials_view}");
+    assert_eq!(specials_view["referrer"], h.url(LANDING), "{browser:?}: {specials_view}");
+    assert_eq!(specials_view["attribution"]["landing_url"], h.url(LANDING), "{browser:?}: {specials_view}");
+    assert_eq!(specials_view["attribution"]["click_ids"]["msclkid"], "abc123", "{browser:?}: {specials_view}");
+    assert!(specials_view["attribution"]["referrer_host"].is_null(), "{browser:?}: {specials_view}");
+    purchase_is_credited_to_the_ad(&h, &order, specials_view);
+    report_credits_the_ad(&h, &["/specials.html", "/product.html", "/cart.html", "/checkout/confirmation.html"], "/specials.html");
 }
 
 /// An ad URL with the click IDs of three networks (issue 25): Microsoft's,
@@ -434,11 +440,11 @@ fn firefox_ad_visitor_accepts_on_the_next_page_and_buys() {
 }
 
 #[test]
-fn chromium_without_url_passthrough_an_answer_on_the_next_page_loses_the_ad() {
+fn chromium_without_url_passthrough_an_answer_on_the_next_page_credits_the_ad_through_the_referrer() {
     accepted_on_the_next_page_without_url_passthrough(Browser::Chromium);
 }
 
 #[test]
-fn firefox_without_url_passthrough_an_answer_on_the_next_page_loses_the_ad() {
+fn firefox_without_url_passthrough_an_answer_on_the_next_page_credits_the_ad_through_the_referrer() {
     accepted_on_the_next_page_without_url_passthrough(Browser::Firefox);
 }

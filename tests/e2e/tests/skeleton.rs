@@ -237,6 +237,59 @@ fn firefox_navigations_before_the_tag_is_ready_land() {
     navigations_before_the_tag_is_ready_land(Browser::Firefox);
 }
 
+/// An ad's landing page the tag never recorded (a page without it here; a
+/// visitor who follows a link before the tag listens is the same case): the
+/// next page starts the visit, and its referrer is the landing page's full
+/// URL (browsers send it to a page of the same origin by default), so its
+/// page view takes the ad's campaign from there, and the purchase on it is
+/// credited to the ad.
+fn a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(browser: Browser) {
+    let landing = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>offer</title></head><body>
+<a id="go" href="/cart.html">To the cart</a></body></html>"#;
+    let cart = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cart</title></head><body>
+<script>window.goaltag=window.goaltag||function(){(goaltag.q=goaltag.q||[]).push(arguments)};
+goaltag('config', {goals: [{id: 'purchase', when: {type: 'event', action: {op: 'equals', value: 'purchase'}}}]});
+goaltag('event', 'view_cart');</script>
+<script async src="/goaltag/goaltag.js" data-site="lost" data-collector="/collect" data-consent="granted"></script>
+</body></html>"#;
+    let www = site(&[]);
+    write_page(www.path(), "/offer.html", landing);
+    write_page(www.path(), "/cart.html", cart);
+    let h = Harness::start_with_www(browser, www.path());
+    let ad = "/offer.html?utm_source=bing&utm_medium=cpc&utm_campaign=spring&msclkid=ad-click-2";
+    h.goto(ad);
+    h.click("#go");
+    // The call queued on the stub (a cart view) runs before the page view
+    // and starts the visit: the page view is still its first page.
+    h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
+    h.exec("goaltag('event', 'purchase', {value: 14, currency: 'EUR', transaction_id: 'T-1'});");
+    let rows = h.wait_for_rows("select kind, url, json from events where site = 'lost' order by ts, kind", 4, WAIT);
+    let kinds: Vec<&str> = rows.iter().map(|r| r[0].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["page_view", "event", "conversion", "event"], "{browser:?}: {rows:?}");
+    let view: Value = serde_json::from_str(rows[0][2].as_str().unwrap()).unwrap();
+    assert_eq!(rows[0][1], h.url("/cart.html"), "{browser:?}");
+    assert_eq!(view["referrer"], h.url(ad), "{browser:?}: {view}");
+    assert_eq!(view["attribution"]["landing_url"], h.url(ad), "{browser:?}: {view}");
+    assert!(view["attribution"]["referrer_host"].is_null(), "{browser:?}: {view}");
+    let purchase: Value = serde_json::from_str(rows[2][2].as_str().unwrap()).unwrap();
+    assert_eq!(purchase["goal"], "purchase", "{browser:?}: {purchase}");
+    for a in [&view["attribution"], &purchase["attribution"]] {
+        assert_eq!(a["click_ids"]["msclkid"], "ad-click-2", "{browser:?}: {a}");
+        assert_eq!((&a["utm"]["utm_source"], &a["utm"]["utm_campaign"]), (&"bing".into(), &"spring".into()), "{browser:?}: {a}");
+    }
+    assert_eq!(purchase["visit_id"], view["visit_id"], "{browser:?}: one visit");
+}
+
+#[test]
+fn chromium_a_landing_page_the_tag_never_recorded_is_read_from_the_referrer() {
+    a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(Browser::Chromium);
+}
+
+#[test]
+fn firefox_a_landing_page_the_tag_never_recorded_is_read_from_the_referrer() {
+    a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(Browser::Firefox);
+}
+
 /// Reject all, walk the shop: the collector gets nothing. Then accept in the
 /// privacy settings: what happens from then on arrives, and nothing from
 /// before (the outbox is first in, first out, so anything queued while

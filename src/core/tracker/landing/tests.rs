@@ -100,36 +100,165 @@ fn spa_navigations_while_denied_record_only_the_current_page_with_the_landing_to
 }
 
 #[test]
-fn granted_only_on_the_second_page_keeps_the_campaign_only_with_url_passthrough() {
-    for passthrough in [false, true] {
+fn granted_only_on_the_second_page_keeps_the_campaign_from_the_referrer_or_url_passthrough() {
+    // The second page's referrer: the landing page (browsers send a page of
+    // the same origin the full URL by default), or none (a site with
+    // `Referrer-Policy: no-referrer`, or a bookmark).
+    for (passthrough, referrer) in [(false, AD_URL), (true, AD_URL), (false, ""), (true, "")] {
+        let case = format!("passthrough {passthrough}, referrer {referrer:?}");
         let mut h = FakeHost::new();
         let extra = if passthrough { r#"{"url_passthrough":true}"# } else { "{}" };
         let t = load(&mut h, AD_URL, BING, Some(DENIED), extra);
         // The visitor follows a link to the specials, still denied.
         let link = "https://shop.example/specials.html#top";
         let next = follow(&t, link, AD_URL);
-        assert_eq!(next.is_some(), passthrough);
+        assert_eq!(next.is_some(), passthrough, "{case}");
         let next = next.unwrap_or(link.into());
         assert!(h.storage.is_empty(), "nothing stored for the passthrough");
         h.now += 5_000;
-        let mut t2 = load(&mut h, &next, AD_URL, Some(DENIED), extra);
+        let mut t2 = load(&mut h, &next, referrer, Some(DENIED), extra);
         assert!(sent(&mut t2, &mut h).is_empty());
         run(&mut t2, &mut h, ACCEPT_ALL);
         run(&mut t2, &mut h, PURCHASE);
         let events = sent(&mut t2, &mut h);
         assert_eq!(events[0].kind, Kind::PageView);
-        let conv = conversions(&events);
+        let view = events[0].attribution.as_ref();
+        let conv = conversions(&events)[0].attribution.as_ref();
         if passthrough {
             assert_eq!(next, "https://shop.example/specials.html?utm_source=bing&utm_medium=cpc&msclkid=abc123#top");
-            assert_eq!(click_id(events[0].attribution.as_ref()), Some("abc123"), "the landing of the grant");
-            assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"));
-            assert_eq!(conv[0].attribution.as_ref().unwrap().utm.get("utm_source").map(String::as_str), Some("bing"));
+            assert_eq!(click_id(view), Some("abc123"), "{case}: the landing of the grant");
+            assert_eq!(view.unwrap().landing_url.as_deref(), Some(next.as_str()), "{case}: the decorated URL wins");
+            assert_eq!(click_id(conv), Some("abc123"), "{case}");
+            assert_eq!(conv.unwrap().utm.get("utm_source").map(String::as_str), Some("bing"));
             assert_eq!(follow(&t2, link, &next), None, "ad storage granted: links are left alone");
+        } else if !referrer.is_empty() {
+            // The landing page went unrecorded and the visit is new: its
+            // campaign is read from the referrer, and it is the landing.
+            let a = view.expect("the touch of the page the visit landed on");
+            assert_eq!(a.landing_url.as_deref(), Some(AD_URL));
+            assert_eq!(click_id(Some(a)), Some("abc123"));
+            assert_eq!((a.utm["utm_source"].as_str(), a.utm["utm_medium"].as_str()), ("bing", "cpc"));
+            assert_eq!(a.referrer_host, None, "bing.com was the landing page's referrer, which this page cannot know");
+            assert_eq!(click_id(conv), Some("abc123"));
         } else {
-            assert!(events[0].attribution.is_none(), "an internal referrer is no touch");
-            assert!(conv[0].attribution.is_none(), "without passthrough the campaign is gone");
+            assert!(view.is_none(), "{case}: no referrer, no passthrough: nothing tells where the visit came from");
+            assert!(conv.is_none(), "{case}: the campaign is gone");
         }
     }
+}
+
+/// A consent default that grants all four types: the visitor answered the
+/// banner on an earlier visit, or the site does not need one.
+const GRANTED: &str = r#"{"analytics_storage":"granted","ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}"#;
+
+#[test]
+fn a_landing_page_left_before_it_was_recorded_is_read_from_the_next_pages_referrer() {
+    // The visitor left the landing page (AD_URL) before the tag recorded
+    // anything there: nothing is stored. The next page knows it only as
+    // its referrer.
+    let mut h = FakeHost::new();
+    let cart = "https://shop.example/cart.html";
+    let mut t = load(&mut h, cart, AD_URL, Some(GRANTED), "{}");
+    run(&mut t, &mut h, PURCHASE);
+    let events = sent(&mut t, &mut h);
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [Kind::PageView, Kind::Event, Kind::Conversion]);
+    let a = events[0].attribution.as_ref().expect("the cart's view carries the landing's touch");
+    assert_eq!(a.landing_url.as_deref(), Some(AD_URL));
+    assert_eq!(click_id(Some(a)), Some("abc123"));
+    assert_eq!(a.utm["utm_source"], "bing");
+    assert_eq!((events[0].url.as_deref(), events[0].referrer.as_deref()), (Some(cart), Some(AD_URL)), "the page is the cart");
+    assert_eq!(click_id(events[2].attribution.as_ref()), Some("abc123"), "the purchase is credited to the ad");
+    t.persist(&mut h);
+    assert!(h.storage.contains_key(CAMPAIGN_KEY), "ad storage granted: the touch is kept");
+    let visit = events[0].visit_id.clone();
+
+    // Later pages of the live visit are no new touch, even one whose
+    // referrer is the landing page again (a second tab opened from it).
+    for (url, referrer) in [("https://shop.example/done.html", cart), ("https://shop.example/specials.html", AD_URL)] {
+        h.now += 10_000;
+        let mut t = load(&mut h, url, referrer, Some(GRANTED), "{}");
+        let events = sent(&mut t, &mut h);
+        assert_eq!(events[0].kind, Kind::PageView);
+        assert!(events[0].attribution.is_none(), "{url} from {referrer}: a page of the visit");
+        assert_eq!(events[0].visit_id, visit, "one visit");
+        t.persist(&mut h);
+    }
+}
+
+#[test]
+fn a_call_queued_before_the_page_view_leaves_it_the_first_page_of_the_visit() {
+    // The loader runs the calls queued on the stub before the page view: a
+    // custom event starts the visit, and the page view is still its first page.
+    let mut h = FakeHost::new();
+    h.page = Page { url: "https://shop.example/cart.html".into(), referrer: AD_URL.into(), title: "Cart".into() };
+    let mut t = Tracker::new();
+    t.begin(&mut h, Env::default());
+    let config = crate::core::val::json(r#"{"site":"demo-shop","collector":"/collect"}"#);
+    assert!(t.configure(&config, &mut h).is_empty());
+    run(&mut t, &mut h, &["[\"consent\",\"default\",", GRANTED, "]"].concat());
+    run(&mut t, &mut h, r#"["event","view_cart"]"#);
+    t.page_view(&mut h, PageOverrides::default(), false);
+    let events = sent(&mut t, &mut h);
+    let view = events.iter().find(|e| e.kind == Kind::PageView).unwrap();
+    assert_eq!(view.attribution.as_ref().and_then(|a| a.landing_url.as_deref()), Some(AD_URL));
+    assert_eq!(view.visit_id, events[0].visit_id, "one visit");
+}
+
+#[test]
+fn the_referrer_gives_no_campaign_to_a_page_with_a_source_or_a_visit_it_cannot_read() {
+    // The page's own campaign wins over its referrer's.
+    let mut h = FakeHost::new();
+    let own = "https://shop.example/?utm_source=newsletter";
+    let mut t = load(&mut h, own, AD_URL, Some(GRANTED), "{}");
+    let a = sent(&mut t, &mut h)[0].attribution.clone().expect("its own touch");
+    assert_eq!((a.landing_url.as_deref(), a.utm["utm_source"].as_str(), click_id(Some(&a))), (Some(own), "newsletter", None));
+
+    // Another site's referrer is a referral, as always: its query is not read.
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, "https://shop.example/", "https://blog.example/?utm_source=x", Some(GRANTED), "{}");
+    let a = sent(&mut t, &mut h)[0].attribution.clone().expect("a referral");
+    assert_eq!(
+        (a.referrer_host.as_deref(), a.utm.len(), a.landing_url.as_deref()),
+        (Some("blog.example"), 0, Some("https://shop.example/"))
+    );
+
+    // Consent unknown when the page loaded: the tag cannot read the stored
+    // visit yet, so it cannot tell a new visit from a later page of one,
+    // and takes nothing from the referrer (the common case, a banner that
+    // answers on every page, is a later page). Only url_passthrough helps.
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, "https://shop.example/cart.html", AD_URL, None, "{}");
+    run(&mut t, &mut h, ACCEPT_ALL);
+    run(&mut t, &mut h, PURCHASE);
+    let events = sent(&mut t, &mut h);
+    assert_eq!(events[0].kind, Kind::PageView);
+    assert!(events[0].attribution.is_none() && conversions(&events)[0].attribution.is_none());
+
+    // Advanced mode with analytics storage denied: a cookieless ping keeps
+    // no visit, so every page would look new; nothing from the referrer.
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, "https://shop.example/cart.html", AD_URL, Some(DENIED), r#"{"mode":"advanced"}"#);
+    let pings = sent(&mut t, &mut h);
+    assert_eq!(pings.len(), 1);
+    assert!(pings[0].attribution.is_none());
+}
+
+#[test]
+fn a_click_id_read_from_the_referrer_follows_the_ad_storage_rule() {
+    // Analytics granted, ads denied: the campaign is credited, and no click
+    // ID leaves the browser, in any field.
+    let mut h = FakeHost::new();
+    let analytics_only = r#"{"analytics_storage":"granted","ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied"}"#;
+    let mut t = load(&mut h, "https://shop.example/cart.html", AD_URL, Some(analytics_only), "{}");
+    let view = sent(&mut t, &mut h).remove(0);
+    let a = view.attribution.expect("the landing's touch, without its click ID");
+    assert!(a.click_ids.is_empty());
+    assert_eq!(a.utm["utm_source"], "bing");
+    let stripped = "https://shop.example/?utm_source=bing&utm_medium=cpc";
+    assert_eq!((a.landing_url.as_deref(), view.referrer.as_deref()), (Some(stripped), Some(stripped)));
+    t.persist(&mut h);
+    assert!(!h.storage.contains_key(CAMPAIGN_KEY), "ad storage denied: the touch lives as long as the page");
 }
 
 #[test]
