@@ -68,9 +68,6 @@ struct Shell {
     /// The loader's list of clicks, submits and navigations made before
     /// [`listen`] (`goaltagDescribe.early`), read there.
     early: JsValue,
-    /// When the loader script ran and the page's URL then
-    /// (`goaltagDescribe.loaded`, `[ms, url]`), for the page view [`run`] records.
-    loaded: JsValue,
     /// Keeps the `window.goaltag` closure alive.
     _api: Option<Api>,
 }
@@ -186,10 +183,12 @@ pub fn prepare(attrs: JsValue, file_config: JsValue, describe: JsValue) {
         locked: String::new(),
         inputs: Vec::new(),
         early,
-        loaded,
         _api: None,
     };
     shell.tracker.set_gzip(gzip);
+    // When the loader script ran, and the page's URL then (start.js): the
+    // load's page view takes them.
+    shell.tracker.loading(loaded.dyn_into::<js_sys::Array>().ok().map(|l| kept_at(&l, 0)));
     // Attributes are configuration with string values (data-site, …).
     let attrs = values::to_val(&attrs);
     let mut from_attrs = Vec::new();
@@ -247,7 +246,8 @@ fn drain(window: &web_sys::Window) {
     }
 }
 
-/// Start-up, step 3: the calls queued so far, then the page view.
+/// Start-up, step 3: the calls queued so far, and the page view (before the
+/// first queued event, else after them all: [`Tracker::loading`]).
 #[wasm_bindgen]
 pub fn run() {
     if !step(3) {
@@ -255,9 +255,7 @@ pub fn run() {
     }
     drain(&web_sys::window().expect("a window"));
     with_shell(|s| {
-        // When the loader script ran, and the page's URL then (start.js).
-        let loaded = core::mem::take(&mut s.loaded).dyn_into::<js_sys::Array>().ok().map(|l| kept_at(&l, 0));
-        if let Some(missing) = s.tracker.start(&mut s.host, loaded) {
+        if let Some(missing) = s.tracker.start(&mut s.host) {
             report(&[missing]);
         }
     });

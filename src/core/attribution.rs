@@ -25,12 +25,12 @@ const MAX_UTM: usize = 10;
 /// such as `utm_source` as keys), and the referrer's host when it is another
 /// site. `landing_url` is set when anything was found.
 ///
-/// `new_visit`: the page is the first of a visit the tag knows to be new. When such a
-/// page's URL names no source and its referrer is a page of the same site,
-/// the source is the referrer's own click IDs and `utm_*` parameters, with
-/// the referrer as `landing_url`: that page is where the visit landed, and it
-/// went unrecorded (left before the tag recorded it, or consent came only on
-/// this page).
+/// `new_visit`: the page is the first of a visit the tag knows to be new.
+/// When such a page's URL names no source and its referrer is a page of the
+/// same site, the source is the referrer's own click IDs and `utm_*`
+/// parameters, with the referrer as `landing_url`: that page is where the
+/// visit landed, and it went unrecorded (left before the tag recorded it,
+/// without the tag, or consent came only on this page).
 ///
 /// Give it the URL and referrer after [`url::redact`]; values are also cleared
 /// of email addresses here, as a `utm_term` may carry one.

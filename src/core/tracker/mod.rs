@@ -104,6 +104,8 @@ pub struct Tracker {
     unrecorded: Option<Unrecorded>,
     /// The URL this page loaded with: the campaign parameters `url_passthrough` carries.
     loaded_url: String,
+    /// The page load's view, due and not recorded yet (see [`Tracker::loading`]).
+    load: Option<Option<At>>,
     /// `goaltag('user_data', …)`, hashed: this page's conversions carry it.
     /// Memory only; kept while `ad_user_data` is granted or consent is
     /// still unknown (like held events), dropped when it is not.
@@ -135,6 +137,7 @@ impl Tracker {
             last_view: None,
             unrecorded: None,
             loaded_url: String::new(),
+            load: None,
             user_data: None,
             config,
         }
@@ -156,21 +159,36 @@ impl Tracker {
         }
     }
 
+    /// Start-up, before the calls queued on the stub run: the page load's
+    /// view is due, at `loaded` when given (when the tag's script ran, and
+    /// the page's URL then: a router may have rewritten the URL, click IDs
+    /// and all, before the wasm was ready), else when it is recorded. An
+    /// event among the queued calls records it first, so that a conversion
+    /// there is credited to the campaign the page loaded with; otherwise
+    /// [`Tracker::start`] does.
+    pub fn loading(&mut self, loaded: Option<At>) {
+        self.load = Some(loaded);
+    }
+
     /// The tag has started (configuration and the queued calls applied):
-    /// records the page load's view unless `auto_page_view` is off, at
-    /// `loaded` when given (when the tag's script ran, and the page's URL
-    /// then: a router may have rewritten the URL, click IDs and all, before
-    /// the wasm was ready), else now. Returns what keeps the tag from working
-    /// at all, if anything (then nothing is recorded), for the console.
-    pub fn start(&mut self, host: &mut dyn Host, loaded: Option<At>) -> Option<ConfigError> {
+    /// records the page load's view (see [`Tracker::loading`]) unless an
+    /// event recorded it already or `auto_page_view` is off. Returns what
+    /// keeps the tag from working at all, if anything (then nothing is
+    /// recorded), for the console.
+    pub fn start(&mut self, host: &mut dyn Host) -> Option<ConfigError> {
         if let Some(missing) = self.config.missing() {
             return Some(missing);
         }
-        if self.config.auto_page_view {
+        self.view_of_load(host);
+        None
+    }
+
+    /// The page load's view, if it is due and `auto_page_view` is on.
+    fn view_of_load(&mut self, host: &mut dyn Host) {
+        if let Some(loaded) = self.load.take().filter(|_| self.config.auto_page_view) {
             let (ms, url) = loaded.map_or_else(|| (host.now(), None), |at| (at.ms, Some(at.url)));
             self.view(host, ms, PageOverrides { url, title: None }, false);
         }
-        None
     }
 
     /// The page came back from the back/forward cache (`pageshow` with
@@ -387,7 +405,11 @@ impl Tracker {
         match cmd {
             Command::Config(v) => return self.configure(&v, host),
             Command::PageView(o) => self.page_view(host, o, false),
-            Command::Event(p) => self.event(host, p),
+            Command::Event(p) => {
+                // The load's view first, if it is due (a call queued on the stub).
+                self.view_of_load(host);
+                self.event(host, p)
+            }
             Command::Flush => self.handle_flush(),
             Command::Consent { update: true, partial, .. } => self.consent_update(host, partial),
             Command::Consent { update: false, partial, wait_for_update_ms } => self.consent_default(host, partial, wait_for_update_ms),

@@ -705,15 +705,42 @@ fn held_events_spare_conversions_and_never_lose_the_count() {
 fn start_records_the_page_view_unless_off_or_unconfigured() {
     let (mut t, mut h) = unset();
     run(&mut t, &mut h, ACCEPT_ALL);
-    assert_eq!(t.start(&mut h, None), None);
+    t.loading(None);
+    assert_eq!(t.start(&mut h), None);
     assert_eq!(sent(&mut t, &mut h).iter().map(|e| e.kind).collect::<Vec<_>>(), [Kind::PageView]);
+    assert_eq!(t.start(&mut h), None);
+    assert!(sent(&mut t, &mut h).is_empty(), "a load has one page view");
     let (mut t, mut h) = ready();
     assert!(t.configure(&json(r#"{"auto_page_view":false}"#), &mut h).is_empty());
-    assert_eq!(t.start(&mut h, None), None);
+    t.loading(None);
+    assert_eq!(t.start(&mut h), None);
     assert!(sent(&mut t, &mut h).is_empty());
     let mut t = Tracker::new();
     let mut h = FakeHost::new();
-    assert!(t.start(&mut h, None).is_some_and(|e| e.message().contains("config.collector")));
+    t.loading(None);
+    assert!(t.start(&mut h).is_some_and(|e| e.message().contains("config.collector")));
+}
+
+#[test]
+fn a_conversion_queued_before_the_tag_was_ready_is_credited_to_the_campaign_the_page_loaded_with() {
+    // An ad's landing page calls goaltag('event', 'purchase', …) inline,
+    // before the wasm is ready: the call waits on the stub, and runs before
+    // start-up's page view would. The load's view is recorded first, so the
+    // conversion carries the ad's campaign, and start adds no second view.
+    let (mut t, mut h) = ready();
+    assert!(t.configure(&json(GOALS), &mut h).is_empty());
+    let loaded_at = h.now;
+    h.page = Page { url: AD_URL.into(), referrer: BING.into(), title: "Thanks".into() };
+    t.loading(Some(At { ms: loaded_at, url: AD_URL.into() }));
+    h.now += 300;
+    run(&mut t, &mut h, PURCHASE);
+    assert_eq!(t.start(&mut h), None);
+    let events = sent(&mut t, &mut h);
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [Kind::PageView, Kind::Event, Kind::Conversion]);
+    assert_eq!(events[0].ts, loaded_at, "the view at the time the tag's script ran");
+    assert_eq!(click_id(events[2].attribution.as_ref()), Some("abc123"), "the purchase is credited to the ad");
+    assert_eq!(events[2].attribution.as_ref().unwrap().utm["utm_source"], "bing");
 }
 
 #[test]
@@ -724,7 +751,8 @@ fn the_page_view_of_a_load_takes_the_time_and_url_of_when_the_tags_script_ran() 
     let loaded = At { ms: h.now, url: AD_URL.into() };
     h.now += 400;
     h.page.url = "https://shop.example/".into();
-    assert_eq!(t.start(&mut h, Some(loaded)), None);
+    t.loading(Some(loaded));
+    assert_eq!(t.start(&mut h), None);
     let events = sent(&mut t, &mut h);
     assert_eq!(events.len(), 1);
     let view = &events[0];

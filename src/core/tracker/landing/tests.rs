@@ -187,9 +187,10 @@ fn a_landing_page_left_before_it_was_recorded_is_read_from_the_next_pages_referr
 }
 
 #[test]
-fn a_call_queued_before_the_page_view_leaves_it_the_first_page_of_the_visit() {
-    // The loader runs the calls queued on the stub before the page view: a
-    // custom event starts the visit, and the page view is still its first page.
+fn an_event_before_the_page_view_leaves_it_the_first_page_of_the_visit() {
+    // A custom event before the page view (a site that records its page
+    // views itself, `auto_page_view` off) starts the visit, and the page
+    // view is still its first page.
     let mut h = FakeHost::new();
     h.page = Page { url: "https://shop.example/cart.html".into(), referrer: AD_URL.into(), title: "Cart".into() };
     let mut t = Tracker::new();
