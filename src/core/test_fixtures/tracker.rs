@@ -184,6 +184,11 @@ pub(crate) fn load(h: &mut FakeHost, url: &str, referrer: &str, default: Option<
 pub(crate) const DENIED: &str =
     r#"{"analytics_storage":"denied","ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied"}"#;
 
+/// A consent default that grants all four types: the visitor answered the
+/// banner on an earlier visit, or the site does not need one.
+pub(crate) const GRANTED: &str =
+    r#"{"analytics_storage":"granted","ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}"#;
+
 pub(crate) const ACCEPT_ALL: &str = r#"["consent","update",{"analytics_storage":"granted","ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}]"#;
 
 pub(crate) fn click_id(a: Option<&goaltag_wire::Attribution>) -> Option<&str> {

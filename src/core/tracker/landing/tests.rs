@@ -147,10 +147,6 @@ fn granted_only_on_the_second_page_keeps_the_campaign_from_the_referrer_or_url_p
     }
 }
 
-/// A consent default that grants all four types: the visitor answered the
-/// banner on an earlier visit, or the site does not need one.
-const GRANTED: &str = r#"{"analytics_storage":"granted","ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}"#;
-
 #[test]
 fn a_landing_page_left_before_it_was_recorded_is_read_from_the_next_pages_referrer() {
     // The visitor left the landing page (AD_URL) before the tag recorded
