@@ -176,15 +176,16 @@ impl Tracker {
     /// keeps the tag from working at all, if anything (then nothing is
     /// recorded), for the console.
     pub fn start(&mut self, host: &mut dyn Host) -> Option<ConfigError> {
-        if let Some(missing) = self.config.missing() {
-            return Some(missing);
-        }
         self.view_of_load(host);
-        None
+        self.config.missing()
     }
 
-    /// The page load's view, if it is due and `auto_page_view` is on.
+    /// The page load's view, if it is due, `auto_page_view` is on and the
+    /// configuration names a site and a collector.
     fn view_of_load(&mut self, host: &mut dyn Host) {
+        if self.config.missing().is_some() {
+            return;
+        }
         if let Some(loaded) = self.load.take().filter(|_| self.config.auto_page_view) {
             let (ms, url) = loaded.map_or_else(|| (host.now(), None), |at| (at.ms, Some(at.url)));
             self.view(host, ms, PageOverrides { url, title: None }, false);
