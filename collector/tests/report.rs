@@ -52,6 +52,35 @@ on_both_stores!(imports_join_by_transaction_id_and_never_double_count, imports_j
 on_both_stores!(bad_questions_get_a_reason, bad_questions_get_a_reason_on_postgres, bad_questions);
 on_both_stores!(the_return_counts_primary_conversions_once, the_return_counts_primary_conversions_once_on_postgres, primary_value);
 on_both_stores!(match_keys_per_network_count_each_primary_conversion_once, match_keys_on_postgres, match_keys);
+on_both_stores!(a_visit_landed_where_its_touch_says, a_visit_landed_where_its_touch_says_on_postgres, landing_of_the_touch);
+
+/// A visit landed on its touch's `landing_url`, not on its first recorded
+/// page, when the two differ: the tag records a landing page it did not see
+/// as the next page's view, carrying the landing page's touch.
+fn landing_of_the_touch(s: Server) {
+    let (day0, from, to) = days();
+    let mut seed = seed::Seed::new(day0);
+    let bing =
+        json!({"utm": {"utm_source": "bing", "utm_medium": "cpc"}, "landing_url": "https://shop.example/?utm_source=bing&utm_medium=cpc"});
+    let news = json!({"referrer_host": "news.example", "landing_url": "https://shop.example/"});
+    // L1 landed on / (not recorded), first recorded on the specials, and bought.
+    let mut events = seed.visit(0, Some("L1"), Some("c1"), Some(bing.clone()), &["/specials.html", "/cart.html"]);
+    events.push(seed.conversion(0, Some("L1"), Some("c1"), "purchase", true, Some((14.0, "EUR")), Some("T-L1"), Some(bing)));
+    // L2 landed on the specials with no touch; L3 on / from a referral.
+    events.extend(seed.visit(0, Some("L2"), Some("c2"), None, &["/specials.html"]));
+    events.extend(seed.visit(0, Some("L3"), Some("c3"), Some(news), &["/", "/specials.html"]));
+    seed::send(&s.base, &seed::batch("lost", &events, 1, json!({})), r#"{"duplicates":0,"stored":6}"#);
+    let r = s.json(&format!("/report?site=lost&from={from}&to={to}&funnel=/,/specials.html"));
+    // Hand-counted: / has L1 and L3 (L1's purchase); the specials L2 alone.
+    assert_eq!(
+        r["landing_pages"],
+        json!([{"path": "/", "visits": 2, "conversions": 1}, {"path": "/specials.html", "visits": 1, "conversions": 0}])
+    );
+    // The funnel counts recorded pages: only L3 viewed / and then the specials.
+    let steps: Vec<(&str, u64)> =
+        r["funnel"]["steps"].as_array().unwrap().iter().map(|s| (s["path"].as_str().unwrap(), s["visits"].as_u64().unwrap())).collect();
+    assert_eq!(steps, [("/", 1), ("/specials.html", 1)]);
+}
 
 /// The exports' expected match coverage (issue 27): per ad network, the
 /// primary conversions with its click ID, else its hashed email or phone,

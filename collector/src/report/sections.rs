@@ -50,7 +50,7 @@ fn normalise_path(p: &str) -> String {
 }
 
 struct Visit {
-    /// Index into [`Paths`].
+    /// Index into [`Paths`]: where the visit landed (see [`visits`]).
     landing: u32,
     /// The attribution of its first page view carrying one ([`NONE`]: none yet).
     source: u32,
@@ -71,19 +71,30 @@ impl Paths {
         if let Some(&p) = self.by_url.get(&url) {
             return p;
         }
-        let path = path_of(events.string(url).unwrap_or_default());
+        let p = self.of_text(events.string(url).unwrap_or_default());
+        self.by_url.insert(url, p);
+        p
+    }
+
+    /// The index of the path of `url`, a URL the events do not intern (an
+    /// attribution's `landing_url`).
+    fn of_text(&mut self, url: &str) -> u32 {
+        let path = path_of(url);
         let n = self.names.len() as u32;
         let p = *self.index.entry(path.clone()).or_insert(n);
         if p == n {
             self.names.push(path);
         }
-        self.by_url.insert(url, p);
         p
     }
 }
 
 /// Visits by key, from page views in time order; and the page views without
-/// any ID, which no visit can hold.
+/// any ID, which no visit can hold. A visit landed on the page of its first
+/// page view, or, when that view carries a campaign touch, on the touch's
+/// `landing_url`: the tag records a landing page it did not see (left before
+/// the tag listened, or consented to only on the next page) as the next
+/// page's view with the landing page's URL there.
 struct Visits {
     by_key: FastMap<(bool, u32), Visit>,
     paths: Paths,
@@ -101,7 +112,10 @@ fn visits(events: &Events, page_views: &[&Event], funnel: &[String]) -> Visits {
             continue;
         };
         let path = paths.of(events, pv.url);
-        let v = by_key.entry(key).or_insert(Visit { landing: path, source: NONE, reached: 0 });
+        let v = by_key.entry(key).or_insert_with(|| {
+            let touch = events.attribution(pv.attribution).and_then(|a| a.landing_url.as_deref());
+            Visit { landing: touch.map_or(path, |u| paths.of_text(u)), source: NONE, reached: 0 }
+        });
         if v.source == NONE {
             v.source = pv.attribution;
         }
