@@ -4,6 +4,8 @@
 //! same-site page while ad storage is not granted (see README "Consent").
 
 use super::{Host, Page, Seen, Tracker};
+use crate::core::attribution::{self, Campaign};
+use crate::core::config::Config;
 use crate::core::consent::Purpose;
 use crate::core::id::uuid_v4;
 use crate::core::passthrough;
@@ -55,6 +57,25 @@ impl Tracker {
         self.observe(host, e, Seen::Page { landing: u.landing });
     }
 
+    /// Consent was unknown when the page loaded, and its view was held; at
+    /// the release, once storage was read. When the visit began with that
+    /// view (the visit begun in memory joined no stored one) and analytics
+    /// storage is allowed, the tag knows the visit is new: the view takes
+    /// its touch as it would have under consent, from a same-site referrer
+    /// when its own URL named no source.
+    pub(super) fn land_held(&mut self, now: u64) {
+        let Some(Unrecorded { landing: Some(l), held: true, .. }) = &self.unrecorded else {
+            return;
+        };
+        let started = self.visits.current(now).map(|v| v.started);
+        let Some(view) = self.held.iter_mut().find(|e| e.kind == Kind::PageView) else {
+            return;
+        };
+        if view.attribution.is_none() && started == Some(view.ts) && self.consent.may_store(Purpose::Analytics) {
+            land(&self.config, &mut self.campaign, view, l, true);
+        }
+    }
+
     /// Whether clicks and submits should carry the landing's campaign
     /// parameters (`url_passthrough`): configured, the page landed with some,
     /// and ad storage is not granted (denied, or not answered yet). Never
@@ -81,6 +102,18 @@ impl Tracker {
         let landing = self.passthrough_landing();
         passthrough::plan(followed, page, &passthrough::params(&landing, &self.config.click_ids), has)
     }
+}
+
+/// The touch of the page load `l` (see [`attribution::capture`], given the
+/// redacted URL and referrer): on its view `e` when it names a source, and
+/// the campaign's from the view's time.
+pub(super) fn land(config: &Config, campaign: &mut Campaign, e: &mut Event, l: &Landing, new_visit: bool) {
+    let redact = &config.redact_params;
+    let found = attribution::capture(&url::redact(&l.url, redact), &url::redact(&l.referrer, redact), &config.click_ids, new_visit);
+    if found.landing_url.is_some() {
+        e.attribution = Some(found.clone());
+    }
+    campaign.land(found, e.ts);
 }
 
 #[cfg(test)]

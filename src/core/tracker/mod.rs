@@ -262,6 +262,7 @@ impl Tracker {
             match fx {
                 Effect::ReleaseHeld => {
                     self.sync(host);
+                    self.land_held(now);
                     self.outbox.overflowed(self.held.take_dropped());
                     for e in self.held.drain() {
                         self.record(e, now);
@@ -560,16 +561,7 @@ impl Tracker {
             // read: analytics storage allowed) may take its source from a
             // same-site referrer: the page it landed on went unrecorded.
             let known_new = pages == 1 && self.consent.may_store(Purpose::Analytics);
-            let found = attribution::capture(
-                &url::redact(&landing.url, redact),
-                &url::redact(&landing.referrer, redact),
-                &self.config.click_ids,
-                known_new,
-            );
-            if found.landing_url.is_some() {
-                e.attribution = Some(found.clone());
-            }
-            self.campaign.land(found, now);
+            landing::land(&self.config, &mut self.campaign, &mut e, landing, known_new);
         }
         let mut found = Vec::new();
         if !self.goals.is_empty() {
@@ -603,10 +595,10 @@ impl Tracker {
         self.convert(found, now);
     }
 
-    /// Records conversions with the campaign touch that earned them.
+    /// Records conversions (with the campaign touch that earned them, see
+    /// [`Tracker::record`]).
     fn convert(&mut self, conversions: Vec<Event>, now: u64) {
         for mut c in conversions {
-            c.attribution = self.campaign.current(now).cloned();
             // Withheld again at recording unless ad_user_data is granted then.
             c.user_data = self.user_data.clone();
             self.changed(now);
@@ -618,7 +610,15 @@ impl Tracker {
     /// (stamped with the consent it was recorded under and the identifiers it
     /// allows, serialised once so every retry sends the same bytes) when
     /// allowed, dropped otherwise.
+    ///
+    /// A conversion without a campaign touch takes the one live at its time:
+    /// when held, again at the release, as if consent had been known when
+    /// it converted (the stored touch is read only then, and a held landing
+    /// may take its touch then).
     pub fn record(&mut self, mut e: Event, now: u64) {
+        if e.kind == Kind::Conversion && e.attribution.is_none() {
+            e.attribution = self.campaign.current(e.ts).cloned();
+        }
         let ad_data = match self.consent.route() {
             Route::Hold => {
                 // Conversions are the last thing dropped, here as in the outbox.

@@ -242,23 +242,31 @@ fn firefox_navigations_before_the_tag_is_ready_land() {
 /// next page starts the visit, and its referrer is the landing page's full
 /// URL (browsers send it to a page of the same origin by default), so its
 /// page view takes the ad's campaign from there, and the purchase on it is
-/// credited to the ad.
-fn a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(browser: Browser) {
+/// credited to the ad. `answer_later`: the cart sets no consent default (as
+/// with TCF) and the banner answers once the tag is ready, so the view and
+/// the purchase wait for it, and only then can the tag read that no visit is
+/// stored: the same rows must arrive.
+fn a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(browser: Browser, answer_later: bool) {
     let landing = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>offer</title></head><body>
 <a id="go" href="/cart.html">To the cart</a></body></html>"#;
     let cart = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cart</title></head><body>
 <script>window.goaltag=window.goaltag||function(){(goaltag.q=goaltag.q||[]).push(arguments)};
 goaltag('config', {goals: [{id: 'purchase', when: {type: 'event', action: {op: 'equals', value: 'purchase'}}}]});
 goaltag('event', 'purchase', {value: 14, currency: 'EUR', transaction_id: 'T-1'});</script>
-<script async src="/goaltag/goaltag.js" data-site="lost" data-collector="/collect" data-consent="granted"></script>
+<script async src="/goaltag/goaltag.js" data-site="lost" data-collector="/collect" CONSENT></script>
 </body></html>"#;
+    let cart = cart.replace("CONSENT", if answer_later { "" } else { r#"data-consent="granted""# });
     let www = site(&[]);
     write_page(www.path(), "/offer.html", landing);
-    write_page(www.path(), "/cart.html", cart);
+    write_page(www.path(), "/cart.html", &cart);
     let h = Harness::start_with_www(browser, www.path());
     let ad = "/offer.html?utm_source=bing&utm_medium=cpc&utm_campaign=spring&msclkid=ad-click-2";
     h.goto(ad);
     h.click("#go");
+    if answer_later {
+        h.wait_for_js("typeof goaltag == 'function' && !goaltag.q", WAIT);
+        h.exec("goaltag('consent', 'update', {analytics_storage: 'granted', ad_storage: 'granted', ad_user_data: 'granted', ad_personalization: 'granted'}); return 1;");
+    }
     // The purchase call waited on the stub until the tag was ready; the
     // page's view is recorded before it all the same, so it is credited.
     let rows = h.wait_for_rows("select kind, url, json from events where site = 'lost' order by ts, kind", 3, WAIT);
@@ -280,12 +288,22 @@ goaltag('event', 'purchase', {value: 14, currency: 'EUR', transaction_id: 'T-1'}
 
 #[test]
 fn chromium_a_landing_page_the_tag_never_recorded_is_read_from_the_referrer() {
-    a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(Browser::Chromium);
+    a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(Browser::Chromium, false);
 }
 
 #[test]
 fn firefox_a_landing_page_the_tag_never_recorded_is_read_from_the_referrer() {
-    a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(Browser::Firefox);
+    a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(Browser::Firefox, false);
+}
+
+#[test]
+fn chromium_a_landing_page_the_tag_never_recorded_is_read_from_the_referrer_at_the_banners_answer() {
+    a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(Browser::Chromium, true);
+}
+
+#[test]
+fn firefox_a_landing_page_the_tag_never_recorded_is_read_from_the_referrer_at_the_banners_answer() {
+    a_landing_page_the_tag_never_recorded_is_read_from_the_referrer(Browser::Firefox, true);
 }
 
 /// Reject all, walk the shop: the collector gets nothing. Then accept in the

@@ -203,7 +203,7 @@ fn an_event_before_the_page_view_leaves_it_the_first_page_of_the_visit() {
 }
 
 #[test]
-fn the_referrer_gives_no_campaign_to_a_page_with_a_source_or_a_visit_it_cannot_read() {
+fn the_referrer_gives_no_campaign_to_a_page_with_a_source_or_a_cookieless_ping() {
     // The page's own campaign wins over its referrer's.
     let mut h = FakeHost::new();
     let own = "https://shop.example/?utm_source=newsletter";
@@ -219,18 +219,6 @@ fn the_referrer_gives_no_campaign_to_a_page_with_a_source_or_a_visit_it_cannot_r
         (a.referrer_host.as_deref(), a.utm.len(), a.landing_url.as_deref()),
         (Some("blog.example"), 0, Some("https://shop.example/"))
     );
-
-    // Consent unknown when the page loaded: the tag cannot read the stored
-    // visit yet, so it cannot tell a new visit from a later page of one,
-    // and takes nothing from the referrer (the common case, a banner that
-    // answers on every page, is a later page). Only url_passthrough helps.
-    let mut h = FakeHost::new();
-    let mut t = load(&mut h, "https://shop.example/cart.html", AD_URL, None, "{}");
-    run(&mut t, &mut h, ACCEPT_ALL);
-    run(&mut t, &mut h, PURCHASE);
-    let events = sent(&mut t, &mut h);
-    assert_eq!(events[0].kind, Kind::PageView);
-    assert!(events[0].attribution.is_none() && conversions(&events)[0].attribution.is_none());
 
     // Advanced mode with analytics storage denied: a cookieless ping keeps
     // no visit, so every page would look new; nothing from the referrer.
@@ -366,4 +354,75 @@ fn follow(t: &Tracker, href: &str, page: &str) -> Option<String> {
         Decoration::Set { prop: "href", url } => Some(url),
         other => panic!("a link is decorated through its href, not {other:?}"),
     }
+}
+
+#[test]
+fn a_landing_page_left_before_consent_was_known_is_read_from_the_referrer_at_the_answer() {
+    // A site whose banner has no default (TCF): the visitor left the
+    // landing page (AD_URL) before answering, and answers on the cart. At
+    // the answer the tag reads storage, finds no live visit, and so knows
+    // the cart began the visit: the referrer was where it landed.
+    let mut h = FakeHost::new();
+    let cart = "https://shop.example/cart.html";
+    let mut t = load(&mut h, cart, AD_URL, None, "{}");
+    run(&mut t, &mut h, PURCHASE);
+    h.now += 2_000;
+    run(&mut t, &mut h, ACCEPT_ALL);
+    let events = sent(&mut t, &mut h);
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [Kind::PageView, Kind::Event, Kind::Conversion]);
+    let a = events[0].attribution.as_ref().expect("the cart's view carries the landing's touch");
+    assert_eq!((a.landing_url.as_deref(), click_id(Some(a))), (Some(AD_URL), Some("abc123")));
+    assert_eq!(click_id(events[2].attribution.as_ref()), Some("abc123"), "the purchase held before the answer is credited to the ad");
+    t.persist(&mut h);
+    assert!(h.storage.contains_key(CAMPAIGN_KEY), "ad storage granted: the touch is kept");
+    let visit = events[0].visit_id.clone();
+
+    // The banner answers again on the next page of the live visit (from its
+    // own cookie): a later page is no new touch, whatever its referrer.
+    h.now += 10_000;
+    let mut t = load(&mut h, "https://shop.example/specials.html", AD_URL, None, "{}");
+    run(&mut t, &mut h, ACCEPT_ALL);
+    let events = sent(&mut t, &mut h);
+    assert_eq!(events[0].kind, Kind::PageView);
+    assert!(events[0].attribution.is_none(), "a page of the visit");
+    assert_eq!(events[0].visit_id, visit, "one visit");
+
+    // Granted analytics alone: the campaign is credited, its click ID stays
+    // in the browser.
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, cart, AD_URL, None, "{}");
+    run(&mut t, &mut h, r#"["consent","update",{"analytics_storage":"granted","ad_storage":"denied"}]"#);
+    let a = sent(&mut t, &mut h)[0].attribution.clone().expect("the landing's touch, without its click ID");
+    assert!(a.click_ids.is_empty());
+    assert_eq!(a.utm["utm_source"], "bing");
+
+    // Denied: nothing at all.
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, cart, AD_URL, None, "{}");
+    run(&mut t, &mut h, PURCHASE);
+    run(&mut t, &mut h, &["[\"consent\",\"update\",", DENIED, "]"].concat());
+    h.now += 60_000;
+    assert!(sent(&mut t, &mut h).is_empty());
+    assert!(h.storage.is_empty());
+}
+
+#[test]
+fn a_conversion_held_for_consent_is_credited_to_the_stored_campaign() {
+    // The ad's landing page, recorded under consent: the touch is stored.
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, AD_URL, BING, Some(GRANTED), "{}");
+    assert_eq!(sent(&mut t, &mut h).len(), 1);
+    t.persist(&mut h);
+    // The next day, a direct visit; the purchase is queued before the
+    // banner's answer comes.
+    h.now += 86_400_000;
+    let mut t = load(&mut h, "https://shop.example/cart.html", "", None, "{}");
+    run(&mut t, &mut h, PURCHASE);
+    run(&mut t, &mut h, ACCEPT_ALL);
+    let events = sent(&mut t, &mut h);
+    let conv = conversions(&events);
+    assert_eq!(conv.len(), 1);
+    assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"), "as if the answer had come first");
+    assert!(events[0].attribution.is_none(), "a direct visit is no touch");
 }
