@@ -175,14 +175,20 @@ async fn main() -> anyhow::Result<()> {
     let today = goaltag_collector::dates::day_of_ms(goaltag_collector::model::now_ms());
     let (from, to) = (today - DAYS, today - 1);
     println!("database: {db}");
-    let t = Instant::now();
-    let batches = traffic(from);
-    let events: usize = batches.iter().map(Vec::len).sum();
-    println!("generated {events} events from {VISITORS} visitors in {:.1} s", t.elapsed().as_secs_f64());
+    // `--reuse`: the database already holds this traffic (a `--keep` run's
+    // file). It is not generated at all then: the memory it took would stay
+    // in the process and count in the reports' peak RSS.
+    let batches = if args.iter().any(|a| a == "--reuse") {
+        Vec::new()
+    } else {
+        let t = Instant::now();
+        let batches = traffic(from);
+        let events: usize = batches.iter().map(Vec::len).sum();
+        println!("generated {events} events from {VISITORS} visitors in {:.1} s", t.elapsed().as_secs_f64());
+        batches
+    };
     let store = goaltag_collector::store::open(&db, 64, 4)?;
     let t = Instant::now();
-    // `--reuse`: the database already holds this traffic (a `--keep` run's file).
-    let batches = if args.iter().any(|a| a == "--reuse") { Vec::new() } else { batches };
     for events in batches {
         let batch = Batch { v: 1, site: SITE.into(), sent_at: 0, attempt: 1, dropped: Default::default(), events };
         store.store(Accepted::new(batch, goaltag_collector::model::now_ms())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
