@@ -173,6 +173,21 @@ impl Campaign {
             }
         }
     }
+
+    /// Storage could be read only now (consent came after the page load):
+    /// the stored touch `s`, then what this page found before landed on it
+    /// as [`land`](Self::land) would have had the stored one been read
+    /// first. A bare referral seen while consent was unknown (the return
+    /// from a payment provider) does not take a stored campaign's place.
+    pub fn join_stored(&mut self, s: &str, now: u64) {
+        let (at, found) = (self.at, self.data.take());
+        self.restore(s, now);
+        // This page's touch is taken as the newer, even against one another
+        // tab stored since this page loaded (a rare race, not worth its bytes).
+        if let Some(f) = found {
+            self.land(f, at);
+        }
+    }
 }
 
 fn push_pair(s: &mut String, k: &str, v: &str) {
@@ -374,6 +389,38 @@ mod tests {
         assert_eq!(back, c);
         back.restore(&s, T0 + 30 * DAY_MS);
         assert!(back.current(T0).is_none(), "expired while stored");
+    }
+
+    #[test]
+    fn a_touch_found_before_storage_was_read_lands_on_the_stored_one() {
+        let ad = |id: &str| capture(&format!("https://s.example/?gclid={id}"), "", &[], false);
+        let referral = capture("https://s.example/done", "https://pay.example/ok", &[], false);
+        let stored = |id: &str, at: u64| {
+            let mut c = Campaign::default();
+            c.land(ad(id), at);
+            c.serialise()
+        };
+        let gclid = |c: &Campaign, now: u64| c.current(now).and_then(|a| a.click_ids.get("gclid").cloned());
+        let day = T0 + DAY_MS;
+        // (what the page found, at; what storage holds) → the touch after.
+        let cases: [(Option<Attribution>, &str, Option<&str>); 4] = [
+            (Some(referral.clone()), &stored("old", T0), Some("old")), // a referral fills no live touch's place
+            (Some(ad("new")), &stored("old", T0), Some("new")),        // a campaign replaces it
+            (Some(referral.clone()), "", None),                        // nothing stored: the referral stays
+            (None, &stored("old", T0), Some("old")),
+        ];
+        for (i, (found, s, want)) in cases.into_iter().enumerate() {
+            let mut c = Campaign::default();
+            let referred = found.as_ref().is_some_and(|f| f.click_ids.is_empty());
+            if let Some(f) = found {
+                c.land(f, day);
+            }
+            c.join_stored(s, day + 2);
+            assert_eq!(gclid(&c, day + 2).as_deref(), want, "case {i}");
+            if referred && want.is_none() {
+                assert_eq!(c.current(day + 2).and_then(|a| a.referrer_host.as_deref()), Some("pay.example"), "case {i}");
+            }
+        }
     }
 
     #[test]

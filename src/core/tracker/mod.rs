@@ -611,14 +611,11 @@ impl Tracker {
     /// allows, serialised once so every retry sends the same bytes) when
     /// allowed, dropped otherwise.
     ///
-    /// A conversion without a campaign touch takes the one live at its time:
-    /// when held, again at the release, as if consent had been known when
+    /// A conversion takes the campaign touch live at its time when it is
+    /// queued: a held one at the release, as if consent had been known when
     /// it converted (the stored touch is read only then, and a held landing
     /// may take its touch then).
     pub fn record(&mut self, mut e: Event, now: u64) {
-        if e.kind == Kind::Conversion && e.attribution.is_none() {
-            e.attribution = self.campaign.current(e.ts).cloned();
-        }
         let ad_data = match self.consent.route() {
             Route::Hold => {
                 // Conversions are the last thing dropped, here as in the outbox.
@@ -628,6 +625,9 @@ impl Tracker {
             Route::Drop => return,
             Route::Send { ad_data, .. } => ad_data,
         };
+        if e.kind == Kind::Conversion && e.attribution.is_none() {
+            e.attribution = self.campaign.current(e.ts).cloned();
+        }
         let snapshot = self.consent.snapshot();
         if e.client_id.is_none() {
             e.client_id = self.stored.client_id.clone();

@@ -228,11 +228,9 @@ impl Tracker {
             self.stored.loaded.1 = false;
         } else if !self.stored.loaded.1 {
             self.stored.loaded.1 = true;
-            if self.campaign.current(now).is_none() {
-                let s = host.load(CAMPAIGN_KEY).unwrap_or_default();
-                self.campaign.restore(&s, now);
-                self.stored.written.campaign = Some(s);
-            }
+            let s = host.load(CAMPAIGN_KEY).unwrap_or_default();
+            self.campaign.join_stored(&s, now);
+            self.stored.written.campaign = Some(s);
             self.changed(now);
         }
     }
