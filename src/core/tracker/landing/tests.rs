@@ -409,40 +409,27 @@ fn a_landing_page_left_before_consent_was_known_is_read_from_the_referrer_at_the
 
 #[test]
 fn a_conversion_held_for_consent_is_credited_to_the_stored_campaign() {
-    // The ad's landing page, recorded under consent: the touch is stored.
-    let mut h = FakeHost::new();
-    let mut t = load(&mut h, AD_URL, BING, Some(GRANTED), "{}");
-    assert_eq!(sent(&mut t, &mut h).len(), 1);
-    t.persist(&mut h);
-    // The next day, a direct visit; the purchase is queued before the
-    // banner's answer comes.
-    h.now += 86_400_000;
-    let mut t = load(&mut h, "https://shop.example/cart.html", "", None, "{}");
-    run(&mut t, &mut h, PURCHASE);
-    run(&mut t, &mut h, ACCEPT_ALL);
-    let events = sent(&mut t, &mut h);
-    let conv = conversions(&events);
-    assert_eq!(conv.len(), 1);
-    assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"), "as if the answer had come first");
-    assert!(events[0].attribution.is_none(), "a direct visit is no touch");
-}
-
-#[test]
-fn a_referral_while_consent_is_unknown_does_not_replace_the_stored_campaign() {
     // A campaign touch stays until another campaign replaces it; a bare
     // referral only fills an empty one. The stored touch is read only at
-    // the answer: a referral seen before it must not take its place.
-    let mut h = FakeHost::new();
-    let mut t = load(&mut h, AD_URL, BING, Some(GRANTED), "{}");
-    assert_eq!(sent(&mut t, &mut h).len(), 1);
-    t.persist(&mut h);
-    h.now += 86_400_000;
-    let mut t = load(&mut h, "https://shop.example/", "https://news.example/story", None, "{}");
-    run(&mut t, &mut h, PURCHASE);
-    run(&mut t, &mut h, ACCEPT_ALL);
-    let events = sent(&mut t, &mut h);
-    assert_eq!(events[0].attribution.as_ref().and_then(|a| a.referrer_host.as_deref()), Some("news.example"), "the visit's own source");
-    assert_eq!(click_id(conversions(&events)[0].attribution.as_ref()), Some("abc123"), "the ad, as under consent");
-    t.persist(&mut h);
-    assert!(h.storage[CAMPAIGN_KEY].contains("msclkid=abc123"), "the ad stays the stored touch: {:?}", h.storage[CAMPAIGN_KEY]);
+    // the banner's answer: a conversion held before it, on a direct visit
+    // or the return from a payment provider, is credited as under consent.
+    for (referrer, own) in [("", None), ("https://pay.example/ok", Some("pay.example"))] {
+        // The ad's landing page, recorded under consent: the touch is stored.
+        let mut h = FakeHost::new();
+        let mut t = load(&mut h, AD_URL, BING, Some(GRANTED), "{}");
+        assert_eq!(sent(&mut t, &mut h).len(), 1);
+        t.persist(&mut h);
+        // The next day the purchase is queued before the answer comes.
+        h.now += 86_400_000;
+        let mut t = load(&mut h, "https://shop.example/done.html", referrer, None, "{}");
+        run(&mut t, &mut h, PURCHASE);
+        run(&mut t, &mut h, ACCEPT_ALL);
+        let events = sent(&mut t, &mut h);
+        assert_eq!(events[0].attribution.as_ref().and_then(|a| a.referrer_host.as_deref()), own, "{referrer}: the visit's own source");
+        let conv = conversions(&events);
+        assert_eq!(conv.len(), 1);
+        assert_eq!(click_id(conv[0].attribution.as_ref()), Some("abc123"), "{referrer}: the ad, as if the answer had come first");
+        t.persist(&mut h);
+        assert!(h.storage[CAMPAIGN_KEY].contains("msclkid=abc123"), "{referrer}: the ad stays the stored touch");
+    }
 }
