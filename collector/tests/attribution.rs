@@ -5,6 +5,8 @@
 
 mod common;
 mod pg;
+#[macro_use]
+mod stores;
 mod seed;
 
 use common::{agent, Server};
@@ -13,33 +15,6 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
-
-fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let cfg = goaltag_collector::Config { db: db.clone().into(), ..Default::default() };
-    Server::serve(goaltag_collector::router(cfg).unwrap(), db, dir)
-}
-
-fn start_pg(hint: &str) -> Server {
-    let url = pg::fresh(hint);
-    let cfg = goaltag_collector::Config { db: goaltag_collector::Database::Postgres(url.clone()), ..Default::default() };
-    Server::serve(goaltag_collector::router(cfg).unwrap(), url.into(), tempfile::tempdir().unwrap())
-}
-
-macro_rules! on_both_stores {
-    ($sqlite:ident, $postgres:ident, $test:ident) => {
-        #[test]
-        fn $sqlite() {
-            $test(start());
-        }
-        #[test]
-        #[ignore = "needs PostgreSQL: run by ./build.sh test or ./build.sh test-pg (GOALTAG_TEST_PG)"]
-        fn $postgres() {
-            $test(start_pg(stringify!($test)));
-        }
-    };
-}
 
 on_both_stores!(every_model_credits_the_hand_computed_paths, every_model_on_postgres, models);
 on_both_stores!(cost_roas_and_cpa_from_imported_spend, cost_roas_and_cpa_on_postgres, roas);

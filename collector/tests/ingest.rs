@@ -5,27 +5,12 @@
 
 mod common;
 mod pg;
+mod stores;
 
 use common::{agent, Server};
 use goaltag_collector::Config;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-fn start(edit: fn(&mut Config)) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let mut cfg = Config { db: db.clone().into(), ..Default::default() };
-    edit(&mut cfg);
-    Server::serve(goaltag_collector::router(cfg).unwrap(), db, dir)
-}
-
-/// A collector on a fresh PostgreSQL database (see pg/mod.rs).
-fn start_pg(hint: &str, edit: fn(&mut Config)) -> Server {
-    let url = pg::fresh(hint);
-    let mut cfg = Config { db: goaltag_collector::Database::Postgres(url.clone()), ..Default::default() };
-    edit(&mut cfg);
-    Server::serve(goaltag_collector::router(cfg).unwrap(), url.into(), tempfile::tempdir().unwrap())
-}
 
 /// Starts a collector on the store under test, its configuration changed by the function given.
 type Start<'a> = &'a dyn Fn(fn(&mut Config)) -> Server;
@@ -35,12 +20,12 @@ macro_rules! on_both_stores {
     ($sqlite:ident, $postgres:ident, $test:ident) => {
         #[test]
         fn $sqlite() {
-            $test(&start);
+            $test(&stores::start_with);
         }
         #[test]
         #[ignore = "needs PostgreSQL: run by ./build.sh test or ./build.sh test-pg (GOALTAG_TEST_PG)"]
         fn $postgres() {
-            $test(&|edit| start_pg(stringify!($test), edit));
+            $test(&|edit| stores::start_pg_with(stringify!($test), edit));
         }
     };
 }

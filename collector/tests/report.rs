@@ -5,47 +5,18 @@
 
 mod common;
 mod pg;
+#[macro_use]
+mod stores;
 mod seed;
 
 use common::{agent, Server};
+use stores::start;
 
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
-
-fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let cfg = goaltag_collector::Config { db: db.clone().into(), ..Default::default() };
-    let app = goaltag_collector::router(cfg).unwrap();
-    Server::serve(app, db, dir)
-}
-
-/// A collector on a fresh PostgreSQL database (`db` holds its URL, which the
-/// CLI takes as --db), on the test server (see pg/mod.rs).
-fn start_pg(hint: &str) -> Server {
-    let url = pg::fresh(hint);
-    let cfg = goaltag_collector::Config { db: goaltag_collector::Database::Postgres(url.clone()), ..Default::default() };
-    let app = goaltag_collector::router(cfg).unwrap();
-    Server::serve(app, url.into(), tempfile::tempdir().unwrap())
-}
-
-/// Runs `test` on SQLite, then on PostgreSQL.
-macro_rules! on_both_stores {
-    ($sqlite:ident, $postgres:ident, $test:ident) => {
-        #[test]
-        fn $sqlite() {
-            $test(start());
-        }
-        #[test]
-        #[ignore = "needs PostgreSQL: run by ./build.sh test or ./build.sh test-pg (GOALTAG_TEST_PG)"]
-        fn $postgres() {
-            $test(start_pg(stringify!($test)));
-        }
-    };
-}
 
 on_both_stores!(the_report_adds_up_figure_by_figure, the_report_adds_up_figure_by_figure_on_postgres, report_adds_up);
 on_both_stores!(imports_join_by_transaction_id_and_never_double_count, imports_join_on_postgres, imports_join);

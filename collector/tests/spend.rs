@@ -5,6 +5,8 @@
 
 mod common;
 mod pg;
+#[macro_use]
+mod stores;
 
 use common::{agent, Server};
 use goaltag_collector::dates::parse_date;
@@ -14,6 +16,7 @@ use goaltag_collector::store::{Database, Store};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::Arc;
+use stores::start;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/spend/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -167,35 +170,6 @@ fn the_demo_sample_matches_the_demo_ad() {
 }
 
 const BIN: &str = env!("CARGO_BIN_EXE_goaltag-collector");
-
-fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
-    let cfg = goaltag_collector::Config { db: db.clone().into(), ..Default::default() };
-    Server::serve(goaltag_collector::router(cfg).unwrap(), db, dir)
-}
-
-/// A collector on a fresh PostgreSQL database (`db` holds its URL).
-fn start_pg(hint: &str) -> Server {
-    let url = pg::fresh(hint);
-    let cfg = goaltag_collector::Config { db: Database::Postgres(url.clone()), ..Default::default() };
-    Server::serve(goaltag_collector::router(cfg).unwrap(), url.into(), tempfile::tempdir().unwrap())
-}
-
-/// Runs `test` on SQLite, then on PostgreSQL.
-macro_rules! on_both_stores {
-    ($sqlite:ident, $postgres:ident, $test:ident) => {
-        #[test]
-        fn $sqlite() {
-            $test(start());
-        }
-        #[test]
-        #[ignore = "needs PostgreSQL: run by ./build.sh test or ./build.sh test-pg (GOALTAG_TEST_PG)"]
-        fn $postgres() {
-            $test(start_pg(stringify!($test)));
-        }
-    };
-}
 
 on_both_stores!(spend_is_stored_whole_and_again_changes_nothing, spend_is_stored_whole_on_postgres, spend_over_http);
 on_both_stores!(a_hundred_thousand_rows_in_one_file, a_hundred_thousand_rows_on_postgres, many_rows);
