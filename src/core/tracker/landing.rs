@@ -57,12 +57,12 @@ impl Tracker {
         self.observe(host, e, Seen::Page { landing: u.landing });
     }
 
-    /// Consent was unknown when the page loaded, and its view was held; at
-    /// the release, once storage was read. When the visit began with that
-    /// view (the visit begun in memory joined no stored one) and analytics
-    /// storage is allowed, the tag knows the visit is new: the view takes
-    /// its touch as it would have under consent, from a same-site referrer
-    /// when its own URL named no source.
+    /// Called when held events are released, once storage was read: the
+    /// page's view was held because consent was unknown when it loaded.
+    /// When the visit began with that view (the visit begun in memory joined
+    /// no stored one) and analytics storage is allowed, the tag knows the
+    /// visit is new, and the view takes its touch as it would have under
+    /// consent: from a same-site referrer when its own URL named no source.
     pub(super) fn land_held(&mut self, now: u64) {
         let Some(Unrecorded { landing: Some(l), held: true, .. }) = &self.unrecorded else {
             return;
