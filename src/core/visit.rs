@@ -128,6 +128,11 @@ impl Visits {
         }
     }
 
+    /// Forgets the current visit: the next activity starts a new one.
+    pub fn end(&mut self) {
+        self.current = None;
+    }
+
     /// Restores what [`serialise`](Self::serialise) wrote. Damaged or foreign
     /// text, or a visit already over at `now`, leaves no visit: the next
     /// activity starts a new one.

@@ -274,6 +274,15 @@ impl Tracker {
                     if let Some(u) = &mut self.unrecorded {
                         u.held = false;
                     }
+                    // What the discarded events did in memory goes with them
+                    // (storage was never read while they were held): the
+                    // visit they began, and the goals and transactions they
+                    // counted, which a later grant on this page would
+                    // otherwise take for earlier ones.
+                    if !self.stored.loaded.0 {
+                        self.visits.end();
+                        self.memory = Memory::default();
+                    }
                 }
                 Effect::Narrowed => match self.consent.route() {
                     Route::Drop => self.outbox.withdraw(),

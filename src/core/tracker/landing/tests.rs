@@ -77,6 +77,35 @@ fn unknown_then_denied_then_granted_records_the_page_once_at_the_grant() {
 }
 
 #[test]
+fn unknown_then_denied_then_granted_counts_nothing_of_what_was_discarded() {
+    // The visitor left the ad's landing page (AD_URL) unanswered, rejects
+    // the banner on the specials, then accepts on the same page. What was
+    // held and discarded at the rejection must not count: the specials view
+    // is the visit's first page (so its touch is read from the referrer),
+    // its once-per-visit goal converts at the grant, and the purchase's
+    // transaction is new.
+    let mut h = FakeHost::new();
+    let mut t = load(&mut h, "https://shop.example/specials.html", AD_URL, None, "{}");
+    run(&mut t, &mut h, PURCHASE);
+    h.now += 1_000;
+    run(&mut t, &mut h, &["[\"consent\",\"update\",", DENIED, "]"].concat());
+    h.now += 1_000;
+    run(&mut t, &mut h, ACCEPT_ALL);
+    run(&mut t, &mut h, PURCHASE);
+    let events = sent(&mut t, &mut h);
+    let kinds: Vec<_> = events.iter().map(|e| (e.kind, e.goal.as_deref())).collect();
+    assert_eq!(
+        kinds,
+        [(Kind::PageView, None), (Kind::Conversion, Some("specials")), (Kind::Event, None), (Kind::Conversion, Some("purchase"))]
+    );
+    let a = events[0].attribution.as_ref().expect("the landing's touch, from the referrer");
+    assert_eq!((a.landing_url.as_deref(), click_id(Some(a))), (Some(AD_URL), Some("abc123")));
+    assert_eq!(click_id(events[3].attribution.as_ref()), Some("abc123"));
+    t.persist(&mut h);
+    assert!(h.storage[VISIT_KEY].contains(".1."), "one page in the visit: {}", h.storage[VISIT_KEY]);
+}
+
+#[test]
 fn spa_navigations_while_denied_record_only_the_current_page_with_the_landing_touch() {
     let mut h = FakeHost::new();
     let mut t = load(&mut h, AD_URL, BING, Some(DENIED), "{}");
