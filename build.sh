@@ -430,7 +430,8 @@ cmd_test_pg() {
 }
 
 # A benchmark, not a test: peers come from npm into bench/scratch (gitignored),
-# Chromium runs headless, and bench/run.mjs stops itself within 14 minutes.
+# Chromium runs headless, and bench/run.mjs stops itself: no new page load
+# after 3 minutes a round (36 for the default 12), and it exits 5 minutes later.
 cmd_bench() {
   build
   command -v chromium >/dev/null || apt_install chromium
@@ -438,7 +439,7 @@ cmd_bench() {
   mkdir -p bench/scratch
   cp bench/package.json bench/scratch/package.json
   npm install --prefix bench/scratch --no-audit --no-fund --loglevel=error >/dev/null
-  log "benchmark (several minutes; results in bench/results.md and bench/charts/)"
+  log "benchmark (about 30 minutes for 12 rounds; results in bench/results.md and bench/charts/)"
   node bench/run.mjs "${@:2}"
   log "collector load benchmark (8 keep-alive clients, 3 s a run, then 10 % re-sends)"
   cargo run --quiet --release -p goaltag-collector --example load
