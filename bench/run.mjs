@@ -750,7 +750,7 @@ function targets(S) {
   const peers = Object.keys(S).filter(id => !['goaltag', 'goaltag-b', 'floor', 'none'].includes(id));
   // Below a peer means below in the median and in the best load: on a noisy
   // 2-core machine a peer's median alone can swing by several times (one slow
-  // load in five moves it), and a win that shows only in medians is no win.
+  // load in a few moves it), and a win that shows only in medians is no win.
   const worse = (k, list) => list.filter(id => Number.isFinite(S[id][k]?.med) && !(g[k]?.med < S[id][k].med && g[k]?.min < S[id][k].min));
   const dropped = id => S[id].delivered?.med < EVENTS ? ` (${id} delivered ${fmt(S[id].delivered.med, 0)} of ${EVENTS})` : '';
   out.push({ ok: g.delivered?.med >= EVENTS && g.clicksCaptured?.med >= CLICKS,
